@@ -1,0 +1,72 @@
+"""Plain records shared by every part of Mirsad.
+
+They carry data between the pure core (parse, match, render) and the edges (fetch, store,
+senders). No behaviour beyond small derived properties lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One news item as Mirsad sees it, after parsing and cleaning."""
+
+    id: str  # stable id: canonical link, else guid, else content hash
+    feed_id: str
+    title: str  # plain text, may be ""
+    summary: str  # plain text, HTML and WordPress boilerplate removed, may be ""
+    link: str  # "" when the feed gives none
+    published: datetime  # timezone-aware UTC
+    image: str | None = None
+    language: str | None = None  # "ar", "fr", "en"... from the feed config or the feed itself
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a label matched: which configured term, found as which words, where."""
+
+    label: str  # watchlist id, e.g. "trump" or "ai_policy"
+    term: str  # the configured alias or rule that fired, e.g. "ترامب" or "ai+policy"
+    text: str  # the words exactly as they appear in the story, e.g. "لترمب"
+    field: str  # "title" or "summary"
+    start: int = 0  # character offsets into that field of the original text
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The result of matching one story against all watchlists."""
+
+    labels: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return bool(self.labels)
+
+    def evidence_for(self, label: str) -> tuple[Evidence, ...]:
+        return tuple(e for e in self.evidence if e.label == label)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelInfo:
+    """What users see of a watchlist entry: its id, kind and names in each language."""
+
+    id: str
+    kind: str  # "figure" or "topic"
+    name_ar: str
+    name_en: str
+    default: bool = True  # part of the default subscription (`/subscribe` with no argument)
+
+    def name(self, lang: str) -> str:
+        return self.name_ar if lang == "ar" else self.name_en
+
+    @property
+    def hashtag_ar(self) -> str:
+        return "#" + "_".join(self.name_ar.split())
+
+    @property
+    def hashtag_en(self) -> str:
+        return "#" + "".join(w[:1].upper() + w[1:] for w in self.name_en.split())
