@@ -1,0 +1,298 @@
+"""The delivery worker: takes pending outbox rows and hands them to platform senders.
+
+Rules (ARCHITECTURE.md "Delivery rules"):
+- at-least-once: a row is marked sent right after the platform accepts it; a crash between
+  the two repeats at most that one alert, in that one chat;
+- per subscription, alerts go out one at a time in publication order (the store only offers
+  the head of each queue), so one chat's retry never reorders its alerts;
+- pacing: per-chat minimum gaps and an overall per-platform rate, chosen by each sender
+  (Telegram: ~1/s per chat, 20/min per group, 30/s overall); a 429's retry_after holds that
+  chat (or the whole platform) for exactly that long;
+- outcomes: sent -> message id kept; retry -> backoff; gone -> the chat's subscriptions are
+  paused with the reason; moved -> the chat id is rewritten and the alert sent there; failed
+  -> this alert is given up with the reason (the others go on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from store import Delivery, Store
+
+log = logging.getLogger("mirsad.outbox")
+
+MAX_ATTEMPTS = 15  # with the backoff below: about a day of trying before an alert is given up
+MAX_BACKOFF = timedelta(hours=2)
+
+SendStatus = Literal["sent", "retry", "gone", "moved", "failed"]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: SendStatus
+    message_id: str | None = None
+    reason: str = ""
+    retry_after: float | None = None  # seconds the platform asked us to wait
+    retry_scope: Literal["chat", "platform"] = "chat"  # what the wait applies to
+    new_chat_id: str | None = None  # for "moved"
+
+    @classmethod
+    def sent(cls, message_id: str | None) -> SendResult:
+        return cls("sent", message_id=message_id)
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How fast a platform may be sent to. 0 means no limit."""
+
+    overall_per_second: float = 0.0
+    chat_gap: float = 0.0  # seconds between two messages to one private chat / channel
+    group_gap: float = 0.0  # seconds between two messages to one group (Telegram: 60/20)
+
+    def gap(self, chat_id: str, is_group: bool) -> float:
+        return self.group_gap if is_group else self.chat_gap
+
+
+class Sender(Protocol):
+    """A platform's way of sending one alert. Implementations never raise for platform
+    answers: they translate them into a SendResult (unexpected exceptions are retried)."""
+
+    platform: str
+    pacing: Pacing
+
+    def is_group(self, chat_id: str) -> bool: ...
+
+    async def send(self, delivery: Delivery) -> SendResult: ...
+
+
+@dataclass
+class DeliveryStats:
+    sent: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    retried: dict[str, int] = field(default_factory=dict)
+    paused: dict[str, int] = field(default_factory=dict)
+    latency: list[float] = field(default_factory=list)  # seconds from story seen to sent (recent)
+
+    def bump(self, table: dict[str, int], platform: str) -> None:
+        table[platform] = table.get(platform, 0) + 1
+
+
+class _RateGate:
+    """At most `rate` starts per second, evenly spaced (no bursts to trip a flood limit)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        async with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self._interval
+            if start > now:
+                await self._sleep(start - now)
+
+    def hold(self, seconds: float) -> None:
+        self._next = max(self._next, self._clock() + seconds)
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s ... capped at MAX_BACKOFF."""
+    return min(timedelta(seconds=5 * 2 ** min(attempts, 16)), MAX_BACKOFF)
+
+
+class OutboxWorker:
+    """Delivers pending alerts through the senders it was given (one per platform)."""
+
+    def __init__(
+        self,
+        store: Store,
+        senders: Mapping[str, Sender],
+        clock: Callable[[], datetime],
+        *,
+        monotonic: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        concurrency: int = 32,
+        batch: int = 500,
+        on_result: Callable[[Delivery, SendResult], None] | None = None,
+    ) -> None:
+        loop_time = monotonic or (lambda: asyncio.get_running_loop().time())
+        self._store = store
+        self._senders = dict(senders)
+        self._clock = clock
+        self._mono = loop_time
+        self._sleep = sleep
+        self._batch = batch
+        self._slots = asyncio.Semaphore(concurrency)
+        self._gates = {p: _RateGate(s.pacing.overall_per_second, loop_time, sleep) for p, s in self._senders.items()}
+        self._chat_ready: dict[tuple[str, str], float] = {}  # monotonic time a chat may get the next one
+        self._in_flight: set[int] = set()  # subscription ids with a send under way
+        self._busy_chats: set[tuple[str, str]] = set()  # chats with a send under way
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._on_result = on_result
+        self.stats = DeliveryStats()
+
+    @property
+    def platforms(self) -> list[str]:
+        return list(self._senders)
+
+    def wake(self) -> None:
+        """New alerts were queued: look at the outbox now instead of at the next tick."""
+        self._wake.set()
+
+    async def deliver_due(self) -> int:
+        """Deliver everything that is due now, waiting for pacing; return how many were tried.
+
+        Used by `bot.py once`. Alerts that must wait for a retry stay pending for the next run.
+        """
+        tried = 0
+        while True:
+            started = await self._start_ready()
+            tried += started
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            if started:
+                continue
+            # nothing in flight and nothing startable: is anything due but held by pacing?
+            wait = await self._pacing_wait()
+            if wait is None:
+                return tried
+            await self._sleep(wait)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set, then let the sends in flight finish."""
+        while not stop.is_set():
+            await self._start_ready()
+            wait = await self._pacing_wait()
+            idle = 5.0 if wait is None else min(max(wait, 0.01), 5.0)
+            waiters: set[asyncio.Future[object]] = {
+                asyncio.ensure_future(self._wake.wait()),
+                asyncio.ensure_future(stop.wait()),
+            }
+            waiters.update(self._tasks)  # type: ignore[arg-type]
+            done, _ = await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                if w not in self._tasks and not w.done():
+                    w.cancel()
+            self._wake.clear()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for the sends in flight (used on shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def _pacing_wait(self) -> float | None:
+        """Seconds until something pending becomes sendable, or None if nothing is pending now."""
+        now = self._clock()
+        rows = await self._store.next_deliveries(self.platforms, now, self._batch)
+        mono = self._mono()
+        waits = [
+            self._chat_ready.get((d.subscription.platform, d.subscription.chat_id), 0.0) - mono
+            for d in rows
+            if d.subscription.id not in self._in_flight
+        ]
+        if waits:
+            return max(min(waits), 0.0)
+        if self._tasks:
+            return 0.05
+        nxt = await self._store.next_delivery_at(self.platforms)
+        if nxt is None or nxt - now > timedelta(seconds=30):
+            return None if nxt is None or not self._tasks else 0.05
+        return max((nxt - now).total_seconds(), 0.0)
+
+    async def _start_ready(self) -> int:
+        now = self._clock()
+        mono = self._mono()
+        started = 0
+        for delivery in await self._store.next_deliveries(self.platforms, now, self._batch):
+            sub = delivery.subscription
+            key = (sub.platform, sub.chat_id)
+            if sub.id in self._in_flight or self._chat_ready.get(key, 0.0) > mono:
+                continue
+            if key in self._busy_chats:
+                continue  # one message at a time per chat, even across forum topics
+            sender = self._senders[sub.platform]
+            self._chat_ready[key] = mono + sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
+            self._in_flight.add(sub.id)
+            self._busy_chats.add(key)
+            task = asyncio.create_task(self._deliver(sender, delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
+
+    async def _deliver(self, sender: Sender, delivery: Delivery) -> None:
+        sub = delivery.subscription
+        key = (sub.platform, sub.chat_id)
+        try:
+            async with self._slots:
+                await self._gates[sub.platform].wait()
+                try:
+                    result = await sender.send(delivery)
+                except Exception as exc:  # a sender bug or an unexpected network error: retry
+                    log.error("alert_send_error platform=%s chat=%s outbox=%d", sub.platform, sub.chat_id,
+                              delivery.outbox_id, exc_info=True)
+                    result = SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
+                await self._apply(sender, delivery, result)
+        finally:
+            self._busy_chats.discard(key)
+            self._in_flight.discard(sub.id)
+
+    async def _apply(self, sender: Sender, d: Delivery, result: SendResult) -> None:
+        sub = d.subscription
+        now = self._clock()
+        platform = sub.platform
+        if self._on_result is not None:
+            self._on_result(d, result)
+        if result.status == "sent":
+            await self._store.mark_sent(d.outbox_id, result.message_id, now)
+            self.stats.bump(self.stats.sent, platform)
+            log.info("alert_sent platform=%s chat=%s story=%s message=%s", platform, sub.chat_id,
+                     d.story.id, result.message_id)
+        elif result.status == "retry":
+            if result.retry_after is not None:
+                hold = result.retry_after
+                if result.retry_scope == "platform":
+                    self._gates[platform].hold(hold)
+                key = (platform, sub.chat_id)
+                self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + hold)
+                # a rate limit is not the alert's fault: it does not count as an attempt
+                await self._store.mark_retry(d.outbox_id, result.reason or "rate limited",
+                                             now + timedelta(seconds=hold), count_attempt=False)
+            elif d.attempts + 1 >= MAX_ATTEMPTS:
+                await self._store.mark_failed(d.outbox_id, f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}")
+                self.stats.bump(self.stats.failed, platform)
+                log.error("alert_failed platform=%s chat=%s story=%s reason=%r", platform, sub.chat_id,
+                          d.story.id, result.reason)
+                return
+            else:
+                await self._store.mark_retry(d.outbox_id, result.reason, now + backoff(d.attempts))
+            self.stats.bump(self.stats.retried, platform)
+            log.warning("alert_retry platform=%s chat=%s story=%s reason=%r", platform, sub.chat_id,
+                        d.story.id, result.reason)
+        elif result.status == "moved" and result.new_chat_id:
+            await self._store.migrate_chat(platform, sub.chat_id, result.new_chat_id, now)
+            log.info("chat_migrated platform=%s from=%s to=%s", platform, sub.chat_id, result.new_chat_id)
+        elif result.status == "gone":
+            paused = await self._store.pause_chat(platform, sub.chat_id, result.reason, now)
+            self.stats.bump(self.stats.paused, platform)
+            log.warning("chat_paused platform=%s chat=%s subscriptions=%d reason=%r", platform, sub.chat_id,
+                        paused, result.reason)
+        else:
+            await self._store.mark_failed(d.outbox_id, result.reason or result.status)
+            self.stats.bump(self.stats.failed, platform)
+            log.error("alert_failed platform=%s chat=%s story=%s reason=%r", platform, sub.chat_id,
+                      d.story.id, result.reason)

@@ -1,0 +1,65 @@
+"""Shared rendering helpers and the terminal (console) alert. Pure functions only.
+
+Platform formats live beside this module (Telegram HTML, Discord embeds) and reuse these
+helpers so that every platform says the same thing about a story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+
+from models import LabelInfo, Match, Story
+
+
+def local_time(when: datetime, tz: tzinfo) -> str:
+    """`2026-02-11 14:05` in the reader's zone (the zone name is shown by callers that need it)."""
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary to at most `limit` characters, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:،؛") + "…"
+
+
+def label_name(label: str, labels: Mapping[str, LabelInfo], lang: str) -> str:
+    info = labels.get(label)
+    return info.name(lang) if info else label
+
+
+def evidence_lines(match: Match, labels: Mapping[str, LabelInfo], lang: str = "en") -> list[str]:
+    """One line per label: its name and the distinct words that matched it, with the field."""
+    lines = []
+    for label in match.labels:
+        seen: list[str] = []
+        for e in match.evidence_for(label):
+            item = f"«{e.text}» ({e.field})"
+            if item not in seen:
+                seen.append(item)
+        lines.append(f"{label_name(label, labels, lang)}: {', '.join(seen[:4]) or '-'}")
+    return lines
+
+
+def render_console(story: Story, match: Match, labels: Mapping[str, LabelInfo], tz: tzinfo, source: str) -> str:
+    """The terminal block for one alert: title, source, time, link, labels and why."""
+    zone = getattr(tz, "key", None) or str(tz)
+    lines = [
+        "=" * 72,
+        f"ALERT   {story.title or '(no title)'}",
+        f"source  {source}",
+        f"time    {local_time(story.published, tz)} {zone}",
+        f"link    {story.link or '-'}",
+    ]
+    if story.summary:
+        lines.append(f"summary {shorten(story.summary, 280)}")
+    why = evidence_lines(match, labels)
+    lines.append(f"labels  {why[0]}" if why else "labels  -")
+    lines.extend(f"        {line}" for line in why[1:])
+    return "\n".join(lines) + "\n"

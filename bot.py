@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Mirsad (مرصاد): watches Arabic news feeds and alerts chats about watched figures and topics.
+
+    python bot.py run           [--config FILE]   poll on schedule and deliver until stopped
+    python bot.py once          [--config FILE]   one poll cycle over every feed, deliver, exit
+    python bot.py classify      [--config FILE]   JSON lines in, matches out (tune watchlists)
+    python bot.py check-config  [--config FILE]   validate the config, exit 0 (ok) or 2
+
+This file is the command line only; `runtime/app.py` builds and runs the parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from runtime.logs import setup_logging
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _load(path: Path, err: TextIO) -> Settings | None:
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {exc.source}: {problem}", file=err)
+        return None
+
+
+def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
+    settings = _load(path, err)
+    if settings is None:
+        return EXIT_CONFIG
+    config = settings.config
+    wl = config.watchlists
+    platforms = [name for name, on in (("telegram", settings.telegram_enabled),
+                                       ("discord", settings.discord_enabled)) if on] or ["terminal"]
+    print(
+        f"ok: {len(config.feeds)} feeds, {len(wl.figures)} figures "
+        f"({', '.join(f.id for f in wl.figures)}), {len(wl.topics)} topics "
+        f"({', '.join(t.id for t in wl.topics)}), alerts to {', '.join(platforms)}",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from filters.watchlist import Matcher
+
+    settings = _load(path, err)
+    if settings is None:
+        return EXIT_CONFIG
+    matcher = Matcher(settings.config.watchlists)
+    status = EXIT_OK
+    for number, line in enumerate(inp, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("not a JSON object")
+            title, summary = item.get("title") or "", item.get("summary") or ""
+            if not isinstance(title, str) or not isinstance(summary, str):
+                raise ValueError("title and summary must be strings")
+        except ValueError as exc:
+            print(f"error: line {number}: {exc}; expected {{\"id\", \"title\", \"summary\"}}", file=err)
+            status = EXIT_FAILED
+            continue
+        match = matcher.match(title, summary, item.get("lang") or item.get("language"))
+        evidence = [
+            {"label": e.label, "term": e.term, "text": e.text, "field": e.field, "start": e.start, "end": e.end}
+            for e in match.evidence
+        ]
+        out.write(json.dumps({"id": item.get("id"), "labels": list(match.labels), "evidence": evidence},
+                             ensure_ascii=False) + "\n")
+        out.flush()
+    return status
+
+
+def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
+    from runtime.app import AppOptions, run_once
+
+    settings = _load(path, err)
+    if settings is None:
+        return EXIT_CONFIG
+    setup_logging(settings.config.logging, settings.secrets.values(), stream=err)
+    try:
+        outcomes = asyncio.run(run_once(settings, AppOptions(stream=out, platform_factories=_platforms(settings))))
+    except Exception as exc:  # the cycle itself could not run (database, config): say so and exit 1
+        logging.getLogger("mirsad").debug("once failed", exc_info=True)
+        print(f"error: the poll cycle could not run: {exc}", file=err)
+        return EXIT_FAILED
+    failed = [o for o in outcomes if o.status == "error"]
+    new = sum(o.new for o in outcomes)
+    queued = sum(o.queued for o in outcomes)
+    print(f"polled {len(outcomes)} feeds: {len(outcomes) - len(failed)} ok, {len(failed)} failed; "
+          f"{new} new stories, {queued} alerts", file=err)
+    return EXIT_OK
+
+
+def cmd_run(path: Path, err: TextIO) -> int:
+    from runtime.app import AppOptions, run_forever
+
+    settings = _load(path, err)
+    if settings is None:
+        return EXIT_CONFIG
+    setup_logging(settings.config.logging, settings.secrets.values(), stream=err)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_forever(settings, AppOptions(platform_factories=_platforms(settings)), stop)
+
+    try:
+        asyncio.run(main())
+    except Exception as exc:
+        logging.getLogger("mirsad").critical("mirsad_stopped error=%r", str(exc), exc_info=True)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _platforms(settings: Settings) -> tuple[tuple[str, object], ...]:
+    """The chat platforms to run: each one whose token is set (issues 4 and 5)."""
+    return ()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("command", choices=["run", "once", "classify", "check-config"])
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config.yaml)")
+    args = parser.parse_args(argv)
+    if args.command == "check-config":
+        return cmd_check_config(args.config, sys.stdout, sys.stderr)
+    if args.command == "classify":
+        return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr)
+    if args.command == "once":
+        return cmd_once(args.config, sys.stdout, sys.stderr)
+    return cmd_run(args.config, sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

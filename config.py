@@ -1,0 +1,368 @@
+"""Load and validate `config.yaml`, plus the secrets that come from the environment.
+
+Every problem becomes one `ConfigProblem` naming the key path and the line, e.g.
+``feeds[2].url (line 17): not an http(s) URL: 'ftp://x'`` — so a self-hoster can fix the file
+without reading code. Tokens are read only from the environment (``TELEGRAM_BOT_TOKEN``,
+``DISCORD_BOT_TOKEN``, or ``*_FILE`` naming a file that holds one) and are never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from filters.schema import WatchlistsConfig
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    id: str
+    url: str
+    language: str | None = None
+    interval: int | None = Field(default=None, ge=1, description="seconds between polls")
+    enabled: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"feed id {value!r} must be lowercase letters, digits, - or _")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        return _check_http_url(value)
+
+
+class HttpConfig(_Strict):
+    connect_timeout: float = Field(default=10, gt=0)
+    read_timeout: float = Field(default=20, gt=0)
+    total_timeout: float = Field(default=60, gt=0)
+    max_bytes: int = Field(default=10_000_000, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    per_host_concurrency: int = Field(default=2, ge=1, le=64)
+    allow_private_addresses: bool = False
+    user_agent: str | None = None
+
+
+class TelegramConfig(_Strict):
+    # None = on when TELEGRAM_BOT_TOKEN is set; True = required; False = off.
+    enabled: bool | None = None
+    api_base_url: str = "https://api.telegram.org"
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        return _check_http_url(value).rstrip("/")
+
+
+class DiscordConfig(_Strict):
+    enabled: bool | None = None
+    guild_ids: list[int] = Field(default_factory=list)
+    api_base_url: str | None = None
+    gateway_url: str | None = None
+    require_manage_channels: bool = True
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _api_url_shape(cls, value: str | None) -> str | None:
+        return None if value is None else _check_http_url(value).rstrip("/")
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway_url_shape(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("ws", "wss"):
+            raise ValueError(f"not a ws(s) URL: {value!r}")
+        return value
+
+
+class HealthConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    enabled: bool = True
+
+
+class LoggingConfig(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(default=False, alias="json")
+
+
+class Config(_Strict):
+    database: str = "data/mirsad.db"
+    poll_interval: int = Field(default=120, ge=1)
+    timezone: str = "Africa/Casablanca"
+    retention_days: int = Field(default=30, ge=1)
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    discord: DiscordConfig = Field(default_factory=DiscordConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    watchlists: WatchlistsConfig
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Africa/Casablanca, UTC)") from None
+        return value
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Tokens from the environment. `repr` never shows them."""
+
+    telegram_token: str | None = None
+    discord_token: str | None = None
+
+    def __repr__(self) -> str:
+        shown = {k: ("set" if v else "unset") for k, v in vars(self).items()}
+        return f"Secrets({shown})"
+
+    def values(self) -> list[str]:
+        return [v for v in (self.telegram_token, self.discord_token) if v]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `bot.py` needs: the validated config, where it came from, the secrets."""
+
+    config: Config
+    path: Path
+    secrets: Secrets
+
+    @property
+    def database_url(self) -> str:
+        return database_url(self.config.database, self.path)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        wanted = self.config.telegram.enabled
+        return bool(self.secrets.telegram_token) if wanted is None else wanted
+
+    @property
+    def discord_enabled(self) -> bool:
+        wanted = self.config.discord.enabled
+        return bool(self.secrets.discord_token) if wanted is None else wanted
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    path: str  # e.g. "feeds[2].url"
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path} (line {self.line})" if self.line else (self.path or "config")
+        return f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; `problems` lists every problem found."""
+
+    def __init__(self, source: Path, problems: list[ConfigProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def database_url(database: str, config_path: Path) -> str:
+    """A SQLAlchemy URL: plain paths are SQLite files relative to the config file."""
+    if "://" in database:
+        return database
+    path = Path(database)
+    if not path.is_absolute():
+        path = config_path.resolve().parent / path
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def read_secrets(env: Mapping[str, str]) -> Secrets:
+    """Tokens from NAME or from the file named by NAME_FILE (Docker/Kubernetes secrets)."""
+
+    def one(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+        file_name = env.get(f"{name}_FILE", "").strip()
+        if file_name:
+            try:
+                return Path(file_name).read_text(encoding="utf-8").strip() or None
+            except OSError as exc:
+                raise ConfigError(
+                    Path(file_name),
+                    [
+                        ConfigProblem(
+                            f"{name}_FILE", None, f"cannot read {file_name}: {exc.strerror}"
+                        )
+                    ],
+                ) from None
+        return None
+
+    return Secrets(telegram_token=one("TELEGRAM_BOT_TOKEN"), discord_token=one("DISCORD_BOT_TOKEN"))
+
+
+# --- locating keys in the YAML text -------------------------------------------------------
+
+_Path = tuple[str | int, ...]
+
+
+def _index_lines(
+    node: yaml.Node, path: _Path, lines: dict[_Path, int], dups: list[ConfigProblem]
+) -> None:
+    """Record the 1-based line of every key path; report duplicate mapping keys."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in seen:
+                dups.append(
+                    ConfigProblem(
+                        _format_path(child), key_node.start_mark.line + 1, "duplicate key"
+                    )
+                )
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _index_lines(value_node, child, lines, dups)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*path, i), lines, dups)
+
+
+def _format_path(path: _Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_for(path: _Path, lines: Mapping[_Path, int]) -> int | None:
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def _problems_from_validation(
+    error: ValidationError, lines: Mapping[_Path, int]
+) -> list[ConfigProblem]:
+    problems = []
+    for err in error.errors():
+        # pydantic puts union/model-validator tags into loc; keep only real keys and indexes
+        loc: _Path = tuple(
+            p
+            for p in err["loc"]
+            if isinstance(p, int) or not str(p).startswith(("function-", "list[", "union["))
+        )
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1]) if loc else ""
+            message = (
+                "tokens never go in the config file: set them in the environment "
+                "(TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN)"
+                if "token" in key.lower()
+                else "unknown key (check its spelling and where it is indented)"
+            )
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        problems.append(ConfigProblem(_format_path(loc), _line_for(loc, lines), message))
+    return problems
+
+
+def load_settings(
+    path: Path | str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read, validate and combine the config file and the environment's secrets.
+
+    Raises ConfigError listing every problem; nothing is started on a bad config.
+    """
+    path = Path(path)
+    env = os.environ if env is None else env
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            path, [ConfigProblem("", None, f"cannot read {path}: {exc.strerror}")]
+        ) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, [ConfigProblem("", line, f"not valid YAML: {reason}")]) from None
+    if not isinstance(data, dict) or root is None:
+        raise ConfigError(
+            path,
+            [ConfigProblem("", 1, "the file must be a mapping of keys (feeds:, watchlists:, ...)")],
+        )
+
+    lines: dict[_Path, int] = {}
+    problems: list[ConfigProblem] = []
+    _index_lines(root, (), lines, problems)
+    config: Config | None = None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_problems_from_validation(exc, lines))
+
+    try:
+        secrets = read_secrets(env)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        secrets = Secrets()
+
+    if config is not None:
+        seen: set[str] = set()
+        for i, feed in enumerate(config.feeds):
+            if feed.id in seen:
+                where = ("feeds", i, "id")
+                problems.append(
+                    ConfigProblem(
+                        _format_path(where),
+                        _line_for(where, lines),
+                        f"duplicate feed id {feed.id!r}",
+                    )
+                )
+            seen.add(feed.id)
+        for name, section in (("telegram", config.telegram), ("discord", config.discord)):
+            token = secrets.telegram_token if name == "telegram" else secrets.discord_token
+            if section.enabled and not token:
+                var = f"{name.upper()}_BOT_TOKEN"
+                problems.append(
+                    ConfigProblem(
+                        f"{name}.enabled",
+                        _line_for((name, "enabled"), lines),
+                        f"is true but {var} is not set in the environment",
+                    )
+                )
+    if problems:
+        raise ConfigError(path, problems)
+    assert config is not None
+    return Settings(config=config, path=path, secrets=secrets)

@@ -1,0 +1,133 @@
+"""Platform-neutral subscription commands: what /subscribe, /unsubscribe, /list, /topics,
+/latest and /lang do, whatever platform they came from.
+
+Platform handlers parse their input into these calls and render the results with
+`handlers.texts`; they never touch the store directly. Permission checks (admins, Manage
+Channels) happen in the platform handlers, which know who is asking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from models import LabelInfo
+from store import Store, StoredAlert, Subscription
+
+LANGS = ("ar", "en")
+
+
+@dataclass(frozen=True)
+class Chat:
+    """Where a command came from and where its alerts go."""
+
+    platform: str  # "telegram" | "discord"
+    chat_id: str
+    thread_id: str = ""  # Telegram forum topic
+    guild_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    subscription: Subscription | None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()  # ids the user typed that are not watchlist ids
+
+    @property
+    def ok(self) -> bool:
+        return not self.unknown
+
+
+class Subscriptions:
+    """Subscription logic shared by Telegram and Discord."""
+
+    def __init__(self, store: Store, labels: Sequence[LabelInfo], clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self.labels: tuple[LabelInfo, ...] = tuple(labels)
+        self.by_id = {info.id: info for info in self.labels}
+        self._clock = clock
+
+    @property
+    def default_ids(self) -> tuple[str, ...]:
+        return tuple(info.id for info in self.labels if info.default)
+
+    def resolve(self, words: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Split user words into known label ids (in config order) and unknown words.
+
+        Accepts ids in any case, and the Arabic or English display names (`ترامب`, `Trump`)."""
+        names = {}
+        for info in self.labels:
+            for key in (info.id, info.name_ar, info.name_en):
+                names[key.casefold()] = info.id
+                names["_".join(key.split()).casefold()] = info.id
+        known: set[str] = set()
+        unknown: list[str] = []
+        for raw in words:
+            word = raw.strip().strip(",،").lstrip("#")
+            if not word:
+                continue
+            found = names.get(word.casefold())
+            if found:
+                known.add(found)
+            elif word not in unknown:
+                unknown.append(word)
+        return [info.id for info in self.labels if info.id in known], unknown
+
+    async def current(self, chat: Chat) -> Subscription | None:
+        return await self._store.subscription(chat.platform, chat.chat_id, chat.thread_id)
+
+    def _active_labels(self, sub: Subscription | None) -> list[str]:
+        if sub is None or not sub.active:
+            return []
+        return [i for i in sub.labels if i in self.by_id]
+
+    async def subscribe(self, chat: Chat, words: Sequence[str] = ()) -> ChangeResult:
+        """Add labels (the defaults when `words` is empty). Unknown words change nothing."""
+        ids, unknown = self.resolve(words) if words else (list(self.default_ids), [])
+        if unknown or not ids:
+            return ChangeResult(await self.current(chat), unknown=tuple(unknown) or tuple(words))
+        before = self._active_labels(await self.current(chat))
+        wanted = [i for i in self.by_id if i in set(before) | set(ids)]
+        sub = await self._store.save_subscription(
+            chat.platform, chat.chat_id, wanted, self._clock(), thread_id=chat.thread_id, guild_id=chat.guild_id
+        )
+        return ChangeResult(sub, added=tuple(i for i in ids if i not in before))
+
+    async def unsubscribe(self, chat: Chat, words: Sequence[str] = ()) -> ChangeResult:
+        """Remove some labels, or all of them when `words` is empty."""
+        ids, unknown = self.resolve(words) if words else (list(self.by_id), [])
+        if unknown:
+            return ChangeResult(await self.current(chat), unknown=tuple(unknown))
+        before = self._active_labels(await self.current(chat))
+        wanted = [i for i in before if i not in ids]
+        if not before:
+            return ChangeResult(await self.current(chat))
+        sub = await self._store.save_subscription(
+            chat.platform, chat.chat_id, wanted, self._clock(), thread_id=chat.thread_id, guild_id=chat.guild_id
+        )
+        return ChangeResult(sub, removed=tuple(i for i in before if i in ids))
+
+    async def toggle(self, chat: Chat, label_id: str) -> ChangeResult:
+        """Flip one label (inline buttons)."""
+        if label_id not in self.by_id:
+            return ChangeResult(await self.current(chat), unknown=(label_id,))
+        before = self._active_labels(await self.current(chat))
+        if label_id in before:
+            return await self.unsubscribe(chat, [label_id])
+        return await self.subscribe(chat, [label_id])
+
+    async def latest(self, chat: Chat, limit: int = 5) -> list[StoredAlert]:
+        """The last matching stories for this chat's labels (or all labels if none)."""
+        labels = self._active_labels(await self.current(chat)) or list(self.by_id)
+        return await self._store.latest_alerts(labels, limit)
+
+    async def lang(self, chat: Chat) -> str | None:
+        return await self._store.chat_lang(chat.platform, chat.chat_id)
+
+    async def set_lang(self, chat: Chat, lang: str) -> bool:
+        if lang not in LANGS:
+            return False
+        await self._store.set_chat_lang(chat.platform, chat.chat_id, lang)
+        return True

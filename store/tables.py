@@ -1,0 +1,151 @@
+"""The database schema (SQLAlchemy Core). See ARCHITECTURE.md "Core records"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (SQLite has no time zones) and hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("language", String(16)),
+    Column("interval", Integer, nullable=False),  # configured seconds between polls
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_poll_at", UTCDateTime, nullable=False),
+    Column("last_polled_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_new_at", UTCDateTime),  # last time a poll found a new story (adaptive polling)
+    Column("initialized", Boolean, nullable=False, default=False),  # first good poll done
+    Column("error_count", Integer, nullable=False, default=0),  # consecutive failures
+    Column("last_error", Text),
+    Column("enabled", Boolean, nullable=False, default=True),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("feed_id", String(64), ForeignKey("feeds.id"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("published", UTCDateTime, nullable=False),
+    Column("image", Text),
+    Column("language", String(16)),
+    Column("seen_at", UTCDateTime, nullable=False),  # last time its feed listed it (for pruning)
+    Index("ix_stories_seen_at", "seen_at"),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("story_id", Text, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("labels", JSON, nullable=False),  # ["trump", "ai"]
+    Column(
+        "evidence", JSON, nullable=False
+    ),  # [{"label", "term", "text", "field", "start", "end"}]
+    Column("matched_at", UTCDateTime, nullable=False),
+    Index("ix_matches_matched_at", "matched_at"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),  # "telegram" | "discord" | "console"
+    Column("chat_id", String(64), nullable=False),
+    Column("thread_id", String(64), nullable=False, default=""),  # Telegram forum topic; "" = none
+    Column("guild_id", String(64)),
+    Column("labels", JSON, nullable=False),  # chosen figure and topic ids
+    Column("active", Boolean, nullable=False, default=True),
+    Column("paused_reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "chat_id", "thread_id", name="uq_subscription_chat"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("story_id", Text, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("published", UTCDateTime, nullable=False),  # copy of the story's, for ordering
+    Column(
+        "status", String(16), nullable=False, default="pending"
+    ),  # pending|sent|failed|cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("message_id", String(64)),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("subscription_id", "story_id", name="uq_outbox_subscription_story"),
+    Index("ix_outbox_pending", "status", "subscription_id", "published"),
+)
+
+chat_settings = Table(
+    # Per-chat preferences that outlive a subscription (reply language chosen with /lang).
+    "chat_settings",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("chat_id", String(64), primary_key=True),
+    Column("lang", String(8), nullable=False),
+)
