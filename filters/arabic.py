@@ -1,0 +1,187 @@
+"""Normalisation and tokenising of Arabic and Latin news text, for matching only.
+
+Pure functions, no state. The matcher compares *normalised* forms but always reports the
+*original* words, so every token keeps its offsets into the text it came from.
+
+What `normalize` folds (see ../shared/notes/feeds-and-arabic.md, "Normalization"):
+
+- Unicode NFKC (presentation forms such as ﻻ or ﺍﻟﺩﺭﺍﺴﺔ become ordinary letters);
+- harakat/tanwin, superscript alef, Quranic marks, tatweel, zero-width and bidi marks removed;
+- alef forms أ إ آ ٱ -> ا; alef maqsura ى -> ي; ta marbuta ة -> ه; hamza carriers ؤ -> و,
+  ئ -> ي; a standalone ء is dropped (so الذكاء and the common typo الذكا fold together);
+- Persian/Urdu letters (ی ې ک گ ە ۀ) folded to their Arabic look-alikes;
+- Arabic-Indic and Persian digits -> 0-9;
+- Latin: accents removed, then casefold.
+
+Attached proclitics are handled by `Token.forms`: one optional conjunction (و ف), then one
+optional preposition (ب ك ل), with ل + ال written لل. The article ال is *kept*: a name never
+takes it, so المسك / الماسك / التماسك can never turn into مسك / ماسك.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Token", "normalize", "proclitic_forms", "sentence_ids", "tokenize"]
+
+# Characters removed outright: harakat and tanwin (064B-065F), superscript alef (0670),
+# Quranic annotation marks (0610-061A, 06D6-06ED), tatweel (0640), Arabic letter mark (061C),
+# zero-width and bidi controls, BOM.
+_REMOVED = [
+    *range(0x064B, 0x0660),
+    0x0670,
+    *range(0x0610, 0x061B),
+    *range(0x06D6, 0x06EE),
+    0x0640,
+    0x061C,
+    0xFEFF,
+    0x00AD,
+    *range(0x200B, 0x2010),
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+]
+
+_FOLDED: dict[str, str] = {
+    "أ": "ا",
+    "إ": "ا",
+    "آ": "ا",
+    "ٱ": "ا",
+    "ٲ": "ا",
+    "ٳ": "ا",
+    "ى": "ي",
+    "ة": "ه",
+    "ؤ": "و",
+    "ئ": "ي",
+    "ء": "",
+    "ی": "ي",
+    "ې": "ي",
+    "ۍ": "ي",
+    "ک": "ك",
+    "گ": "ك",
+    "ڪ": "ك",
+    "ە": "ه",
+    "ۀ": "ه",
+    "ہ": "ه",
+    "ھ": "ه",
+}
+
+_TABLE: dict[int, str | None] = {cp: None for cp in _REMOVED}
+_TABLE.update({ord(k): v for k, v in _FOLDED.items()})
+_TABLE.update({0x0660 + i: str(i) for i in range(10)})  # Arabic-Indic digits
+_TABLE.update({0x06F0 + i: str(i) for i in range(10)})  # Persian digits
+
+_LATIN_MARKS = re.compile(r"[\u0300-\u036f]")
+
+
+def normalize(text: str) -> str:
+    """Return the matching form of `text` (see the module docstring for every fold).
+
+    The result is for comparison only; it is not length-preserving, so never use offsets
+    into it to quote the story — use `tokenize` for that.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_TABLE)
+    if not text.isascii():
+        # Latin accents (é -> e). Arabic needs no decomposition here: its hamza/madda forms
+        # were folded by the table above.
+        text = _LATIN_MARKS.sub("", unicodedata.normalize("NFD", text))
+        text = unicodedata.normalize("NFC", text)
+    return text.casefold()
+
+
+# Letters and marks of the Arabic blocks, without Arabic punctuation (، ؛ ؟ ٪ ٫ ٬ ۔ ﴾ ﴿).
+_AR = (
+    "\u0610-\u061a\u0620-\u0669\u066e-\u06d3\u06d5-\u06ff\u0750-\u077f\u08a0-\u08ff"
+    "\ufb50-\ufd3d\ufd50-\ufdff\ufe70-\ufefe"
+)
+# Invisible characters that may sit inside an Arabic word (ZWNJ/ZWJ, bidi marks).
+_IN_WORD = "\u200b-\u200f\u061c\u00ad"
+_TOKEN_RE = re.compile(
+    rf"(?P<ar>[{_AR}](?:[{_AR}{_IN_WORD}]*[{_AR}])?)"  # an Arabic word
+    rf"|(?P<other>(?:[^\W_{_AR}]|[\u0300-\u036f])+)"  # a Latin (or other script) word / number
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of the original text.
+
+    `text` is `original[start:end]`; `norm` its normalised form; `forms` the normalised forms
+    it may stand for once one layer of proclitics is removed (Arabic only; `norm` first);
+    `arabic` tells the script; `sentence` numbers the sentence the word sits in.
+    """
+
+    text: str
+    start: int
+    end: int
+    norm: str
+    forms: tuple[str, ...]
+    arabic: bool
+    sentence: int = 0
+
+
+_CONJ = ("و", "ف")
+_PREP = ("ب", "ك", "ل")
+_MIN_STEM = 2  # never leave a stem shorter than this after stripping
+
+
+def proclitic_forms(norm: str) -> tuple[str, ...]:
+    """All readings of a normalised Arabic word with at most one conjunction (و ف) and one
+    preposition (ب ك ل) removed; ل + ال (written لل) also yields the ال form.
+
+    >>> proclitic_forms("وللذكا")
+    ('وللذكا', 'للذكا', 'الذكا', 'لذكا')
+    """
+    out = [norm]
+    heads = [norm]
+    if len(norm) > _MIN_STEM and norm[0] in _CONJ:
+        heads.append(norm[1:])
+    for head in heads:
+        if head is not norm and head not in out:
+            out.append(head)
+        if len(head) > _MIN_STEM and head[0] in _PREP:
+            rest = head[1:]
+            if head[0] == "ل" and rest.startswith("ل") and len(rest) > _MIN_STEM:
+                # لل = ل + ال with the alef dropped: للذكاء -> الذكاء
+                definite = "ا" + rest
+                if definite not in out:
+                    out.append(definite)
+            if rest not in out:
+                out.append(rest)
+    return tuple(out)
+
+
+# Sentence boundaries between two tokens: . ! ? ؟ ; ؛ … or a line break. A dot only ends a
+# sentence when a space or the end follows it ("إيه.آي", "1.9", "X.AI" stay one sentence).
+_SENTENCE_END = re.compile(r"[!?؟;؛…\n\r]|\.\s")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split `text` into words with offsets into `text` itself.
+
+    A word is a run of letters/digits of one script: "لـOpenAI" gives "لـ" and "OpenAI";
+    punctuation and spaces separate words ("إيه.آي" gives "إيه" and "آي"). Diacritics,
+    tatweel and zero-width marks inside an Arabic word stay part of it.
+    """
+    tokens: list[Token] = []
+    sentence = 0
+    prev_end = 0
+    for m in _TOKEN_RE.finditer(text):
+        start, end = m.span()
+        if tokens and _SENTENCE_END.search(text[prev_end:start]):
+            sentence += 1
+        prev_end = end
+        raw = m.group()
+        norm = normalize(raw)
+        if not norm:
+            continue
+        arabic = m.lastgroup == "ar"
+        forms = proclitic_forms(norm) if arabic else (norm,)
+        tokens.append(Token(raw, start, end, norm, forms, arabic, sentence))
+    return tokens
+
+
+def sentence_ids(tokens: list[Token]) -> set[int]:
+    """The sentence numbers present in `tokens` (helper for scope checks and tests)."""
+    return {t.sentence for t in tokens}

@@ -1,0 +1,255 @@
+"""The `watchlists:` block of config.yaml: figures and topics as data (pydantic v2).
+
+A figure is a person, found by any of its aliases::
+
+    - id: musk
+      name: {ar: إيلون ماسك, en: Elon Musk}
+      aliases:
+        - إيلون ماسك
+        - Elon Musk
+        - {term: ماسك, context: [إيلون, تسلا]}   # bare ماسك only with one of these in the story
+        - {term: Musk, case_sensitive: true}
+      exclusions: [مسك الختام]                 # an alias inside one of these phrases is no hit
+
+A topic is found by its terms, or by a compound rule (`all_of`): every signal must be present
+in the same unit of text (`scope`). A signal is a list of terms and/or other entries' ids::
+
+    - id: ai_policy
+      name: {ar: سياسات الذكاء الاصطناعي, en: AI policy}
+      all_of:
+        - {labels: [ai]}                            # where the `ai` topic matched
+        - {labels: [trump], terms: [حكومة, قانون]}  # a policy signal
+      scope: sentence
+
+Terms are whole words or whole phrases, compared after `filters.arabic.normalize`; an Arabic
+word may carry one conjunction (و ف) and one preposition (ب ك ل, لل), never an extra ال.
+Validation rejects what would silently misbehave: unknown keys, a bad or duplicate id, a
+reference to a missing entry or a cycle, and a pattern that can never match (nothing left
+after normalisation) or that would match almost everything (one letter, a bare prefix such as
+ال, a stop word such as في or the).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from filters.arabic import normalize, tokenize
+
+__all__ = [
+    "FigureSpec",
+    "Names",
+    "Signal",
+    "TermSpec",
+    "TopicSpec",
+    "WatchlistsConfig",
+    "check_pattern",
+]
+
+_ID_RE = re.compile(r"[a-z0-9_]+")
+
+# Words that occur in nearly every story: a term made only of these would alert on everything.
+# Normalised forms (see filters.arabic.normalize), so أن and ان are the same entry.
+_STOP_TEXT = (
+    # Arabic particles, prepositions, pronouns, bare proclitics
+    "ال لل وال بال فال كال ولل و ف ب ك ل في من على إلى الى عن مع أن إن ما لا لم لن قد "
+    "كان هذا هذه ذلك تلك التي الذي الذين هو هي هم بعد قبل عند كل أو ثم حتى بين منذ "
+    "خلال دون غير ضد عبر لدى "
+    # English
+    "the a an of in on and or to is are was be for with by at from as it its this that "
+    # French
+    "le la les l de des du d un une et en au aux à est pour par sur dans que qui ce "
+)
+_STOP_WORDS = frozenset(normalize(w) for w in _STOP_TEXT.split())
+
+
+def _check_id(value: str) -> str:
+    if not _ID_RE.fullmatch(value):
+        raise ValueError(f"id {value!r} must be lowercase letters, digits and _ only")
+    return value
+
+
+def check_pattern(value: str) -> str:
+    """Reject a term that can never match or would match almost every story.
+
+    Returns `value` unchanged so the configured spelling is what evidence shows.
+    """
+    tokens = tokenize(value)
+    if not tokens:
+        raise ValueError(
+            f"pattern {value!r} can never match: nothing is left after normalisation "
+            "(only punctuation, diacritics or spaces)"
+        )
+    if all(len(t.norm) < 2 or t.norm in _STOP_WORDS for t in tokens):
+        raise ValueError(
+            f"pattern {value!r} would match almost every story "
+            "(a single letter, a bare prefix like ال or a stop word); use a longer phrase"
+        )
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+Pattern = Annotated[str, AfterValidator(check_pattern)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Names(_Frozen):
+    """Display names: used in alerts, hashtags (#ترامب) and /topics."""
+
+    ar: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class TermSpec(_Frozen):
+    """A term with options; a plain string in YAML is a TermSpec with the defaults.
+
+    - `case_sensitive`: Latin only. The text must be written as the term is, or all in
+      capitals: `AI` finds "AI" but not "Ai Weiwei" nor "ai"; `Musk` finds "Musk", "MUSK".
+    - `context`: the term counts only when one of these terms also occurs — within `window`
+      words of it in the same field, or anywhere in the story when `window` is null.
+    - `languages`: only for stories in these languages (stories of unknown language always
+      qualify), e.g. the French acronym `IA` only for `fr`.
+    """
+
+    term: Pattern
+    case_sensitive: bool = False
+    context: tuple[Pattern, ...] = ()
+    window: Annotated[int, Field(ge=1)] | None = None
+    languages: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _window_needs_context(self) -> TermSpec:
+        if self.window is not None and not self.context:
+            raise ValueError("window is set but context is empty: give context terms")
+        return self
+
+
+Term = Pattern | TermSpec
+
+
+def as_term(term: Term) -> TermSpec:
+    """A configured term as a TermSpec (plain strings get the default options)."""
+    return term if isinstance(term, TermSpec) else TermSpec(term=term)
+
+
+class Signal(_Frozen):
+    """One ingredient of a compound topic rule: present where any of `terms` occurs or where
+    any of the entries named in `labels` matched."""
+
+    name: str | None = None  # shown in evidence ("policy"), defaults to the first label/term
+    labels: tuple[Id, ...] = ()
+    terms: tuple[Term, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Signal:
+        if not self.labels and not self.terms:
+            raise ValueError("a signal needs labels or terms")
+        return self
+
+
+class FigureSpec(_Frozen):
+    """A person, found by any alias (Arabic or Latin), minus exclusions."""
+
+    id: Id
+    name: Names
+    default: bool = True
+    aliases: Annotated[tuple[Term, ...], Field(min_length=1)]
+    exclusions: tuple[Pattern, ...] = ()
+
+
+class TopicSpec(_Frozen):
+    """A subject, found by any of `terms`, or by the compound rule `all_of` (every signal in
+    the same `scope`: "sentence" — the title counts as one —, "field" or "story")."""
+
+    id: Id
+    name: Names
+    default: bool = True
+    terms: tuple[Term, ...] = ()
+    exclusions: tuple[Pattern, ...] = ()
+    all_of: tuple[Signal, ...] = ()
+    scope: Literal["sentence", "field", "story"] = "sentence"
+
+    @model_validator(mode="after")
+    def _has_a_rule(self) -> TopicSpec:
+        if not self.terms and not self.all_of:
+            raise ValueError(f"topic {self.id!r} needs terms or an all_of rule")
+        return self
+
+
+class WatchlistsConfig(_Frozen):
+    """Every figure and topic the bot can alert on, in display order.
+
+    Cross-entry checks live in field validators so that pydantic's error `loc` names the list
+    ("figures" / "topics") and the message names the index and id.
+    """
+
+    figures: tuple[FigureSpec, ...] = ()
+    topics: tuple[TopicSpec, ...] = ()
+
+    @field_validator("figures")
+    @classmethod
+    def _unique_figure_ids(cls, figures: tuple[FigureSpec, ...]) -> tuple[FigureSpec, ...]:
+        _check_unique(figures, set(), "figures")
+        return figures
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_ids_and_references(
+        cls, topics: tuple[TopicSpec, ...], info: ValidationInfo
+    ) -> tuple[TopicSpec, ...]:
+        figures: tuple[FigureSpec, ...] = info.data.get("figures", ())
+        figure_ids = {f.id for f in figures}
+        _check_unique(topics, figure_ids, "topics")
+        known = figure_ids | {t.id for t in topics}
+        deps: dict[str, set[str]] = {}
+        for i, topic in enumerate(topics):
+            refs = {ref for signal in topic.all_of for ref in signal.labels}
+            for ref in sorted(refs):
+                if ref not in known:
+                    raise ValueError(f"topics[{i}] ({topic.id!r}) refers to unknown id {ref!r}")
+            deps[topic.id] = refs
+        _check_acyclic(deps)
+        return topics
+
+
+def _check_unique(entries: Sequence[FigureSpec | TopicSpec], seen: set[str], where: str) -> None:
+    seen = set(seen)
+    for i, entry in enumerate(entries):
+        if entry.id in seen:
+            raise ValueError(
+                f"{where}[{i}]: duplicate id {entry.id!r} (ids must be unique across figures "
+                "and topics)"
+            )
+        seen.add(entry.id)
+
+
+def _check_acyclic(deps: dict[str, set[str]]) -> None:
+    state: dict[str, int] = {}  # 1 = visiting, 2 = done
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = " -> ".join([*path[path.index(node) :], node])
+            raise ValueError(f"topics refer to each other in a cycle: {cycle}")
+        state[node] = 1
+        for dep in sorted(deps.get(node, ())):
+            visit(dep, [*path, node])
+        state[node] = 2
+
+    for node in sorted(deps):
+        visit(node, [])

@@ -1,0 +1,346 @@
+"""Watchlist matching: a story's title and summary -> labels with evidence. Pure and fast.
+
+`Matcher(config)` compiles every configured term once into an index keyed by the normalised
+first word of the term. Matching a story tokenises each field once (filters.arabic.tokenize),
+looks every word's proclitic readings up in that index and checks the rest of the phrase word
+by word — whole words only, so التماسك never yields ماسك. Then, per entry in config order:
+
+1. a term hit counts unless it overlaps an exclusion hit of the same entry (مؤشر ألتمان), its
+   case rule fails (AI vs "Ai Weiwei"), its language does not apply, or its context words are
+   missing (a bare ماسك needs إيلون/تسلا/... in the story);
+2. a topic's compound rule (`all_of`) holds in a unit of text — a sentence (the title is one
+   unit), a field or the story — where every signal is present; a signal is present where one
+   of its terms hit or where a referenced entry has evidence. Entries are evaluated after the
+   entries they refer to.
+
+Evidence quotes the original words (`text`) with offsets into the original field.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from filters.arabic import Token, tokenize
+from filters.schema import FigureSpec, TermSpec, TopicSpec, WatchlistsConfig, as_term
+from models import Evidence, LabelInfo, Match
+
+__all__ = ["Matcher"]
+
+_FIELDS = ("title", "summary")
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    """A term as a sequence of normalised words (+ the exact spellings for case rules)."""
+
+    words: tuple[str, ...]
+    exact: tuple[str, ...] | None  # NFKC spelling per word when case-sensitive, else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    phrase: int
+    field: str
+    first: int  # token index of the first word
+    last: int  # token index of the last word (inclusive)
+    start: int  # character offsets in the original field
+    end: int
+    sentence: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """A compiled TermSpec: its phrase, options, and its context phrases."""
+
+    text: str
+    phrase: int
+    languages: frozenset[str]
+    context: tuple[int, ...]
+    window: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Signal:
+    name: str
+    labels: tuple[str, ...]
+    terms: tuple[_Term, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    id: str
+    terms: tuple[_Term, ...]
+    exclusions: tuple[int, ...]
+    signals: tuple[_Signal, ...] = ()
+    scope: str = "sentence"
+
+
+@dataclass(slots=True)
+class _Story:
+    """Per-call scratch state: tokens and phrase hits of each field."""
+
+    texts: dict[str, str]
+    tokens: dict[str, list[Token]]
+    hits: dict[int, list[_Hit]] = field(default_factory=dict)
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """An accepted hit of an entry, with the configured term that produced it."""
+
+    term: str
+    hit: _Hit
+
+
+class Matcher:
+    """Compiled watchlists. Build once from the config, then call `match` per story."""
+
+    def __init__(self, config: WatchlistsConfig) -> None:
+        self._phrases: list[_Phrase] = []
+        self._phrase_ids: dict[_Phrase, int] = {}
+        self._index: dict[str, list[int]] = {}
+        infos: list[LabelInfo] = []
+        entries: dict[str, _Entry] = {}
+        for fig in config.figures:
+            infos.append(LabelInfo(fig.id, "figure", fig.name.ar, fig.name.en, fig.default))
+            entries[fig.id] = self._compile_figure(fig)
+        for topic in config.topics:
+            infos.append(LabelInfo(topic.id, "topic", topic.name.ar, topic.name.en, topic.default))
+            entries[topic.id] = self._compile_topic(topic)
+        self._labels = tuple(infos)
+        self._order = tuple(info.id for info in infos)
+        self._eval_order = _dependency_order(entries)
+        self._entries = entries
+
+    @property
+    def labels(self) -> tuple[LabelInfo, ...]:
+        """Every figure and topic, in config order."""
+        return self._labels
+
+    # -- compiling -------------------------------------------------------------------------
+
+    def _phrase(self, text: str, case_sensitive: bool) -> int:
+        tokens = tokenize(text)
+        words = tuple(t.norm for t in tokens)
+        exact = (
+            tuple(unicodedata.normalize("NFKC", t.text) for t in tokens) if case_sensitive else None
+        )
+        phrase = _Phrase(words, exact)
+        pid = self._phrase_ids.get(phrase)
+        if pid is None:
+            pid = len(self._phrases)
+            self._phrases.append(phrase)
+            self._phrase_ids[phrase] = pid
+            self._index.setdefault(words[0], []).append(pid)
+        return pid
+
+    def _term(self, spec: TermSpec) -> _Term:
+        return _Term(
+            text=spec.term,
+            phrase=self._phrase(spec.term, spec.case_sensitive),
+            languages=frozenset(lang.lower() for lang in spec.languages),
+            context=tuple(self._phrase(c, False) for c in spec.context),
+            window=spec.window,
+        )
+
+    def _compile_figure(self, fig: FigureSpec) -> _Entry:
+        return _Entry(
+            id=fig.id,
+            terms=tuple(self._term(as_term(t)) for t in fig.aliases),
+            exclusions=tuple(self._phrase(x, False) for x in fig.exclusions),
+        )
+
+    def _compile_topic(self, topic: TopicSpec) -> _Entry:
+        signals = tuple(
+            _Signal(
+                name=s.name or (s.labels[0] if s.labels else as_term(s.terms[0]).term),
+                labels=s.labels,
+                terms=tuple(self._term(as_term(t)) for t in s.terms),
+            )
+            for s in topic.all_of
+        )
+        return _Entry(
+            id=topic.id,
+            terms=tuple(self._term(as_term(t)) for t in topic.terms),
+            exclusions=tuple(self._phrase(x, False) for x in topic.exclusions),
+            signals=signals,
+            scope=topic.scope,
+        )
+
+    # -- matching --------------------------------------------------------------------------
+
+    def match(self, title: str, summary: str, language: str | None = None) -> Match:
+        """Match one story. `language` ("ar", "fr", "en"...) restricts terms configured with
+        `languages`; None means unknown, and every term applies."""
+        story = _Story(
+            texts={"title": title or "", "summary": summary or ""},
+            tokens={},
+            language=language.split("-")[0].lower() if language else None,
+        )
+        for name in _FIELDS:
+            tokens = tokenize(story.texts[name])
+            story.tokens[name] = tokens
+            self._find(name, tokens, story.hits)
+        found: dict[str, list[_Found]] = {}
+        if story.hits:
+            for entry_id in self._eval_order:
+                found[entry_id] = self._evaluate(self._entries[entry_id], story, found)
+        labels: list[str] = []
+        evidence: list[Evidence] = []
+        for entry_id in self._order:
+            items = found.get(entry_id)
+            if not items:
+                continue
+            labels.append(entry_id)
+            for item in _dedupe(items):
+                hit = item.hit
+                evidence.append(
+                    Evidence(
+                        label=entry_id,
+                        term=item.term,
+                        text=story.texts[hit.field][hit.start : hit.end],
+                        field=hit.field,
+                        start=hit.start,
+                        end=hit.end,
+                    )
+                )
+        return Match(tuple(labels), tuple(evidence))
+
+    def _find(self, name: str, tokens: list[Token], hits: dict[int, list[_Hit]]) -> None:
+        index = self._index
+        phrases = self._phrases
+        n = len(tokens)
+        for i, tok in enumerate(tokens):
+            seen: set[int] | None = None
+            for form in tok.forms:
+                cands = index.get(form)
+                if cands is None:
+                    continue
+                for pid in cands:
+                    ph = phrases[pid]
+                    last = i + len(ph.words) - 1
+                    if last >= n:
+                        continue
+                    if any(tokens[i + k].norm != ph.words[k] for k in range(1, len(ph.words))):
+                        continue
+                    if ph.exact is not None and not _same_case(tokens, i, ph.exact):
+                        continue
+                    if seen is None:
+                        seen = set()
+                    if pid in seen:
+                        continue
+                    seen.add(pid)
+                    hits.setdefault(pid, []).append(
+                        _Hit(pid, name, i, last, tok.start, tokens[last].end, tok.sentence)
+                    )
+
+    def _term_hits(self, term: _Term, excluded: list[_Hit], story: _Story) -> Iterable[_Hit]:
+        if term.languages and story.language and story.language not in term.languages:
+            return
+        for hit in story.hits.get(term.phrase, ()):
+            if any(_overlaps(hit, x) for x in excluded):
+                continue
+            if term.context and not self._has_context(term, hit, story):
+                continue
+            yield hit
+
+    def _has_context(self, term: _Term, hit: _Hit, story: _Story) -> bool:
+        for pid in term.context:
+            for other in story.hits.get(pid, ()):
+                if _overlaps(other, hit):
+                    continue  # the alias itself is no context for itself
+                if term.window is None:
+                    return True
+                if other.field == hit.field and (
+                    other.first - hit.last <= term.window and hit.first - other.last <= term.window
+                ):
+                    return True
+        return False
+
+    def _evaluate(
+        self, entry: _Entry, story: _Story, done: dict[str, list[_Found]]
+    ) -> list[_Found]:
+        excluded = [h for pid in entry.exclusions for h in story.hits.get(pid, ())]
+        out = [
+            _Found(term.text, hit)
+            for term in entry.terms
+            for hit in self._term_hits(term, excluded, story)
+        ]
+        if entry.signals:
+            out.extend(self._compound(entry, story, done, excluded))
+        return out
+
+    def _compound(
+        self, entry: _Entry, story: _Story, done: dict[str, list[_Found]], excluded: list[_Hit]
+    ) -> list[_Found]:
+        per_signal: list[list[_Found]] = []
+        for signal in entry.signals:
+            items = [
+                _Found(f"{signal.name}: {term.text}", hit)
+                for term in signal.terms
+                for hit in self._term_hits(term, excluded, story)
+            ]
+            for ref in signal.labels:
+                items.extend(_Found(f"{signal.name}: {f.term}", f.hit) for f in done.get(ref, ()))
+            if not items:
+                return []
+            per_signal.append(items)
+        units = set.intersection(*({_unit(f.hit, entry.scope) for f in s} for s in per_signal))
+        if not units:
+            return []
+        return [f for s in per_signal for f in s if _unit(f.hit, entry.scope) in units]
+
+
+def _unit(hit: _Hit, scope: str) -> tuple[str, int]:
+    if scope == "story":
+        return ("", 0)
+    if scope == "field" or hit.field == "title":
+        return (hit.field, 0)
+    return (hit.field, hit.sentence)
+
+
+def _same_case(tokens: list[Token], i: int, exact: tuple[str, ...]) -> bool:
+    for k, want in enumerate(exact):
+        got = unicodedata.normalize("NFKC", tokens[i + k].text)
+        if got != want and got != want.upper():
+            return False
+    return True
+
+
+def _overlaps(a: _Hit, b: _Hit) -> bool:
+    return a.field == b.field and a.first <= b.last and b.first <= a.last
+
+
+def _dedupe(items: list[_Found]) -> list[_Found]:
+    """Drop hits that overlap a longer (or earlier) kept hit of the same label."""
+    ordered = sorted(
+        items, key=lambda f: (_FIELDS.index(f.hit.field), f.hit.start, -(f.hit.end - f.hit.start))
+    )
+    kept: list[_Found] = []
+    for item in ordered:
+        if any(_overlaps(item.hit, k.hit) for k in kept):
+            continue
+        kept.append(item)
+    return kept
+
+
+def _dependency_order(entries: dict[str, _Entry]) -> tuple[str, ...]:
+    """Entries after those they refer to (the schema has already rejected cycles)."""
+    order: list[str] = []
+    placed: set[str] = set()
+
+    def place(entry_id: str) -> None:
+        if entry_id in placed:
+            return
+        placed.add(entry_id)
+        for signal in entries[entry_id].signals:
+            for ref in signal.labels:
+                place(ref)
+        order.append(entry_id)
+
+    for entry_id in entries:
+        place(entry_id)
+    return tuple(order)
