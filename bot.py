@@ -19,10 +19,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from runtime.logs import setup_logging
+
+if TYPE_CHECKING:
+    from runtime.app import PlatformFactory
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -42,8 +45,14 @@ def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
         return EXIT_CONFIG
     config = settings.config
     wl = config.watchlists
-    platforms = [name for name, on in (("telegram", settings.telegram_enabled),
-                                       ("discord", settings.discord_enabled)) if on] or ["terminal"]
+    platforms = [
+        name
+        for name, on in (
+            ("telegram", settings.telegram_enabled),
+            ("discord", settings.discord_enabled),
+        )
+        if on
+    ] or ["terminal"]
     print(
         f"ok: {len(config.feeds)} feeds, {len(wl.figures)} figures "
         f"({', '.join(f.id for f in wl.figures)}), {len(wl.topics)} topics "
@@ -72,16 +81,28 @@ def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
             if not isinstance(title, str) or not isinstance(summary, str):
                 raise ValueError("title and summary must be strings")
         except ValueError as exc:
-            print(f"error: line {number}: {exc}; expected {{\"id\", \"title\", \"summary\"}}", file=err)
+            print(f'error: line {number}: {exc}; expected {{"id", "title", "summary"}}', file=err)
             status = EXIT_FAILED
             continue
         match = matcher.match(title, summary, item.get("lang") or item.get("language"))
         evidence = [
-            {"label": e.label, "term": e.term, "text": e.text, "field": e.field, "start": e.start, "end": e.end}
+            {
+                "label": e.label,
+                "term": e.term,
+                "text": e.text,
+                "field": e.field,
+                "start": e.start,
+                "end": e.end,
+            }
             for e in match.evidence
         ]
-        out.write(json.dumps({"id": item.get("id"), "labels": list(match.labels), "evidence": evidence},
-                             ensure_ascii=False) + "\n")
+        out.write(
+            json.dumps(
+                {"id": item.get("id"), "labels": list(match.labels), "evidence": evidence},
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
         out.flush()
     return status
 
@@ -94,7 +115,9 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
         return EXIT_CONFIG
     setup_logging(settings.config.logging, settings.secrets.values(), stream=err)
     try:
-        outcomes = asyncio.run(run_once(settings, AppOptions(stream=out, platform_factories=_platforms(settings))))
+        outcomes = asyncio.run(
+            run_once(settings, AppOptions(stream=out, platform_factories=_platforms(settings)))
+        )
     except Exception as exc:  # the cycle itself could not run (database, config): say so and exit 1
         logging.getLogger("mirsad").debug("once failed", exc_info=True)
         print(f"error: the poll cycle could not run: {exc}", file=err)
@@ -102,8 +125,11 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
     failed = [o for o in outcomes if o.status == "error"]
     new = sum(o.new for o in outcomes)
     queued = sum(o.queued for o in outcomes)
-    print(f"polled {len(outcomes)} feeds: {len(outcomes) - len(failed)} ok, {len(failed)} failed; "
-          f"{new} new stories, {queued} alerts", file=err)
+    print(
+        f"polled {len(outcomes)} feeds: {len(outcomes) - len(failed)} ok, {len(failed)} failed; "
+        f"{new} new stories, {queued} alerts",
+        file=err,
+    )
     return EXIT_OK
 
 
@@ -130,15 +156,19 @@ def cmd_run(path: Path, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _platforms(settings: Settings) -> tuple[tuple[str, object], ...]:
+def _platforms(settings: Settings) -> tuple[tuple[str, PlatformFactory], ...]:
     """The chat platforms to run: each one whose token is set (issues 4 and 5)."""
     return ()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="bot.py", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
     parser.add_argument("command", choices=["run", "once", "classify", "check-config"])
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config.yaml)")
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config.yaml)"
+    )
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return cmd_check_config(args.config, sys.stdout, sys.stderr)

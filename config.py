@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from filters.schema import WatchlistsConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from filters.schema import WatchlistsConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -271,16 +272,28 @@ def _line_for(path: _Path, lines: Mapping[_Path, int]) -> int | None:
 def _problems_from_validation(
     error: ValidationError, lines: Mapping[_Path, int]
 ) -> list[ConfigProblem]:
-    problems = []
+    raw: list[tuple[_Path, str, str]] = []
     for err in error.errors():
-        # pydantic puts union/model-validator tags into loc; keep only real keys and indexes
-        loc: _Path = tuple(
-            p
-            for p in err["loc"]
-            if isinstance(p, int) or not str(p).startswith(("function-", "list[", "union["))
-        )
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        # pydantic puts union-branch and validator tags into loc; keep only the keys and
+        # indexes that exist in the file (and the name of a missing key).
+        loc: _Path = ()
+        parts = list(err["loc"])
+        for i, part in enumerate(parts):
+            last_missing = err["type"] == "missing" and i == len(parts) - 1
+            if isinstance(part, int) or (*loc, part) in lines or last_missing:
+                loc = (*loc, part)
+        raw.append((loc, str(err["type"]), str(err["msg"])))
+    # A value that fits no branch of a union (`"term" | {term: ...}`) gets one error per
+    # branch, and its list one more for being short: keep our own message where there is one.
+    ours = {loc for loc, kind, _ in raw if kind == "value_error"}
+    problems: list[ConfigProblem] = []
+    for loc, kind, msg in raw:
+        if kind != "value_error" and loc in ours:
+            continue
+        if kind == "too_short" and any(o[: len(loc)] == loc and o != loc for o in ours):
+            continue
+        message = msg.removeprefix("Value error, ")
+        if kind == "extra_forbidden":
             key = str(loc[-1]) if loc else ""
             message = (
                 "tokens never go in the config file: set them in the environment "
@@ -288,9 +301,11 @@ def _problems_from_validation(
                 if "token" in key.lower()
                 else "unknown key (check its spelling and where it is indented)"
             )
-        elif err["type"] == "missing":
+        elif kind == "missing":
             message = "required key is missing"
-        problems.append(ConfigProblem(_format_path(loc), _line_for(loc, lines), message))
+        problem = ConfigProblem(_format_path(loc), _line_for(loc, lines), message)
+        if problem not in problems:
+            problems.append(problem)
     return problems
 
 

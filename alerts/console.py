@@ -18,8 +18,13 @@ class ConsoleSender:
     platform = "console"
     pacing = Pacing()
 
-    def __init__(self, stream: TextIO, labels: Mapping[str, LabelInfo], tz: tzinfo,
-                 feed_names: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        labels: Mapping[str, LabelInfo],
+        tz: tzinfo,
+        feed_names: Mapping[str, str] | None = None,
+    ) -> None:
         self._stream = stream
         self._labels = labels
         self._tz = tz

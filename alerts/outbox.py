@@ -85,7 +85,9 @@ class DeliveryStats:
 class _RateGate:
     """At most `rate` starts per second, evenly spaced (no bursts to trip a flood limit)."""
 
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]) -> None:
+    def __init__(
+        self, rate: float, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
+    ) -> None:
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
         self._clock = clock
@@ -134,10 +136,16 @@ class OutboxWorker:
         self._sleep = sleep
         self._batch = batch
         self._slots = asyncio.Semaphore(concurrency)
-        self._gates = {p: _RateGate(s.pacing.overall_per_second, loop_time, sleep) for p, s in self._senders.items()}
-        self._chat_ready: dict[tuple[str, str], float] = {}  # monotonic time a chat may get the next one
+        self._gates = {
+            p: _RateGate(s.pacing.overall_per_second, loop_time, sleep)
+            for p, s in self._senders.items()
+        }
+        self._chat_ready: dict[
+            tuple[str, str], float
+        ] = {}  # monotonic time a chat may get the next one
         self._in_flight: set[int] = set()  # subscription ids with a send under way
         self._busy_chats: set[tuple[str, str]] = set()  # chats with a send under way
+        self._handled: set[int] = set()  # outbox ids finished since the last query began
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._on_result = on_result
@@ -182,7 +190,7 @@ class OutboxWorker:
                 asyncio.ensure_future(stop.wait()),
             }
             waiters.update(self._tasks)  # type: ignore[arg-type]
-            done, _ = await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 if w not in self._tasks and not w.done():
                     w.cancel()
@@ -217,6 +225,7 @@ class OutboxWorker:
         now = self._clock()
         mono = self._mono()
         started = 0
+        self._handled.clear()
         for delivery in await self._store.next_deliveries(self.platforms, now, self._batch):
             sub = delivery.subscription
             key = (sub.platform, sub.chat_id)
@@ -224,8 +233,9 @@ class OutboxWorker:
                 continue
             if key in self._busy_chats:
                 continue  # one message at a time per chat, even across forum topics
+            if delivery.outbox_id in self._handled:
+                continue  # finished while the query ran: the row we read is already stale
             sender = self._senders[sub.platform]
-            self._chat_ready[key] = mono + sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
             self._in_flight.add(sub.id)
             self._busy_chats.add(key)
             task = asyncio.create_task(self._deliver(sender, delivery))
@@ -240,14 +250,23 @@ class OutboxWorker:
         try:
             async with self._slots:
                 await self._gates[sub.platform].wait()
+                # the chat's next message may start one gap after this one starts
+                gap = sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
+                self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + gap)
                 try:
                     result = await sender.send(delivery)
                 except Exception as exc:  # a sender bug or an unexpected network error: retry
-                    log.error("alert_send_error platform=%s chat=%s outbox=%d", sub.platform, sub.chat_id,
-                              delivery.outbox_id, exc_info=True)
+                    log.error(
+                        "alert_send_error platform=%s chat=%s outbox=%d",
+                        sub.platform,
+                        sub.chat_id,
+                        delivery.outbox_id,
+                        exc_info=True,
+                    )
                     result = SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
                 await self._apply(sender, delivery, result)
         finally:
+            self._handled.add(delivery.outbox_id)
             self._busy_chats.discard(key)
             self._in_flight.discard(sub.id)
 
@@ -260,8 +279,13 @@ class OutboxWorker:
         if result.status == "sent":
             await self._store.mark_sent(d.outbox_id, result.message_id, now)
             self.stats.bump(self.stats.sent, platform)
-            log.info("alert_sent platform=%s chat=%s story=%s message=%s", platform, sub.chat_id,
-                     d.story.id, result.message_id)
+            log.info(
+                "alert_sent platform=%s chat=%s story=%s message=%s",
+                platform,
+                sub.chat_id,
+                d.story.id,
+                result.message_id,
+            )
         elif result.status == "retry":
             if result.retry_after is not None:
                 hold = result.retry_after
@@ -270,29 +294,57 @@ class OutboxWorker:
                 key = (platform, sub.chat_id)
                 self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + hold)
                 # a rate limit is not the alert's fault: it does not count as an attempt
-                await self._store.mark_retry(d.outbox_id, result.reason or "rate limited",
-                                             now + timedelta(seconds=hold), count_attempt=False)
+                await self._store.mark_retry(
+                    d.outbox_id,
+                    result.reason or "rate limited",
+                    now + timedelta(seconds=hold),
+                    count_attempt=False,
+                )
             elif d.attempts + 1 >= MAX_ATTEMPTS:
-                await self._store.mark_failed(d.outbox_id, f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}")
+                await self._store.mark_failed(
+                    d.outbox_id, f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}"
+                )
                 self.stats.bump(self.stats.failed, platform)
-                log.error("alert_failed platform=%s chat=%s story=%s reason=%r", platform, sub.chat_id,
-                          d.story.id, result.reason)
+                log.error(
+                    "alert_failed platform=%s chat=%s story=%s reason=%r",
+                    platform,
+                    sub.chat_id,
+                    d.story.id,
+                    result.reason,
+                )
                 return
             else:
                 await self._store.mark_retry(d.outbox_id, result.reason, now + backoff(d.attempts))
             self.stats.bump(self.stats.retried, platform)
-            log.warning("alert_retry platform=%s chat=%s story=%s reason=%r", platform, sub.chat_id,
-                        d.story.id, result.reason)
+            log.warning(
+                "alert_retry platform=%s chat=%s story=%s reason=%r",
+                platform,
+                sub.chat_id,
+                d.story.id,
+                result.reason,
+            )
         elif result.status == "moved" and result.new_chat_id:
             await self._store.migrate_chat(platform, sub.chat_id, result.new_chat_id, now)
-            log.info("chat_migrated platform=%s from=%s to=%s", platform, sub.chat_id, result.new_chat_id)
+            log.info(
+                "chat_migrated platform=%s from=%s to=%s", platform, sub.chat_id, result.new_chat_id
+            )
         elif result.status == "gone":
             paused = await self._store.pause_chat(platform, sub.chat_id, result.reason, now)
             self.stats.bump(self.stats.paused, platform)
-            log.warning("chat_paused platform=%s chat=%s subscriptions=%d reason=%r", platform, sub.chat_id,
-                        paused, result.reason)
+            log.warning(
+                "chat_paused platform=%s chat=%s subscriptions=%d reason=%r",
+                platform,
+                sub.chat_id,
+                paused,
+                result.reason,
+            )
         else:
             await self._store.mark_failed(d.outbox_id, result.reason or result.status)
             self.stats.bump(self.stats.failed, platform)
-            log.error("alert_failed platform=%s chat=%s story=%s reason=%r", platform, sub.chat_id,
-                      d.story.id, result.reason)
+            log.error(
+                "alert_failed platform=%s chat=%s story=%s reason=%r",
+                platform,
+                sub.chat_id,
+                d.story.id,
+                result.reason,
+            )

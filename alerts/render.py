@@ -47,7 +47,9 @@ def evidence_lines(match: Match, labels: Mapping[str, LabelInfo], lang: str = "e
     return lines
 
 
-def render_console(story: Story, match: Match, labels: Mapping[str, LabelInfo], tz: tzinfo, source: str) -> str:
+def render_console(
+    story: Story, match: Match, labels: Mapping[str, LabelInfo], tz: tzinfo, source: str
+) -> str:
     """The terminal block for one alert: title, source, time, link, labels and why."""
     zone = getattr(tz, "key", None) or str(tz)
     lines = [

@@ -1,0 +1,164 @@
+"""check-config: every problem named with its key path and line; secrets only from the env."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_settings
+from tests.conftest import ROOT
+
+
+def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env=env or {})
+    return [str(p) for p in info.value.problems]
+
+
+def test_default_config_is_valid() -> None:
+    settings = load_settings(ROOT / "config.yaml", env={})
+    config = settings.config
+    ids = [f.id for f in config.feeds]
+    assert ids[:3] == ["hespress_ar", "hespress_fr", "hespress_en"]
+    assert config.feeds[0].url == "https://www.hespress.com/feed"
+    assert config.poll_interval == 120
+    assert [f.id for f in config.watchlists.figures] == ["altman", "musk", "trump"]
+    assert [t.id for t in config.watchlists.topics] == ["ai", "ai_policy"]
+    assert settings.database_url == f"sqlite+aiosqlite:///{ROOT / 'data' / 'mirsad.db'}"
+    assert not settings.telegram_enabled and not settings.discord_enabled
+
+
+def test_unknown_key_wrong_type_bad_url_and_duplicate_id_each_named_with_line(make_config) -> None:
+    path = make_config(
+        """\
+        database: x.db
+        poll_intervall: 60
+        feeds:
+          - id: one
+            url: https://example.org/feed
+          - id: two
+            url: ftp://example.org/feed
+          - id: one
+            url: https://example.org/other
+            interval: soon
+        """
+    )
+    found = problems(path)
+    assert (
+        "poll_intervall (line 2): unknown key (check its spelling and where it is indented)"
+        in found
+    )
+    assert "feeds[1].url (line 7): not an http(s) URL: 'ftp://example.org/feed'" in found
+    assert any(p.startswith("feeds[2].interval (line 10):") and "integer" in p for p in found)
+    assert len(found) == 3  # the duplicate id is reported once the types are right
+
+
+def test_duplicate_feed_id(make_config) -> None:
+    path = make_config(
+        """\
+        feeds:
+          - id: one
+            url: https://example.org/feed
+          - id: one
+            url: https://example.org/other
+        """
+    )
+    assert problems(path) == ["feeds[1].id (line 4): duplicate feed id 'one'"]
+
+
+def test_poll_interval_at_least_one_and_yaml_errors_have_lines(make_config, tmp_path: Path) -> None:
+    path = make_config("poll_interval: 0\n")
+    assert problems(path) == ["poll_interval (line 1): Input should be greater than or equal to 1"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("feeds:\n  - id: a\n    url: [unclosed\n", encoding="utf-8")
+    (only,) = problems(bad)
+    assert only.startswith("config (line") or only.startswith("(line") or "line" in only
+    assert "not valid YAML" in only
+
+
+def test_duplicate_yaml_key_is_an_error(make_config) -> None:
+    path = make_config("poll_interval: 60\npoll_interval: 30\n")
+    assert problems(path) == ["poll_interval (line 2): duplicate key"]
+
+
+def test_secrets_never_in_config_and_required_when_enabled(make_config) -> None:
+    path = make_config("telegram:\n  enabled: true\n  token: 123456:ABCDEF\n")
+    found = problems(path)
+    assert any(
+        p.startswith("telegram.token (line 3): tokens never go in the config file") for p in found
+    )
+    assert all("123456:ABCDEF" not in p for p in found)
+    path = make_config("telegram:\n  enabled: true\n")
+    assert problems(path) == [
+        "telegram.enabled (line 2): is true but TELEGRAM_BOT_TOKEN is not set in the environment"
+    ]
+    settings = load_settings(path, env={"TELEGRAM_BOT_TOKEN": "123456:ABCDEF"})
+    assert settings.telegram_enabled
+    assert "123456" not in repr(settings.secrets)
+
+
+def test_token_from_file(make_config, tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("999:SECRETSECRET\n", encoding="utf-8")
+    settings = load_settings(
+        make_config("feeds: []\n"), env={"DISCORD_BOT_TOKEN_FILE": str(secret)}
+    )
+    assert settings.secrets.discord_token == "999:SECRETSECRET"
+    assert settings.discord_enabled
+
+
+def test_bad_watchlist_pattern_is_named(make_config) -> None:
+    path = make_config(
+        """\
+        watchlists:
+          figures:
+            - id: someone
+              name: {ar: أحد, en: Someone}
+              aliases: [في]
+          topics: []
+        """
+    )
+    (only,) = problems(path)
+    assert only.startswith("watchlists.figures[0].aliases[0] (line 5):")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+    )
+
+
+def test_check_config_cli_ok_and_errors(make_config) -> None:
+    ok = run_cli("check-config", "--config", str(ROOT / "config.yaml"))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith(
+        "ok: 11 feeds, 3 figures (altman, musk, trump), 2 topics (ai, ai_policy)"
+    )
+    bad = run_cli(
+        "check-config", "--config", str(make_config("feeds:\n  - id: x\n    url: nope\n"))
+    )
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert "feeds[0].url (line 3): not an http(s) URL: 'nope'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_check_config_never_prints_a_token(make_config) -> None:
+    token = "424242:SUPERSECRETTOKENVALUE"
+    path = make_config("discord:\n  enabled: true\n  token: " + token + "\n")
+    result = run_cli("check-config", "--config", str(path), env={"DISCORD_BOT_TOKEN": token})
+    assert result.returncode == 2
+    assert token not in result.stdout + result.stderr
+    result = run_cli(
+        "check-config", "--config", str(ROOT / "config.yaml"), env={"TELEGRAM_BOT_TOKEN": token}
+    )
+    assert result.returncode == 0
+    assert token not in result.stdout + result.stderr
+    assert "telegram" in result.stdout

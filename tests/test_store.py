@@ -1,0 +1,192 @@
+"""The store: one transaction per poll, no backfill, one outbox row per (subscription, story)."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from models import Evidence, Match, Story
+from store import FeedUpdate, Store
+from tests.conftest import FakeClock
+
+
+def story(n: int, minutes: int = 0) -> Story:
+    return Story(
+        id=f"https://example.org/{n}",
+        feed_id="f",
+        title=f"title {n}",
+        summary="s",
+        link=f"https://example.org/{n}",
+        published=datetime(2026, 2, 11, 10, 0, tzinfo=UTC) + timedelta(minutes=minutes or n),
+    )
+
+
+def match(*labels: str) -> Match:
+    return Match(labels, tuple(Evidence(label, label, label, "title", 0, 1) for label in labels))
+
+
+async def test_database_file_is_owner_only_and_wal(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "m.db"
+    s = await Store.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert await s.ping()
+    finally:
+        await s.close()
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_first_poll_records_without_alerting_then_new_stories_alert(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([("f", "https://example.org/feed", "ar", 60)], clock.now)
+    await store.save_subscription("telegram", "1", ["trump"], clock.now)
+    await store.save_subscription("telegram", "2", ["musk"], clock.now)
+    upd = FeedUpdate(next_poll_at=clock.now + timedelta(minutes=1), etag='"a"')
+    first = await store.ingest(
+        "f", [story(1), story(2)], {story(1).id: match("trump")}, upd, clock.now, alert=False
+    )
+    assert (first.new_stories, first.matched, first.queued) == (2, 1, 0)
+    assert await store.outbox_rows() == []
+    (feed,) = await store.feeds()
+    assert feed.initialized and feed.etag == '"a"'
+
+    again = await store.ingest(
+        "f",
+        [story(1), story(2), story(3)],
+        {story(3).id: match("trump", "musk")},
+        upd,
+        clock.now,
+        alert=True,
+    )
+    assert (again.new_stories, again.matched, again.queued) == (1, 1, 2)
+    rows = await store.outbox_rows()
+    assert sorted(r["chat_id"] for r in rows) == ["1", "2"]
+    assert {r["story_id"] for r in rows} == {story(3).id}
+    # seen again: nothing new, nothing queued twice
+    third = await store.ingest(
+        "f", [story(3)], {story(3).id: match("trump")}, upd, clock.now, alert=True
+    )
+    assert (third.new_stories, third.queued) == (0, 0)
+    assert len(await store.outbox_rows()) == 2
+
+
+async def test_feed_failure_counts_and_success_resets(store: Store, clock: FakeClock) -> None:
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    later = clock.now + timedelta(minutes=2)
+    await store.record_feed_failure(
+        "f", FeedUpdate(next_poll_at=later, error="HTTP 500"), clock.now
+    )
+    await store.record_feed_failure("f", FeedUpdate(next_poll_at=later, error="timeout"), clock.now)
+    (feed,) = await store.feeds()
+    assert (feed.error_count, feed.last_error, feed.next_poll_at) == (2, "timeout", later)
+    assert await store.due_feeds(clock.now) == []
+    await store.ingest("f", [], {}, FeedUpdate(next_poll_at=later), clock.now, alert=False)
+    (feed,) = await store.feeds()
+    assert (feed.error_count, feed.last_error) == (0, None)
+
+
+async def test_feed_removed_from_config_is_disabled_and_url_change_drops_validators(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds(
+        [("a", "https://a.example/feed", None, 60), ("b", "https://b.example/feed", None, 60)],
+        clock.now,
+    )
+    await store.ingest(
+        "a", [], {}, FeedUpdate(next_poll_at=clock.now, etag='"x"'), clock.now, alert=False
+    )
+    await store.sync_feeds([("a", "https://a.example/new", None, 60)], clock.now)
+    (feed,) = await store.feeds()
+    assert (feed.id, feed.url, feed.etag) == ("a", "https://a.example/new", None)
+
+
+async def test_deliveries_come_in_publication_order_one_per_subscription(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await store.ingest("f", [], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False)
+    await store.save_subscription("telegram", "1", ["trump"], clock.now)
+    stories = [story(3), story(1), story(2)]
+    await store.ingest(
+        "f",
+        stories,
+        {s.id: match("trump") for s in stories},
+        FeedUpdate(next_poll_at=clock.now),
+        clock.now,
+        alert=True,
+    )
+    (head,) = await store.next_deliveries(["telegram"], clock.now)
+    assert head.story.id == story(1).id
+    assert head.match.labels == ("trump",)
+    # a retry in the future holds the queue: the later stories do not overtake it
+    await store.mark_retry(head.outbox_id, "HTTP 502", clock.now + timedelta(seconds=30))
+    assert await store.next_deliveries(["telegram"], clock.now) == []
+    await store.mark_sent(head.outbox_id, "77", clock.now)
+    (head,) = await store.next_deliveries(["telegram"], clock.now)
+    assert head.story.id == story(2).id
+
+
+async def test_pause_cancels_pending_and_resubscribe_starts_fresh(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await store.ingest("f", [], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False)
+    await store.save_subscription("telegram", "5", ["trump"], clock.now)
+    await store.ingest(
+        "f",
+        [story(1)],
+        {story(1).id: match("trump")},
+        FeedUpdate(next_poll_at=clock.now),
+        clock.now,
+        alert=True,
+    )
+    assert (
+        await store.pause_chat("telegram", "5", "Forbidden: bot was blocked by the user", clock.now)
+        == 1
+    )
+    sub = await store.subscription("telegram", "5")
+    assert (
+        sub is not None
+        and not sub.active
+        and sub.paused_reason == "Forbidden: bot was blocked by the user"
+    )
+    (row,) = await store.outbox_rows()
+    assert row["status"] == "cancelled"
+    await store.ingest(
+        "f",
+        [story(2)],
+        {story(2).id: match("trump")},
+        FeedUpdate(next_poll_at=clock.now),
+        clock.now,
+        alert=True,
+    )
+    assert len(await store.outbox_rows()) == 1  # nothing queued for a paused chat
+    sub = await store.save_subscription("telegram", "5", ["trump"], clock.now)
+    assert sub.active and sub.paused_reason is None
+
+
+async def test_migrate_chat_moves_subscription_and_language(store: Store, clock: FakeClock) -> None:
+    await store.save_subscription("telegram", "-100", ["ai"], clock.now)
+    await store.set_chat_lang("telegram", "-100", "en")
+    await store.migrate_chat("telegram", "-100", "-100999", clock.now)
+    assert await store.subscription("telegram", "-100") is None
+    moved = await store.subscription("telegram", "-100999")
+    assert moved is not None and moved.labels == ("ai",) and moved.lang == "en"
+
+
+async def test_prune_keeps_recent_and_pending_stories(store: Store, clock: FakeClock) -> None:
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await store.ingest(
+        "f", [story(1), story(2)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False
+    )
+    clock.advance(40 * 86400)
+    await store.ingest(
+        "f", [story(2)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False
+    )
+    assert await store.prune(clock.now, timedelta(days=30)) == 1
+    assert await store.known_story_ids([story(1).id, story(2).id]) == {story(2).id}
