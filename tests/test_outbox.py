@@ -156,7 +156,7 @@ async def test_restart_resumes_pending_without_repeats(tmp_path: Path) -> None:
     sender = FakeSender(Pacing(chat_gap=0.05))
     worker = OutboxWorker(first, {"telegram": sender}, utcnow)
     task = asyncio.create_task(worker.deliver_due())
-    while len(sender.sent) < 4:  # noqa: ASYNC110 - polling a fake is simplest here
+    while len(sender.sent) < 4:
         await asyncio.sleep(0.01)
     task.cancel()  # the process stops mid-burst
     await asyncio.gather(task, return_exceptions=True)

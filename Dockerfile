@@ -1,0 +1,38 @@
+# Mirsad in one container. Build: docker build -t mirsad .   (see README "Self-hosting in Docker")
+# Pinned base: Python 3.11 is what the tests run on.
+FROM python:3.11.14-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, so that a code change does not reinstall them (layer cache).
+# Same install command as the README's: pip install -r requirements.txt
+COPY requirements.txt ./
+RUN python -m pip install --no-cache-dir -r requirements.txt
+
+COPY bot.py config.py models.py config.yaml ./
+COPY alerts ./alerts
+COPY feeds ./feeds
+COPY filters ./filters
+COPY handlers ./handlers
+COPY runtime ./runtime
+COPY store ./store
+
+# An unprivileged user owns only the data folder; the code stays read-only to it.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin mirsad \
+    && mkdir -p /app/data \
+    && chown mirsad:mirsad /app/data
+USER mirsad
+
+# The SQLite database (config.yaml: database: data/mirsad.db) lives here: mount a volume.
+VOLUME ["/app/data"]
+
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
+
+# Tokens come only from the environment (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN or *_FILE).
+CMD ["python", "bot.py", "run", "--config", "config.yaml"]
