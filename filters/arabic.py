@@ -9,7 +9,7 @@ What `normalize` folds (see ../shared/notes/feeds-and-arabic.md, "Normalization"
 - harakat/tanwin, superscript alef, Quranic marks, tatweel, zero-width and bidi marks removed;
 - alef forms أ إ آ ٱ -> ا; alef maqsura ى -> ي; ta marbuta ة -> ه; hamza carriers ؤ -> و,
   ئ -> ي; a standalone ء is dropped (so الذكاء and the common typo الذكا fold together);
-- Persian/Urdu letters (ی ې ک گ ە ۀ) folded to their Arabic look-alikes;
+- Persian/Urdu/Maghrebi letters (ی ې ک گ ە ۀ پ چ ژ ڤ ڨ) folded to the nearest Arabic letter;
 - Arabic-Indic and Persian digits -> 0-9;
 - Latin: accents removed, then casefold.
 
@@ -23,8 +23,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
-__all__ = ["Token", "normalize", "proclitic_forms", "sentence_ids", "tokenize"]
+__all__ = [
+    "Token",
+    "inflected_stems",
+    "normalize",
+    "proclitic_forms",
+    "sentence_ids",
+    "term_stem",
+    "tokenize",
+]
 
 # Characters removed outright: harakat and tanwin (064B-065F), superscript alef (0670),
 # Quranic annotation marks (0610-061A, 06D6-06ED), tatweel (0640), Arabic letter mark (061C),
@@ -65,6 +74,11 @@ _FOLDED: dict[str, str] = {
     "ۀ": "ه",
     "ہ": "ه",
     "ھ": "ه",
+    "پ": "ب",  # Persian pe, che, zhe and the Maghrebi ve (ڤانس = فانس)
+    "چ": "ج",
+    "ژ": "ز",
+    "ڤ": "ف",
+    "ڨ": "ق",
 }
 
 _TABLE: dict[int, str | None] = {cp: None for cp in _REMOVED}
@@ -150,6 +164,81 @@ def proclitic_forms(norm: str) -> tuple[str, ...]:
             if rest not in out:
                 out.append(rest)
     return tuple(out)
+
+
+# Inflection (for topic words such as حكومة, تنظيم, قانون; never for names). Normalised forms,
+# so ة is ه and ى is ي. A stem must keep at least _MIN_STEM letters.
+_AR_SUFFIXES = (
+    "ه",
+    "ها",
+    "هم",
+    "هما",
+    "هن",
+    "ك",
+    "كم",
+    "نا",
+    "ا",  # ta marbuta, pronouns, accusative
+    "ي",
+    "يه",
+    "يا",
+    "ين",
+    "ون",
+    "يين",
+    "يون",  # nisba adjective, sound plurals
+    "ان",
+    "تان",
+    "تين",
+    "ات",
+    "يات",
+    "اته",
+    "اتها",
+    "اتهم",  # duals, feminine plurals
+    "ته",
+    "تها",
+    "تهم",
+    "تنا",
+    "تي",  # ta marbuta before a pronoun (حكومته)
+)
+_LATIN_SUFFIXES = ("s", "es", "e")  # plurals; French feminine (nationale)
+_ARTICLE = "ال"
+
+
+def term_stem(norm: str) -> str:
+    """The stem an inflected term word is compared by: the article and a final ta marbuta
+    removed (الحكومة -> حكوم, قانون -> قانون); Latin words are left as they are."""
+    if not norm or not _is_arabic_word(norm):
+        return norm
+    if norm.startswith(_ARTICLE) and len(norm) - 2 > _MIN_STEM:
+        norm = norm[2:]
+    if norm.endswith("ه") and len(norm) - 1 >= _MIN_STEM:
+        norm = norm[:-1]
+    return norm
+
+
+@lru_cache(maxsize=65536)
+def inflected_stems(norm: str) -> frozenset[str]:
+    """Every stem a normalised text word may have, for comparison with `term_stem`: each
+    proclitic reading, with or without the article, with or without one suffix
+    (للحكومات -> حكوم, تنظيميا -> تنظيم, regulations -> regulation)."""
+    if not _is_arabic_word(norm):
+        out = {norm}
+        out.update(norm[: -len(s)] for s in _LATIN_SUFFIXES if norm.endswith(s) and len(norm) > 3)
+        return frozenset(out)
+    stems: set[str] = set()
+    for form in proclitic_forms(norm):
+        cores = [form]
+        if form.startswith(_ARTICLE) and len(form) - 2 >= _MIN_STEM:
+            cores.append(form[2:])
+        for core in cores:
+            stems.add(core)
+            for suffix in _AR_SUFFIXES:
+                if core.endswith(suffix) and len(core) - len(suffix) >= _MIN_STEM:
+                    stems.add(core[: -len(suffix)])
+    return frozenset(stems)
+
+
+def _is_arabic_word(norm: str) -> bool:
+    return "\u0600" <= norm[0] <= "\u06ff"
 
 
 # Sentence boundaries between two tokens: . ! ? ؟ ; ؛ … or a line break. A dot only ends a

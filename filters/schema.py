@@ -38,6 +38,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -80,10 +81,12 @@ def _check_id(value: str) -> str:
     return value
 
 
-def check_pattern(value: str) -> str:
+def check_pattern(value: str, case_sensitive: bool = False) -> str:
     """Reject a term that can never match or would match almost every story.
 
-    Returns `value` unchanged so the configured spelling is what evidence shows.
+    A case-sensitive acronym such as `UN` is allowed although `un` is a French stop word:
+    written in capitals it no longer matches the common word. Returns `value` unchanged so
+    the configured spelling is what evidence shows.
     """
     tokens = tokenize(value)
     if not tokens:
@@ -91,7 +94,15 @@ def check_pattern(value: str) -> str:
             f"pattern {value!r} can never match: nothing is left after normalisation "
             "(only punctuation, diacritics or spaces)"
         )
-    if all(len(t.norm) < 2 or t.norm in _STOP_WORDS for t in tokens):
+
+    def too_common(text: str, norm: str) -> bool:
+        if len(norm) < 2:
+            return True
+        if case_sensitive and text != text.lower():
+            return False
+        return norm in _STOP_WORDS
+
+    if all(too_common(t.text, t.norm) for t in tokens):
         raise ValueError(
             f"pattern {value!r} would match almost every story "
             "(a single letter, a bare prefix like ال or a stop word); use a longer phrase"
@@ -99,8 +110,17 @@ def check_pattern(value: str) -> str:
     return value
 
 
+def _check_plain_pattern(value: str) -> str:
+    return check_pattern(value)
+
+
+def _term_from_string(value: object) -> object:
+    # A plain string in YAML is a term with default options.
+    return {"term": value} if isinstance(value, str) else value
+
+
 Id = Annotated[str, AfterValidator(_check_id)]
-Pattern = Annotated[str, AfterValidator(check_pattern)]
+Pattern = Annotated[str, AfterValidator(_check_plain_pattern)]
 
 
 class _Frozen(BaseModel):
@@ -123,25 +143,31 @@ class TermSpec(_Frozen):
       words of it in the same field, or anywhere in the story when `window` is null.
     - `languages`: only for stories in these languages (stories of unknown language always
       qualify), e.g. the French acronym `IA` only for `fr`.
+    - `inflect`: also match inflected forms — each word with or without the article ال and
+      with one common suffix (ة ات ي ية يا ين ون ها هم ...; Latin s/es): حكومة finds الحكومية,
+      للحكومات, حكومته. Unset means: yes for topic terms, no for figure aliases (names do not
+      inflect, and ماسك must not find الماسك). Ignored when `case_sensitive`.
     """
 
-    term: Pattern
+    term: str
     case_sensitive: bool = False
+    inflect: bool | None = None
     context: tuple[Pattern, ...] = ()
     window: Annotated[int, Field(ge=1)] | None = None
     languages: tuple[str, ...] = ()
 
     @model_validator(mode="after")
-    def _window_needs_context(self) -> TermSpec:
+    def _valid(self) -> TermSpec:
+        check_pattern(self.term, self.case_sensitive)
         if self.window is not None and not self.context:
             raise ValueError("window is set but context is empty: give context terms")
         return self
 
 
-Term = Pattern | TermSpec
+Term = Annotated[TermSpec, BeforeValidator(_term_from_string)]
 
 
-def as_term(term: Term) -> TermSpec:
+def as_term(term: TermSpec | str) -> TermSpec:
     """A configured term as a TermSpec (plain strings get the default options)."""
     return term if isinstance(term, TermSpec) else TermSpec(term=term)
 

@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from filters.arabic import Token, tokenize
+from filters.arabic import Token, inflected_stems, term_stem, tokenize
 from filters.schema import FigureSpec, TermSpec, TopicSpec, WatchlistsConfig, as_term
 from models import Evidence, LabelInfo, Match
 
@@ -35,8 +35,9 @@ _FIELDS = ("title", "summary")
 class _Phrase:
     """A term as a sequence of normalised words (+ the exact spellings for case rules)."""
 
-    words: tuple[str, ...]
+    words: tuple[str, ...]  # normalised words, or their stems when `inflect`
     exact: tuple[str, ...] | None  # NFKC spelling per word when case-sensitive, else None
+    inflect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,8 @@ class Matcher:
     def __init__(self, config: WatchlistsConfig) -> None:
         self._phrases: list[_Phrase] = []
         self._phrase_ids: dict[_Phrase, int] = {}
-        self._index: dict[str, list[int]] = {}
+        self._index: dict[str, list[int]] = {}  # first word -> exact phrases
+        self._stem_index: dict[str, list[int]] = {}  # first word's stem -> inflected phrases
         infos: list[LabelInfo] = []
         entries: dict[str, _Entry] = {}
         for fig in config.figures:
@@ -122,35 +124,38 @@ class Matcher:
 
     # -- compiling -------------------------------------------------------------------------
 
-    def _phrase(self, text: str, case_sensitive: bool) -> int:
+    def _phrase(self, text: str, case_sensitive: bool = False, inflect: bool = False) -> int:
         tokens = tokenize(text)
-        words = tuple(t.norm for t in tokens)
+        inflect = inflect and not case_sensitive
+        words = tuple(term_stem(t.norm) if inflect else t.norm for t in tokens)
         exact = (
             tuple(unicodedata.normalize("NFKC", t.text) for t in tokens) if case_sensitive else None
         )
-        phrase = _Phrase(words, exact)
+        phrase = _Phrase(words, exact, inflect)
         pid = self._phrase_ids.get(phrase)
         if pid is None:
             pid = len(self._phrases)
             self._phrases.append(phrase)
             self._phrase_ids[phrase] = pid
-            self._index.setdefault(words[0], []).append(pid)
+            index = self._stem_index if inflect else self._index
+            index.setdefault(words[0], []).append(pid)
         return pid
 
-    def _term(self, spec: TermSpec) -> _Term:
+    def _term(self, spec: TermSpec, inflect_default: bool) -> _Term:
+        inflect = inflect_default if spec.inflect is None else spec.inflect
         return _Term(
             text=spec.term,
-            phrase=self._phrase(spec.term, spec.case_sensitive),
+            phrase=self._phrase(spec.term, spec.case_sensitive, inflect),
             languages=frozenset(lang.lower() for lang in spec.languages),
-            context=tuple(self._phrase(c, False) for c in spec.context),
+            context=tuple(self._phrase(c, inflect=inflect) for c in spec.context),
             window=spec.window,
         )
 
     def _compile_figure(self, fig: FigureSpec) -> _Entry:
         return _Entry(
             id=fig.id,
-            terms=tuple(self._term(as_term(t)) for t in fig.aliases),
-            exclusions=tuple(self._phrase(x, False) for x in fig.exclusions),
+            terms=tuple(self._term(as_term(t), False) for t in fig.aliases),
+            exclusions=tuple(self._phrase(x) for x in fig.exclusions),
         )
 
     def _compile_topic(self, topic: TopicSpec) -> _Entry:
@@ -158,14 +163,14 @@ class Matcher:
             _Signal(
                 name=s.name or (s.labels[0] if s.labels else as_term(s.terms[0]).term),
                 labels=s.labels,
-                terms=tuple(self._term(as_term(t)) for t in s.terms),
+                terms=tuple(self._term(as_term(t), True) for t in s.terms),
             )
             for s in topic.all_of
         )
         return _Entry(
             id=topic.id,
-            terms=tuple(self._term(as_term(t)) for t in topic.terms),
-            exclusions=tuple(self._phrase(x, False) for x in topic.exclusions),
+            terms=tuple(self._term(as_term(t), True) for t in topic.terms),
+            exclusions=tuple(self._phrase(x, inflect=True) for x in topic.exclusions),
             signals=signals,
             scope=topic.scope,
         )
@@ -210,32 +215,51 @@ class Matcher:
         return Match(tuple(labels), tuple(evidence))
 
     def _find(self, name: str, tokens: list[Token], hits: dict[int, list[_Hit]]) -> None:
-        index = self._index
-        phrases = self._phrases
-        n = len(tokens)
+        index, stem_index = self._index, self._stem_index
         for i, tok in enumerate(tokens):
-            seen: set[int] | None = None
+            seen: set[int] = set()
             for form in tok.forms:
                 cands = index.get(form)
-                if cands is None:
+                if cands is not None:
+                    self._extend(cands, name, tokens, i, seen, hits)
+            if stem_index:
+                for stem in inflected_stems(tok.norm):
+                    cands = stem_index.get(stem)
+                    if cands is not None:
+                        self._extend(cands, name, tokens, i, seen, hits)
+
+    def _extend(
+        self,
+        cands: list[int],
+        name: str,
+        tokens: list[Token],
+        i: int,
+        seen: set[int],
+        hits: dict[int, list[_Hit]],
+    ) -> None:
+        """Record each candidate phrase whose remaining words follow token i."""
+        for pid in cands:
+            if pid in seen:
+                continue
+            ph = self._phrases[pid]
+            last = i + len(ph.words) - 1
+            if last >= len(tokens):
+                continue
+            if ph.inflect:
+                if any(
+                    ph.words[k] not in inflected_stems(tokens[i + k].norm)
+                    for k in range(1, len(ph.words))
+                ):
                     continue
-                for pid in cands:
-                    ph = phrases[pid]
-                    last = i + len(ph.words) - 1
-                    if last >= n:
-                        continue
-                    if any(tokens[i + k].norm != ph.words[k] for k in range(1, len(ph.words))):
-                        continue
-                    if ph.exact is not None and not _same_case(tokens, i, ph.exact):
-                        continue
-                    if seen is None:
-                        seen = set()
-                    if pid in seen:
-                        continue
-                    seen.add(pid)
-                    hits.setdefault(pid, []).append(
-                        _Hit(pid, name, i, last, tok.start, tokens[last].end, tok.sentence)
-                    )
+            elif any(tokens[i + k].norm != ph.words[k] for k in range(1, len(ph.words))):
+                continue
+            if ph.exact is not None and not _same_case(tokens, i, ph.exact):
+                continue
+            seen.add(pid)
+            tok = tokens[i]
+            hits.setdefault(pid, []).append(
+                _Hit(pid, name, i, last, tok.start, tokens[last].end, tok.sentence)
+            )
 
     def _term_hits(self, term: _Term, excluded: list[_Hit], story: _Story) -> Iterable[_Hit]:
         if term.languages and story.language and story.language not in term.languages:
@@ -288,10 +312,26 @@ class Matcher:
             if not items:
                 return []
             per_signal.append(items)
-        units = set.intersection(*({_unit(f.hit, entry.scope) for f in s} for s in per_signal))
-        if not units:
+        unit_sets = [{_unit(f.hit, entry.scope) for f in items} for items in per_signal]
+        # With scope "sentence" the headline frames the whole story: a signal in the title
+        # counts in every sentence of the summary.
+        joins = entry.scope == "sentence"
+        matched = {
+            u
+            for u in set().union(*unit_sets)
+            if all(u in us or (joins and _TITLE in us) for us in unit_sets)
+        }
+        if not matched:
             return []
-        return [f for s in per_signal for f in s if _unit(f.hit, entry.scope) in units]
+        return [
+            f
+            for items in per_signal
+            for f in items
+            if _unit(f.hit, entry.scope) in matched or (joins and f.hit.field == "title")
+        ]
+
+
+_TITLE = ("title", 0)
 
 
 def _unit(hit: _Hit, scope: str) -> tuple[str, int]:
