@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -21,9 +20,10 @@ from alerts.console import CONSOLE_CHAT, ConsoleSender
 from alerts.outbox import OutboxWorker, Sender
 from config import Settings
 from feeds.fetch import Fetcher, FetchSettings
-from feeds.poll import PollOutcome, Poller
+from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
 from handlers.subscriptions import Subscriptions
+from runtime.health import HealthServer, Liveness, Metrics
 from store import Store
 
 log = logging.getLogger("mirsad")
@@ -57,16 +57,22 @@ class Parts:
     subscriptions: Subscriptions
     outbox: OutboxWorker
     platforms: list[Platform]
+    metrics: Metrics
+    health_port: int | None = None
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
     http = settings.config.http
     extra = {"user_agent": http.user_agent} if http.user_agent else {}
     return FetchSettings(
-        connect_timeout=http.connect_timeout, read_timeout=http.read_timeout,
-        total_timeout=http.total_timeout, max_bytes=http.max_bytes, max_redirects=http.max_redirects,
+        connect_timeout=http.connect_timeout,
+        read_timeout=http.read_timeout,
+        total_timeout=http.total_timeout,
+        max_bytes=http.max_bytes,
+        max_redirects=http.max_redirects,
         per_host_concurrency=http.per_host_concurrency,
-        allow_private_addresses=http.allow_private_addresses, **extra,
+        allow_private_addresses=http.allow_private_addresses,
+        **extra,
     )
 
 
@@ -79,6 +85,7 @@ class AppOptions:
     stream: TextIO = sys.stdout
     platform_factories: tuple[tuple[str, PlatformFactory], ...] = ()
     on_poll: Callable[[PollOutcome], None] | None = None
+    on_ready: Callable[[Parts], None] | None = None
 
 
 async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) -> Parts:
@@ -89,14 +96,36 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     stack.push_async_callback(store.close)
     now = clock()
     await store.sync_feeds(
-        [(f.id, f.url, f.language, f.interval or config.poll_interval) for f in config.feeds if f.enabled], now
+        [
+            (f.id, f.url, f.language, f.interval or config.poll_interval)
+            for f in config.feeds
+            if f.enabled
+        ],
+        now,
     )
     matcher = Matcher(config.watchlists)
     fetcher = Fetcher(fetch_settings(settings), clock=clock)
     stack.push_async_callback(fetcher.aclose)
     subscriptions = Subscriptions(store, matcher.labels, clock)
-    parts = Parts(settings, store, matcher, fetcher, Poller(store, fetcher, matcher, clock, on_outcome=options.on_poll),
-                  subscriptions, OutboxWorker(store, {}, clock), [])
+    metrics = Metrics(clock)
+
+    def on_poll(outcome: PollOutcome) -> None:
+        metrics.observe_poll(outcome)
+        if options.on_poll is not None:
+            options.on_poll(outcome)
+
+    poller = Poller(store, fetcher, matcher, clock, on_outcome=on_poll)
+    parts = Parts(
+        settings,
+        store,
+        matcher,
+        fetcher,
+        poller,
+        subscriptions,
+        OutboxWorker(store, {}, clock),
+        [],
+        metrics,
+    )
 
     for name, factory in options.platform_factories:
         parts.platforms.append(factory(parts))
@@ -106,12 +135,14 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     labels = {info.id: info for info in matcher.labels}
     if not parts.platforms:
         # No bot token: alerts go to the terminal, through the same outbox as real platforms.
-        console = ConsoleSender(options.stream, labels, ZoneInfo(config.timezone), {f.id: f.id for f in config.feeds})
+        console = ConsoleSender(
+            options.stream, labels, ZoneInfo(config.timezone), {f.id: f.id for f in config.feeds}
+        )
         senders["console"] = console
         await store.save_subscription("console", CONSOLE_CHAT, [i.id for i in matcher.labels], now)
     elif await store.subscription("console", CONSOLE_CHAT):
         await store.pause_chat("console", CONSOLE_CHAT, "a chat platform is configured", now)
-    parts.outbox = OutboxWorker(store, senders, clock)
+    parts.outbox = OutboxWorker(store, senders, clock, on_result=metrics.observe_delivery)
     return parts
 
 
@@ -126,33 +157,89 @@ async def run_once(settings: Settings, options: AppOptions) -> list[PollOutcome]
 
 
 async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Event) -> None:
-    """Poll on schedule and deliver until `stop` is set."""
+    """Poll on schedule, deliver, serve /healthz and /metrics, until `stop` is set.
+
+    Shutdown runs in reverse: no new ticks, the poll in flight finishes (bounded), the outbox
+    finishes the sends in flight, then the platforms, the health server, the fetcher and the
+    database close.
+    """
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    config = settings.config
     async with AsyncExitStack() as stack:
         parts = await build(settings, stack, options)
-        scheduler = AsyncIOScheduler(timezone=UTC)
+        liveness = Liveness(started_at=options.clock())
+        tick_lock = asyncio.Lock()
 
         async def tick() -> None:
-            outcomes = await parts.poller.poll_due()
+            if stop.is_set():
+                return
+            async with tick_lock:
+                outcomes = await parts.poller.poll_due()
+                liveness.last_cycle_at = options.clock()
             if any(o.queued for o in outcomes):
                 parts.outbox.wake()
 
         async def prune() -> None:
-            await parts.store.prune(options.clock(), timedelta(days=settings.config.retention_days))
+            await parts.store.prune(options.clock(), timedelta(days=config.retention_days))
 
-        # One job; per-feed timing lives in the store. max_instances=1 + coalesce: a slow cycle
-        # is never run twice at once, missed ticks collapse into one.
-        scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(UTC), id="poll")
-        scheduler.add_job(prune, "interval", hours=6, max_instances=1, coalesce=True,
-                          jitter=random.randint(0, 600), id="prune")
+        if config.health.enabled:
+            # A cycle is "recent" if it finished within a few ticks plus one slow fetch.
+            stale = timedelta(seconds=max(60.0, 3 * TICK_SECONDS + config.http.total_timeout * 2))
+            health = HealthServer(
+                parts.store,
+                parts.metrics,
+                liveness,
+                options.clock,
+                stale_after=stale,
+                host=config.health.host,
+                port=config.health.port,
+            )
+            await health.start()
+            stack.push_async_callback(health.stop)
+            parts.health_port = health.port
+
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        # One polling job; per-feed timing lives in the store. max_instances=1 + coalesce: a
+        # slow cycle never runs twice at once and missed ticks collapse into one.
+        scheduler.add_job(
+            tick,
+            "interval",
+            seconds=TICK_SECONDS,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            id="poll",
+        )
+        scheduler.add_job(
+            prune, "interval", hours=6, max_instances=1, coalesce=True, jitter=600, id="prune"
+        )
         scheduler.start()
-        stack.callback(scheduler.shutdown, wait=False)
+
         for platform in parts.platforms:
-            await platform.start()
-            stack.push_async_callback(platform.stop)
-        log.info("mirsad_ready feeds=%d platforms=%s", len(settings.config.feeds),
-                 ",".join(parts.outbox.platforms))
-        await parts.outbox.run(stop)
-        scheduler.pause()
+            await _start_platform(platform, stack)
+        log.info(
+            "mirsad_ready feeds=%d platforms=%s",
+            len(config.feeds),
+            ",".join(parts.outbox.platforms),
+        )
+        if options.on_ready is not None:
+            options.on_ready(parts)
+
+        await parts.outbox.run(stop)  # returns after stop, once the sends in flight are done
+        scheduler.shutdown(wait=False)
+        try:
+            await asyncio.wait_for(tick_lock.acquire(), timeout=5)  # let a poll in flight finish
+        except TimeoutError:
+            log.warning("shutdown_poll_cut_short")
+        log.info("mirsad_stopping")
+
+
+async def _start_platform(platform: Platform, stack: AsyncExitStack) -> None:
+    """Start one platform; a failure is reported and the rest of Mirsad keeps running."""
+    try:
+        await platform.start()
+    except Exception as exc:
+        log.error("platform_start_failed name=%s error=%r", platform.name, str(exc))
+        return
+    stack.push_async_callback(platform.stop)

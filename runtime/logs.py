@@ -57,7 +57,9 @@ def setup_logging(config: LoggingConfig, secrets: Sequence[str], stream: TextIO)
     handler = logging.StreamHandler(stream)
     handler.addFilter(RedactSecrets(secrets))
     handler.setFormatter(
-        JsonFormatter() if config.json_format else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        JsonFormatter()
+        if config.json_format
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
     root = logging.getLogger()
     for old in list(root.handlers):

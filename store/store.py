@@ -70,6 +70,7 @@ class Delivery:
 
     outbox_id: int
     attempts: int
+    queued_at: datetime
     subscription: Subscription
     story: Story
     match: Match
@@ -677,6 +678,7 @@ class Store:
             select(
                 t.outbox.c.id.label("outbox_id"),
                 t.outbox.c.attempts,
+                t.outbox.c.created_at.label("queued_at"),
                 *_SUBSCRIPTION_COLUMNS,
                 t.stories,
                 t.matches.c.labels.label("match_labels"),
@@ -703,6 +705,7 @@ class Store:
                 Delivery(
                     outbox_id=r.outbox_id,
                     attempts=r.attempts,
+                    queued_at=r.queued_at,
                     subscription=_subscription_from_row(r),
                     story=_story_from_row(r),
                     match=_match_from_row(r.match_labels, r.evidence),

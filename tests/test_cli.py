@@ -1,0 +1,209 @@
+"""bot.py end to end, as a user runs it: subprocesses against a loopback feed server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import ROOT, SHARED, write_config
+from tests.feedserver import FeedServer
+
+FEEDS = SHARED / "data" / "feeds"
+
+NEW_ITEM = """
+    <item>
+      <title>ترمب يوقع أمرا تنفيذيا لتنظيم الذكاء الاصطناعي &amp; الرقائق</title>
+      <link>https://www.hespress.com/trump-ai-order-1700001.html?utm_source=rss&amp;utm_medium=feed</link>
+      <description>وقّع الرئيس الأمريكي دونالد ترامب أمرا تنفيذيا جديدا. The post ترمب يوقع appeared first on Hespress - هسبريس جريدة إلكترونية مغربية.</description>
+      <pubDate>Sun, 15 Feb 2026 09:30:00 +0000</pubDate>
+      <guid isPermaLink="false">https://www.hespress.com/?p=1700001</guid>
+    </item>"""
+
+
+def with_new_item(feed: Path, item: str = NEW_ITEM) -> bytes:
+    text = feed.read_text(encoding="utf-8")
+    at = text.index("<item>")
+    return (text[:at] + item.strip() + "\n    " + text[at:]).encode("utf-8")
+
+
+def bot(
+    *args: str,
+    config: Path,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args, "--config", str(config)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "NO_PROXY": "127.0.0.1,localhost",
+            **(env or {}),
+        },
+    )
+
+
+def loopback_config(
+    tmp_path: Path, server: FeedServer, feeds: dict[str, str], extra: str = ""
+) -> Path:
+    lines = "\n".join(
+        f"  - id: {fid}\n    url: {server.url(path)}\n    language: ar"
+        for fid, path in feeds.items()
+    )
+    body = f"database: state/mirsad.db\ntimezone: Africa/Casablanca\nfeeds:\n{lines}\nhttp:\n  allow_private_addresses: true\n  total_timeout: 5\n{extra}"
+    return write_config(tmp_path, body)
+
+
+def test_once_alerts_only_new_matching_stories_in_the_terminal(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.set("/hespress.xml", FEEDS / "hespress-ar-2026-02-11.xml", etag='"a"')
+    config = loopback_config(tmp_path, feed_server, {"hespress_ar": "/hespress.xml"})
+
+    first = bot("once", config=config)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == ""  # the first poll records what is there: no backfill flood
+    assert "polled 1 feeds: 1 ok, 0 failed; 10 new stories, 0 alerts" in first.stderr
+    assert (tmp_path / "state" / "mirsad.db").exists()
+
+    unchanged = bot("once", config=config)
+    assert unchanged.stdout == ""
+    assert feed_server.requests("/hespress.xml")[-1].headers.get("if-none-match") == '"a"'
+    assert "status=not_modified" in unchanged.stderr
+
+    feed_server.set(
+        "/hespress.xml", with_new_item(FEEDS / "hespress-ar-2026-02-15.xml"), etag='"b"'
+    )
+    second = bot("once", config=config)
+    assert second.returncode == 0, second.stderr
+    out = second.stdout
+    assert out.count("ALERT") == 1
+    assert "ALERT   ترمب يوقع أمرا تنفيذيا لتنظيم الذكاء الاصطناعي & الرقائق" in out
+    assert "source  hespress_ar" in out
+    assert "time    2026-02-15 09:30 Africa/Casablanca" in out
+    assert "link    https://www.hespress.com/trump-ai-order-1700001.html\n" in out  # utm_* removed
+    assert "appeared first on" not in out
+    assert "summary وقّع الرئيس الأمريكي دونالد ترامب أمرا تنفيذيا جديدا.\n" in out
+    assert "labels  Donald Trump: «ترمب» (title), «ترامب» (summary)\n" in out
+    assert "        Artificial Intelligence: «الذكاء الاصطناعي» (title)\n" in out
+    assert "        AI Policy: " in out
+
+    again = bot("once", config=config)
+    assert again.stdout == ""  # nothing is alerted twice
+
+
+def test_a_broken_feed_is_reported_and_the_others_go_on(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.set("/good.xml", FEEDS / "hespress-ar-2026-02-11.xml")
+    feed_server.set(
+        "/html.xml",
+        b"<html><body>Attention Required! | Cloudflare</body></html>",
+        content_type="text/html",
+    )
+    feed_server.set("/gone.xml", b"", status=404)
+    config = loopback_config(
+        tmp_path, feed_server, {"good": "/good.xml", "html": "/html.xml", "gone": "/gone.xml"}
+    )
+    result = bot("once", config=config)
+    assert result.returncode == 0
+    assert "polled 3 feeds: 1 ok, 2 failed; 10 new stories, 0 alerts" in result.stderr
+    assert "feed_polled id=gone status=error error='HTTP 404'" in result.stderr
+    assert "feed_polled id=html status=error" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_once_exits_1_when_the_cycle_cannot_run(tmp_path: Path, feed_server: FeedServer) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    config = write_config(tmp_path, f"database: {blocker}/sub/mirsad.db\nfeeds: []\n")
+    result = bot("once", config=config)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: the poll cycle could not run:")
+
+
+def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
+    lines = [
+        {"id": "x1", "title": "إيلون ماسك يهاجم أوبن إيه آي", "summary": ""},
+        {"id": "x2", "title": "مسك الختام في مهرجان الموسيقى", "summary": "التماسك الاجتماعي"},
+        {
+            "id": "x3",
+            "title": None,
+            "summary": "Trump signs an executive order on artificial intelligence",
+        },
+    ]
+    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines) + "not json\n"
+    result = bot("classify", config=ROOT / "config.yaml", stdin=stdin)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["x1", "x2", "x3"]
+    assert "musk" in out[0]["labels"] and "ai" in out[0]["labels"]
+    assert {"label": "musk", "field": "title", "text": "إيلون ماسك"}.items() <= next(
+        e for e in out[0]["evidence"] if e["label"] == "musk"
+    ).items()
+    assert out[1]["labels"] == []
+    assert {"trump", "ai", "ai_policy"} <= set(out[2]["labels"])
+    assert result.returncode == 1
+    assert "error: line 4:" in result.stderr and "Traceback" not in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.set("/hespress.xml", FEEDS / "hespress-ar-2026-02-11.xml")
+    port = free_port()
+    config = loopback_config(
+        tmp_path, feed_server, {"hespress_ar": "/hespress.xml"}, extra=f"health:\n  port: {port}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "NO_PROXY": "127.0.0.1,localhost"},
+    )
+    try:
+        health = metrics = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = r.read().decode()
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    metrics = r.read().decode()
+                if 'mirsad_feeds_polled_total{status="ok"} 1.0' in metrics:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert health == "ok\n"
+        assert 'mirsad_feeds_polled_total{status="ok"} 1.0' in metrics
+        assert "mirsad_stories_new_total 10.0" in metrics
+        assert "mirsad_poll_duration_seconds_count 1.0" in metrics
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert time.monotonic() - started < 10
+        assert "mirsad_ready" in err and "mirsad_stopping" in err
+        assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
