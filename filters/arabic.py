@@ -241,9 +241,10 @@ def _is_arabic_word(norm: str) -> bool:
     return "\u0600" <= norm[0] <= "\u06ff"
 
 
-# Sentence boundaries between two tokens: . ! ? ؟ ; ؛ … or a line break. A dot only ends a
-# sentence when a space or the end follows it ("إيه.آي", "1.9", "X.AI" stay one sentence).
-_SENTENCE_END = re.compile(r"[!?؟;؛…\n\r]|\.\s")
+# Sentence boundaries between two tokens: . ! ? ؟ ; ؛ … followed by a space, or a blank line.
+# A dot with no space after it ("إيه.آي", "1.9", "X.AI") and a single line break (feeds
+# hard-wrap their text mid-sentence) do not end a sentence.
+_SENTENCE_END = re.compile(r"[.!?؟;؛…]+[\"'»”’)\]]*\s|\n\s*\n")
 
 
 def tokenize(text: str) -> list[Token]:

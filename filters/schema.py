@@ -149,16 +149,22 @@ class TermSpec(_Frozen):
       inflect, and ماسك must not find الماسك). Ignored when `case_sensitive`.
     """
 
-    term: str
+    # case_sensitive is declared before term so that term's validator can see it (pydantic
+    # validates fields in declaration order) and errors point at the `term` key itself.
     case_sensitive: bool = False
+    term: str
     inflect: bool | None = None
     context: tuple[Pattern, ...] = ()
     window: Annotated[int, Field(ge=1)] | None = None
     languages: tuple[str, ...] = ()
 
+    @field_validator("term")
+    @classmethod
+    def _usable(cls, value: str, info: ValidationInfo) -> str:
+        return check_pattern(value, bool(info.data.get("case_sensitive", False)))
+
     @model_validator(mode="after")
-    def _valid(self) -> TermSpec:
-        check_pattern(self.term, self.case_sensitive)
+    def _window_needs_context(self) -> TermSpec:
         if self.window is not None and not self.context:
             raise ValueError("window is set but context is empty: give context terms")
         return self
@@ -193,8 +199,16 @@ class FigureSpec(_Frozen):
     id: Id
     name: Names
     default: bool = True
-    aliases: Annotated[tuple[Term, ...], Field(min_length=1)]
+    # "at least one" is checked in _has_alias, after the aliases themselves: one bad alias
+    # then gives one error, not a second "too short" one.
+    aliases: tuple[Term, ...]
     exclusions: tuple[Pattern, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_alias(self) -> FigureSpec:
+        if not self.aliases:
+            raise ValueError(f"figure {self.id!r} needs at least one alias")
+        return self
 
 
 class TopicSpec(_Frozen):

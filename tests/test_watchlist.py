@@ -1,0 +1,316 @@
+"""The default watchlists (config.yaml) on the spellings and near-misses of issue 3.
+
+Each case asserts the labels AND the evidence: the original words, the field they are in, and
+offsets that point at those words in the original text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from filters.schema import WatchlistsConfig
+from filters.watchlist import Matcher
+from models import Match
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(path: Path) -> dict[str, object]:
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    raw = _load(ROOT / "config.yaml")["watchlists"]
+    return Matcher(WatchlistsConfig.model_validate(raw))
+
+
+def _check_offsets(match: Match, title: str, summary: str) -> None:
+    for e in match.evidence:
+        source = title if e.field == "title" else summary
+        assert source[e.start : e.end] == e.text, e
+
+
+def _quoted(match: Match, label: str) -> set[tuple[str, str]]:
+    return {(e.text, e.field) for e in match.evidence_for(label)}
+
+
+# -- figures: every spelling, with attached prefixes ---------------------------------------
+
+FIGURE_VARIANTS = [
+    # (label, title, summary, expected quoted words, field)
+    ("trump", "ترامب يفرض رسوما جديدة", "", "ترامب", "title"),
+    ("trump", "", "قال الرئيس الأمريكي دونالد ترمب إن", "ترمب", "summary"),
+    ("trump", "", "وجهت الصين رسالة لترامب بشأن الرسوم", "لترامب", "summary"),
+    ("trump", "", "التقى نتنياهو وترمب في البيت الأبيض", "وترمب", "summary"),
+    ("trump", "Trump signe un décret", "", "Trump", "title"),
+    ("trump", "TRUMP TARIFFS HIT MARKETS", "", "TRUMP", "title"),
+    ("altman", "", "قال سام ألتمان إن الشركة", "ألتمان", "summary"),
+    ("altman", "", "أكد سام آلتمان أن النموذج الجديد", "آلتمان", "summary"),
+    ("altman", "", "صرح التمان بأن الشركة", "التمان", "summary"),
+    ("altman", "", "كتب سام ألتمن على منصة إكس", "ألتمن", "summary"),
+    ("altman", "", "وجه ماسك انتقادات لألتمان", "لألتمان", "summary"),
+    ("altman", "OpenAI's Sam Altman visits Rabat", "", "Altman", "title"),
+    ("musk", "", "أعلن إيلون ماسك أن", "إيلون ماسك", "summary"),
+    ("musk", "", "قال ايلون ماسك في منشور", "ايلون ماسك", "summary"),
+    ("musk", "", "غرد ايلون مسك صباح اليوم", "ايلون مسك", "summary"),
+    ("musk", "", "تعود ملكية الشركة لإيلون ماسك", "لإيلون ماسك", "summary"),
+    ("musk", "ترامب وماسك يتبادلان الاتهامات", "", "وماسك", "title"),
+    ("musk", "ماسك يعلن دمج تسلا وxAI", "", "ماسك", "title"),
+    ("musk", "Elon Musk says X will appeal", "", "Elon Musk", "title"),
+    ("musk", "", "la convocation d'Elon Musk par le parquet", "Elon Musk", "summary"),
+    ("musk", "", "إيلـون مـاسك يتحدث", "إيلـون مـاسك", "summary"),  # tatweel
+]
+
+
+@pytest.mark.parametrize(("label", "title", "summary", "words", "field"), FIGURE_VARIANTS)
+def test_figure_spellings_match_with_evidence(
+    matcher: Matcher, label: str, title: str, summary: str, words: str, field: str
+) -> None:
+    match = matcher.match(title, summary)
+    assert label in match.labels
+    assert (words, field) in _quoted(match, label)
+    _check_offsets(match, title, summary)
+
+
+# -- topics: AI products and companies in every spelling ------------------------------------
+
+AI_VARIANTS = [
+    ("", "تطوير الذكاء الاصطناعي في المغرب", "الذكاء الاصطناعي"),
+    ("", "استثمارات في ذكاء اصطناعي محلي", "ذكاء اصطناعي"),
+    ("", "ثورة الذكاء الإصطناعي قادمة", "الذكاء الإصطناعي"),
+    ("", "مدرسة تعتمد ذكاءً اصطناعياً في التقييم", "ذكاءً اصطناعياً"),
+    ("", "مراكز بيانات للذكاء الاصطناعي", "للذكاء الاصطناعي"),
+    ("", "الاستثمار بالذكاء الاصطناعي", "بالذكاء الاصطناعي"),
+    ("", "الطاقة والذكاء الاصطناعي والصحة", "والذكاء الاصطناعي"),
+    ("", "تقنيات الذَّكَاءِ الاصْطِنَاعِيِّ الحديثة", "الذَّكَاءِ الاصْطِنَاعِيِّ"),
+    ("", "أعلنت شركة أوبن إيه آي عن نموذج", "أوبن إيه آي"),
+    ("", "أعلنت شركة اوبن ايه آي عن نموذج", "اوبن ايه آي"),
+    ("", "أعلنت «أوبن أيه آي» عن نموذج", "أوبن أيه آي"),
+    ("", "رئيس شركة أوبن إيه.آي يزور المنطقة", "أوبن إيه.آي"),
+    ("", "أطلقت OpenAI نموذجا جديدا", "OpenAI"),
+    ("", "شركة إكس إيه آي تجمع تمويلا", "إكس إيه آي"),
+    ("", "شركة ماسك الناشئة xAI تجمع تمويلا", "xAI"),
+    ("", "ظهور تشات جي بي تي غير كل شيء", "تشات جي بي تي"),
+    ("", "ظهور شات جي بي تي غير كل شيء", "شات جي بي تي"),
+    ("", "ChatGPT يصل إلى مليار مستخدم", "ChatGPT"),
+    ("", "روبوت الدردشة Chat GPT", "روبوت الدردشة"),
+    ("", "أثار غروك جدلا واسعا", "غروك"),
+    ("", "le chatbot Grok de X", "Grok"),
+    ("", "مشروع ستارغيت العملاق", "ستارغيت"),
+    ("", "مشروع «ستارجيت» للبنية التحتية", "ستارجيت"),
+    ("", "the Stargate project in Abu Dhabi", "Stargate"),
+    ("", "Les usages de l'intelligence artificielle", "intelligence artificielle"),
+    ("", "new rules for artificial intelligence", "artificial intelligence"),
+    ("", "Morocco's bet on AI data centres", "AI"),
+    ("", "مساعد جوجل الجديد Gemini", "Gemini"),
+    ("", "شحنات رقائق إنفيديا إلى الصين", "رقائق إنفيديا"),
+]
+
+
+@pytest.mark.parametrize(("title", "summary", "words"), AI_VARIANTS)
+def test_ai_terms_match_with_evidence(
+    matcher: Matcher, title: str, summary: str, words: str
+) -> None:
+    match = matcher.match(title, summary)
+    assert "ai" in match.labels
+    assert (words, "summary") in _quoted(match, "ai")
+    _check_offsets(match, title, summary)
+
+
+def test_french_ia_matches_in_french_stories(matcher: Matcher) -> None:
+    summary = "La stratégie Maroc digital, axée sur l'IA, a suscité des attentes."
+    match = matcher.match("", summary, "fr")
+    assert "ai" in match.labels
+    assert ("IA", "summary") in _quoted(match, "ai")
+
+
+# -- near-misses: nothing may match --------------------------------------------------------
+
+NEAR_MISSES = [
+    ("المسك… توليفة شرقية", "يظل للمسك سحره الخاص في عالم العطور", None),
+    ("سعر كيلو المسك الخام", "عطر المسك من أغلى العطور", None),
+    ("", "كانت الأغنية مسك ختام المهرجان", None),
+    ("", "ليكونوا مسك ختام 9 أيام من الفن", None),
+    ("فريق غير متماسك!", "", None),
+    ("", "إن التماسك الاجتماعي أساس الدولة", None),
+    ("", "صندوق التماسك الاجتماعي يرفع مخصصاته", None),
+    ("", "ظل الحارس ماسك الكرة حتى النهاية", None),
+    ("", "أفضل ماسك طبيعي للبشرة الجافة", None),
+    ("", "دراسة مستوى الذكاء العاطفي لدى الأمهات", None),
+    ("", "تنمية الذكاء الوجداني عند الأطفال", None),
+    ("", "اعتمد المحلل على مؤشر ألتمان لقياس خطر الإفلاس", None),
+    ("", "according to a measure known as the Altman-Z Score", None),
+    ("", "انتخب الزعيم الألماني فريدريش ميرتس مستشارا لألمانيا", None),
+    ("", "المنتخب الألماني يفوز على نظيره", None),
+    ("Artiste et rebelle, Ai Weiwei expose à Paris", "", "fr"),
+    ("", "Itissalat Al-Maghrib (IAM) a publié ses résultats", "fr"),
+    ("", "The Asian Infrastructure Investment Bank (AIIB) approved loans", "en"),
+    ("", "the plan would trump any other proposal", "en"),
+    ("", "تستعد أمازون لفيلم عن ميلانيا ترمب وحياة زوجها", None),
+    ("", "a woody scent with notes of white musk", "en"),
+    ("", "مساعدها الذكي يعمل على الهواتف الذكية", None),
+]
+
+
+@pytest.mark.parametrize(("title", "summary", "language"), NEAR_MISSES)
+def test_near_misses_match_nothing(
+    matcher: Matcher, title: str, summary: str, language: str | None
+) -> None:
+    match = matcher.match(title, summary, language)
+    assert match.labels == ()
+    assert match.evidence == ()
+
+
+def test_ia_inside_words_and_english_ia_do_not_match(matcher: Matcher) -> None:
+    assert matcher.match("", "la DIAspora et l'IAM", "fr").labels == ()
+    # in English stories IA is Iowa, not AI
+    assert matcher.match("", "Des Moines, IA: farmers protest", "en").labels == ()
+
+
+def test_trump_family_alone_is_not_trump_but_with_him_it_is(matcher: Matcher) -> None:
+    assert "trump" not in matcher.match("", "صرح إريك ترامب بأن المنظمة").labels
+    both = matcher.match("", "أكد إريك ترمب أن زيارة الرئيس دونالد ترمب ناجحة")
+    assert "trump" in both.labels
+    assert [e.text for e in both.evidence_for("trump")] == ["ترمب"]
+    assert both.evidence_for("trump")[0].start > 20  # the president, not Eric
+
+
+def test_bare_musk_needs_context(matcher: Matcher) -> None:
+    assert "musk" not in matcher.match("ماسك يكشف السر", "").labels
+    assert "musk" in matcher.match("ماسك يكشف السر", "خطة جديدة لشركة تسلا").labels
+
+
+def test_altman_z_score_is_excluded_but_altman_elsewhere_counts(matcher: Matcher) -> None:
+    summary = "حذر سام ألتمان من المبالغة، بينما يعتمد المحللون على مؤشر ألتمان."
+    match = matcher.match("", summary)
+    assert match.labels == ("altman",)
+    assert [e.text for e in match.evidence_for("altman")] == ["ألتمان"]
+    assert match.evidence_for("altman")[0].start == summary.index("ألتمان")
+
+
+# -- ai_policy: an AI signal and a policy signal, same sentence or title -------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("", "وقع الرئيس دونالد ترامب أمرا تنفيذيا بشأن الذكاء الاصطناعي."),
+        ("", "قرر الاتحاد الأوروبي اعتماد قانون يحد من الذكاء الاصطناعي."),
+        ("", "زعمت OpenAI في طلب قدمته إلى المحكمة أن الصحيفة خالفت الشروط."),
+        ("", "أكدت الوزيرة أن الحكومة تدعم الذكاء الاصطناعي المسؤول."),
+        ("مجلس الأمن.. بلينكن يشيد بالشراكة في مجال الذكاء الاصطناعي", ""),
+        ("المغرب يطلق خطة للذكاء الاصطناعي", "تندرج الخطة ضمن استراتيجية وطنية للرقمنة."),
+        ("", "Les premières mesures de l'AI Act entrent en vigueur."),
+        ("", "Washington tightens export controls on AI chips."),
+    ],
+)
+def test_ai_policy_matches(matcher: Matcher, title: str, summary: str) -> None:
+    match = matcher.match(title, summary)
+    assert "ai" in match.labels
+    assert "ai_policy" in match.labels
+    terms = [e.term for e in match.evidence_for("ai_policy")]
+    assert any(t.startswith("policy: ") for t in terms) or any("AI Act" in t for t in terms)
+    _check_offsets(match, title, summary)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        # AI business, research, products: no state actor
+        ("", "أطلقت أوبن إيه آي نموذجا جديدا للذكاء الاصطناعي يتفوق في البرمجة."),
+        ("", "أقال مجلس إدارة أوبن إيه آي رئيسها التنفيذي سام ألتمان."),
+        ("", "ارتفعت أرباح إنفيديا بفضل الطلب على رقائق الذكاء الاصطناعي."),
+        # policy word and AI word in different sentences of the summary, no title
+        ("", "أطلقت الشركة نموذجا للذكاء الاصطناعي. وفي خبر آخر، اجتمعت الحكومة أمس."),
+        # policy-looking words that are a product's business
+        ("", "أضافت أوبن إيه آي رقابة أبوية إلى تشات جي بي تي."),
+        ("", "يضاعف الذكاء الاصطناعي سرعة الرقائق وفق قانون مور."),
+    ],
+)
+def test_ai_without_policy_is_not_ai_policy(matcher: Matcher, title: str, summary: str) -> None:
+    match = matcher.match(title, summary)
+    assert "ai" in match.labels
+    assert "ai_policy" not in match.labels
+
+
+def test_policy_without_ai_is_not_ai_policy(matcher: Matcher) -> None:
+    match = matcher.match("", "تدرس الولايات المتحدة قيود التصدير على رقائق الذاكرة إلى الصين.")
+    assert "ai" not in match.labels
+    assert "ai_policy" not in match.labels
+
+
+def test_hard_wrapped_summary_is_one_sentence(matcher: Matcher) -> None:
+    summary = "شهد رئيس الدولة توقيع شراكة\nلإطلاق مركز بيانات الذكاء الاصطناعي."
+    assert "ai_policy" in matcher.match("", summary).labels
+
+
+# -- API shape -----------------------------------------------------------------------------
+
+
+def test_labels_in_config_order_with_names(matcher: Matcher) -> None:
+    infos = matcher.labels
+    assert [i.id for i in infos] == ["altman", "musk", "trump", "ai", "ai_policy"]
+    assert [i.kind for i in infos] == ["figure"] * 3 + ["topic"] * 2
+    trump = infos[2]
+    assert trump.hashtag_ar == "#ترامب"
+    assert infos[3].hashtag_ar == "#الذكاء_الاصطناعي"
+    assert all(i.default for i in infos)
+
+
+def test_match_labels_follow_config_order_and_evidence_is_grouped(matcher: Matcher) -> None:
+    title = "إيلون ماسك يرفع دعوى جديدة ضد أوبن إيه آي وسام ألتمان"
+    match = matcher.match(title, "")
+    assert match.labels == ("altman", "musk", "ai", "ai_policy")
+    assert [e.label for e in match.evidence] == sorted(
+        (e.label for e in match.evidence), key=list(match.labels).index
+    )
+    _check_offsets(match, title, "")
+
+
+def test_empty_story_matches_nothing(matcher: Matcher) -> None:
+    assert not matcher.match("", "")
+    assert matcher.match("", "", "ar") == Match()
+
+
+# -- a figure and a topic added by a user in YAML ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def custom_matcher() -> Matcher:
+    base = _load(ROOT / "config.yaml")["watchlists"]
+    extra = _load(ROOT / "tests" / "data" / "watchlists_custom.yaml")
+    assert isinstance(base, dict)
+    merged = {
+        "figures": [*base["figures"], *extra["figures"]],  # type: ignore[misc]
+        "topics": [*base["topics"], *extra["topics"]],  # type: ignore[misc]
+    }
+    return Matcher(WatchlistsConfig.model_validate(merged))
+
+
+def test_user_figure_from_yaml_works(custom_matcher: Matcher) -> None:
+    ids = [i.id for i in custom_matcher.labels]
+    assert ids[:5] == ["altman", "musk", "trump", "pichai", "mohammed_vi"]
+    title = "ساندر بيتشاي يعلن عن Gemini 3"
+    match = custom_matcher.match(title, "قال بيتشاي إن نموذج جوجل الجديد أسرع")
+    assert "pichai" in match.labels
+    assert {("ساندر بيتشاي", "title"), ("بيتشاي", "summary")} <= _quoted(match, "pichai")
+    king = custom_matcher.match("", "ترأس جلالة الملك محمد السادس مجلسا وزاريا")
+    assert "mohammed_vi" in king.labels
+    assert ("محمد السادس", "summary") in _quoted(king, "mohammed_vi")
+    street = custom_matcher.match("", "حادث سير في شارع محمد السادس بالرباط")
+    assert "mohammed_vi" not in street.labels
+    assert custom_matcher.labels[4].default is False
+
+
+def test_user_topic_with_compound_rule(custom_matcher: Matcher) -> None:
+    yes = custom_matcher.match("", "يستعمل مستشفى ابن سينا الذكاء الاصطناعي في التشخيص.")
+    assert "ai_health" in yes.labels
+    no = custom_matcher.match("", "وزارة الصحة تطلق حملة تلقيح.")
+    assert "ai_health" not in no.labels
