@@ -7,6 +7,7 @@ opens the database or reads the clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Callable
@@ -216,8 +217,23 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         )
         scheduler.start()
 
-        for platform in parts.platforms:
-            await _start_platform(platform, stack)
+        started: list[Platform] = []
+        supervisors = [
+            asyncio.create_task(_keep_starting(p, stop, started), name=f"start-{p.name}")
+            for p in parts.platforms
+        ]
+
+        async def stop_platforms() -> None:
+            for task in supervisors:
+                task.cancel()
+            await asyncio.gather(*supervisors, return_exceptions=True)
+            for platform in reversed(started):
+                try:
+                    await platform.stop()
+                except Exception:
+                    log.exception("platform_stop_failed name=%s", platform.name)
+
+        stack.push_async_callback(stop_platforms)
         log.info(
             "mirsad_ready feeds=%d platforms=%s",
             len(config.feeds),
@@ -235,11 +251,28 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         log.info("mirsad_stopping")
 
 
-async def _start_platform(platform: Platform, stack: AsyncExitStack) -> None:
-    """Start one platform; a failure is reported and the rest of Mirsad keeps running."""
-    try:
-        await platform.start()
-    except Exception as exc:
-        log.error("platform_start_failed name=%s error=%r", platform.name, str(exc))
+PLATFORM_RETRY_FIRST = 5.0
+PLATFORM_RETRY_MAX = 300.0
+
+
+async def _keep_starting(platform: Platform, stop: asyncio.Event, started: list[Platform]) -> None:
+    """Start one platform, retrying with backoff; a failing platform (bad token, unreachable)
+    is reported while polling, the other platform and the outbox keep running."""
+    delay = PLATFORM_RETRY_FIRST
+    while not stop.is_set():
+        try:
+            await platform.start()
+        except Exception as exc:
+            log.error(
+                "platform_start_failed name=%s error=%r retry_in=%ds",
+                platform.name,
+                f"{type(exc).__name__}: {exc}",
+                int(delay),
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, PLATFORM_RETRY_MAX)
+            continue
+        started.append(platform)
+        log.info("platform_started name=%s", platform.name)
         return
-    stack.push_async_callback(platform.stop)

@@ -1,0 +1,95 @@
+"""run_forever in-process: platforms that fail to start, logs without secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from pathlib import Path
+
+import pytest
+
+import runtime.app as app
+from alerts.outbox import Pacing, SendResult
+from config import LoggingConfig, load_settings
+from runtime.app import AppOptions, Parts, run_forever
+from runtime.logs import setup_logging
+from store import Delivery
+from tests.conftest import write_config
+
+
+class FlakyPlatform:
+    name = "flaky"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.starts = 0
+        self.stopped = False
+        self.sender = self
+
+    pacing = Pacing()
+    platform = "flaky"
+
+    def is_group(self, chat_id: str) -> bool:
+        return False
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        return SendResult.sent("1")
+
+    async def start(self) -> None:
+        self.starts += 1
+        if self.starts <= self.failures:
+            raise ConnectionError("api.example unreachable")
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+async def test_a_platform_that_fails_to_start_is_retried_and_the_rest_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(app, "PLATFORM_RETRY_FIRST", 0.05)
+    settings = load_settings(write_config(tmp_path, "feeds: []\nhealth:\n  port: 0\n"), env={})
+    platform = FlakyPlatform(failures=2)
+    ready: list[Parts] = []
+    stop = asyncio.Event()
+    caplog.set_level(logging.INFO)
+
+    options = AppOptions(
+        platform_factories=(("flaky", lambda parts: platform),), on_ready=ready.append
+    )
+    task = asyncio.create_task(run_forever(settings, options, stop))
+    for _ in range(200):
+        if platform.starts >= 3:
+            break
+        await asyncio.sleep(0.02)
+    assert ready and ready[0].health_port  # the rest was up while the platform was failing
+    assert platform.starts == 3
+    failures = [r.getMessage() for r in caplog.records if "platform_start_failed" in r.getMessage()]
+    assert len(failures) == 2
+    assert "name=flaky error='ConnectionError: api.example unreachable'" in failures[0]
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert platform.stopped
+
+
+def test_secrets_are_redacted_from_every_log_line_and_traceback() -> None:
+    token = "123456789:AAH-secret-token-value"
+    stream = io.StringIO()
+    setup_logging(LoggingConfig(), [token], stream=stream)
+    try:
+        logging.getLogger("httpx").warning(
+            "HTTP Request: POST https://api.telegram.org/bot%s/getMe", token
+        )
+        try:
+            raise RuntimeError(f"bad token {token}")
+        except RuntimeError:
+            logging.getLogger("mirsad").exception("failed")
+        setup_logging(LoggingConfig.model_validate({"json": True}), [token], stream=stream)
+        logging.getLogger("mirsad").error("json line with %s", token)
+    finally:
+        logging.getLogger().handlers.clear()
+    text = stream.getvalue()
+    assert token not in text
+    assert text.count("[REDACTED]") == 3
+    assert '"message": "json line with [REDACTED]"' in text
