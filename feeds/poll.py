@@ -77,10 +77,14 @@ class Poller:
             try:
                 outcome = await self.poll_feed(feed)
             except FeedError as exc:
-                outcome = await self._failed(feed, exc.reason, getattr(exc, "retry_after", None), started)
+                outcome = await self._failed(
+                    feed, exc.reason, getattr(exc, "retry_after", None), started
+                )
             except Exception as exc:  # a bug, not a bad feed: loud, but the other feeds go on
                 log.critical("feed_poll_bug id=%s", feed.id, exc_info=True)
-                outcome = await self._failed(feed, f"internal error: {type(exc).__name__}", None, started)
+                outcome = await self._failed(
+                    feed, f"internal error: {type(exc).__name__}", None, started
+                )
         self._log(outcome)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
@@ -89,16 +93,30 @@ class Poller:
     async def poll_feed(self, feed: FeedState) -> PollOutcome:
         """Fetch, parse, match and store one feed. Raises FeedError for a bad feed."""
         started = time.perf_counter()
-        result = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        result = await self._fetcher.fetch(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified
+        )
         now = self._clock()
         if result.not_modified:
-            update = self._success_update(feed, now, result.etag or feed.etag,
-                                          result.last_modified or feed.last_modified, result.min_interval, False)
+            update = self._success_update(
+                feed,
+                now,
+                result.etag or feed.etag,
+                result.last_modified or feed.last_modified,
+                result.min_interval,
+                False,
+            )
             await self._store.ingest(feed.id, [], {}, update, now, alert=False)
             return PollOutcome(feed.id, "not_modified", ms=_ms(started))
 
-        parsed = parse_feed(result.body, result.headers, feed_id=feed.id, url=result.url,
-                            language=feed.language, now=now)
+        parsed = parse_feed(
+            result.body,
+            result.headers,
+            feed_id=feed.id,
+            url=result.url,
+            language=feed.language,
+            now=now,
+        )
         known = await self._store.known_story_ids([s.id for s in parsed.stories])
         new = [s for s in parsed.stories if s.id not in known]
         matched: dict[str, Match] = {}
@@ -106,27 +124,57 @@ class Poller:
             match = self._matcher.match(story.title, story.summary, story.language)
             if match:
                 matched[story.id] = match
-        update = self._success_update(feed, now, result.etag, result.last_modified, result.min_interval, bool(new))
+        update = self._success_update(
+            feed, now, result.etag, result.last_modified, result.min_interval, bool(new)
+        )
         # The first good poll only records what the feed already holds: no backfill flood.
-        ingest = await self._store.ingest(feed.id, parsed.stories, matched, update, now, alert=feed.initialized)
+        ingest = await self._store.ingest(
+            feed.id, parsed.stories, matched, update, now, alert=feed.initialized
+        )
         for warning in parsed.warnings[:3]:
             log.info("feed_warning id=%s warning=%r", feed.id, warning)
         return PollOutcome(
-            feed.id, "ok", new=ingest.new_stories, matched=ingest.matched, queued=ingest.queued,
-            ms=_ms(started), first_poll=not feed.initialized,
+            feed.id,
+            "ok",
+            new=ingest.new_stories,
+            matched=ingest.matched,
+            queued=ingest.queued,
+            ms=_ms(started),
+            first_poll=not feed.initialized,
             labels=tuple(label for m in matched.values() for label in m.labels),
         )
 
-    def _success_update(self, feed: FeedState, now: datetime, etag: str | None, last_modified: str | None,
-                        hint: float | None, found_new: bool) -> FeedUpdate:
-        timing = PollTiming(interval=feed.interval, error_count=0,
-                            last_new_at=now if found_new else feed.last_new_at, hint=hint)
-        return FeedUpdate(next_poll_at=next_poll_at(timing, now, self._rng), etag=etag, last_modified=last_modified)
+    def _success_update(
+        self,
+        feed: FeedState,
+        now: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        hint: float | None,
+        found_new: bool,
+    ) -> FeedUpdate:
+        timing = PollTiming(
+            interval=feed.interval,
+            error_count=0,
+            last_new_at=now if found_new else feed.last_new_at,
+            hint=hint,
+        )
+        return FeedUpdate(
+            next_poll_at=next_poll_at(timing, now, self._rng),
+            etag=etag,
+            last_modified=last_modified,
+        )
 
-    async def _failed(self, feed: FeedState, reason: str, retry_after: float | None, started: float) -> PollOutcome:
+    async def _failed(
+        self, feed: FeedState, reason: str, retry_after: float | None, started: float
+    ) -> PollOutcome:
         now = self._clock()
-        timing = PollTiming(interval=feed.interval, error_count=feed.error_count + 1,
-                            last_new_at=feed.last_new_at, hint=retry_after)
+        timing = PollTiming(
+            interval=feed.interval,
+            error_count=feed.error_count + 1,
+            last_new_at=feed.last_new_at,
+            hint=retry_after,
+        )
         update = FeedUpdate(next_poll_at=next_poll_at(timing, now, self._rng), error=reason)
         await self._store.record_feed_failure(feed.id, update, now)
         return PollOutcome(feed.id, "error", ms=_ms(started), error=reason)
@@ -135,8 +183,16 @@ class Poller:
         if o.status == "error":
             log.warning("feed_polled id=%s status=error error=%r ms=%d", o.feed_id, o.error, o.ms)
         else:
-            log.info("feed_polled id=%s status=%s new=%d matched=%d queued=%d ms=%d%s", o.feed_id, o.status,
-                     o.new, o.matched, o.queued, o.ms, " first_poll=yes" if o.first_poll else "")
+            log.info(
+                "feed_polled id=%s status=%s new=%d matched=%d queued=%d ms=%d%s",
+                o.feed_id,
+                o.status,
+                o.new,
+                o.matched,
+                o.queued,
+                o.ms,
+                " first_poll=yes" if o.first_poll else "",
+            )
 
 
 def _ms(started: float) -> int:

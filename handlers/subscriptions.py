@@ -43,7 +43,9 @@ class ChangeResult:
 class Subscriptions:
     """Subscription logic shared by Telegram and Discord."""
 
-    def __init__(self, store: Store, labels: Sequence[LabelInfo], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: Store, labels: Sequence[LabelInfo], clock: Callable[[], datetime]
+    ) -> None:
         self._store = store
         self.labels: tuple[LabelInfo, ...] = tuple(labels)
         self.by_id = {info.id: info for info in self.labels}
@@ -91,7 +93,12 @@ class Subscriptions:
         before = self._active_labels(await self.current(chat))
         wanted = [i for i in self.by_id if i in set(before) | set(ids)]
         sub = await self._store.save_subscription(
-            chat.platform, chat.chat_id, wanted, self._clock(), thread_id=chat.thread_id, guild_id=chat.guild_id
+            chat.platform,
+            chat.chat_id,
+            wanted,
+            self._clock(),
+            thread_id=chat.thread_id,
+            guild_id=chat.guild_id,
         )
         return ChangeResult(sub, added=tuple(i for i in ids if i not in before))
 
@@ -105,7 +112,12 @@ class Subscriptions:
         if not before:
             return ChangeResult(await self.current(chat))
         sub = await self._store.save_subscription(
-            chat.platform, chat.chat_id, wanted, self._clock(), thread_id=chat.thread_id, guild_id=chat.guild_id
+            chat.platform,
+            chat.chat_id,
+            wanted,
+            self._clock(),
+            thread_id=chat.thread_id,
+            guild_id=chat.guild_id,
         )
         return ChangeResult(sub, removed=tuple(i for i in before if i in ids))
 
