@@ -207,3 +207,12 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_a_config_with_errors_never_starts_half_way(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "database: state/m.db\npoll_interval: -5\nfeeds:\n  - id: a\n    url: gopher://x\n")
+    for command in ("run", "once"):
+        result = bot(command, config=config, timeout=30)
+        assert result.returncode == 2
+        assert "poll_interval (line 2)" in result.stderr and "feeds[0].url (line 5)" in result.stderr
+        assert not (tmp_path / "state").exists()  # nothing was opened or created
