@@ -1,0 +1,195 @@
+"""Story + match -> a Telegram message in HTML parse mode. Pure: no clock, no I/O.
+
+What a reader sees (Arabic chat)::
+
+    ‏<b><a href="https://…">ترامب يوقع أمرا تنفيذيا بشأن الذكاء الاصطناعي</a></b>
+    ‏hespress_ar · 2026-02-11 14:05
+    ‏ملخص قصير للخبر…
+    ‏#ترامب #الذكاء_الاصطناعي
+
+Rules (issue 4, notes/telegram-offline.md "Formatting"):
+- everything that came from a feed is escaped (`html.escape`, with quotes inside `href`), so a
+  title with `<`, `&` or a fake tag arrives as text; links that are not http(s) are dropped;
+- bidi controls and other control characters from the feed are removed: an RLO (U+202E) in a
+  title must not reverse the rest of our message;
+- each line starts with a direction mark (RLM for Arabic lines, LRM otherwise), so a line that
+  begins with a Latin word or a digit still displays right-to-left in an Arabic alert;
+- the text after entity parsing never exceeds 4096 UTF-16 code units (Telegram counts in
+  UTF-16); the summary is cut first, then the title.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from urllib.parse import urlsplit
+
+from alerts.render import local_time, shorten
+from models import LabelInfo, Match, Story
+
+MAX_TEXT = 4096  # Telegram's limit for a text message, after entity parsing
+TITLE_CHARS = 300
+SUMMARY_CHARS = 500  # "a short summary": enough to decide whether to click
+MAX_URL = 2048
+
+RLM = "\u200f"
+LRM = "\u200e"
+SEPARATOR = " · "
+
+_NO_TITLE = {"ar": "(بلا عنوان)", "en": "(no title)"}
+# Explicit embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): a feed must
+# not be able to change the direction of text outside its own words. Marks (LRM/RLM) stay.
+_BIDI_CONTROLS = {*range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+@dataclass(frozen=True)
+class AlertText:
+    """One alert in both shapes: HTML (normal) and plain text (fallback when HTML is refused)."""
+
+    html: str
+    plain: str
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clean(text: str) -> str:
+    """Feed text made safe to show: no control or bidi-override characters, one line."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code in _BIDI_CONTROLS or code == 0xFEFF:
+            continue
+        if ch in "\r\n\t\v\f\x85\u2028\u2029":
+            out.append(" ")
+        elif unicodedata.category(ch) == "Cc":
+            continue
+        else:
+            out.append(ch)
+    return " ".join("".join(out).split())
+
+
+def is_rtl(text: str) -> bool:
+    """True when most strong characters are right-to-left (Arabic, Hebrew...)."""
+    rtl = ltr = 0
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            rtl += 1
+        elif kind == "L":
+            ltr += 1
+    return rtl > ltr
+
+
+def mark_for(text: str) -> str:
+    return RLM if is_rtl(text) else LRM
+
+
+def safe_link(link: str) -> str | None:
+    """The link if it is a plain http(s) URL Telegram will accept, else None."""
+    link = link.strip()
+    if not link or len(link) > MAX_URL or any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in link):
+        return None
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return link
+
+
+def hashtags(match: Match, labels: Mapping[str, LabelInfo], lang: str) -> str:
+    """`#ترامب #الذكاء_الاصطناعي` (ar) or `#DonaldTrump #ArtificialIntelligence` (en)."""
+    tags: list[str] = []
+    for label in match.labels:
+        info = labels.get(label)
+        tag = "#" + label if info is None else (info.hashtag_ar if lang == "ar" else info.hashtag_en)
+        if tag not in tags:
+            tags.append(tag)
+    return " ".join(tags)
+
+
+def cut(text: str, limit: int) -> str:
+    """`shorten` (word boundary, ellipsis), then made to fit `limit` UTF-16 units."""
+    if limit <= 0:
+        return ""
+    text = shorten(text, limit)
+    while utf16_len(text) > limit:
+        text = shorten(text, max(len(text) - max(utf16_len(text) - limit, 1), 0))
+    return text
+
+
+def render_alert(
+    story: Story,
+    match: Match,
+    labels: Mapping[str, LabelInfo],
+    *,
+    lang: str,
+    tz: tzinfo,
+    source: str,
+    limit: int = MAX_TEXT,
+) -> AlertText:
+    """The Telegram message for one alert, as HTML and as its plain-text fallback."""
+    ui_mark = RLM if lang == "ar" else LRM
+    title = clean(story.title) or clean(story.summary)[:80] or _NO_TITLE.get(lang, _NO_TITLE["en"])
+    summary = clean(story.summary) if clean(story.title) else ""
+    link = safe_link(story.link)
+    meta = clean(source) + SEPARATOR + local_time(story.published, tz)
+    tags = hashtags(match, labels, lang)
+
+    title = cut(title, TITLE_CHARS)
+    # Worst case of the plain fallback (it also shows the URL) decides the budget, so both
+    # shapes fit: lines are joined by "\n" and each starts with a one-unit direction mark.
+    fixed = [meta, tags] + ([link] if link else [])
+    used = sum(utf16_len(x) + 2 for x in fixed) + utf16_len(title) + 2
+    if used > limit:  # pathological: huge source name or hashtags; shorten everything
+        tags = cut(tags, max(limit // 4, 0))
+        meta = cut(meta, max(limit // 8, 0))
+        title = cut(title, max(limit // 4, 0))
+        used = sum(utf16_len(x) + 2 for x in (meta, tags, link or "")) + utf16_len(title) + 2
+    summary = cut(summary, min(SUMMARY_CHARS, limit - used - 2)) if summary else ""
+
+    t_mark = mark_for(title)
+    esc = html.escape
+    head = f"<b>{esc(title, quote=False)}</b>"
+    if link:
+        head = f'<b><a href="{esc(link, quote=True)}">{esc(title, quote=False)}</a></b>'
+    html_lines = [t_mark + head, ui_mark + esc(meta, quote=False)]
+    plain_lines = [t_mark + title] + ([link] if link else []) + [ui_mark + meta]
+    if summary:
+        s_mark = mark_for(summary)
+        html_lines.append(s_mark + esc(summary, quote=False))
+        plain_lines.append(s_mark + summary)
+    if tags:
+        html_lines.append(ui_mark + esc(tags, quote=False))
+        plain_lines.append(ui_mark + tags)
+    return AlertText(html="\n".join(html_lines), plain="\n".join(plain_lines))
+
+
+def render_latest(
+    header: str,
+    items: Sequence[tuple[Story, str]],
+    *,
+    lang: str,
+    tz: tzinfo,
+    title_chars: int = 200,
+) -> str:
+    """`/latest`: a header line, then one numbered line per (story, source name), in HTML."""
+    ui_mark = RLM if lang == "ar" else LRM
+    esc = html.escape
+    lines = [ui_mark + esc(header, quote=False)]
+    for number, (story, source) in enumerate(items, start=1):
+        title = cut(clean(story.title) or _NO_TITLE.get(lang, _NO_TITLE["en"]), title_chars)
+        link = safe_link(story.link)
+        shown = esc(title, quote=False)
+        if link:
+            shown = f'<a href="{esc(link, quote=True)}">{shown}</a>'
+        meta = esc(cut(clean(source), 64) + SEPARATOR + local_time(story.published, tz), quote=False)
+        lines.append(f"{mark_for(title)}{number}. {shown}\n{ui_mark}{meta}")
+    return "\n".join(lines)

@@ -1,0 +1,229 @@
+"""Reply texts in Arabic and English, shared by the Telegram and Discord handlers.
+
+Plain text with `{fields}`: each platform escapes or formats the result itself (Telegram
+sends replies without a parse mode, Discord as message content), so nothing here is markup.
+Use `t("subscribed", lang, labels=names(ids, infos, lang))`. Every message id exists in every
+language (a test checks it), and `t` falls back to Arabic, the default language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from models import LabelInfo
+
+LANGS = ("ar", "en")
+DEFAULT_LANG = "ar"
+COMMANDS = ("start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang")
+MAX_ECHO = 32  # longest user word we repeat back (a 4,000-character argument is not echoed)
+MAX_ECHO_WORDS = 5
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "ar": (
+            "مرحبًا! أنا مرصاد: أتابع الأخبار العربية وأنبّهك بكل خبر عن الشخصيات والمواضيع التي "
+            "تختارها.\n\n"
+            "• /subscribe للاشتراك في القوائم الافتراضية (أو مثلًا: /subscribe musk ai)\n"
+            "• /topics لعرض ما يمكن متابعته\n"
+            "• /help لكل الأوامر"
+        ),
+        "en": (
+            "Hello! I am Mirsad: I watch Arabic news and alert you to every story about the "
+            "figures and topics you choose.\n\n"
+            "• /subscribe for the default watchlists (or e.g. /subscribe musk ai)\n"
+            "• /topics to see what can be followed\n"
+            "• /help for every command"
+        ),
+    },
+    "help": {
+        "ar": (
+            "الأوامر:\n"
+            "/subscribe [معرّفات] — اشترك (بدونها: القوائم الافتراضية وأزرار للاختيار)\n"
+            "/unsubscribe [معرّفات] — ألغِ الاشتراك (بدونها: كل شيء)\n"
+            "/list — ما تتلقاه هذه المحادثة\n"
+            "/topics — الشخصيات والمواضيع المتاحة\n"
+            "/latest — آخر 5 أخبار مطابقة\n"
+            "/lang ar|en — لغة الردود والتنبيهات\n"
+            "في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط."
+        ),
+        "en": (
+            "Commands:\n"
+            "/subscribe [ids] — subscribe (none: the default watchlists, with buttons to choose)\n"
+            "/unsubscribe [ids] — unsubscribe (none: everything)\n"
+            "/list — what this chat receives\n"
+            "/topics — the figures and topics you can follow\n"
+            "/latest — the last 5 matching stories\n"
+            "/lang ar|en — language of replies and alerts\n"
+            "In groups and channels only administrators can change the subscription."
+        ),
+    },
+    "subscribed": {
+        "ar": "تم الاشتراك. هذه المحادثة تتلقى الآن: {labels}",
+        "en": "Subscribed. This chat now receives: {labels}",
+    },
+    "already_subscribed": {
+        "ar": "هذه المحادثة مشتركة من قبل في: {labels}",
+        "en": "This chat already receives: {labels}",
+    },
+    "choose": {
+        "ar": "اضغط لمتابعة شخصية أو موضوع أو إلغاء متابعته:",
+        "en": "Tap to follow or unfollow a figure or topic:",
+    },
+    "unsubscribed": {
+        "ar": "تم إلغاء: {labels}. ما زالت المحادثة تتلقى: {remaining}",
+        "en": "Removed: {labels}. This chat still receives: {remaining}",
+    },
+    "unsubscribed_all": {
+        "ar": "تم إلغاء الاشتراك. لن تصل تنبيهات إلى هذه المحادثة بعد الآن.",
+        "en": "Unsubscribed. No more alerts will be sent to this chat.",
+    },
+    "not_subscribed": {
+        "ar": "هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك.",
+        "en": "This chat is not subscribed. Send /subscribe to subscribe.",
+    },
+    "not_following": {
+        "ar": "هذه المحادثة لا تتابع: {labels}. تتابع: {remaining}",
+        "en": "This chat does not follow: {labels}. It follows: {remaining}",
+    },
+    "list": {
+        "ar": "هذه المحادثة تتلقى تنبيهات عن: {labels}",
+        "en": "This chat receives alerts about: {labels}",
+    },
+    "list_paused": {
+        "ar": "الاشتراك متوقف ({reason}). اكتب /subscribe لاستئنافه.",
+        "en": "The subscription is paused ({reason}). Send /subscribe to resume it.",
+    },
+    "topics": {
+        "ar": "الشخصيات:\n{figures}\n\nالمواضيع:\n{topics}\n\nمثال: /subscribe {example}",
+        "en": "Figures:\n{figures}\n\nTopics:\n{topics}\n\nExample: /subscribe {example}",
+    },
+    "latest": {
+        "ar": "آخر الأخبار المطابقة:",
+        "en": "Latest matching stories:",
+    },
+    "latest_empty": {
+        "ar": "لا توجد أخبار مطابقة بعد.",
+        "en": "No matching stories yet.",
+    },
+    "lang_set": {
+        "ar": "لغة هذه المحادثة الآن: العربية.",
+        "en": "This chat's language is now English.",
+    },
+    "lang_usage": {
+        "ar": "اللغة الحالية: {current}. للتغيير: /lang ar أو /lang en",
+        "en": "Current language: {current}. To change it: /lang ar or /lang en",
+    },
+    "unknown_ids": {
+        "ar": "غير معروف: {words}. المعرّفات الصالحة: {valid}",
+        "en": "Unknown: {words}. Valid ids: {valid}",
+    },
+    "unknown_command": {
+        "ar": "أمر غير معروف. الأوامر: {commands}",
+        "en": "Unknown command. Commands: {commands}",
+    },
+    "admins_only": {
+        "ar": "عذرًا، في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط.",
+        "en": "Sorry, in groups and channels only administrators can change the subscription.",
+    },
+    "channel_needs_admin": {
+        "ar": "عذرًا، يجب أن أكون مشرفًا في هذه القناة لأغيّر اشتراكها.",
+        "en": "Sorry, I must be an administrator of this channel to change its subscription.",
+    },
+    "toggled_on": {"ar": "تمت متابعة: {label}", "en": "Now following: {label}"},
+    "toggled_off": {"ar": "تم إلغاء متابعة: {label}", "en": "No longer following: {label}"},
+    "button_expired": {
+        "ar": "هذا الزر قديم. اكتب /subscribe من جديد.",
+        "en": "This button is out of date. Send /subscribe again.",
+    },
+    "error": {
+        "ar": "حدث خطأ ما. حاول مرة أخرى بعد قليل.",
+        "en": "Something went wrong. Please try again in a moment.",
+    },
+    "nothing": {"ar": "لا شيء", "en": "nothing"},
+    "lang_name_ar": {"ar": "العربية", "en": "Arabic"},
+    "lang_name_en": {"ar": "الإنجليزية", "en": "English"},
+    # reasons a subscription is paused, as stored by the bot (shown by /list)
+    "reason_unsubscribed": {"ar": "أُلغي الاشتراك", "en": "unsubscribed"},
+}
+
+# Descriptions for the platform command menus (Telegram setMyCommands, Discord slash commands).
+_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "start": {"ar": "ترحيب وطريقة الاستخدام", "en": "Welcome and how to use"},
+    "help": {"ar": "كل الأوامر", "en": "All commands"},
+    "subscribe": {"ar": "اشترك في شخصيات ومواضيع", "en": "Subscribe to figures and topics"},
+    "unsubscribe": {"ar": "ألغِ الاشتراك", "en": "Unsubscribe"},
+    "list": {"ar": "ما تتلقاه هذه المحادثة", "en": "What this chat receives"},
+    "topics": {"ar": "ما يمكن متابعته", "en": "What can be followed"},
+    "latest": {"ar": "آخر 5 أخبار مطابقة", "en": "The last 5 matching stories"},
+    "lang": {"ar": "لغة الردود (ar أو en)", "en": "Reply language (ar or en)"},
+}
+
+
+def t(key: str, lang: str, **fields: object) -> str:
+    """The text `key` in `lang` (Arabic if the language is unknown), with `fields` filled in."""
+    texts = _TEXTS[key]
+    template = texts.get(lang) or texts[DEFAULT_LANG]
+    return template.format(**fields) if fields else template
+
+
+def keys() -> list[str]:
+    return list(_TEXTS)
+
+
+def description(command: str, lang: str) -> str:
+    """Menu description of a command (see COMMANDS)."""
+    texts = _DESCRIPTIONS[command]
+    return texts.get(lang) or texts[DEFAULT_LANG]
+
+
+def pick_lang(chat_lang: str | None, user_lang: str | None) -> str:
+    """The language of a reply: the chat's `/lang` if set, else the user's client language
+    (Arabic for `ar*`, English for any other), else Arabic."""
+    if chat_lang in LANGS:
+        return chat_lang
+    if user_lang:
+        return "ar" if user_lang.lower().startswith("ar") else "en"
+    return DEFAULT_LANG
+
+
+def join(items: Iterable[str], lang: str) -> str:
+    """`a، b، c` in Arabic, `a, b, c` in English; "nothing" when empty."""
+    items = list(items)
+    if not items:
+        return t("nothing", lang)
+    return ("، " if lang == "ar" else ", ").join(items)
+
+
+def names(ids: Iterable[str], labels: Mapping[str, LabelInfo], lang: str) -> str:
+    """The display names of label ids, joined for `lang`."""
+    return join((labels[i].name(lang) if i in labels else i for i in ids), lang)
+
+
+def echo(words: Sequence[str], lang: str) -> str:
+    """User words repeated back safely: a few of them, each cut short, quoted."""
+    shown = []
+    for word in list(words)[:MAX_ECHO_WORDS]:
+        word = "".join(ch for ch in word if ch.isprintable())
+        shown.append(f"«{word[:MAX_ECHO]}{'…' if len(word) > MAX_ECHO else ''}»")
+    if len(words) > MAX_ECHO_WORDS:
+        shown.append("…")
+    return join(shown, lang)
+
+
+def topics_text(labels: Sequence[LabelInfo], lang: str) -> str:
+    """`/topics`: every figure and topic with its id and its name in `lang`."""
+
+    def lines(kind: str) -> str:
+        found = [f"• {info.id} — {info.name(lang)}" for info in labels if info.kind == kind]
+        return "\n".join(found) or "• " + t("nothing", lang)
+
+    example = " ".join(info.id for info in labels[:2]) or "…"
+    return t("topics", lang, figures=lines("figure"), topics=lines("topic"), example=example)
+
+
+def commands_line() -> str:
+    return " ".join("/" + c for c in COMMANDS)
+
+
+def lang_name(lang: str, in_lang: str) -> str:
+    return t(f"lang_name_{lang}", in_lang) if f"lang_name_{lang}" in _TEXTS else lang
