@@ -1,0 +1,327 @@
+"""The Telegram side of delivery: the outbox's Sender, and the bot's rate limiter.
+
+`TelegramSender.send` renders one alert (alerts/telegram_format.py) and translates every
+Bot API answer into a SendResult, so the outbox decides what happens next:
+
+    RetryAfter (429)                      -> retry, after exactly `retry_after` seconds
+    ChatMigrated (400 migrate_to_chat_id) -> moved: the chat id is rewritten, the alert re-sent
+    Forbidden (403 blocked / kicked)      -> gone: the chat's subscriptions are paused
+    BadRequest "chat not found", no rights-> gone
+    BadRequest "can't parse entities"     -> sent again at once as plain text; failed if refused
+    other BadRequest                      -> failed (the same request would fail again)
+    TimedOut / NetworkError / 5xx         -> retry with backoff (a timed-out send may have
+                                             arrived: at worst one repeat, never a loss)
+
+`TelegramRateLimiter` sits under every request the bot makes (alerts and command replies
+share one bot, so they share the limits). PTB's AIORateLimiter was the starting point but
+does not fit: it has no per-chat limit, its token buckets let 30 messages out at once (a strict
+30/s window sees twice that), a 429 stops *all* requests, and with `max_retries=0` it logs
+every 429 as an error with a traceback. This one spaces requests evenly: one message per chat
+per `chat_gap`, at most `group_max` per `group_window` to a group or channel, and
+`overall_per_second` overall; it retries a 429 only for callers that ask (command replies,
+`rate_limit_args=N`) and holds just that chat meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta, tzinfo
+from typing import Any
+
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+from alerts.outbox import Pacing, SendResult
+from alerts.telegram_format import render_alert
+from models import LabelInfo
+from store import Delivery
+
+log = logging.getLogger("mirsad.telegram")
+
+# The outbox's pacing for Telegram (notes/platform-limits.md): 1 message/s per chat,
+# 20/min per group (one every 3 s), and a little under 30/s overall so that command replies
+# fit beside a burst of alerts.
+TELEGRAM_PACING = Pacing(overall_per_second=27.0, chat_gap=1.0, group_gap=3.0)
+
+_MESSAGE_ENDPOINTS = {"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"}
+# BadRequest texts meaning "this chat cannot receive from us any more": pause, do not retry.
+_GONE_BAD_REQUESTS = (
+    "chat not found",
+    "not enough rights",
+    "have no rights",
+    "chat_write_forbidden",
+    "need administrator rights",
+    "bot is not a member",
+    "peer_id_invalid",
+    "group chat was deactivated",
+)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """`exc.retry_after` in seconds, without PTB's int/timedelta deprecation warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def chat_id_param(chat_id: str) -> int | str:
+    """Telegram ids are integers; `@channelname` stays a string."""
+    try:
+        return int(chat_id)
+    except ValueError:
+        return chat_id
+
+
+def is_group_id(chat_id: str) -> bool:
+    """Groups, supergroups and channels have negative ids (or an @username)."""
+    return chat_id.startswith(("-", "@"))
+
+
+@dataclass
+class _ChatState:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_at: float = 0.0  # monotonic time the next message may go
+    recent: deque[float] = field(default_factory=deque)  # send times within the group window
+
+
+class _EvenGate:
+    """At most `rate` starts per second, evenly spaced."""
+
+    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._clock = clock
+        self._sleep = sleep
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        now = self._clock()
+        start = max(now, self._next)
+        self._next = start + self._interval  # reserved before sleeping: no lock needed
+        if start > now:
+            await self._sleep(start - now)
+
+
+class TelegramRateLimiter(BaseRateLimiter[int]):
+    """Per-chat, per-group and overall pacing for every request of one bot (see module doc).
+
+    `rate_limit_args` is how many times a 429 is retried inside the request (default 0: the
+    RetryAfter reaches the caller, e.g. the outbox, which reschedules the alert).
+    """
+
+    def __init__(
+        self,
+        *,
+        overall_per_second: float = 29.0,
+        chat_gap: float = 1.0,
+        group_max: int = 20,
+        group_window: float = 60.0,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._clock = clock or (lambda: asyncio.get_running_loop().time())
+        self._sleep = sleep
+        self._chat_gap = chat_gap
+        self._group_max = group_max
+        self._group_window = group_window
+        self._overall = _EvenGate(overall_per_second, self._clock, sleep)
+        self._chats: dict[str, _ChatState] = {}
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    def hold(self, chat_id: str, seconds: float) -> None:
+        """Telegram told this chat to wait: no message to it before `seconds` from now."""
+        state = self._state(chat_id)
+        state.next_at = max(state.next_at, self._clock() + seconds)
+
+    def _state(self, chat_id: str) -> _ChatState:
+        state = self._chats.get(chat_id)
+        if state is None:
+            if len(self._chats) > 10_000:
+                self._forget_idle()
+            state = self._chats[chat_id] = _ChatState()
+        return state
+
+    def _forget_idle(self) -> None:
+        now = self._clock()
+        for key, state in list(self._chats.items()):
+            idle = not state.recent or state.recent[-1] < now - self._group_window
+            if not state.lock.locked() and state.next_at < now and idle:
+                del self._chats[key]
+
+    async def _paced(self, chat: str, is_message: bool, call: Callable[[], Awaitable[Any]]) -> Any:
+        if not is_message:
+            await self._overall.wait()
+            return await call()
+        state = self._state(chat)
+        # One message at a time per chat: its send time is known before the next one is paced.
+        async with state.lock:
+            while (wait := state.next_at - self._clock()) > 0:
+                await self._sleep(wait)
+            if self._group_max and is_group_id(chat):
+                while True:
+                    now = self._clock()
+                    while state.recent and state.recent[0] <= now - self._group_window:
+                        state.recent.popleft()
+                    if len(state.recent) < self._group_max:
+                        break
+                    await self._sleep(state.recent[0] + self._group_window - now)
+            await self._overall.wait()
+            now = self._clock()
+            state.next_at = now + self._chat_gap
+            if self._group_max and is_group_id(chat):
+                state.recent.append(now)
+        return await call()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Wait for this request's turn, send it, retry a 429 `rate_limit_args` times."""
+        chat_id = data.get("chat_id")
+        if chat_id is None:  # getMe, answerCallbackQuery...: not counted by Telegram's limits
+            return await callback(*args, **kwargs)
+        chat = str(chat_id)
+        is_message = (endpoint.startswith("send") and endpoint != "sendChatAction") or endpoint in _MESSAGE_ENDPOINTS
+        retries = rate_limit_args or 0
+        attempt = 0
+        while True:
+            try:
+                result: bool | dict[str, Any] | list[dict[str, Any]] = await self._paced(
+                    chat, is_message, lambda: callback(*args, **kwargs)
+                )
+                return result
+            except RetryAfter as exc:
+                seconds = retry_after_seconds(exc)
+                self.hold(chat, seconds)
+                if attempt >= retries:
+                    raise
+                attempt += 1
+                log.info("telegram_rate_limited chat=%s endpoint=%s retry_after=%s", chat, endpoint, seconds)
+
+
+class TelegramSender:
+    """The outbox's Sender for Telegram (alerts/outbox.py `Sender` protocol)."""
+
+    platform = "telegram"
+
+    def __init__(
+        self,
+        bot: Bot,
+        labels: Mapping[str, LabelInfo],
+        tz: tzinfo,
+        *,
+        sources: Mapping[str, str] | None = None,
+        pacing: Pacing = TELEGRAM_PACING,
+        limiter: TelegramRateLimiter | None = None,
+    ) -> None:
+        self.pacing = pacing
+        self._bot = bot
+        self._labels = labels
+        self._tz = tz
+        self._sources = dict(sources or {})
+        self._limiter = limiter
+        self._ready = False
+        self._ready_lock = asyncio.Lock()
+
+    def is_group(self, chat_id: str) -> bool:
+        return is_group_id(chat_id)
+
+    @property
+    def initialized_bot(self) -> bool:
+        """True when `send` had to initialize the bot itself (no polling, e.g. `bot.py once`)."""
+        return self._ready
+
+    async def _ensure_ready(self) -> None:
+        # `bot.py once` sends without starting the Telegram application; the bot still needs
+        # its HTTP clients (and getMe) before the first request. Idempotent in PTB.
+        if self._ready:
+            return
+        async with self._ready_lock:
+            if not self._ready:
+                await self._bot.initialize()
+                self._ready = True
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        """Send one alert; never raises for a Bot API answer (see the module docstring)."""
+        sub = delivery.subscription
+        story = delivery.story
+        text = render_alert(
+            story, delivery.match, self._labels, lang=sub.lang, tz=self._tz,
+            source=self._sources.get(story.feed_id, story.feed_id),
+        )
+        try:
+            await self._ensure_ready()
+            message = await self._send(sub.chat_id, sub.thread_id, text.html, ParseMode.HTML)
+        except BadRequest as exc:
+            if "can't parse entities" not in exc.message.lower():
+                return self._result(exc)
+            # Our HTML was refused: better the alert as plain text than no alert (issue 7).
+            log.warning("telegram_html_refused chat=%s story=%s reason=%r: sending as plain text",
+                        sub.chat_id, story.id, exc.message)
+            try:
+                message = await self._send(sub.chat_id, sub.thread_id, text.plain, None)
+            except BadRequest as again:
+                return SendResult("failed", reason=f"refused as HTML and as plain text: {again.message}")
+            except TelegramError as again:
+                return self._result(again)
+        except TelegramError as exc:
+            return self._result(exc)
+        return SendResult.sent(str(message.message_id))
+
+    async def _send(self, chat_id: str, thread_id: str, text: str, parse_mode: str | None) -> Message:
+        return await self._bot.send_message(
+            chat_id=chat_id_param(chat_id),
+            text=text,
+            parse_mode=parse_mode,
+            message_thread_id=int(thread_id) if thread_id else None,
+        )
+
+    def _result(self, exc: TelegramError) -> SendResult:
+        if isinstance(exc, RetryAfter):
+            seconds = retry_after_seconds(exc)
+            return SendResult("retry", reason=f"rate limited: retry after {seconds:g} s",
+                              retry_after=seconds, retry_scope="chat")
+        if isinstance(exc, ChatMigrated):
+            return SendResult("moved", reason=f"group upgraded to supergroup {exc.new_chat_id}",
+                              new_chat_id=str(exc.new_chat_id))
+        if isinstance(exc, Forbidden):
+            return SendResult("gone", reason=exc.message)
+        if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is a subclass of it
+            lowered = exc.message.lower()
+            if any(text in lowered for text in _GONE_BAD_REQUESTS):
+                return SendResult("gone", reason=exc.message)
+            return SendResult("failed", reason=exc.message)
+        if isinstance(exc, InvalidToken):
+            log.error("telegram_invalid_token: check TELEGRAM_BOT_TOKEN")
+            return SendResult("retry", reason="invalid bot token")
+        if isinstance(exc, NetworkError):  # includes TimedOut and 5xx answers
+            return SendResult("retry", reason=f"{type(exc).__name__}: {exc.message}")
+        return SendResult("retry", reason=f"{type(exc).__name__}: {exc.message}")
