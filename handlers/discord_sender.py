@@ -1,0 +1,146 @@
+"""The Discord Sender: posts one alert embed through discord.py and turns Discord's answer
+into a SendResult for the outbox (alerts/outbox.py).
+
+Rate limits stay discord.py's job: it keeps a bucket per route (per channel for messages)
+from the X-RateLimit-* headers, waits before a bucket runs dry and sleeps through short 429s.
+A 429 longer than the client's `max_ratelimit_timeout` comes back as `discord.RateLimited`
+and is handed to the outbox, which holds the channel for exactly `retry_after`.
+
+Answers that mean "this channel will not take alerts" pause the channel's subscriptions with
+the reason (ARCHITECTURE.md "Lifecycle"): posting on into a channel we lost counts towards
+Discord's invalid-request limit (10,000 per 10 minutes, then a ban of the whole bot).
+
+    403 50013 Missing Permissions, 50001 Missing Access, 50007 cannot message user -> gone
+    404 (10003 Unknown Channel)                                                -> gone
+    400 50083 thread archived and locked                                       -> gone
+    400 other (an embed Discord refuses)                                       -> failed
+    429 / RateLimited, 5xx, network errors, timeouts                            -> retry
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+import aiohttp
+import discord
+
+from alerts.discord_format import story_embed
+from alerts.outbox import Pacing, SendResult
+from models import LabelInfo
+from store import Delivery
+
+log = logging.getLogger("mirsad.discord")
+
+# Discord allows 50 requests per second per bot across everything; 45 leaves room for
+# interaction replies and command sync. The per-channel message bucket (5 per 5 s) is
+# discord.py's to keep, so the per-channel gap only smooths bursts.
+DISCORD_PACING = Pacing(overall_per_second=45.0, chat_gap=0.25)
+
+# A 429 from Discord's edge without `Via` (Cloudflare) or a rejected token blocks every
+# channel, not one: the whole platform waits this long before trying again.
+PLATFORM_WAIT = 300.0
+
+# Discord error codes that mean the channel cannot take alerts any more.
+_GONE_CODES = {
+    50013: "missing permissions (Discord 50013)",
+    50001: "missing access (Discord 50001)",
+    50007: "cannot send messages to this user (Discord 50007)",
+    10003: "unknown channel (Discord 10003)",
+    50083: "thread archived and locked (Discord 50083)",
+}
+
+
+class DiscordSender:
+    """Sends alerts as embeds with `allowed_mentions` none; see the module docstring."""
+
+    platform = "discord"
+
+    def __init__(
+        self,
+        client: discord.Client,
+        ready: Callable[[], Awaitable[None]],
+        labels: Mapping[str, LabelInfo],
+        sources: Mapping[str, str],
+        *,
+        pacing: Pacing = DISCORD_PACING,
+    ) -> None:
+        """`ready` logs the client in if needed (`bot.py once` sends without the gateway)."""
+        self._client = client
+        self._ready = ready
+        self._labels = labels
+        self._sources = sources
+        self.pacing = pacing
+
+    def is_group(self, chat_id: str) -> bool:
+        # Discord has no Telegram-style group limit; per-channel buckets are discord.py's.
+        return False
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        sub = delivery.subscription
+        if not sub.chat_id.isdigit():
+            return SendResult("gone", reason=f"not a Discord channel id: {sub.chat_id[:40]!r}")
+        story = delivery.story
+        embed = story_embed(
+            story,
+            delivery.match,
+            self._labels,
+            sub.lang,
+            self._sources.get(story.feed_id, story.feed_id),
+        )
+        try:
+            await self._ready()
+            channel = self._client.get_partial_messageable(int(sub.chat_id))
+            message = await channel.send(
+                embed=discord.Embed.from_dict(embed),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.LoginFailure:
+            log.error("discord_login_failed: the bot token was rejected")
+            return SendResult(
+                "retry",
+                reason="Discord rejected the bot token",
+                retry_after=PLATFORM_WAIT,
+                retry_scope="platform",
+            )
+        except discord.RateLimited as exc:
+            return SendResult(
+                "retry",
+                reason=f"rate limited for {exc.retry_after:.1f}s",
+                retry_after=exc.retry_after,
+            )
+        except discord.HTTPException as exc:
+            return translate_http_error(exc)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return SendResult("retry", reason=f"network: {type(exc).__name__}: {exc}"[:300])
+        return SendResult.sent(str(message.id))
+
+
+def translate_http_error(exc: discord.HTTPException) -> SendResult:
+    """Discord's error answer -> what the outbox should do with the alert."""
+    status, code = exc.status, exc.code
+    detail = f"Discord {status} {code}: {exc.text}"[:300]
+    if code in _GONE_CODES:
+        return SendResult("gone", reason=_GONE_CODES[code])
+    if status in (403, 404):
+        # Any other refusal of this channel: pausing is cheaper than a ban for hammering it.
+        return SendResult("gone", reason=f"refused by Discord ({status} {code}): {exc.text}"[:300])
+    if status == 429:
+        # Only reaches here without `Via`: Cloudflare's edge, which limits the whole bot.
+        retry_after = _header_seconds(exc, "Retry-After") or PLATFORM_WAIT
+        return SendResult("retry", reason=detail, retry_after=retry_after, retry_scope="platform")
+    if status == 401:
+        log.error("discord_unauthorized: the bot token is no longer valid")
+        return SendResult("retry", reason=detail, retry_after=PLATFORM_WAIT, retry_scope="platform")
+    if status >= 500:
+        return SendResult("retry", reason=detail)
+    return SendResult("failed", reason=f"Discord refused the alert: {detail}"[:300])
+
+
+def _header_seconds(exc: discord.HTTPException, name: str) -> float | None:
+    headers = getattr(exc.response, "headers", None)
+    raw = headers.get(name) if headers is not None else None
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
