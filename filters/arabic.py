@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
+    "AR_LETTERS",
+    "AR_SUFFIXES",
     "Token",
     "inflected_stems",
     "normalize",
@@ -81,11 +83,14 @@ _FOLDED: dict[str, str] = {
     "ڨ": "ق",
 }
 
-_TABLE: dict[int, str | None] = {cp: None for cp in _REMOVED}
-_TABLE.update({ord(k): v for k, v in _FOLDED.items()})
-_TABLE.update({0x0660 + i: str(i) for i in range(10)})  # Arabic-Indic digits
-_TABLE.update({0x06F0 + i: str(i) for i in range(10)})  # Persian digits
-
+_REMOVED_RE = re.compile("[" + "".join(map(chr, _REMOVED)) + "]")
+_REPLACEMENTS: tuple[tuple[str, str], ...] = (
+    *_FOLDED.items(),
+    *((chr(0x0660 + i), str(i)) for i in range(10)),  # Arabic-Indic digits
+    *((chr(0x06F0 + i), str(i)) for i in range(10)),  # Persian digits
+)
+# Latin letters with accents, or combining accents: only then is a decomposition needed.
+_LATIN_ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f]")
 _LATIN_MARKS = re.compile(r"[\u0300-\u036f]")
 
 
@@ -95,20 +100,32 @@ def normalize(text: str) -> str:
     The result is for comparison only; it is not length-preserving, so never use offsets
     into it to quote the story — use `tokenize` for that.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_TABLE)
-    if not text.isascii():
-        # Latin accents (é -> e). Arabic needs no decomposition here: its hamza/madda forms
-        # were folded by the table above.
-        text = _LATIN_MARKS.sub("", unicodedata.normalize("NFD", text))
+    # NFKC costs little on text that is already in that form (a quick check), but one
+    # no-break space or ellipsis — in nearly every feed — makes it do the full work; their
+    # NFKC forms are put in first, so the result is the same.
+    text = text.replace("\xa0", " ").replace("…", "...")
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = _REMOVED_RE.sub("", text)
+    # str.replace per folded letter present is several times faster than str.translate with
+    # a dict table on non-Latin text, and normalize runs on every story.
+    for old, new in _REPLACEMENTS:
+        if old in text:
+            text = text.replace(old, new)
+    if _LATIN_ACCENTED.search(text):
+        text = _LATIN_MARKS.sub("", unicodedata.normalize("NFD", text))  # é -> e
         text = unicodedata.normalize("NFC", text)
     return text.casefold()
 
 
-# Letters and marks of the Arabic blocks, without Arabic punctuation (، ؛ ؟ ٪ ٫ ٬ ۔ ﴾ ﴿).
-_AR = (
-    "\u0610-\u061a\u0620-\u0669\u066e-\u06d3\u06d5-\u06ff\u0750-\u077f\u08a0-\u08ff"
-    "\ufb50-\ufd3d\ufd50-\ufdff\ufe70-\ufefe"
+# Letters and marks of the Arabic blocks, without Arabic punctuation (، ؛ ؟ ٪ ٫ ٬ ۔ ﴾ ﴿) and
+# without the Arabic-Indic digits: digits are normalised to 0-9, so they belong with the
+# other non-Arabic word characters ("AI٢٠" is one word, as "AI20" is).
+AR_LETTERS = (
+    "\u0610-\u061a\u0620-\u065f\u066e-\u06d3\u06d5-\u06ef\u06fa-\u06ff\u0750-\u077f"
+    "\u08a0-\u08ff\ufb50-\ufd3d\ufd50-\ufdff\ufe70-\ufefe"
 )
+_AR = AR_LETTERS
 # Invisible characters that may sit inside an Arabic word (ZWNJ/ZWJ, bidi marks).
 _IN_WORD = "\u200b-\u200f\u061c\u00ad"
 _TOKEN_RE = re.compile(
@@ -168,7 +185,7 @@ def proclitic_forms(norm: str) -> tuple[str, ...]:
 
 # Inflection (for topic words such as حكومة, تنظيم, قانون; never for names). Normalised forms,
 # so ة is ه and ى is ي. A stem must keep at least _MIN_STEM letters.
-_AR_SUFFIXES = (
+AR_SUFFIXES = (
     "ه",
     "ها",
     "هم",
@@ -231,7 +248,7 @@ def inflected_stems(norm: str) -> frozenset[str]:
             cores.append(form[2:])
         for core in cores:
             stems.add(core)
-            for suffix in _AR_SUFFIXES:
+            for suffix in AR_SUFFIXES:
                 if core.endswith(suffix) and len(core) - len(suffix) >= _MIN_STEM:
                     stems.add(core[: -len(suffix)])
     return frozenset(stems)
@@ -255,21 +272,30 @@ def tokenize(text: str) -> list[Token]:
     tatweel and zero-width marks inside an Arabic word stay part of it.
     """
     tokens: list[Token] = []
+    # Sentence ends found in one pass; a token's sentence is the number of ends before it
+    # (ends before the first word do not count).
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    n_ends = len(ends)
+    next_end = 0
     sentence = 0
-    prev_end = 0
     for m in _TOKEN_RE.finditer(text):
-        start, end = m.span()
-        if tokens and _SENTENCE_END.search(text[prev_end:start]):
-            sentence += 1
-        prev_end = end
+        start = m.start()
+        while next_end < n_ends and ends[next_end] <= start:
+            next_end += 1
+            if tokens:
+                sentence += 1
         raw = m.group()
-        norm = normalize(raw)
-        if not norm:
-            continue
-        arabic = m.lastgroup == "ar"
-        forms = proclitic_forms(norm) if arabic else (norm,)
-        tokens.append(Token(raw, start, end, norm, forms, arabic, sentence))
+        norm, forms = _analyse(raw, m.lastgroup == "ar")
+        if norm:
+            tokens.append(Token(raw, start, m.end(), norm, forms, m.lastgroup == "ar", sentence))
     return tokens
+
+
+@lru_cache(maxsize=1 << 17)
+def _analyse(raw: str, arabic: bool) -> tuple[str, tuple[str, ...]]:
+    # News vocabulary repeats a lot: caching the per-word work makes tokenising cheap.
+    norm = normalize(raw)
+    return norm, (proclitic_forms(norm) if arabic and norm else (norm,))
 
 
 def sentence_ids(tokens: list[Token]) -> set[int]:

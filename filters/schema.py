@@ -146,7 +146,8 @@ class TermSpec(_Frozen):
     - `inflect`: also match inflected forms — each word with or without the article ال and
       with one common suffix (ة ات ي ية يا ين ون ها هم ...; Latin s/es): حكومة finds الحكومية,
       للحكومات, حكومته. Unset means: yes for topic terms, no for figure aliases (names do not
-      inflect, and ماسك must not find الماسك). Ignored when `case_sensitive`.
+      inflect, and ماسك must not find الماسك), no for topic `names`. Words of one or two
+      letters never inflect (جي بي تي). Ignored when `case_sensitive`.
     """
 
     # case_sensitive is declared before term so that term's validator can see it (pydantic
@@ -212,12 +213,20 @@ class FigureSpec(_Frozen):
 
 
 class TopicSpec(_Frozen):
-    """A subject, found by any of `terms`, or by the compound rule `all_of` (every signal in
-    the same `scope`: "sentence" — the title counts as one —, "field" or "story")."""
+    """A subject, found by any of `names` or `terms`, or by the compound rule `all_of`.
+
+    - `names`: products, companies, places... matched as written, like figure aliases
+      (OpenAI, تشات جي بي تي, غروك): a name does not inflect.
+    - `terms`: ordinary words, inflected by default (حكومة also finds الحكومية, للحكومات).
+    - `all_of`: every signal present in one unit of text, `scope`: "sentence" (a sentence of
+      the summary, with the title framing every sentence: a signal in the title counts for
+      all of them), "field" (title or summary) or "story".
+    """
 
     id: Id
     name: Names
     default: bool = True
+    names: tuple[Term, ...] = ()
     terms: tuple[Term, ...] = ()
     exclusions: tuple[Pattern, ...] = ()
     all_of: tuple[Signal, ...] = ()
@@ -225,8 +234,8 @@ class TopicSpec(_Frozen):
 
     @model_validator(mode="after")
     def _has_a_rule(self) -> TopicSpec:
-        if not self.terms and not self.all_of:
-            raise ValueError(f"topic {self.id!r} needs terms or an all_of rule")
+        if not self.names and not self.terms and not self.all_of:
+            raise ValueError(f"topic {self.id!r} needs names, terms or an all_of rule")
         return self
 
 

@@ -18,11 +18,20 @@ Evidence quotes the original words (`text`) with offsets into the original field
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from filters.arabic import Token, inflected_stems, term_stem, tokenize
+from filters.arabic import (
+    AR_LETTERS,
+    AR_SUFFIXES,
+    Token,
+    inflected_stems,
+    normalize,
+    term_stem,
+    tokenize,
+)
 from filters.schema import FigureSpec, TermSpec, TopicSpec, WatchlistsConfig, as_term
 from models import Evidence, LabelInfo, Match
 
@@ -35,9 +44,9 @@ _FIELDS = ("title", "summary")
 class _Phrase:
     """A term as a sequence of normalised words (+ the exact spellings for case rules)."""
 
-    words: tuple[str, ...]  # normalised words, or their stems when `inflect`
+    words: tuple[str, ...]  # normalised words, or their stems where `inflect` is set
     exact: tuple[str, ...] | None  # NFKC spelling per word when case-sensitive, else None
-    inflect: bool = False
+    inflect: tuple[bool, ...]  # per word: compared by stem (True) or as written (False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,7 @@ class Matcher:
         self._order = tuple(info.id for info in infos)
         self._eval_order = _dependency_order(entries)
         self._entries = entries
+        self._build_precheck()
 
     @property
     def labels(self) -> tuple[LabelInfo, ...]:
@@ -126,18 +136,20 @@ class Matcher:
 
     def _phrase(self, text: str, case_sensitive: bool = False, inflect: bool = False) -> int:
         tokens = tokenize(text)
-        inflect = inflect and not case_sensitive
-        words = tuple(term_stem(t.norm) if inflect else t.norm for t in tokens)
+        # Words of one or two letters (جي بي تي, إيه آي, AI) are letters spelt out, not
+        # Arabic words: they never inflect, whatever the option says.
+        mask = tuple(inflect and not case_sensitive and len(t.norm) > 2 for t in tokens)
+        words = tuple(term_stem(t.norm) if m else t.norm for t, m in zip(tokens, mask, strict=True))
         exact = (
             tuple(unicodedata.normalize("NFKC", t.text) for t in tokens) if case_sensitive else None
         )
-        phrase = _Phrase(words, exact, inflect)
+        phrase = _Phrase(words, exact, mask)
         pid = self._phrase_ids.get(phrase)
         if pid is None:
             pid = len(self._phrases)
             self._phrases.append(phrase)
             self._phrase_ids[phrase] = pid
-            index = self._stem_index if inflect else self._index
+            index = self._stem_index if mask[0] else self._index
             index.setdefault(words[0], []).append(pid)
         return pid
 
@@ -169,19 +181,83 @@ class Matcher:
         )
         return _Entry(
             id=topic.id,
-            terms=tuple(self._term(as_term(t), True) for t in topic.terms),
+            terms=(
+                *(self._term(as_term(t), False) for t in topic.names),
+                *(self._term(as_term(t), True) for t in topic.terms),
+            ),
             exclusions=tuple(self._phrase(x, inflect=True) for x in topic.exclusions),
             signals=signals,
             scope=topic.scope,
         )
+
+    def _trigger_phrases(self) -> set[int]:
+        """Phrases of which at least one must occur in a story for any entry to match: every
+        alias/term of every entry, and for a compound rule those of its most selective
+        signal (every signal is required, so one suffices; `ai` rather than 150 policy
+        words)."""
+        memo: dict[str, set[int]] = {}
+
+        def entry_phrases(entry_id: str) -> set[int]:
+            if entry_id not in memo:
+                entry = self._entries[entry_id]
+                found = {t.phrase for t in entry.terms}
+                if entry.signals:
+                    options = [
+                        {t.phrase for t in sig.terms}.union(
+                            *(entry_phrases(ref) for ref in sig.labels)
+                        )
+                        for sig in entry.signals
+                    ]
+                    found |= min(options, key=len)
+                memo[entry_id] = found
+            return memo[entry_id]
+
+        return set().union(*(entry_phrases(e) for e in self._entries))
+
+    def _build_precheck(self) -> None:
+        """For each trigger phrase, the written forms each of its words may take (see
+        `_surface_forms`); and an index from any such form to the phrases it belongs to."""
+        self._pre_words: list[tuple[frozenset[str], ...]] = []
+        self._pre_index: dict[str, list[int]] = {}
+        for pid in sorted(self._trigger_phrases()):
+            ph = self._phrases[pid]
+            forms = tuple(_surface_forms(w, m) for w, m in zip(ph.words, ph.inflect, strict=True))
+            k = len(self._pre_words)
+            self._pre_words.append(forms)
+            # index the phrase under its longest word's forms: fewer stories hold it
+            key = max(range(len(forms)), key=lambda i: (len(ph.words[i]), i))
+            for form in forms[key]:
+                self._pre_index.setdefault(form, []).append(k)
+        self._pre_any = frozenset(self._pre_index)
+
+    def _may_match(self, title: str, summary: str) -> bool:
+        """Cheap pre-check on the whole normalised text (a regex split and set operations,
+        mostly in C): True when some trigger phrase has all its words in the story. Most
+        stories of a feed hold none and need no tokenising at all. Never False for a story
+        that would match (the forms are a superset of what the matcher accepts)."""
+        text = _SEPARATORS_RE.sub(" ", f"{title}\n{summary}")
+        words = set(_WORDS_RE.findall(normalize(text)))
+        hits = words & self._pre_any
+        for form in hits:
+            for k in self._pre_index[form]:
+                if all(not forms.isdisjoint(words) for forms in self._pre_words[k]):
+                    return True
+        return False
 
     # -- matching --------------------------------------------------------------------------
 
     def match(self, title: str, summary: str, language: str | None = None) -> Match:
         """Match one story. `language` ("ar", "fr", "en"...) restricts terms configured with
         `languages`; None means unknown, and every term applies."""
+        title, summary = title or "", summary or ""
+        if not self._may_match(title, summary):
+            return Match()
+        return self._match_words(title, summary, language)
+
+    def _match_words(self, title: str, summary: str, language: str | None) -> Match:
+        """The matching proper, word by word (`match` without its pre-check)."""
         story = _Story(
-            texts={"title": title or "", "summary": summary or ""},
+            texts={"title": title, "summary": summary},
             tokens={},
             language=language.split("-")[0].lower() if language else None,
         )
@@ -245,13 +321,12 @@ class Matcher:
             last = i + len(ph.words) - 1
             if last >= len(tokens):
                 continue
-            if ph.inflect:
-                if any(
-                    ph.words[k] not in inflected_stems(tokens[i + k].norm)
-                    for k in range(1, len(ph.words))
-                ):
-                    continue
-            elif any(tokens[i + k].norm != ph.words[k] for k in range(1, len(ph.words))):
+            if any(
+                (ph.words[k] not in inflected_stems(tokens[i + k].norm))
+                if ph.inflect[k]
+                else (tokens[i + k].norm != ph.words[k])
+                for k in range(1, len(ph.words))
+            ):
                 continue
             if ph.exact is not None and not _same_case(tokens, i, ph.exact):
                 continue
@@ -365,6 +440,46 @@ def _dedupe(items: list[_Found]) -> list[_Found]:
             continue
         kept.append(item)
     return kept
+
+
+def _surface_forms(word: str, inflect: bool) -> frozenset[str]:
+    """Every written form a normalised text word may take and still count as `word`: with
+    one conjunction (و ف) and one preposition (ب ك ل, لل) in front, and when inflected the
+    article and one suffix (filters.arabic.AR_SUFFIXES) too; Latin words as they are,
+    inflected ones also with s/es/e. Wider than the matcher on purpose: the pre-check may let
+    through a story that then matches nothing, never the other way round."""
+    if not _is_arabic_key(word):
+        return frozenset([word, *(word + s for s in _LATIN_SUFFIXES)] if inflect else [word])
+    out: set[str] = set()
+    cores = [word]
+    heads = [c + p for c in _CONJ for p in _PREP]
+    if inflect:
+        cores = [word + s for s in ("", *AR_SUFFIXES)]
+        heads += [h + "ال" for h in heads] + [c + "لل" for c in _CONJ]
+    elif word.startswith("ال"):
+        # ل + ال is written لل: للذكاء is ل + الذكاء
+        out.update(c + "ل" + word[1:] for c in _CONJ)
+    out.update(h + core for h in heads for core in cores)
+    return frozenset(out)
+
+
+_CONJ = ("", "و", "ف")
+_PREP = ("", "ب", "ك", "ل")
+_LATIN_SUFFIXES = ("s", "es", "e")
+# normalize() deletes marks, tatweel and invisible characters. Inside an Arabic word that
+# joins its letters back together, as tokenize does; anywhere else tokenize treats them as a
+# break between words ("Geminiـ AI"), so the pre-check turns them into spaces first.
+_JOINERS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b-\u200f\u061c\u00ad"
+_SEPARATORS_RE = re.compile(
+    rf"[\u202a-\u202e\u2066-\u2069\ufeff]|(?<![{AR_LETTERS}])[{_JOINERS}]+"
+    rf"|[{_JOINERS}]+(?![{AR_LETTERS}])"
+)
+# Words of normalised text, cut where tokenize cuts them (by script, at non-letters).
+_WORDS_RE = re.compile(rf"[{AR_LETTERS}]+|[^\W_{AR_LETTERS}]+")
+
+
+def _is_arabic_key(key: str) -> bool:
+    return "\u0600" <= key[0] <= "\u06ff"
 
 
 def _dependency_order(entries: dict[str, _Entry]) -> tuple[str, ...]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from filters.schema import WatchlistsConfig
 from filters.watchlist import Matcher
@@ -314,3 +316,50 @@ def test_user_topic_with_compound_rule(custom_matcher: Matcher) -> None:
     assert "ai_health" in yes.labels
     no = custom_matcher.match("", "وزارة الصحة تطلق حملة تلقيح.")
     assert "ai_health" not in no.labels
+
+
+# -- the pre-check never hides a match -----------------------------------------------------
+
+_VOCABULARY = (
+    "ترامب ترمب ماسك مسك إيلون ألتمان التمان الذكاء الاصطناعي ذكاء اصطناعي أوبن إيه آي "
+    "تشات جي بي تي غروك ستارغيت حكومة الحكومية قانون وزير المحكمة تسلا جوجل Gemini AI IA "
+    "OpenAI Trump Musk Altman xAI intelligence artificielle government laws "
+    "و ف ب ك ل لل ال ات ية ي ها ين "  # loose prefixes and suffixes to glue onto words
+    "في من على قال أعلن شركة مشروع الصناعي النماذج الألماني التماسك"
+)
+_PIECES = [
+    *_VOCABULARY.split(),
+    " ",
+    " ",
+    " ",
+    "، ",
+    ". ",
+    "\n\n",
+    "«",
+    "»",
+    "ـ",
+    "\u200c",
+    "'",
+    "-",
+    "ً",  # tanwin
+    "\u200f",  # RLM
+    "\u202b",  # bidi embedding
+    "\ufeff",
+    "٢٠",
+    "42",
+]
+
+
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=25),
+    st.lists(st.sampled_from(_PIECES), max_size=40),
+    st.sampled_from([None, "ar", "fr", "en"]),
+)
+@settings(
+    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_precheck_never_hides_a_match(
+    matcher: Matcher, title: list[str], summary: list[str], language: str | None
+) -> None:
+    t, s = "".join(title), "".join(summary)
+    assert matcher.match(t, s, language) == matcher._match_words(t, s, language)

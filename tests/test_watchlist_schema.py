@@ -132,7 +132,7 @@ def test_window_without_context() -> None:
 def test_topic_needs_a_rule_and_signal_needs_content() -> None:
     loc, msg = _error({"topics": [{"id": "t", "name": {"ar": "ت", "en": "T"}}]})
     assert loc == ("topics", 0)
-    assert "needs terms or an all_of rule" in msg
+    assert "needs names, terms or an all_of rule" in msg
     loc, msg = _error({"topics": [_topic(all_of=[{"name": "empty"}])]})
     assert loc == ("topics", 0, "all_of", 0)
     assert "labels or terms" in msg
