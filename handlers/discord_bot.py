@@ -454,6 +454,9 @@ class MirsadBot(commands.Bot):
         sync_key: str,
         **options: Any,
     ) -> None:
+        # Mirsad never joins voice: skip discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,  # no message commands; required argument
             intents=discord.Intents(guilds=True),  # slash commands need no privileged intent

@@ -1039,10 +1039,16 @@ class Mirsad:
 
 @asynccontextmanager
 async def running_mirsad(
-    fake: FakeDiscord, config: Path, clock: Callable[[], datetime], *, start: bool = True
+    fake: FakeDiscord,
+    config: Path,
+    clock: Callable[[], datetime],
+    *,
+    start: bool = True,
+    token: str | None = None,
 ) -> AsyncIterator[Mirsad]:
-    """build() the app from `config` with the Discord token set, start the platform."""
-    settings = load_settings(config, env={"DISCORD_BOT_TOKEN": fake.token})
+    """build() the app from `config` with the Discord token set (the fake's unless `token`
+    is given), and start the platform."""
+    settings = load_settings(config, env={"DISCORD_BOT_TOKEN": token or fake.token})
     options = AppOptions(clock=clock, platform_factories=(("discord", discord_factory()),))
     async with AsyncExitStack() as stack:
         parts = await build(settings, stack, options)

@@ -1,0 +1,94 @@
+"""Command sync, start and stop of the Discord platform, against the fake Discord."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+
+from handlers.discord_bot import DiscordStartError, rest_base
+from tests.conftest import FakeClock
+from tests.fake_discord import (
+    GUILD_ID,
+    MEMBER_ID,
+    FakeDiscord,
+    fake_discord,  # noqa: F401
+    mirsad_config,
+    running_mirsad,
+)
+
+
+async def test_global_sync_happens_once_until_the_commands_change(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    fake = fake_discord
+    config = mirsad_config(tmp_path, fake, guild_ids="[]")
+    async with running_mirsad(fake, config, clock) as app:
+        assert app.platform.bot.synced == ["global"]
+    assert [guild for guild, _ in fake.command_puts] == [None]
+
+    async with running_mirsad(fake, config, clock) as app:  # a restart, same commands
+        assert app.platform.bot.synced == []
+    assert len(fake.command_puts) == 1
+
+    # Letting every member change subscriptions changes the commands: they are synced again.
+    relaxed = mirsad_config(
+        tmp_path, fake, guild_ids="[]", extra="  require_manage_channels: false\n"
+    )
+    async with running_mirsad(fake, relaxed, clock) as app:
+        assert app.platform.bot.synced == ["global"]
+    assert len(fake.command_puts) == 2
+    subscribe = next(c for c in fake.commands[None] if c["name"] == "subscribe")
+    assert subscribe["default_member_permissions"] is None
+
+
+async def test_guild_sync_goes_to_each_configured_guild(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    config = mirsad_config(tmp_path, fake_discord, guild_ids=f"[{GUILD_ID}]")
+    async with running_mirsad(fake_discord, config, clock):
+        pass
+    assert [guild for guild, _ in fake_discord.command_puts] == [GUILD_ID]
+    assert None not in fake_discord.commands  # nothing global while developing in a guild
+
+
+async def test_reading_commands_work_in_a_dm(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    fake = fake_discord
+    async with running_mirsad(fake, mirsad_config(tmp_path, fake, guild_ids="[]"), clock):
+        for name in ("help", "topics", "latest"):
+            answer = await fake.command(name, user=MEMBER_ID, in_guild=False, channel=4242)
+            assert answer.content or answer.data.get("embeds")
+            assert "wrong" not in answer.content  # not the generic error reply
+        with pytest.raises(AssertionError, match="does not offer /subscribe in DMs"):
+            await fake.interact("subscribe", user=MEMBER_ID, in_guild=False, channel=4242)
+
+
+async def test_a_rejected_token_fails_start_clearly_without_showing_it(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    config = mirsad_config(tmp_path, fake_discord)
+    with pytest.raises(DiscordStartError, match="rejected DISCORD_BOT_TOKEN") as caught:
+        async with running_mirsad(fake_discord, config, clock, token="wrong.token"):
+            pass
+    assert "wrong.token" not in str(caught.value)
+    assert fake_discord.identifies == 0 and fake_discord.command_puts == []
+
+
+async def test_stop_restores_discord_py_endpoints_and_can_be_repeated(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    before = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    async with running_mirsad(fake_discord, mirsad_config(tmp_path, fake_discord), clock) as app:
+        assert fake_discord.api_url == discord.http.Route.BASE
+        assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == fake_discord.gateway_url
+        await app.platform.stop()
+        assert app.platform.bot.is_closed()
+    await app.platform.stop()
+    assert before == (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+def test_rest_base_accepts_a_host_or_a_full_base() -> None:
+    assert rest_base("https://chat.example") == "https://chat.example/api/v10"
+    assert rest_base("https://chat.example/api/") == "https://chat.example/api/v10"
+    assert rest_base("http://127.0.0.1:9/api/v9") == "http://127.0.0.1:9/api/v9"
