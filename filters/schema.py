@@ -221,6 +221,9 @@ class TopicSpec(_Frozen):
     - `all_of`: every signal present in one unit of text, `scope`: "sentence" (a sentence of
       the summary, with the title framing every sentence: a signal in the title counts for
       all of them), "field" (title or summary) or "story".
+    - `skip_list_only`: a story whose only mention of the topic is one item of an
+      enumeration in the summary ("السياحة، والفلاحة، والذكاء الاصطناعي، والطاقة") does not
+      count; a mention in the title or a second mention always does.
     """
 
     id: Id
@@ -231,6 +234,7 @@ class TopicSpec(_Frozen):
     exclusions: tuple[Pattern, ...] = ()
     all_of: tuple[Signal, ...] = ()
     scope: Literal["sentence", "field", "story"] = "sentence"
+    skip_list_only: bool = False
 
     @model_validator(mode="after")
     def _has_a_rule(self) -> TopicSpec:

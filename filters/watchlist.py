@@ -69,6 +69,7 @@ class _Term:
     languages: frozenset[str]
     context: tuple[int, ...]
     window: int | None
+    is_name: bool = False  # a topic's `names` entry (or a figure alias), not an ordinary word
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class _Entry:
     exclusions: tuple[int, ...]
     signals: tuple[_Signal, ...] = ()
     scope: str = "sentence"
+    skip_list_only: bool = False
 
 
 @dataclass(slots=True)
@@ -103,6 +105,7 @@ class _Found:
 
     term: str
     hit: _Hit
+    is_name: bool = False
 
 
 class Matcher:
@@ -153,7 +156,7 @@ class Matcher:
             index.setdefault(words[0], []).append(pid)
         return pid
 
-    def _term(self, spec: TermSpec, inflect_default: bool) -> _Term:
+    def _term(self, spec: TermSpec, inflect_default: bool, is_name: bool = False) -> _Term:
         inflect = inflect_default if spec.inflect is None else spec.inflect
         return _Term(
             text=spec.term,
@@ -161,6 +164,7 @@ class Matcher:
             languages=frozenset(lang.lower() for lang in spec.languages),
             context=tuple(self._phrase(c, inflect=inflect) for c in spec.context),
             window=spec.window,
+            is_name=is_name,
         )
 
     def _compile_figure(self, fig: FigureSpec) -> _Entry:
@@ -182,12 +186,13 @@ class Matcher:
         return _Entry(
             id=topic.id,
             terms=(
-                *(self._term(as_term(t), False) for t in topic.names),
+                *(self._term(as_term(t), False, is_name=True) for t in topic.names),
                 *(self._term(as_term(t), True) for t in topic.terms),
             ),
             exclusions=tuple(self._phrase(x, inflect=True) for x in topic.exclusions),
             signals=signals,
             scope=topic.scope,
+            skip_list_only=topic.skip_list_only,
         )
 
     def _trigger_phrases(self) -> set[int]:
@@ -364,10 +369,12 @@ class Matcher:
     ) -> list[_Found]:
         excluded = [h for pid in entry.exclusions for h in story.hits.get(pid, ())]
         out = [
-            _Found(term.text, hit)
+            _Found(term.text, hit, term.is_name)
             for term in entry.terms
             for hit in self._term_hits(term, excluded, story)
         ]
+        if entry.skip_list_only and _only_a_list_item(out, story):
+            out = []
         if entry.signals:
             out.extend(self._compound(entry, story, done, excluded))
         return out
@@ -407,6 +414,65 @@ class Matcher:
 
 
 _TITLE = ("title", 0)
+
+
+def _only_a_list_item(found: list[_Found], story: _Story) -> bool:
+    """True when a topic's only mention in the story is one item of an enumeration in the
+    summary: "... السياحة، والفلاحة، والذكاء الاصطناعي، والطاقة". LABELS.md: a word in a
+    list of unrelated items does not make the story about the topic. A mention in the title,
+    or a second mention anywhere, always counts."""
+    spans = {(f.hit.field, f.hit.first, f.hit.last) for f in found}
+    if len(spans) != 1 or any(f.is_name for f in found):
+        return False  # a product or company named is never "just a word in a list"
+    hit = found[0].hit
+    if hit.field != "summary":
+        return False
+    tokens = story.tokens["summary"]
+    text = story.texts["summary"]
+
+    def boundary_before(k: int) -> bool:
+        # token k starts a new list item: a comma before it (unless a clause starts there:
+        # "، وقال"), or a conjunction at its start (و + a noun with the article, "and", "et")
+        if k <= 0 or k >= len(tokens) or tokens[k].sentence != hit.sentence:
+            return False
+        word = tokens[k].norm
+        if word in _LIST_CONJUNCTIONS:
+            return True
+        if word.startswith("وال"):
+            return word not in _NOT_LIST_WORDS
+        gap = text[tokens[k - 1].end : tokens[k].start]
+        return ("،" in gap or "," in gap) and not word.startswith("و")
+
+    # Follow the chain of item boundaries out from the mention; items are short (at most
+    # _MAX_ITEM words), so a boundary further away belongs to something else.
+    chain = 0
+    left = hit.first
+    while left > 0 and tokens[left - 1].norm in _ARTICLES:  # l'intelligence artificielle
+        left -= 1
+    if boundary_before(left):
+        chain += 1
+        k = left - 1
+        while k > 0 and left - k <= _MAX_ITEM:
+            if boundary_before(k):
+                chain += 1
+                left = k
+            k -= 1
+    right = hit.last + 1
+    if boundary_before(right):
+        chain += 1
+        k = right + 1
+        while k < len(tokens) and k - right <= _MAX_ITEM:
+            if boundary_before(k):
+                chain += 1
+                right = k
+            k += 1
+    return chain >= 2  # two boundaries around or beside the mention: three items or more
+
+
+_MAX_ITEM = 4
+_ARTICLES = frozenset({"l", "d", "le", "la", "les", "de", "des", "du", "the", "a", "an"})
+_LIST_CONJUNCTIONS = frozenset({"and", "et", "or", "ou", "او"})
+_NOT_LIST_WORDS = frozenset({"والتي", "والذي", "والذين", "واللذان", "والان"})
 
 
 def _unit(hit: _Hit, scope: str) -> tuple[str, int]:

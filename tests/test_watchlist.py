@@ -90,7 +90,7 @@ AI_VARIANTS = [
     ("", "مدرسة تعتمد ذكاءً اصطناعياً في التقييم", "ذكاءً اصطناعياً"),
     ("", "مراكز بيانات للذكاء الاصطناعي", "للذكاء الاصطناعي"),
     ("", "الاستثمار بالذكاء الاصطناعي", "بالذكاء الاصطناعي"),
-    ("", "الطاقة والذكاء الاصطناعي والصحة", "والذكاء الاصطناعي"),
+    ("", "الاستثمار في الطاقة والذكاء الاصطناعي", "والذكاء الاصطناعي"),
     ("", "تقنيات الذَّكَاءِ الاصْطِنَاعِيِّ الحديثة", "الذَّكَاءِ الاصْطِنَاعِيِّ"),
     ("", "أعلنت شركة أوبن إيه آي عن نموذج", "أوبن إيه آي"),
     ("", "أعلنت شركة اوبن ايه آي عن نموذج", "اوبن ايه آي"),
@@ -195,6 +195,41 @@ def test_altman_z_score_is_excluded_but_altman_elsewhere_counts(matcher: Matcher
     assert match.labels == ("altman",)
     assert [e.text for e in match.evidence_for("altman")] == ["ألتمان"]
     assert match.evidence_for("altman")[0].start == summary.index("ألتمان")
+
+
+# -- AI as one word in a list of sectors is not an AI story (LABELS.md) --------------------
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "يراهن المغرب على قطاعات السيارات، والطيران، والذكاء الاصطناعي، والطاقات المتجددة.",
+        "يراهن المغرب على قطاعات السيارات والطيران والطاقات المتجددة والذكاء الاصطناعي.",
+        "des secteurs comme le tourisme, l'agriculture, l'intelligence artificielle et l'énergie",
+    ],
+)
+def test_ai_named_once_in_a_list_is_not_ai(matcher: Matcher, summary: str) -> None:
+    assert matcher.match("", summary).labels == ()
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("", "تعاون في مجالات الطاقة والذكاء الاصطناعي."),  # two items: not a list
+        ("", "يناقش المؤتمر تطبيقات الذكاء الاصطناعي في الطب والتعليم والصناعة."),
+        ("", "أعلنت الشركة عن نموذج للذكاء الاصطناعي، وقالت إن النماذج والبيانات جاهزة."),
+        # a second mention, or one in the title, makes it an AI story again
+        ("الذكاء الاصطناعي في المغرب", "قطاعات السيارات، والطيران، والذكاء الاصطناعي، والطاقة."),
+        (
+            "",
+            "قطاعات السيارات، والطيران، والذكاء الاصطناعي، والطاقة. ويعد الذكاء الاصطناعي أولوية.",
+        ),
+        # a company named in a list is still named
+        ("", "الرئيس التنفيذي لشركة “أوبن إيه.آي”، سام ألتمان، بدأ جولة عالمية."),
+    ],
+)
+def test_ai_outside_lists_still_counts(matcher: Matcher, title: str, summary: str) -> None:
+    assert "ai" in matcher.match(title, summary).labels
 
 
 # -- ai_policy: an AI signal and a policy signal, same sentence or title -------------------
