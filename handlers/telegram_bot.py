@@ -229,7 +229,7 @@ class TelegramHandlers:
             return
         words = list(context.args or [])
         result = await self._subs.subscribe(asker.chat, words)
-        if not result.ok or (words and result.subscription is None):
+        if not result.ok:
             await self._reply(update, context, texts.t("unknown_ids", asker.lang, words=texts.echo(result.unknown, asker.lang),
                                               valid=self._valid()))
             self._log(asker, "subscribe", "unknown_ids")

@@ -231,15 +231,15 @@ async def test_gone_chats_are_paused_with_the_reason_and_get_nothing_more(
     fake.private_chat(4100)
     await rig.subscribe(chat_id, ["ai"])
     await rig.subscribe(4100, ["ai"])
-    await rig.stories(["ai", "ai", "ai"])
+    await rig.stories(["ai", "ai"])
     await asyncio.wait_for(rig.outbox().deliver_due(), 20)
-    assert len(fake.messages(4100)) == 3  # the healthy chat is unaffected
+    assert len(fake.messages(4100)) == 2  # the healthy chat is unaffected
     tries = [p for m, p in fake.calls if m == "sendMessage" and int(p["chat_id"]) == chat_id]
     assert len(tries) == 1  # one refusal, then nothing more is sent there
     sub = await rig.store.subscription("telegram", str(chat_id))
     assert sub is not None and not sub.active and sub.paused_reason == reason
     statuses = [r["status"] for r in await rig.rows() if r["chat_id"] == str(chat_id)]
-    assert statuses == ["cancelled"] * 3
+    assert statuses == ["cancelled"] * 2
     # a later story is not even queued for the paused chat
     await rig.stories(["ai"], prefix="later")
     assert [r for r in await rig.rows() if r["chat_id"] == str(chat_id) and r["story_id"] == "later0"] == []
@@ -298,10 +298,10 @@ async def test_restart_mid_burst_loses_nothing_and_repeats_at_most_one_per_chat(
     for uid in chats:
         fake.private_chat(uid)
         await rig.subscribe(uid, ["musk"])
-    stories = await rig.stories(["musk"] * 5)
+    stories = await rig.stories(["musk"] * 3)
     stop = asyncio.Event()
     task = asyncio.create_task(rig.outbox().run(stop))
-    await fake.wait_until(lambda: len(fake.sent) >= 40, within=20)
+    await fake.wait_until(lambda: len(fake.sent) >= 25, within=20)
     if crash:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -311,7 +311,7 @@ async def test_restart_mid_burst_loses_nothing_and_repeats_at_most_one_per_chat(
     first_run = len(fake.sent)
     await platform.stop()
     await store.close()
-    assert first_run < 100
+    assert first_run < 60
 
     # A real restart takes longer than Telegram's 1 s per-chat gap; a new process does not know
     # when each chat last got a message, so an instant restart would meet the flood limit.
@@ -324,7 +324,7 @@ async def test_restart_mid_burst_loses_nothing_and_repeats_at_most_one_per_chat(
     finally:
         await platform.stop()
         await store.close()
-    assert {r["status"] for r in rows} == {"sent"} and len(rows) == 100
+    assert {r["status"] for r in rows} == {"sent"} and len(rows) == 60
     assert fake.rate_limited == []
     expected = [s.title for s in stories]
     for uid in chats:

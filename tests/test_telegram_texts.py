@@ -1,0 +1,57 @@
+"""handlers/texts.py: every reply exists in both languages with the same fields."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from handlers import texts
+from models import LabelInfo
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("key", texts.keys())
+def test_every_text_in_both_languages_with_the_same_fields(key: str) -> None:
+    ar, en = texts._TEXTS[key]["ar"], texts._TEXTS[key]["en"]
+    assert ar.strip() and en.strip()
+    assert fields(ar) == fields(en)
+    filled = {name: "X" for name in fields(ar)}
+    assert "{" not in texts.t(key, "ar", **filled) and "{" not in texts.t(key, "en", **filled)
+
+
+def test_every_command_has_menu_descriptions() -> None:
+    for command in texts.COMMANDS:
+        for lang in texts.LANGS:
+            assert 1 <= len(texts.description(command, lang)) <= 100
+
+
+@pytest.mark.parametrize(
+    ("chat_lang", "user_lang", "expected"),
+    [(None, None, "ar"), (None, "ar", "ar"), (None, "ar-EG", "ar"), (None, "en", "en"), (None, "fr", "en"),
+     ("ar", "en", "ar"), ("en", "ar", "en"), ("xx", "fr", "en")],
+)
+def test_pick_lang(chat_lang: str | None, user_lang: str | None, expected: str) -> None:
+    assert texts.pick_lang(chat_lang, user_lang) == expected
+
+
+def test_unknown_language_falls_back_to_arabic() -> None:
+    assert texts.t("help", "fr") == texts.t("help", "ar")
+
+
+def test_echo_repeats_little_and_safely() -> None:
+    shown = texts.echo(["a" * 100, "b\x00c", "3", "4", "5", "6", "7"], "en")
+    assert shown == "«" + "a" * 32 + "…», «bc», «3», «4», «5», …"
+
+
+def test_names_and_join() -> None:
+    labels = {"trump": LabelInfo("trump", "figure", "ترامب", "Donald Trump"),
+              "ai": LabelInfo("ai", "topic", "الذكاء الاصطناعي", "Artificial Intelligence")}
+    assert texts.names(["trump", "ai"], labels, "ar") == "ترامب، الذكاء الاصطناعي"
+    assert texts.names(["trump", "gone"], labels, "en") == "Donald Trump, gone"
+    assert texts.names([], labels, "en") == "nothing"
+    topics = texts.topics_text(list(labels.values()), "en")
+    assert topics.startswith("Figures:\n• trump — Donald Trump\n\nTopics:\n• ai — Artificial Intelligence")
