@@ -7,6 +7,7 @@ Time is real here (the fake measures the gaps between requests), so the clocks a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import textwrap
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -205,6 +206,21 @@ async def test_group_upgraded_to_supergroup_gets_the_alert_at_its_new_id(rig: Ri
     assert sub is not None and sub.active and sub.labels == ("musk",)
     rows = await rig.rows()
     assert [(r["chat_id"], r["status"]) for r in rows] == [("-1005002", "sent")]
+
+
+async def test_alerts_go_to_the_forum_topic_that_subscribed(rig: Rig) -> None:
+    fake = rig.fake
+    fake.group(-6100, forum=True)
+    await rig.subscribe(-6100, ["trump"], thread="42")
+    await rig.subscribe(-6100, ["musk"], thread="43")
+    stories = await rig.stories(["trump", "musk"])
+    await asyncio.wait_for(rig.outbox().deliver_due(), 20)
+    got = sorted((m.message_thread_id or 0, m.visible.split("\n")[0].lstrip("\u200f")) for m in fake.messages(-6100))
+    assert got == [(42, stories[0].title), (43, stories[1].title)]
+    times = [m.time for m in fake.messages(-6100)]
+    # one group, whatever the topic: its 20/min is shared, so the alerts are 3 s apart
+    assert all(b - a >= 3.0 - 0.05 for a, b in itertools.pairwise(times))
+    assert fake.rate_limited == []
 
 
 @pytest.mark.parametrize(
