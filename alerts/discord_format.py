@@ -101,6 +101,19 @@ def fit(text: str, limit: int) -> str:
     return out if discord_len(out) <= limit else ""
 
 
+def truncate(text: str, limit: int) -> str:
+    """Cut to `limit` UTF-16 units keeping line breaks (for multi-line message content)."""
+    if discord_len(text) <= limit:
+        return text
+    out = text[: max(limit - 1, 0)]
+    while out and discord_len(out) > limit - 1:
+        out = out[:-1]
+    cut = max(out.rfind("\n"), out.rfind(" "))
+    if cut > len(out) * 0.6:
+        out = out[:cut]
+    return out.rstrip() + "…"
+
+
 def safe_url(url: str | None) -> str | None:
     """The URL if Discord would accept it in an embed (http(s), host, no spaces), else None."""
     if not url or len(url) > URL_LIMIT or any(c.isspace() for c in url):

@@ -34,7 +34,7 @@ from discord import app_commands
 from discord.app_commands import Choice, locale_str
 from discord.ext import commands
 
-from alerts.discord_format import fit, latest_embed, neutralise_mentions
+from alerts.discord_format import latest_embed, neutralise_mentions, truncate
 from handlers import texts
 from handlers.discord_sender import DISCORD_PACING, DiscordSender
 from handlers.discord_texts import bilingual, dt, option_description, paused_reason
@@ -165,7 +165,7 @@ class SubscriptionCog(commands.Cog):
         ephemeral: bool,
         embed: discord.Embed | None = None,
     ) -> None:
-        content = fit(neutralise_mentions(text), CONTENT_LIMIT)
+        content = truncate(neutralise_mentions(text), CONTENT_LIMIT) or None
         kwargs: dict[str, Any] = {
             "ephemeral": ephemeral,
             "allowed_mentions": discord.AllowedMentions.none(),

@@ -158,7 +158,8 @@ async def test_topics_lists_every_label_and_marks_the_followed(app: Mirsad) -> N
     assert answer.ephemeral
     for info in app.parts.subscriptions.labels:
         assert info.id in answer.content
-    assert "✅ `altman`" in answer.content and "• `trump`" in answer.content
+    assert "\n✅ `altman` — Sam Altman\n" in answer.content
+    assert "\n• `trump` — Donald Trump\n" in answer.content
 
 
 async def test_latest_shows_stored_matches_as_an_embed(app: Mirsad, clock: FakeClock) -> None:
@@ -206,6 +207,7 @@ async def test_lang_sets_the_channel_language_for_replies(app: Mirsad) -> None:
 async def test_replies_follow_an_arabic_locale(app: Mirsad) -> None:
     answer = await app.fake.command("help", user=MEMBER_ID, locale="ar")
     assert "مرصاد" in answer.content
+    assert answer.content.count("\n") >= 7  # one line per command, not one long paragraph
     english = await app.fake.command("help", user=MEMBER_ID, locale="fr")
     assert "Mirsad watches" in english.content
 
@@ -225,3 +227,42 @@ async def test_changing_commands_are_offered_in_servers_only(app: Mirsad) -> Non
     contexts = {c["name"]: c.get("contexts") for c in app.fake.commands[GUILD_ID]}
     for name in ("subscribe", "unsubscribe", "lang", "list"):
         assert contexts[name] == [0]  # guild only: a DM has no channel to alert
+
+
+HOSTILE_INPUTS = [
+    "",
+    "   ",
+    "x" * 6000,  # Discord's longest string option
+    "TRUMP",
+    "#ترامب",
+    "trump, ai",
+    "'; DROP TABLE subscriptions; --",
+    "@everyone",
+    "<@&1300000000000000031>",
+    "\u202eevil\u202c",
+    "\x00\x1b[31m",
+    "ترامبtrump",
+    "../../etc/passwd",
+    "{labels}{0}%s",
+]
+
+
+async def test_any_option_text_gets_a_clear_answer_and_only_admins_change_anything(
+    app: Mirsad,
+) -> None:
+    fake, store = app.fake, app.parts.store
+    for text in HOSTILE_INPUTS:
+        for name in ("subscribe", "unsubscribe"):
+            before = await app.sub()
+            refused = await fake.command(name, {"figure": text}, user=MEMBER_ID)
+            assert refused.ephemeral and "Manage Channels" in refused.content
+            assert await app.sub() == before
+
+            answer = await fake.command(name, {"figure": text, "topic": text}, user=ADMIN_ID)
+            assert answer.content, (name, text)
+            assert "went wrong" not in answer.content  # never the generic error reply
+            assert len(answer.content) <= 2000
+            assert "@everyone" not in answer.content and "<@&" not in answer.content
+    # Only real label names ever reached the store.
+    subs = await store.subscriptions("discord")
+    assert all(set(s.labels) <= set(app.parts.subscriptions.by_id) for s in subs)

@@ -15,6 +15,7 @@ from alerts.discord_format import (
     embed_length,
     latest_embed,
     story_embed,
+    truncate,
 )
 from models import Evidence, LabelInfo, Match, Story
 from tests.fake_discord import check_embeds, dlen
@@ -199,3 +200,9 @@ def test_any_feed_text_gives_an_embed_discord_accepts(
     assert embed["title"]  # never an empty title
     for piece in texts_of(embed):
         assert not MENTION.search(piece)
+
+
+def test_truncate_keeps_lines_and_the_limit() -> None:
+    assert truncate("a\nb", 10) == "a\nb"
+    cut = truncate("سطر أول\n" + "🚀" * 3000, 2000)
+    assert cut.startswith("سطر أول\n") and cut.endswith("…") and dlen(cut) <= 2000
