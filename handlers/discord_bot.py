@@ -165,17 +165,19 @@ class SubscriptionCog(commands.Cog):
         ephemeral: bool,
         embed: discord.Embed | None = None,
     ) -> None:
-        content = truncate(neutralise_mentions(text), CONTENT_LIMIT) or None
         kwargs: dict[str, Any] = {
             "ephemeral": ephemeral,
             "allowed_mentions": discord.AllowedMentions.none(),
         }
+        content = truncate(neutralise_mentions(text), CONTENT_LIMIT)
+        if content:
+            kwargs["content"] = content
         if embed is not None:
             kwargs["embed"] = embed
         if interaction.response.is_done():
-            await interaction.followup.send(content, **kwargs)
+            await interaction.followup.send(**kwargs)
         else:
-            await interaction.response.send_message(content, **kwargs)
+            await interaction.response.send_message(**kwargs)
 
     async def _refuse_change(self, interaction: discord.Interaction[Any], lang: str) -> bool:
         """Reply with a polite ephemeral refusal if this user may not change the channel."""

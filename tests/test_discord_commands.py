@@ -266,3 +266,18 @@ async def test_any_option_text_gets_a_clear_answer_and_only_admins_change_anythi
     # Only real label names ever reached the store.
     subs = await store.subscriptions("discord")
     assert all(set(s.labels) <= set(app.parts.subscriptions.by_id) for s in subs)
+
+
+async def test_a_failing_command_answers_politely_and_logs_the_details(
+    app: Mirsad, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(chat: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(app.parts.subscriptions, "current", broken)
+    answer = await app.fake.command("list", user=MEMBER_ID)
+    assert answer.ephemeral
+    assert answer.content == "Something went wrong. Please try again in a moment."
+    assert "database is locked" not in answer.content
+    assert "discord_command_error command=list" in caplog.text
+    assert "database is locked" in caplog.text
