@@ -197,8 +197,7 @@ class Fetcher:
             headers=headers,
             # A 304 may omit the validators (RFC 9110 15.4.5): keep the ones we sent.
             etag=headers.get("etag") or (etag if not_modified else None),
-            last_modified=headers.get("last-modified")
-            or (last_modified if not_modified else None),
+            last_modified=headers.get("last-modified") or (last_modified if not_modified else None),
             min_interval=_min_interval(headers, now),
             elapsed_ms=int((time.monotonic() - started) * 1000),
         )

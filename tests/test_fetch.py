@@ -44,8 +44,13 @@ async def fetch_error(f: Fetcher, url: str, **kwargs: str) -> FetchError:
 
 
 async def test_fetch_returns_body_validators_and_lowercase_headers(feed_server: FeedServer) -> None:
-    feed_server.set("/feed", HESPRESS, etag='"v1"', last_modified="Wed, 11 Feb 2026 07:19:22 GMT",
-                    headers={"X-Custom": "yes"})
+    feed_server.set(
+        "/feed",
+        HESPRESS,
+        etag='"v1"',
+        last_modified="Wed, 11 Feb 2026 07:19:22 GMT",
+        headers={"X-Custom": "yes"},
+    )
     async with fetcher() as f:
         result = await f.fetch(feed_server.url("/feed"))
     assert result.status == 200
@@ -89,7 +94,9 @@ async def test_conditional_get_by_last_modified(feed_server: FeedServer) -> None
 async def test_304_without_validators_keeps_the_ones_sent(feed_server: FeedServer) -> None:
     feed_server.set("/feed", status=304, content_type=None)
     async with fetcher() as f:
-        result = await f.fetch(feed_server.url("/feed"), etag='"old"', last_modified="Mon, 1 Jan 2024")
+        result = await f.fetch(
+            feed_server.url("/feed"), etag='"old"', last_modified="Mon, 1 Jan 2024"
+        )
     assert result.not_modified
     assert (result.etag, result.last_modified) == ('"old"', "Mon, 1 Jan 2024")
 
@@ -271,8 +278,10 @@ async def test_unreadable_retry_after_is_ignored(feed_server: FeedServer) -> Non
     ("headers", "expected"),
     [
         ({"Cache-Control": "public, max-age=600"}, 600.0),
-        ({"Expires": "Wed, 11 Feb 2026 08:00:00 GMT", "Date": "Wed, 11 Feb 2026 07:30:00 GMT"},
-         1800.0),
+        (
+            {"Expires": "Wed, 11 Feb 2026 08:00:00 GMT", "Date": "Wed, 11 Feb 2026 07:30:00 GMT"},
+            1800.0,
+        ),
         ({"Expires": "Wed, 11 Feb 2026 07:10:00 GMT"}, 600.0),  # no Date: the clock (07:00)
         ({"Cache-Control": "max-age=60", "Retry-After": "900"}, 900.0),
         ({"Cache-Control": "no-cache"}, None),
@@ -356,9 +365,23 @@ async def test_redirect_without_location_fails(feed_server: FeedServer) -> None:
 @pytest.mark.parametrize(
     "host",
     [
-        "127.0.0.1", "localhost", "LOCALHOST.", "feeds.localhost", "[::1]", "10.1.2.3",
-        "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
-        "[::ffff:127.0.0.1]", "[fe80::1]", "[fd00::1]", "127.1", "0x7f.0.0.1", "2130706433",
+        "127.0.0.1",
+        "localhost",
+        "LOCALHOST.",
+        "feeds.localhost",
+        "[::1]",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "100.64.0.1",
+        "[::ffff:127.0.0.1]",
+        "[fe80::1]",
+        "[fd00::1]",
+        "127.1",
+        "0x7f.0.0.1",
+        "2130706433",
         "224.0.0.1",
     ],
 )
@@ -373,8 +396,15 @@ async def test_private_and_loopback_hosts_are_refused_before_any_request(
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com/feed", "file:///etc/passwd", "javascript:alert(1)", "feed.xml",
-            "http:///nohost", "http://[::1/feed"],
+    "url",
+    [
+        "ftp://example.com/feed",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "feed.xml",
+        "http:///nohost",
+        "http://[::1/feed",
+    ],
 )
 async def test_non_http_urls_are_refused(url: str) -> None:
     async with Fetcher(FetchSettings()) as f:
