@@ -278,16 +278,18 @@ def tokenize(text: str) -> list[Token]:
     n_ends = len(ends)
     next_end = 0
     sentence = 0
+    append = tokens.append
     for m in _TOKEN_RE.finditer(text):
-        start = m.start()
+        start, end = m.span()
         while next_end < n_ends and ends[next_end] <= start:
             next_end += 1
             if tokens:
                 sentence += 1
         raw = m.group()
-        norm, forms = _analyse(raw, m.lastgroup == "ar")
+        arabic = m.lastgroup == "ar"
+        norm, forms = _analyse(raw, arabic)
         if norm:
-            tokens.append(Token(raw, start, m.end(), norm, forms, m.lastgroup == "ar", sentence))
+            append(Token(raw, start, end, norm, forms, arabic, sentence))
     return tokens
 
 

@@ -38,6 +38,7 @@ from models import Evidence, LabelInfo, Match
 __all__ = ["Matcher"]
 
 _FIELDS = ("title", "summary")
+_CACHE_MAX = 1 << 17  # words remembered by Matcher._candidates before the cache is reset
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class Matcher:
         self._phrase_ids: dict[_Phrase, int] = {}
         self._index: dict[str, list[int]] = {}  # first word -> exact phrases
         self._stem_index: dict[str, list[int]] = {}  # first word's stem -> inflected phrases
+        self._cand_cache: dict[tuple[str, ...], tuple[int, ...]] = {}
         infos: list[LabelInfo] = []
         entries: dict[str, _Entry] = {}
         for fig in config.figures:
@@ -295,33 +297,40 @@ class Matcher:
                 )
         return Match(tuple(labels), tuple(evidence))
 
+    def _candidates(self, forms: tuple[str, ...]) -> tuple[int, ...]:
+        """Phrases whose first word a text word (given by its proclitic readings) may be:
+        exact readings first, then inflected stems. Cached per word: news vocabulary
+        repeats, and most words are candidates for nothing."""
+        cached = self._cand_cache.get(forms)
+        if cached is None:
+            found: dict[int, None] = {}
+            for form in forms:
+                found.update(dict.fromkeys(self._index.get(form, ())))
+            if self._stem_index:
+                for stem in inflected_stems(forms[0]):
+                    found.update(dict.fromkeys(self._stem_index.get(stem, ())))
+            cached = tuple(found)
+            if len(self._cand_cache) > _CACHE_MAX:
+                self._cand_cache.clear()
+            self._cand_cache[forms] = cached
+        return cached
+
     def _find(self, name: str, tokens: list[Token], hits: dict[int, list[_Hit]]) -> None:
-        index, stem_index = self._index, self._stem_index
         for i, tok in enumerate(tokens):
-            seen: set[int] = set()
-            for form in tok.forms:
-                cands = index.get(form)
-                if cands is not None:
-                    self._extend(cands, name, tokens, i, seen, hits)
-            if stem_index:
-                for stem in inflected_stems(tok.norm):
-                    cands = stem_index.get(stem)
-                    if cands is not None:
-                        self._extend(cands, name, tokens, i, seen, hits)
+            cands = self._candidates(tok.forms)
+            if cands:
+                self._extend(cands, name, tokens, i, hits)
 
     def _extend(
         self,
-        cands: list[int],
+        cands: tuple[int, ...],
         name: str,
         tokens: list[Token],
         i: int,
-        seen: set[int],
         hits: dict[int, list[_Hit]],
     ) -> None:
         """Record each candidate phrase whose remaining words follow token i."""
         for pid in cands:
-            if pid in seen:
-                continue
             ph = self._phrases[pid]
             last = i + len(ph.words) - 1
             if last >= len(tokens):
@@ -335,7 +344,6 @@ class Matcher:
                 continue
             if ph.exact is not None and not _same_case(tokens, i, ph.exact):
                 continue
-            seen.add(pid)
             tok = tokens[i]
             hits.setdefault(pid, []).append(
                 _Hit(pid, name, i, last, tok.start, tokens[last].end, tok.sentence)
@@ -368,9 +376,11 @@ class Matcher:
         self, entry: _Entry, story: _Story, done: dict[str, list[_Found]]
     ) -> list[_Found]:
         excluded = [h for pid in entry.exclusions for h in story.hits.get(pid, ())]
+        hits = story.hits
         out = [
             _Found(term.text, hit, term.is_name)
             for term in entry.terms
+            if term.phrase in hits
             for hit in self._term_hits(term, excluded, story)
         ]
         if entry.skip_list_only and _only_a_list_item(out, story):
@@ -387,6 +397,7 @@ class Matcher:
             items = [
                 _Found(f"{signal.name}: {term.text}", hit)
                 for term in signal.terms
+                if term.phrase in story.hits
                 for hit in self._term_hits(term, excluded, story)
             ]
             for ref in signal.labels:
