@@ -472,8 +472,10 @@ class MirsadBot(commands.Bot):
         self.synced: list[str] = []  # targets synced by the last setup_hook ("global" or ids)
 
     async def setup_hook(self) -> None:
+        # Runs at every login; a start retried after a failure logs in again.
         await self.tree.set_translator(MirsadTranslator())
-        await self.add_cog(self._cog)
+        if self.get_cog(self._cog.qualified_name) is None:
+            await self.add_cog(self._cog)
         self.synced = await sync_commands(self, self._store, self._guild_ids, self._sync_key)
 
 
@@ -601,18 +603,21 @@ class DiscordPlatform:
         self._endpoints = Endpoints(api_base_url, gateway_url)
         self._ready_timeout = ready_timeout
         client_options.setdefault("max_ratelimit_timeout", 30.0)  # longer 429s go to the outbox
-        self.cog = SubscriptionCog(
-            subscriptions, sources, require_manage_channels=require_manage_channels
-        )
-        self.bot = MirsadBot(
-            self.cog,
-            store,
-            guild_ids=guild_ids,
-            sync_key=self._endpoints.key,
-            **client_options,
-        )
+
+        def new_bot() -> MirsadBot:
+            cog = SubscriptionCog(
+                subscriptions, sources, require_manage_channels=require_manage_channels
+            )
+            return MirsadBot(
+                cog, store, guild_ids=guild_ids, sync_key=self._endpoints.key, **client_options
+            )
+
+        self._new_bot = new_bot
+        self.bot = new_bot()
         labels = {info.id: info for info in subscriptions.labels}
-        self.sender = DiscordSender(self.bot, self.ensure_login, labels, sources, pacing=pacing)
+        self.sender = DiscordSender(
+            lambda: self.bot, self.ensure_login, labels, sources, pacing=pacing
+        )
         self._login_lock = asyncio.Lock()
         self._logged_in = False
         self._gateway: asyncio.Task[None] | None = None
@@ -636,12 +641,14 @@ class DiscordPlatform:
         try:
             await self.ensure_login()
         except discord.LoginFailure:
+            await self._reset()
             raise DiscordStartError(
                 "Discord rejected DISCORD_BOT_TOKEN (401 Unauthorized): check the token"
             ) from None
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            await self._reset()
             where = self._endpoints.rest or "discord.com"
-            raise DiscordStartError(f"cannot log in to Discord at {where}: {exc}") from exc
+            raise DiscordStartError(f"Discord login failed at {where}: {exc}") from exc
         self._gateway = asyncio.create_task(
             self.bot.connect(reconnect=True), name="discord-gateway"
         )
@@ -652,6 +659,8 @@ class DiscordPlatform:
         if self._gateway in done:
             ready.cancel()
             error = self._gateway.exception()
+            self._gateway = None
+            await self._reset()
             raise DiscordStartError(f"the Discord gateway closed at start: {error!r}") from error
         self._gateway.add_done_callback(self._gateway_ended)
         if ready in done:
@@ -665,6 +674,13 @@ class DiscordPlatform:
         else:
             ready.cancel()
             log.warning("discord_not_ready_yet after=%.0fs (still connecting)", self._ready_timeout)
+
+    async def _reset(self) -> None:
+        """Close what a failed start left open; the next start() begins with a new client
+        (a closed discord.py client keeps its closed connector and cannot log in again)."""
+        await self.bot.close()
+        self.bot = self._new_bot()
+        self._logged_in = False
 
     def _gateway_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or self._stopped:

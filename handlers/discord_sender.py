@@ -58,14 +58,15 @@ class DiscordSender:
 
     def __init__(
         self,
-        client: discord.Client,
+        client: Callable[[], discord.Client],
         ready: Callable[[], Awaitable[None]],
         labels: Mapping[str, LabelInfo],
         sources: Mapping[str, str],
         *,
         pacing: Pacing = DISCORD_PACING,
     ) -> None:
-        """`ready` logs the client in if needed (`bot.py once` sends without the gateway)."""
+        """`client` gives the current discord.py client (a failed start replaces it);
+        `ready` logs it in if needed (`bot.py once` sends without the gateway)."""
         self._client = client
         self._ready = ready
         self._labels = labels
@@ -90,7 +91,7 @@ class DiscordSender:
         )
         try:
             await self._ready()
-            channel = self._client.get_partial_messageable(int(sub.chat_id))
+            channel = self._client().get_partial_messageable(int(sub.chat_id))
             message = await channel.send(
                 embed=discord.Embed.from_dict(embed),
                 allowed_mentions=discord.AllowedMentions.none(),

@@ -422,6 +422,7 @@ class FakeDiscord:
         self.session_id = ""
         self.identifies = 0
         self.resumes = 0
+        self.reject_identify = 0  # close the next N IDENTIFYs with 4004
         self.gateway_paths: list[str] = []
         self.ready = asyncio.Event()
         self.resumed = asyncio.Event()
@@ -681,7 +682,8 @@ class FakeDiscord:
         return ws
 
     async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
-        if data.get("token") != self.token:
+        if data.get("token") != self.token or self.reject_identify > 0:
+            self.reject_identify = max(self.reject_identify - 1, 0)
             await ws.close(code=4004, message=b"Authentication failed.")
             return
         async with self._lock:

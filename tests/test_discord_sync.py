@@ -92,3 +92,19 @@ def test_rest_base_accepts_a_host_or_a_full_base() -> None:
     assert rest_base("https://chat.example") == "https://chat.example/api/v10"
     assert rest_base("https://chat.example/api/") == "https://chat.example/api/v10"
     assert rest_base("http://127.0.0.1:9/api/v9") == "http://127.0.0.1:9/api/v9"
+
+
+async def test_a_start_that_failed_at_the_gateway_can_be_retried(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    fake = fake_discord
+    fake.reject_identify = 1
+    config = mirsad_config(tmp_path, fake)
+    async with running_mirsad(fake, config, clock, start=False) as app:
+        with pytest.raises(DiscordStartError, match="gateway closed at start"):
+            await app.platform.start()
+        await app.platform.start()  # runtime.app retries a failed start with a backoff
+        assert fake.ready.is_set()
+        answer = await fake.command("help", user=MEMBER_ID)
+        assert "Mirsad" in answer.content
+    assert len(fake.command_puts) == 1  # logging in twice did not sync twice
