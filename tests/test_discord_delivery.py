@@ -18,7 +18,7 @@ from alerts.outbox import OutboxWorker
 from config import load_settings
 from handlers.discord_bot import DiscordPlatform
 from models import Evidence, Match, Story
-from runtime.app import AppOptions, run_once
+from runtime.app import AppOptions, run_forever, run_once
 from store import FeedUpdate
 from tests.conftest import SHARED, FakeClock
 from tests.fake_discord import (
@@ -339,3 +339,43 @@ async def test_gateway_reconnect_resumes_and_loses_nothing(app: Mirsad, clock: F
 
     after = await fake.command("list", user=ADMIN_ID, channel=CHANNEL_B)  # still listening
     assert "Artificial Intelligence" in after.content
+
+
+async def test_run_forever_starts_discord_delivers_and_stops_cleanly(
+    tmp_path: Path, fake_discord: FakeDiscord, feed_server: FeedServer
+) -> None:
+    """`bot.py run` as runtime.app runs it: the platform starts under the supervisor, the
+    scheduler polls, the outbox delivers, and stop closes the client."""
+    fake = fake_discord
+    feed_server.set("/hespress.xml", FEEDS / "hespress-ar-2026-02-11.xml", etag='"a"')
+    feeds = (
+        f"feeds:\n  - id: hespress_ar\n    url: {feed_server.url('/hespress.xml')}\n"
+        "    language: ar\n    interval: 1\nhealth:\n  port: 0"
+    )
+    settings = load_settings(
+        mirsad_config(tmp_path, fake, feeds=feeds), env={"DISCORD_BOT_TOKEN": fake.token}
+    )
+    made: list[DiscordPlatform] = []
+    stop = asyncio.Event()
+    options = AppOptions(platform_factories=(("discord", discord_factory(made)),))
+    runner = asyncio.create_task(run_forever(settings, options, stop))
+    try:
+        await asyncio.wait_for(fake.ready.wait(), 10)
+        await fake.command("subscribe", {"figure": "trump"}, user=ADMIN_ID)
+        while feed_server.hits("/hespress.xml") == 0:  # the first poll records what is there
+            await asyncio.sleep(0.05)
+        feed_server.set(
+            "/hespress.xml",
+            with_item(FEEDS / "hespress-ar-2026-02-15.xml", HOSTILE_ITEM),
+            etag='"b"',
+        )
+        for _ in range(300):  # the next tick (5 s) polls again and the alert goes out
+            if fake.messages:
+                break
+            await asyncio.sleep(0.05)
+        [posted] = fake.messages
+        assert posted.channel_id == CHANNEL_A and posted.pings == []
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 20)
+    assert made[0].bot.is_closed()
