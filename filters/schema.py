@@ -264,15 +264,17 @@ class WatchlistsConfig(_Frozen):
     def _topic_ids_and_references(
         cls, topics: tuple[TopicSpec, ...], info: ValidationInfo
     ) -> tuple[TopicSpec, ...]:
-        figures: tuple[FigureSpec, ...] = info.data.get("figures", ())
-        figure_ids = {f.id for f in figures}
+        # When `figures` itself failed validation it is missing here: then references to
+        # figures cannot be checked, and reporting them as unknown would be a false error.
+        figures: tuple[FigureSpec, ...] | None = info.data.get("figures")
+        figure_ids = {f.id for f in figures or ()}
         _check_unique(topics, figure_ids, "topics")
         known = figure_ids | {t.id for t in topics}
         deps: dict[str, set[str]] = {}
         for i, topic in enumerate(topics):
             refs = {ref for signal in topic.all_of for ref in signal.labels}
             for ref in sorted(refs):
-                if ref not in known:
+                if ref not in known and figures is not None:
                     raise ValueError(f"topics[{i}] ({topic.id!r}) refers to unknown id {ref!r}")
             deps[topic.id] = refs
         _check_acyclic(deps)

@@ -74,6 +74,12 @@ def test_reference_to_unknown_entry() -> None:
     assert "unknown id 'ai'" in msg
 
 
+def test_a_bad_figure_does_not_make_references_to_it_unknown() -> None:
+    rule = {"all_of": [{"labels": ["pichai"]}, {"terms": ["حكومة"]}]}
+    loc, _msg = _error({"figures": [_figure("pichai", "ال")], "topics": [_topic("p", **rule)]})
+    assert loc == ("figures", 0, "aliases", 0, "term")
+
+
 def test_reference_cycle() -> None:
     a = _topic("a", all_of=[{"labels": ["b"]}])
     b = _topic("b", all_of=[{"labels": ["a"]}])
