@@ -13,8 +13,9 @@ needed for slash commands) and the Sender the outbox uses.
   the command payload changed: its hash is kept in the store's meta table, so a restart does
   not spend one of Discord's daily command-update requests.
 - Endpoints: `discord.api_base_url` / `discord.gateway_url` point discord.py at a
-  Discord-compatible server (or the tests' fake). discord.py reads both from class
-  attributes, so they are set when the client logs in and restored by `stop()`.
+  Discord-compatible server (or the tests' fake); with only `api_base_url`, the gateway is
+  asked from that server (`GET /gateway/bot`). discord.py reads both from class attributes,
+  so they are set when the client logs in and restored by `stop()`.
 """
 
 from __future__ import annotations
@@ -563,6 +564,11 @@ class Endpoints:
         if self.gateway:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self.gateway
 
+    def use_gateway(self, url: str) -> None:
+        """Use a gateway found at run time (`GET /gateway/bot` of a compatible server)."""
+        self.gateway = yarl.URL(url)
+        self.apply()
+
     def restore(self) -> None:
         if self._saved is not None:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
@@ -649,6 +655,8 @@ class DiscordPlatform:
             await self._reset()
             where = self._endpoints.rest or "discord.com"
             raise DiscordStartError(f"Discord login failed at {where}: {exc}") from exc
+        if self._endpoints.rest and self._endpoints.gateway is None:
+            await self._discover_gateway()
         self._gateway = asyncio.create_task(
             self.bot.connect(reconnect=True), name="discord-gateway"
         )
@@ -674,6 +682,20 @@ class DiscordPlatform:
         else:
             ready.cancel()
             log.warning("discord_not_ready_yet after=%.0fs (still connecting)", self._ready_timeout)
+
+    async def _discover_gateway(self) -> None:
+        """Another REST server without `gateway_url`: ask it where its gateway is, as
+        Discord's own API offers (`GET /gateway/bot`), instead of connecting to Discord's."""
+        try:
+            _shards, url, _limits = await self.bot.http.get_bot_gateway()
+        except (discord.GatewayNotFound, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            await self._reset()
+            raise DiscordStartError(
+                f"{self._endpoints.rest} did not say where its gateway is (GET /gateway/bot): "
+                "set discord.gateway_url"
+            ) from exc
+        self._endpoints.use_gateway(url)
+        log.info("discord_gateway_discovered url=%s", url)
 
     async def _reset(self) -> None:
         """Close what a failed start left open; the next start() begins with a new client

@@ -501,6 +501,19 @@ class FakeDiscord:
             return _error(401, 0, "401: Unauthorized")
         if path == "/users/@me" and method == "GET":
             return _json(self._bot_user())
+        if path == "/gateway/bot" and method == "GET":
+            return _json(
+                {
+                    "url": self.gateway_url,
+                    "shards": 1,
+                    "session_start_limit": {
+                        "total": 1000,
+                        "remaining": 999,
+                        "reset_after": 14400000,
+                        "max_concurrency": 1,
+                    },
+                }
+            )
         if path == "/oauth2/applications/@me" and method == "GET":
             return _json(self._application())
         if parts[0] == "applications" and parts[-1] == "commands":
@@ -995,8 +1008,11 @@ def mirsad_config(
     feeds: str = "feeds: []",
     guild_ids: str = f"[{GUILD_ID}]",
     extra: str = "",
+    gateway: bool = True,
 ) -> Path:
-    """A config file for Mirsad talking to `fake` (default watchlists from config.yaml)."""
+    """A config file for Mirsad talking to `fake` (default watchlists from config.yaml);
+    `gateway=False` leaves `gateway_url` out (Mirsad must ask the REST server)."""
+    gateway_line = f"  gateway_url: {fake.gateway_url}\n" if gateway else ""
     body = (
         f"database: {tmp_path / 'mirsad.db'}\n"
         f"{feeds}\n"
@@ -1004,7 +1020,7 @@ def mirsad_config(
         "discord:\n"
         f"  guild_ids: {guild_ids}\n"
         f"  api_base_url: {fake.api_url}\n"
-        f"  gateway_url: {fake.gateway_url}\n"
+        f"{gateway_line}"
         f"{extra}"
     )
     return write_config(tmp_path, body)

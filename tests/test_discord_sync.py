@@ -108,3 +108,13 @@ async def test_a_start_that_failed_at_the_gateway_can_be_retried(
         answer = await fake.command("help", user=MEMBER_ID)
         assert "Mirsad" in answer.content
     assert len(fake.command_puts) == 1  # logging in twice did not sync twice
+
+
+async def test_without_gateway_url_the_gateway_is_asked_from_the_rest_server(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    config = mirsad_config(tmp_path, fake_discord, gateway=False)
+    async with running_mirsad(fake_discord, config, clock):
+        assert ("GET", "/gateway/bot") in fake_discord.requests
+        assert fake_discord.ready.is_set()
+        assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == fake_discord.gateway_url
