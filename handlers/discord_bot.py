@@ -46,7 +46,7 @@ from models import LabelInfo
 if TYPE_CHECKING:
     from alerts.outbox import Pacing
     from runtime.app import Parts
-    from store import Store
+    from store import Store, Subscription
 
 log = logging.getLogger("mirsad.discord")
 
@@ -96,6 +96,11 @@ class MirsadTranslator(app_commands.Translator):
 def _locale_code(locale: discord.Locale | None) -> str:
     # An unknown locale (one newer than discord.py) is still an object with a `.value`.
     return str(getattr(locale, "value", "") or "").lower()
+
+
+def _paused_by_platform(sub: Subscription) -> bool:
+    """Paused by a delivery refusal (permissions, deleted channel), not by /unsubscribe."""
+    return not sub.active and sub.paused_reason not in (None, "unsubscribed") and bool(sub.labels)
 
 
 # --- the Cog ------------------------------------------------------------------------------
@@ -230,6 +235,10 @@ class SubscriptionCog(commands.Cog):
             return
         words = [w for w in (figure, topic) if w and w.strip()]
         before = await self._subs.current(chat)
+        if not words and before is not None and _paused_by_platform(before):
+            # "/subscribe to resume" (the /list text): bring back what the channel followed
+            # before Discord refused it, not the defaults.
+            words = list(before.labels)
         result = await self._subs.subscribe(chat, words)
         if result.unknown:
             valid = ", ".join(self._labels)

@@ -251,9 +251,9 @@ async def test_a_channel_that_comes_back_can_be_subscribed_again(
     assert await app.sub() == (("trump",), False)
 
     fake.allow(CHANNEL_A)
-    answer = await fake.command("subscribe", {"figure": "trump"}, user=ADMIN_ID)
+    answer = await fake.command("subscribe", user=ADMIN_ID)  # "Send /subscribe to resume it"
     assert "Subscribed" in answer.content
-    assert await app.sub() == (("trump",), True)
+    assert await app.sub() == (("trump",), True)  # what it followed, not the defaults
     story = await queue_story(app, clock)
     await app.parts.outbox.deliver_due()
     [posted] = fake.messages  # the new story only: the old one was cancelled with the pause
@@ -379,3 +379,12 @@ async def test_run_forever_starts_discord_delivers_and_stops_cleanly(
         stop.set()
         await asyncio.wait_for(runner, 20)
     assert made[0].bot.is_closed()
+
+
+async def test_a_thread_gets_its_alerts_in_the_thread(app: Mirsad, clock: FakeClock) -> None:
+    await app.fake.command("subscribe", {"figure": "trump"}, user=ADMIN_ID, channel=THREAD_A)
+    story = await queue_story(app, clock)
+    await app.parts.outbox.deliver_due()
+    [in_thread] = app.fake.posted_to(THREAD_A)
+    assert in_thread.embeds[0]["title"] == story.title
+    assert len(app.fake.posted_to(CHANNEL_A)) == 1  # the channel's own subscription too
