@@ -28,6 +28,7 @@ from functools import lru_cache
 __all__ = [
     "AR_LETTERS",
     "AR_SUFFIXES",
+    "WORD_RE",
     "Token",
     "inflected_stems",
     "normalize",
@@ -128,10 +129,11 @@ AR_LETTERS = (
 _AR = AR_LETTERS
 # Invisible characters that may sit inside an Arabic word (ZWNJ/ZWJ, bidi marks).
 _IN_WORD = "\u200b-\u200f\u061c\u00ad"
-_TOKEN_RE = re.compile(
-    rf"(?P<ar>[{_AR}](?:[{_AR}{_IN_WORD}]*[{_AR}])?)"  # an Arabic word
-    rf"|(?P<other>(?:[^\W_{_AR}]|[\u0300-\u036f])+)"  # a Latin (or other script) word / number
-)
+_AR_WORD = rf"[{_AR}]+(?:[{_IN_WORD}]+[{_AR}]+)*"  # an Arabic word
+_OTHER_WORD = rf"[^\W_{_AR}]+(?:[\u0300-\u036f]+[^\W_{_AR}]*)*"  # Latin (other script), number
+_TOKEN_RE = re.compile(rf"(?P<ar>{_AR_WORD})|(?P<other>{_OTHER_WORD})")
+# The same words, without the groups (for quick scans with findall).
+WORD_RE = re.compile(rf"{_AR_WORD}|{_OTHER_WORD}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,13 @@ Evidence quotes the original words (`text`) with offsets into the original field
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from filters.arabic import (
-    AR_LETTERS,
     AR_SUFFIXES,
+    WORD_RE,
     Token,
     inflected_stems,
     normalize,
@@ -238,12 +237,15 @@ class Matcher:
         self._pre_any = frozenset(self._pre_index)
 
     def _may_match(self, title: str, summary: str) -> bool:
-        """Cheap pre-check on the whole normalised text (a regex split and set operations,
-        mostly in C): True when some trigger phrase has all its words in the story. Most
+        """Cheap pre-check on the story's words (a regex split, one normalize call and set
+        operations, mostly in C): True when some trigger phrase has all its words in the story. Most
         stories of a feed hold none and need no tokenising at all. Never False for a story
         that would match (the forms are a superset of what the matcher accepts)."""
-        text = _SEPARATORS_RE.sub(" ", f"{title}\n{summary}")
-        words = set(_WORDS_RE.findall(normalize(text)))
+        # The story's distinct words, cut exactly as tokenize cuts them, normalised in one
+        # call (a space never changes under normalisation, so split() gives them back).
+        raw = set(WORD_RE.findall(title))
+        raw.update(WORD_RE.findall(summary))
+        words = set(normalize(" ".join(raw)).split())
         hits = words & self._pre_any
         for form in hits:
             for k in self._pre_index[form]:
@@ -543,16 +545,6 @@ def _surface_forms(word: str, inflect: bool) -> frozenset[str]:
 _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ك", "ل")
 _LATIN_SUFFIXES = ("s", "es", "e")
-# normalize() deletes marks, tatweel and invisible characters. Inside an Arabic word that
-# joins its letters back together, as tokenize does; anywhere else tokenize treats them as a
-# break between words ("Geminiـ AI"), so the pre-check turns them into spaces first.
-_JOINERS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b-\u200f\u061c\u00ad"
-_SEPARATORS_RE = re.compile(
-    rf"[\u202a-\u202e\u2066-\u2069\ufeff]|(?<![{AR_LETTERS}])[{_JOINERS}]+"
-    rf"|[{_JOINERS}]+(?![{AR_LETTERS}])"
-)
-# Words of normalised text, cut where tokenize cuts them (by script, at non-letters).
-_WORDS_RE = re.compile(rf"[{AR_LETTERS}]+|[^\W_{AR_LETTERS}]+")
 
 
 def _is_arabic_key(key: str) -> bool:
