@@ -37,7 +37,7 @@ from discord.ext import commands
 
 from alerts.discord_format import latest_embed, neutralise_mentions, truncate
 from handlers import texts
-from handlers.discord_sender import DISCORD_PACING, DiscordSender
+from handlers.discord_sender import DISCORD_PACING, SEND_TIMEOUT, DiscordSender
 from handlers.discord_texts import bilingual, dt, option_description, paused_reason
 from handlers.subscriptions import Chat, Subscriptions
 from handlers.texts import echo, names, pick_lang, t
@@ -609,6 +609,7 @@ class DiscordPlatform:
         gateway_url: str | None = None,
         require_manage_channels: bool = True,
         pacing: Pacing = DISCORD_PACING,
+        send_timeout: float = SEND_TIMEOUT,
         ready_timeout: float = 60.0,
         **client_options: Any,
     ) -> None:
@@ -631,7 +632,12 @@ class DiscordPlatform:
         self.bot = new_bot()
         labels = {info.id: info for info in subscriptions.labels}
         self.sender = DiscordSender(
-            lambda: self.bot, self.ensure_login, labels, sources, pacing=pacing
+            lambda: self.bot,
+            self.ensure_login,
+            labels,
+            sources,
+            pacing=pacing,
+            send_timeout=send_timeout,
         )
         self._login_lock = asyncio.Lock()
         self._logged_in = False
@@ -742,6 +748,7 @@ def create_discord_platform(
     parts: Parts,
     *,
     pacing: Pacing = DISCORD_PACING,
+    send_timeout: float = SEND_TIMEOUT,
     ready_timeout: float = 60.0,
     **client_options: Any,
 ) -> DiscordPlatform:
@@ -760,6 +767,7 @@ def create_discord_platform(
         gateway_url=discord_config.gateway_url,
         require_manage_channels=discord_config.require_manage_channels,
         pacing=pacing,
+        send_timeout=send_timeout,
         ready_timeout=ready_timeout,
         **client_options,
     )

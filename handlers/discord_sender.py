@@ -19,6 +19,7 @@ Discord's invalid-request limit (10,000 per 10 minutes, then a ban of the whole 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -36,6 +37,10 @@ log = logging.getLogger("mirsad.discord")
 # interaction replies and command sync. The per-channel message bucket (5 per 5 s) is
 # discord.py's to keep, so the per-channel gap only smooths bursts.
 DISCORD_PACING = Pacing(overall_per_second=45.0, chat_gap=0.25)
+
+# A send that takes longer is abandoned and retried later (it may have been posted: at
+# least once). Longer than discord.py's longest in-process rate-limit wait (30 s).
+SEND_TIMEOUT = 60.0
 
 # A 429 from Discord's edge without `Via` (Cloudflare) or a rejected token blocks every
 # channel, not one: the whole platform waits this long before trying again.
@@ -64,6 +69,7 @@ class DiscordSender:
         sources: Mapping[str, str],
         *,
         pacing: Pacing = DISCORD_PACING,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         """`client` gives the current discord.py client (a failed start replaces it);
         `ready` logs it in if needed (`bot.py once` sends without the gateway)."""
@@ -72,6 +78,7 @@ class DiscordSender:
         self._labels = labels
         self._sources = sources
         self.pacing = pacing
+        self._timeout = send_timeout
 
     def is_group(self, chat_id: str) -> bool:
         # Discord has no Telegram-style group limit; per-channel buckets are discord.py's.
@@ -90,12 +97,13 @@ class DiscordSender:
             self._sources.get(story.feed_id, story.feed_id),
         )
         try:
-            await self._ready()
-            channel = self._client().get_partial_messageable(int(sub.chat_id))
-            message = await channel.send(
-                embed=discord.Embed.from_dict(embed),
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
+            async with asyncio.timeout(self._timeout):
+                await self._ready()
+                channel = self._client().get_partial_messageable(int(sub.chat_id))
+                message = await channel.send(
+                    embed=discord.Embed.from_dict(embed),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
         except discord.LoginFailure:
             log.error("discord_login_failed: the bot token was rejected")
             return SendResult(
@@ -112,7 +120,9 @@ class DiscordSender:
             )
         except discord.HTTPException as exc:
             return translate_http_error(exc)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except TimeoutError:
+            return SendResult("retry", reason=f"no answer from Discord within {self._timeout:g}s")
+        except (aiohttp.ClientError, OSError) as exc:
             return SendResult("retry", reason=f"network: {type(exc).__name__}: {exc}"[:300])
         return SendResult.sent(str(message.id))
 

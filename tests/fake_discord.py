@@ -105,6 +105,8 @@ class Scripted:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
+    drop: bool = False  # close the connection without an answer (a reset)
 
 
 def rate_limited(retry_after: float, *, is_global: bool = False, via: bool = True) -> Scripted:
@@ -140,6 +142,15 @@ def missing_access() -> Scripted:
 
 def unknown_channel() -> Scripted:
     return Scripted(404, {"message": "Unknown Channel", "code": 10003})
+
+
+def connection_reset() -> Scripted:
+    return Scripted(0, {}, drop=True)
+
+
+def slow(seconds: float) -> Scripted:
+    """Answer 200-like only after `seconds` (the message is NOT recorded: a timed-out send)."""
+    return Scripted(504, {"message": "too slow"}, delay=seconds)
 
 
 def server_error(status: int = 503) -> Scripted:
@@ -582,6 +593,10 @@ class FakeDiscord:
         if scripted:
             answer = scripted.popleft()
             self.attempts.append((channel_id, answer.status))
+            if answer.delay:
+                await asyncio.sleep(answer.delay)
+            if answer.drop and request.transport is not None:
+                request.transport.abort()
             return _json(answer.body, answer.status, answer.headers)
         if channel_id in self._denied:
             answer = self._denied[channel_id]
@@ -1027,13 +1042,13 @@ def mirsad_config(
 
 
 def discord_factory(
-    made: list[DiscordPlatform] | None = None,
+    made: list[DiscordPlatform] | None = None, **options: Any
 ) -> Callable[[Parts], DiscordPlatform]:
     """`create_discord_platform` with a short guild_ready_timeout (discord.py otherwise waits
     2 s for more GUILD_CREATEs); every platform made is appended to `made`."""
 
     def make(parts: Parts) -> DiscordPlatform:
-        platform = create_discord_platform(parts, guild_ready_timeout=0.05)
+        platform = create_discord_platform(parts, guild_ready_timeout=0.05, **options)
         if made is not None:
             made.append(platform)
         return platform
@@ -1063,11 +1078,12 @@ async def running_mirsad(
     *,
     start: bool = True,
     token: str | None = None,
+    **options: Any,
 ) -> AsyncIterator[Mirsad]:
     """build() the app from `config` with the Discord token set (the fake's unless `token`
     is given), and start the platform."""
     settings = load_settings(config, env={"DISCORD_BOT_TOKEN": token or fake.token})
-    options = AppOptions(clock=clock, platform_factories=(("discord", discord_factory()),))
+    options = AppOptions(clock=clock, platform_factories=(("discord", discord_factory(**options)),))
     async with AsyncExitStack() as stack:
         parts = await build(settings, stack, options)
         platform = parts.platforms[0]

@@ -8,18 +8,18 @@ at what the fake received and at the store.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from alerts.outbox import OutboxWorker
+from alerts.outbox import OutboxWorker, SendResult
 from config import load_settings
 from handlers.discord_bot import DiscordPlatform
 from models import Evidence, Match, Story
 from runtime.app import AppOptions, run_forever, run_once
-from store import FeedUpdate
+from store import Delivery, FeedUpdate
 from tests.conftest import SHARED, FakeClock
 from tests.fake_discord import (
     ADMIN_ID,
@@ -30,12 +30,14 @@ from tests.fake_discord import (
     FakeDiscord,
     Mirsad,
     Scripted,
+    connection_reset,
     discord_factory,
     fake_discord,  # noqa: F401
     mirsad_config,
     rate_limited,
     running_mirsad,
     server_error,
+    slow,
 )
 from tests.feedserver import FeedServer
 
@@ -260,7 +262,11 @@ async def test_a_channel_that_comes_back_can_be_subscribed_again(
     assert posted.embeds[0]["title"] == story.title
 
 
-def virtual_time_worker(app: Mirsad, clock: FakeClock) -> OutboxWorker:
+def virtual_time_worker(
+    app: Mirsad,
+    clock: FakeClock,
+    on_result: Callable[[Delivery, SendResult], None] | None = None,
+) -> OutboxWorker:
     """The app's outbox on the test clock: its waits move the clock instead of sleeping."""
 
     async def sleep(seconds: float) -> None:
@@ -273,6 +279,7 @@ def virtual_time_worker(app: Mirsad, clock: FakeClock) -> OutboxWorker:
         clock,
         monotonic=lambda: clock().timestamp(),
         sleep=sleep,
+        on_result=on_result,
     )
 
 
@@ -388,3 +395,29 @@ async def test_a_thread_gets_its_alerts_in_the_thread(app: Mirsad, clock: FakeCl
     [in_thread] = app.fake.posted_to(THREAD_A)
     assert in_thread.embeds[0]["title"] == story.title
     assert len(app.fake.posted_to(CHANNEL_A)) == 1  # the channel's own subscription too
+
+
+async def test_a_reset_connection_is_retried_later(app: Mirsad, clock: FakeClock) -> None:
+    await queue_story(app, clock)
+    app.fake.script(CHANNEL_A, connection_reset())
+    await virtual_time_worker(app, clock).deliver_due()
+    assert [status for _, status in app.fake.attempts] == [0, 200]
+    [row] = await app.parts.store.outbox_rows()
+    assert row["status"] == "sent" and row["attempts"] == 2
+
+
+async def test_a_send_that_hangs_is_abandoned_and_retried(
+    tmp_path: Path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    config = mirsad_config(tmp_path, fake_discord)
+    async with running_mirsad(fake_discord, config, clock, send_timeout=0.3) as app:
+        await fake_discord.command("subscribe", {"figure": "trump"}, user=ADMIN_ID)
+        await queue_story(app, clock)
+        fake_discord.script(CHANNEL_A, slow(1.0))
+        retried: list[str] = []
+        worker = virtual_time_worker(app, clock, lambda d, result: retried.append(result.reason))
+        await worker.deliver_due()
+        assert retried == ["no answer from Discord within 0.3s", ""]
+        assert len(fake_discord.messages) == 1
+        [row] = await app.parts.store.outbox_rows()
+        assert (row["status"], row["attempts"]) == ("sent", 2)
