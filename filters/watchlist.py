@@ -117,6 +117,7 @@ class Matcher:
         self._index: dict[str, list[int]] = {}  # first word -> exact phrases
         self._stem_index: dict[str, list[int]] = {}  # first word's stem -> inflected phrases
         self._cand_cache: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._norms = _NormCache()
         infos: list[LabelInfo] = []
         entries: dict[str, _Entry] = {}
         for fig in config.figures:
@@ -237,15 +238,13 @@ class Matcher:
         self._pre_any = frozenset(self._pre_index)
 
     def _may_match(self, title: str, summary: str) -> bool:
-        """Cheap pre-check on the story's words (a regex split, one normalize call and set
+        """Cheap pre-check on the story's words (a regex split, cached normalisation and set
         operations, mostly in C): True when some trigger phrase has all its words in the story. Most
         stories of a feed hold none and need no tokenising at all. Never False for a story
         that would match (the forms are a superset of what the matcher accepts)."""
-        # The story's distinct words, cut exactly as tokenize cuts them, normalised in one
-        # call (a space never changes under normalisation, so split() gives them back).
-        raw = set(WORD_RE.findall(title))
-        raw.update(WORD_RE.findall(summary))
-        words = set(normalize(" ".join(raw)).split())
+        # The story's words, cut exactly as tokenize cuts them and normalised through a
+        # per-word cache (map() runs in C; only a word never seen before costs a call).
+        words = set(map(self._norms.__getitem__, WORD_RE.findall(f"{title}\n{summary}")))
         hits = words & self._pre_any
         for form in hits:
             for k in self._pre_index[form]:
@@ -427,6 +426,16 @@ class Matcher:
 
 
 _TITLE = ("title", 0)
+
+
+class _NormCache(dict[str, str]):
+    """word -> normalize(word), filled on first use, emptied when it grows too big."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) > _CACHE_MAX:
+            self.clear()
+        norm = self[word] = normalize(word)
+        return norm
 
 
 def _only_a_list_item(found: list[_Found], story: _Story) -> bool:
