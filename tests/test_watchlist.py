@@ -112,6 +112,7 @@ AI_VARIANTS = [
     ("", "new rules for artificial intelligence", "artificial intelligence"),
     ("", "Morocco's bet on AI data centres", "AI"),
     ("", "مساعد جوجل الجديد Gemini", "Gemini"),
+    ("", "3 شركات تستثمر 500 مليار دولار بمراكز بيانات الذكاء الاصطناع", "الذكاء الاصطناع"),
     ("", "شحنات رقائق إنفيديا إلى الصين", "رقائق إنفيديا"),
 ]
 
@@ -187,6 +188,9 @@ def test_trump_family_alone_is_not_trump_but_with_him_it_is(matcher: Matcher) ->
 def test_bare_musk_needs_context(matcher: Matcher) -> None:
     assert "musk" not in matcher.match("ماسك يكشف السر", "").labels
     assert "musk" in matcher.match("ماسك يكشف السر", "خطة جديدة لشركة تسلا").labels
+    # "holding the reins" stays an idiom even when the story gives context
+    held = matcher.match("", "بدا ترامب ماسك بزمام الأمور في الحزب")
+    assert held.labels == ("trump",)
 
 
 def test_altman_z_score_is_excluded_but_altman_elsewhere_counts(matcher: Matcher) -> None:
