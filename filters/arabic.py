@@ -1,6 +1,6 @@
 """Normalisation and tokenising of Arabic and Latin news text, for matching only.
 
-Pure functions, no state. The matcher compares *normalised* forms but always reports the
+Pure functions. The matcher compares *normalised* forms but always reports the
 *original* words, so every token keeps its offsets into the text it came from.
 
 What `normalize` folds (see ../shared/notes/feeds-and-arabic.md, "Normalization"):
@@ -16,6 +16,12 @@ What `normalize` folds (see ../shared/notes/feeds-and-arabic.md, "Normalization"
 Attached proclitics are handled by `Token.forms`: one optional conjunction (و ف), then one
 optional preposition (ب ك ل), with ل + ال written لل. The article ال is *kept*: a name never
 takes it, so المسك / الماسك / التماسك can never turn into مسك / ماسك.
+
+Ordinary words (topic terms such as حكومة, تنظيمي) may also be compared by stem:
+`term_stem` of the configured word against `inflected_stems` of the text word, which adds the
+article and one common suffix (للحكومات, الحكومية, حكومته -> حكوم). Names never are.
+
+Results are cached per word (functools.lru_cache): news vocabulary repeats a lot.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ __all__ = [
     "inflected_stems",
     "normalize",
     "proclitic_forms",
-    "sentence_ids",
     "term_stem",
     "tokenize",
 ]
@@ -300,8 +305,3 @@ def _analyse(raw: str, arabic: bool) -> tuple[str, tuple[str, ...]]:
     # News vocabulary repeats a lot: caching the per-word work makes tokenising cheap.
     norm = normalize(raw)
     return norm, (proclitic_forms(norm) if arabic and norm else (norm,))
-
-
-def sentence_ids(tokens: list[Token]) -> set[int]:
-    """The sentence numbers present in `tokens` (helper for scope checks and tests)."""
-    return {t.sentence for t in tokens}

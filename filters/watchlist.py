@@ -1,19 +1,30 @@
 """Watchlist matching: a story's title and summary -> labels with evidence. Pure and fast.
 
-`Matcher(config)` compiles every configured term once into an index keyed by the normalised
-first word of the term. Matching a story tokenises each field once (filters.arabic.tokenize),
-looks every word's proclitic readings up in that index and checks the rest of the phrase word
-by word — whole words only, so التماسك never yields ماسك. Then, per entry in config order:
+`Matcher(config)` compiles every configured term once. `Matcher.match` then works in two
+steps:
 
-1. a term hit counts unless it overlaps an exclusion hit of the same entry (مؤشر ألتمان), its
-   case rule fails (AI vs "Ai Weiwei"), its language does not apply, or its context words are
-   missing (a bare ماسك needs إيلون/تسلا/... in the story);
-2. a topic's compound rule (`all_of`) holds in a unit of text — a sentence (the title is one
-   unit), a field or the story — where every signal is present; a signal is present where one
-   of its terms hit or where a referenced entry has evidence. Entries are evaluated after the
-   entries they refer to.
+0. a pre-check on the story's distinct words (regex split, cached normalisation, set lookups)
+   returns "no match" at once for the many stories that hold none of the watched phrases —
+   it is wider than the matcher, never narrower (a fuzz test pins that);
+1. otherwise each field is tokenised once (filters.arabic.tokenize) and every word's
+   proclitic readings (and, for inflected terms, its stems) are looked up in an index of the
+   terms' first words; the rest of each phrase is checked word by word — whole words only, so
+   التماسك never yields ماسك.
 
-Evidence quotes the original words (`text`) with offsets into the original field.
+Then, per entry, after the entries it refers to:
+
+- a term hit counts unless it overlaps an exclusion hit of the same entry (مؤشر ألتمان), its
+  case rule fails (AI vs "Ai Weiwei"), its language does not apply, or its context words are
+  missing (a bare ماسك needs إيلون/تسلا/... in the story); with `skip_list_only`, a topic
+  named once as an item of a list of sectors does not count;
+- a topic's compound rule (`all_of`) holds in a unit of text where every signal is present: a
+  summary sentence (with scope "sentence" a signal in the title counts for every sentence),
+  a field, or the story. A signal is present where one of its terms hit or where a referenced
+  entry has evidence.
+
+Evidence quotes the original words (`text`) with offsets into the original field. A Matcher
+keeps per-word caches (bounded); they change no result, and only one thread should use a
+Matcher at a time (the bot runs in one asyncio loop).
 """
 
 from __future__ import annotations
@@ -238,10 +249,11 @@ class Matcher:
         self._pre_any = frozenset(self._pre_index)
 
     def _may_match(self, title: str, summary: str) -> bool:
-        """Cheap pre-check on the story's words (a regex split, cached normalisation and set
-        operations, mostly in C): True when some trigger phrase has all its words in the story. Most
-        stories of a feed hold none and need no tokenising at all. Never False for a story
-        that would match (the forms are a superset of what the matcher accepts)."""
+        """Cheap pre-check on the story's words (a regex split, cached normalisation and
+        set operations, mostly in C): True when some trigger phrase has all its words in the
+        story. Most stories of a feed hold none and need no tokenising at all. Never False
+        for a story that would match (the forms are a superset of what the matcher accepts).
+        """
         # The story's words, cut exactly as tokenize cuts them and normalised through a
         # per-word cache (map() runs in C; only a word never seen before costs a call).
         words = set(map(self._norms.__getitem__, WORD_RE.findall(f"{title}\n{summary}")))
