@@ -11,22 +11,29 @@ A figure is a person, found by any of its aliases::
         - {term: Musk, case_sensitive: true}
       exclusions: [مسك الختام]                 # an alias inside one of these phrases is no hit
 
-A topic is found by its terms, or by a compound rule (`all_of`): every signal must be present
-in the same unit of text (`scope`). A signal is a list of terms and/or other entries' ids::
+A topic is found by its `names` (products, companies: matched as written), its `terms`
+(ordinary words: inflected, حكومة also finds الحكومية), or a compound rule (`all_of`): every
+signal present in the same unit of text (`scope`). A signal is a list of terms and/or other
+entries' ids::
 
+    - id: ai
+      name: {ar: الذكاء الاصطناعي, en: Artificial Intelligence}
+      skip_list_only: true          # named once in a list of sectors: not an AI story
+      terms: [الذكاء الاصطناعي, ذكاء اصطناعي, intelligence artificielle]
+      names: [أوبن إيه آي, OpenAI, {term: AI, case_sensitive: true}]
     - id: ai_policy
       name: {ar: سياسات الذكاء الاصطناعي, en: AI policy}
       all_of:
         - {labels: [ai]}                            # where the `ai` topic matched
-        - {labels: [trump], terms: [حكومة, قانون]}  # a policy signal
-      scope: sentence
+        - {name: policy, labels: [trump], terms: [حكومة, قانون]}
+      scope: sentence               # same summary sentence; a signal in the title counts for all
 
 Terms are whole words or whole phrases, compared after `filters.arabic.normalize`; an Arabic
-word may carry one conjunction (و ف) and one preposition (ب ك ل, لل), never an extra ال.
-Validation rejects what would silently misbehave: unknown keys, a bad or duplicate id, a
-reference to a missing entry or a cycle, and a pattern that can never match (nothing left
-after normalisation) or that would match almost everything (one letter, a bare prefix such as
-ال, a stop word such as في or the).
+word may carry one conjunction (و ف) and one preposition (ب ك ل, لل), and only inflected
+terms an article or a suffix. Validation rejects what would silently misbehave: unknown keys,
+a bad or duplicate id, a reference to a missing entry or a cycle, and a pattern that can never
+match (nothing left after normalisation) or that would match almost everything (one letter, a
+bare prefix such as ال, a stop word such as في or the).
 """
 
 from __future__ import annotations
