@@ -44,7 +44,7 @@ from handlers.texts import echo, names, pick_lang, t
 from models import LabelInfo
 
 if TYPE_CHECKING:
-    from alerts.outbox import Pacing
+    from alerts.outbox import Pacing, Sender
     from runtime.app import Parts
     from store import Store, Subscription
 
@@ -631,7 +631,8 @@ class DiscordPlatform:
         self._new_bot = new_bot
         self.bot = new_bot()
         labels = {info.id: info for info in subscriptions.labels}
-        self.sender = DiscordSender(
+        # Typed as the outbox's protocol so the platform is a runtime.app `Platform`.
+        self.sender: Sender = DiscordSender(
             lambda: self.bot,
             self.ensure_login,
             labels,
