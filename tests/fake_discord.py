@@ -9,12 +9,16 @@ replays the events a client missed when it RESUMEs.
     fake = FakeDiscord(); await fake.start()        # or the `fake_discord` fixture
     fake.api_url, fake.gateway_url                  # for config `discord.api_base_url` / `gateway_url`
     await fake.ready.wait()                         # the client identified and got READY
-    reply = await fake.command("subscribe", {"figure": "trump"}, user=ADMIN)
-    reply["data"]["content"], reply["data"]["flags"] & EPHEMERAL
-    fake.messages                                   # every message the bot posted (Posted)
+    reply = await fake.command("subscribe", {"figure": "trump"}, user=ADMIN_ID)
+    reply.content, reply.ephemeral, reply.data      # the interaction answer (Answer)
+    fake.messages, fake.posted_to(CHANNEL_A)        # messages the bot posted (Posted, with pings)
     fake.script(CHANNEL_A, rate_limited(2.0))       # the next POST to CHANNEL_A gets a 429
     fake.deny(CHANNEL_B, 50013)                     # every POST to CHANNEL_B: 403 Missing Permissions
     await fake.request_reconnect()                  # op 7: the client must RESUME
+    fake.attempts, fake.command_puts, fake.identifies, fake.resumes   # what happened
+
+`running_mirsad(fake, mirsad_config(tmp_path, fake), clock)` (bottom of this file) builds
+Mirsad with runtime.app and starts its Discord platform against the fake.
 
 Lengths are counted in UTF-16 code units (what a JavaScript server counts), which is the
 stricter reading of Discord's "characters".
