@@ -27,6 +27,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -142,12 +143,13 @@ async def _serve_fake(platform: str, ids: list[int], global_limit: int) -> None:
     await asyncio.Event().wait()
 
 
+_LINK = re.compile(r"https://[a-z0-9.-]+\.example\.com/story/\d+\.html")
+
+
 def _link(text: str) -> str:
-    at = text.find("https://bench.example.com/story/")
-    if at < 0:
-        return ""
-    end = text.find(".html", at)
-    return text[at : end + 5]
+    """The story link an alert carries (every benchmark story has one of these)."""
+    m = _LINK.search(text)
+    return m.group(0) if m else ""
 
 
 class FakeProcess:
