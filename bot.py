@@ -157,8 +157,17 @@ def cmd_run(path: Path, err: TextIO) -> int:
 
 
 def _platforms(settings: Settings) -> tuple[tuple[str, PlatformFactory], ...]:
-    """The chat platforms to run: each one whose token is set (issues 4 and 5)."""
-    return ()
+    """The chat platforms to run: each one enabled (by default: whose token is set)."""
+    factories: list[tuple[str, PlatformFactory]] = []
+    if settings.telegram_enabled:
+        from handlers.telegram_bot import create_telegram_platform
+
+        factories.append(("telegram", create_telegram_platform))
+    if settings.discord_enabled:
+        from handlers.discord_bot import create_discord_platform
+
+        factories.append(("discord", create_discord_platform))
+    return tuple(factories)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

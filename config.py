@@ -40,6 +40,7 @@ class _Strict(BaseModel):
 class FeedConfig(_Strict):
     id: str
     url: str
+    name: str | None = Field(default=None, max_length=100, description="shown in alerts")
     language: str | None = None
     interval: int | None = Field(default=None, ge=1, description="seconds between polls")
     enabled: bool = True

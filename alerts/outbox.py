@@ -40,6 +40,7 @@ class SendResult:
     retry_after: float | None = None  # seconds the platform asked us to wait
     retry_scope: Literal["chat", "platform"] = "chat"  # what the wait applies to
     new_chat_id: str | None = None  # for "moved"
+    gone_scope: Literal["chat", "subscription"] = "chat"  # for "gone": the whole chat or one topic
 
     @classmethod
     def sent(cls, message_id: str | None) -> SendResult:
@@ -327,6 +328,16 @@ class OutboxWorker:
             await self._store.migrate_chat(platform, sub.chat_id, result.new_chat_id, now)
             log.info(
                 "chat_migrated platform=%s from=%s to=%s", platform, sub.chat_id, result.new_chat_id
+            )
+        elif result.status == "gone" and result.gone_scope == "subscription":
+            await self._store.pause_subscription(sub.id, result.reason, now)
+            self.stats.bump(self.stats.paused, platform)
+            log.warning(
+                "subscription_paused platform=%s chat=%s thread=%s reason=%r",
+                platform,
+                sub.chat_id,
+                sub.thread_id,
+                result.reason,
             )
         elif result.status == "gone":
             paused = await self._store.pause_chat(platform, sub.chat_id, result.reason, now)

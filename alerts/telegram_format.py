@@ -93,7 +93,11 @@ def mark_for(text: str) -> str:
 def safe_link(link: str) -> str | None:
     """The link if it is a plain http(s) URL Telegram will accept, else None."""
     link = link.strip()
-    if not link or len(link) > MAX_URL or any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in link):
+    if (
+        not link
+        or len(link) > MAX_URL
+        or any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in link)
+    ):
         return None
     try:
         parts = urlsplit(link)
@@ -109,7 +113,9 @@ def hashtags(match: Match, labels: Mapping[str, LabelInfo], lang: str) -> str:
     tags: list[str] = []
     for label in match.labels:
         info = labels.get(label)
-        tag = "#" + label if info is None else (info.hashtag_ar if lang == "ar" else info.hashtag_en)
+        tag = (
+            "#" + label if info is None else (info.hashtag_ar if lang == "ar" else info.hashtag_en)
+        )
         if tag not in tags:
             tags.append(tag)
     return " ".join(tags)
@@ -190,6 +196,8 @@ def render_latest(
         shown = esc(title, quote=False)
         if link:
             shown = f'<a href="{esc(link, quote=True)}">{shown}</a>'
-        meta = esc(cut(clean(source), 64) + SEPARATOR + local_time(story.published, tz), quote=False)
+        meta = esc(
+            cut(clean(source), 64) + SEPARATOR + local_time(story.published, tz), quote=False
+        )
         lines.append(f"{mark_for(title)}{number}. {shown}\n{ui_mark}{meta}")
     return "\n".join(lines)

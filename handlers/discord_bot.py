@@ -762,7 +762,7 @@ def create_discord_platform(
         settings.secrets.discord_token or "",
         parts.store,
         parts.subscriptions,
-        {feed.id: feed.id for feed in settings.config.feeds},
+        parts.sources,
         guild_ids=discord_config.guild_ids,
         api_base_url=discord_config.api_base_url,
         gateway_url=discord_config.gateway_url,

@@ -143,3 +143,11 @@ class Subscriptions:
             return False
         await self._store.set_chat_lang(chat.platform, chat.chat_id, lang)
         return True
+
+    async def pause(self, chat: Chat, reason: str) -> int:
+        """The bot lost the chat (removed, blocked): pause every subscription there."""
+        return await self._store.pause_chat(chat.platform, chat.chat_id, reason, self._clock())
+
+    async def migrate(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """A Telegram group became a supergroup: its subscriptions follow the new id."""
+        await self._store.migrate_chat(platform, old_chat_id, new_chat_id, self._clock())

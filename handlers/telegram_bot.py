@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,7 @@ from telegram.ext import (
     filters,
 )
 
+from alerts.outbox import Sender
 from alerts.telegram_format import render_latest
 from handlers import texts
 from handlers.subscriptions import ChangeResult, Chat, Subscriptions
@@ -70,7 +71,9 @@ ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "my_chat_member"
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 BUTTON_PREFIX = "t:"
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
-REPLY_RETRIES = 2  # a command reply refused with 429 is retried this often (the outbox handles alerts)
+REPLY_RETRIES = (
+    2  # a command reply refused with 429 is retried this often (the outbox handles alerts)
+)
 
 Context = ContextTypes.DEFAULT_TYPE
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
@@ -109,9 +112,14 @@ class TelegramHandlers:
         # Commands as messages or channel posts; an edited command is not run again.
         where = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
         commands: list[tuple[str, Callable[[Update, Context], Any]]] = [
-            ("start", self.start), ("help", self.help), ("subscribe", self.subscribe),
-            ("unsubscribe", self.unsubscribe), ("list", self.list), ("topics", self.topics),
-            ("latest", self.latest), ("lang", self.lang),
+            ("start", self.start),
+            ("help", self.help),
+            ("subscribe", self.subscribe),
+            ("unsubscribe", self.unsubscribe),
+            ("list", self.list),
+            ("topics", self.topics),
+            ("latest", self.latest),
+            ("lang", self.lang),
         ]
         for name, callback in commands:
             app.add_handler(CommandHandler(name, callback, filters=where))
@@ -147,19 +155,32 @@ class TelegramHandlers:
                 me = await context.bot.get_chat_member(chat_id, context.bot.id)
                 return None if me.status in ADMIN_STATUSES else "channel_needs_admin"
             message = update.effective_message
-            if message is not None and message.sender_chat is not None and message.sender_chat.id == chat_id:
+            if (
+                message is not None
+                and message.sender_chat is not None
+                and message.sender_chat.id == chat_id
+            ):
                 return None  # an anonymous administrator, posting as the group itself
             user = update.effective_user
             if user is None or user.is_bot:
                 return "admins_only"
             member = await context.bot.get_chat_member(chat_id, user.id)
         except TelegramError as exc:  # cannot check: refuse rather than let anyone in
-            log.warning("telegram_admin_check_failed chat=%s reason=%r", asker.chat.chat_id, exc.message)
+            log.warning(
+                "telegram_admin_check_failed chat=%s reason=%r", asker.chat.chat_id, exc.message
+            )
             return "admins_only"
         return None if member.status in ADMIN_STATUSES else "admins_only"
 
-    async def _reply(self, update: Update, context: Context, text: str, *, html: bool = False,
-                     markup: InlineKeyboardMarkup | None = None) -> Message | None:
+    async def _reply(
+        self,
+        update: Update,
+        context: Context,
+        text: str,
+        *,
+        html: bool = False,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message | None:
         """Answer in the same chat and forum topic, quoting the command outside private chats."""
         message = update.effective_message
         if message is None:
@@ -181,8 +202,13 @@ class TelegramHandlers:
         return sent
 
     def _log(self, asker: _Asker, command: str, outcome: str) -> None:
-        log.info("telegram_command chat=%s thread=%s command=%s outcome=%s", asker.chat.chat_id,
-                 asker.chat.thread_id or "-", command, outcome)
+        log.info(
+            "telegram_command chat=%s thread=%s command=%s outcome=%s",
+            asker.chat.chat_id,
+            asker.chat.thread_id or "-",
+            command,
+            outcome,
+        )
 
     def _names(self, ids: Sequence[str], lang: str) -> str:
         return texts.names(ids, self._labels, lang)
@@ -192,8 +218,10 @@ class TelegramHandlers:
 
     def _keyboard(self, followed: Sequence[str], lang: str) -> InlineKeyboardMarkup:
         buttons = [
-            InlineKeyboardButton(("✅ " if info.id in followed else "➕ ") + info.name(lang),
-                                 callback_data=BUTTON_PREFIX + info.id)
+            InlineKeyboardButton(
+                ("✅ " if info.id in followed else "➕ ") + info.name(lang),
+                callback_data=BUTTON_PREFIX + info.id,
+            )
             for info in self._labels.values()
             if len((BUTTON_PREFIX + info.id).encode()) <= MAX_CALLBACK_DATA
         ]
@@ -230,12 +258,24 @@ class TelegramHandlers:
         words = list(context.args or [])
         result = await self._subs.subscribe(asker.chat, words)
         if not result.ok:
-            await self._reply(update, context, texts.t("unknown_ids", asker.lang, words=texts.echo(result.unknown, asker.lang),
-                                              valid=self._valid()))
+            await self._reply(
+                update,
+                context,
+                texts.t(
+                    "unknown_ids",
+                    asker.lang,
+                    words=texts.echo(result.unknown, asker.lang),
+                    valid=self._valid(),
+                ),
+            )
             self._log(asker, "subscribe", "unknown_ids")
             return
         lang = asker.lang
-        if asker.kind == ChatType.PRIVATE and asker.user_lang and await self._subs.lang(asker.chat) is None:
+        if (
+            asker.kind == ChatType.PRIVATE
+            and asker.user_lang
+            and await self._subs.lang(asker.chat) is None
+        ):
             # remember the user's language for the alerts of this private chat
             await self._subs.set_lang(asker.chat, lang)
         active = self._active(result)
@@ -244,7 +284,12 @@ class TelegramHandlers:
         if words:
             await self._reply(update, context, text)
         else:
-            await self._reply(update, context, text + "\n\n" + texts.t("choose", lang), markup=self._keyboard(active, lang))
+            await self._reply(
+                update,
+                context,
+                text + "\n\n" + texts.t("choose", lang),
+                markup=self._keyboard(active, lang),
+            )
         self._log(asker, "subscribe", f"ok labels={','.join(active)}")
 
     async def unsubscribe(self, update: Update, context: Context) -> None:
@@ -261,19 +306,29 @@ class TelegramHandlers:
         result = await self._subs.unsubscribe(asker.chat, words)
         remaining = self._active(result)
         if not result.ok:
-            text = texts.t("unknown_ids", lang, words=texts.echo(result.unknown, lang), valid=self._valid())
+            text = texts.t(
+                "unknown_ids", lang, words=texts.echo(result.unknown, lang), valid=self._valid()
+            )
         elif not result.removed:
             if words and remaining:
                 ids, _ = self._subs.resolve(words)
-                text = texts.t("not_following", lang, labels=self._names(ids, lang),
-                               remaining=self._names(remaining, lang))
+                text = texts.t(
+                    "not_following",
+                    lang,
+                    labels=self._names(ids, lang),
+                    remaining=self._names(remaining, lang),
+                )
             else:
                 text = texts.t("not_subscribed", lang)
         elif not remaining:
             text = texts.t("unsubscribed_all", lang)
         else:
-            text = texts.t("unsubscribed", lang, labels=self._names(result.removed, lang),
-                           remaining=self._names(remaining, lang))
+            text = texts.t(
+                "unsubscribed",
+                lang,
+                labels=self._names(result.removed, lang),
+                remaining=self._names(remaining, lang),
+            )
         await self._reply(update, context, text)
         self._log(asker, "unsubscribe", f"removed={','.join(result.removed) or '-'}")
 
@@ -283,7 +338,11 @@ class TelegramHandlers:
         if asker is None:
             return
         sub = await self._subs.current(asker.chat)
-        if sub is None or (not sub.active and sub.paused_reason in (None, "unsubscribed")) or not sub.labels:
+        if (
+            sub is None
+            or (not sub.active and sub.paused_reason in (None, "unsubscribed"))
+            or not sub.labels
+        ):
             text = texts.t("not_subscribed", asker.lang)
         elif not sub.active:
             text = texts.t("list_paused", asker.lang, reason=sub.paused_reason)
@@ -349,7 +408,9 @@ class TelegramHandlers:
             return  # /subscribe@OtherBot: not for us
         if asker.kind != ChatType.PRIVATE and not mine:
             return
-        await self._reply(update, context, texts.t("unknown_command", asker.lang, commands=texts.commands_line()))
+        await self._reply(
+            update, context, texts.t("unknown_command", asker.lang, commands=texts.commands_line())
+        )
         self._log(asker, "unknown", "usage")
 
     # -- buttons ----------------------------------------------------------------------------
@@ -364,7 +425,11 @@ class TelegramHandlers:
         if not isinstance(message, Message):  # too old: Telegram no longer shows it to us
             await query.answer(texts.t("button_expired", texts.pick_lang(None, user_lang)))
             return
-        thread = str(message.message_thread_id) if message.is_topic_message and message.message_thread_id else ""
+        thread = (
+            str(message.message_thread_id)
+            if message.is_topic_message and message.message_thread_id
+            else ""
+        )
         chat = Chat(PLATFORM, str(message.chat.id), thread)
         lang = texts.pick_lang(await self._subs.lang(chat), user_lang)
         asker = _Asker(chat, message.chat.type, lang, user_lang)
@@ -378,13 +443,17 @@ class TelegramHandlers:
                 await query.answer(texts.t("admins_only", lang), show_alert=True)
                 self._log(asker, "button", "refused")
                 return
-        label = (query.data or "")[len(BUTTON_PREFIX):]
+        label = (query.data or "")[len(BUTTON_PREFIX) :]
         result = await self._subs.toggle(chat, label)
         if not result.ok:
             await query.answer(texts.t("button_expired", lang))
             return
         active = self._active(result)
-        text = texts.t("list", lang, labels=self._names(active, lang)) + "\n\n" + texts.t("choose", lang)
+        text = (
+            texts.t("list", lang, labels=self._names(active, lang))
+            + "\n\n"
+            + texts.t("choose", lang)
+        )
         try:
             await query.edit_message_text(text, reply_markup=self._keyboard(active, lang))
         except BadRequest as exc:
@@ -405,7 +474,11 @@ class TelegramHandlers:
         new = change.new_chat_member
         reason: str | None = None
         if new.status == ChatMemberStatus.BANNED:
-            reason = "bot was blocked by the user" if chat.type == ChatType.PRIVATE else "bot was kicked from the chat"
+            reason = (
+                "bot was blocked by the user"
+                if chat.type == ChatType.PRIVATE
+                else "bot was kicked from the chat"
+            )
         elif new.status == ChatMemberStatus.LEFT:
             reason = "bot was removed from the chat"
         elif isinstance(new, ChatMemberRestricted) and not new.can_send_messages:
@@ -415,9 +488,7 @@ class TelegramHandlers:
         if reason is None:
             log.info("telegram_membership chat=%s status=%s", chat.id, new.status)
             return
-        # Pausing is a lifecycle event, not a user's subscription change: Subscriptions has no
-        # call for it yet, so the store is used directly (the outbox does the same).
-        paused = await self._store.pause_chat(PLATFORM, str(chat.id), reason, self._clock())
+        paused = await self._subs.pause(Chat(PLATFORM, str(chat.id)), reason)
         log.info("telegram_chat_paused chat=%s subscriptions=%d reason=%r", chat.id, paused, reason)
 
     async def migrated(self, update: Update, context: Context) -> None:
@@ -426,7 +497,7 @@ class TelegramHandlers:
         if message is None or not message.migrate_to_chat_id:
             return  # the twin service message in the new supergroup (migrate_from_chat_id)
         old, new = str(message.chat.id), str(message.migrate_to_chat_id)
-        await self._store.migrate_chat(PLATFORM, old, new, self._clock())
+        await self._subs.migrate(PLATFORM, old, new)
         log.info("telegram_chat_migrated from=%s to=%s", old, new)
 
     async def error(self, update: object, context: Context) -> None:
@@ -436,14 +507,17 @@ class TelegramHandlers:
         if not isinstance(update, Update) or update.effective_message is None:
             return
         try:
-            lang = texts.pick_lang(None, update.effective_user.language_code if update.effective_user else None)
+            lang = texts.pick_lang(
+                None, update.effective_user.language_code if update.effective_user else None
+            )
             await update.effective_message.reply_text(texts.t("error", lang))
         except TelegramError:
             pass
 
 
-def build_application(token: str, api_base_url: str, limiter: TelegramRateLimiter, *,
-                      poll_timeout: float = 10.0) -> TelegramApp:
+def build_application(
+    token: str, api_base_url: str, limiter: TelegramRateLimiter, *, poll_timeout: float = 10.0
+) -> TelegramApp:
     """A PTB Application pointed at `api_base_url` (Telegram's or a self-hosted Bot API)."""
     base = api_base_url.rstrip("/")
     app: TelegramApp = (
@@ -478,9 +552,13 @@ class TelegramPlatform:
         poll_timeout: float = 10.0,
     ) -> None:
         self.limiter = limiter or TelegramRateLimiter()
-        self.application = build_application(token, api_base_url, self.limiter, poll_timeout=poll_timeout)
+        self.application = build_application(
+            token, api_base_url, self.limiter, poll_timeout=poll_timeout
+        )
         labels = {info.id: info for info in subscriptions.labels}
-        self.sender = TelegramSender(self.application.bot, labels, tz, sources=sources, limiter=self.limiter)
+        self.sender: Sender = TelegramSender(
+            self.application.bot, labels, tz, sources=sources, limiter=self.limiter
+        )
         self.handlers = TelegramHandlers(subscriptions, store, tz, clock, sources=sources)
         self.handlers.register(self.application)
         self._poll_timeout = poll_timeout
@@ -509,10 +587,13 @@ class TelegramPlatform:
         try:
             for lang in texts.LANGS:
                 await bot.set_my_commands(
-                    [BotCommand(c, texts.description(c, lang)) for c in texts.COMMANDS], language_code=lang
+                    [BotCommand(c, texts.description(c, lang)) for c in texts.COMMANDS],
+                    language_code=lang,
                 )
             # clients in other languages get the English menu, like the replies
-            await bot.set_my_commands([BotCommand(c, texts.description(c, "en")) for c in texts.COMMANDS])
+            await bot.set_my_commands(
+                [BotCommand(c, texts.description(c, "en")) for c in texts.COMMANDS]
+            )
         except TelegramError as exc:  # a missing menu is no reason not to deliver alerts
             log.warning("telegram_set_commands_failed reason=%r", exc.message)
 
@@ -545,10 +626,6 @@ def create_telegram_platform(parts: Parts) -> TelegramPlatform:
         subscriptions=parts.subscriptions,
         store=parts.store,
         tz=ZoneInfo(config.timezone),
-        # Parts has no clock yet (asked for in the issue-4 report); the real one otherwise
-        clock=getattr(parts, "clock", None) or _utcnow,
+        clock=parts.clock,
+        sources=parts.sources,
     )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -104,7 +104,9 @@ class _ChatState:
 class _EvenGate:
     """At most `rate` starts per second, evenly spaced."""
 
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]) -> None:
+    def __init__(
+        self, rate: float, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
+    ) -> None:
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
         self._clock = clock
@@ -209,7 +211,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         if chat_id is None:  # getMe, answerCallbackQuery...: not counted by Telegram's limits
             return await callback(*args, **kwargs)
         chat = str(chat_id)
-        is_message = (endpoint.startswith("send") and endpoint != "sendChatAction") or endpoint in _MESSAGE_ENDPOINTS
+        is_message = (
+            endpoint.startswith("send") and endpoint != "sendChatAction"
+        ) or endpoint in _MESSAGE_ENDPOINTS
         retries = rate_limit_args or 0
         attempt = 0
         while True:
@@ -224,7 +228,12 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 if attempt >= retries:
                     raise
                 attempt += 1
-                log.info("telegram_rate_limited chat=%s endpoint=%s retry_after=%s", chat, endpoint, seconds)
+                log.info(
+                    "telegram_rate_limited chat=%s endpoint=%s retry_after=%s",
+                    chat,
+                    endpoint,
+                    seconds,
+                )
 
 
 class TelegramSender:
@@ -274,7 +283,11 @@ class TelegramSender:
         sub = delivery.subscription
         story = delivery.story
         text = render_alert(
-            story, delivery.match, self._labels, lang=sub.lang, tz=self._tz,
+            story,
+            delivery.match,
+            self._labels,
+            lang=sub.lang,
+            tz=self._tz,
             source=self._sources.get(story.feed_id, story.feed_id),
         )
         try:
@@ -284,19 +297,27 @@ class TelegramSender:
             if "can't parse entities" not in exc.message.lower():
                 return self._result(exc)
             # Our HTML was refused: better the alert as plain text than no alert (issue 7).
-            log.warning("telegram_html_refused chat=%s story=%s reason=%r: sending as plain text",
-                        sub.chat_id, story.id, exc.message)
+            log.warning(
+                "telegram_html_refused chat=%s story=%s reason=%r: sending as plain text",
+                sub.chat_id,
+                story.id,
+                exc.message,
+            )
             try:
                 message = await self._send(sub.chat_id, sub.thread_id, text.plain, None)
             except BadRequest as again:
-                return SendResult("failed", reason=f"refused as HTML and as plain text: {again.message}")
+                return SendResult(
+                    "failed", reason=f"refused as HTML and as plain text: {again.message}"
+                )
             except TelegramError as again:
                 return self._result(again)
         except TelegramError as exc:
             return self._result(exc)
         return SendResult.sent(str(message.message_id))
 
-    async def _send(self, chat_id: str, thread_id: str, text: str, parse_mode: str | None) -> Message:
+    async def _send(
+        self, chat_id: str, thread_id: str, text: str, parse_mode: str | None
+    ) -> Message:
         return await self._bot.send_message(
             chat_id=chat_id_param(chat_id),
             text=text,
@@ -307,15 +328,24 @@ class TelegramSender:
     def _result(self, exc: TelegramError) -> SendResult:
         if isinstance(exc, RetryAfter):
             seconds = retry_after_seconds(exc)
-            return SendResult("retry", reason=f"rate limited: retry after {seconds:g} s",
-                              retry_after=seconds, retry_scope="chat")
+            return SendResult(
+                "retry",
+                reason=f"rate limited: retry after {seconds:g} s",
+                retry_after=seconds,
+                retry_scope="chat",
+            )
         if isinstance(exc, ChatMigrated):
-            return SendResult("moved", reason=f"group upgraded to supergroup {exc.new_chat_id}",
-                              new_chat_id=str(exc.new_chat_id))
+            return SendResult(
+                "moved",
+                reason=f"group upgraded to supergroup {exc.new_chat_id}",
+                new_chat_id=str(exc.new_chat_id),
+            )
         if isinstance(exc, Forbidden):
             return SendResult("gone", reason=exc.message)
         if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is a subclass of it
             lowered = exc.message.lower()
+            if "thread not found" in lowered:  # a deleted forum topic: pause that topic only
+                return SendResult("gone", reason=exc.message, gone_scope="subscription")
             if any(text in lowered for text in _GONE_BAD_REQUESTS):
                 return SendResult("gone", reason=exc.message)
             return SendResult("failed", reason=exc.message)

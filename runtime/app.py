@@ -59,6 +59,8 @@ class Parts:
     outbox: OutboxWorker
     platforms: list[Platform]
     metrics: Metrics
+    clock: Callable[[], datetime]
+    sources: dict[str, str]  # feed id -> name shown in alerts
     health_port: int | None = None
 
 
@@ -126,19 +128,22 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         OutboxWorker(store, {}, clock),
         [],
         metrics,
+        clock,
+        {f.id: f.name or f.id for f in config.feeds},
     )
 
     for name, factory in options.platform_factories:
-        parts.platforms.append(factory(parts))
+        platform = factory(parts)
+        parts.platforms.append(platform)
+        # stop() is safe whether or not start() ran or finished (`once` sends without start)
+        stack.push_async_callback(_stop_quietly, platform)
         log.info("platform_enabled name=%s", name)
 
     senders: dict[str, Sender] = {p.name: p.sender for p in parts.platforms}
     labels = {info.id: info for info in matcher.labels}
     if not parts.platforms:
         # No bot token: alerts go to the terminal, through the same outbox as real platforms.
-        console = ConsoleSender(
-            options.stream, labels, ZoneInfo(config.timezone), {f.id: f.id for f in config.feeds}
-        )
+        console = ConsoleSender(options.stream, labels, ZoneInfo(config.timezone), parts.sources)
         senders["console"] = console
         await store.save_subscription("console", CONSOLE_CHAT, [i.id for i in matcher.labels], now)
     elif await store.subscription("console", CONSOLE_CHAT):
@@ -223,17 +228,13 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
             for p in parts.platforms
         ]
 
-        async def stop_platforms() -> None:
+        async def stop_starting() -> None:
+            # the platforms themselves are stopped by build()'s exit callbacks, after this
             for task in supervisors:
                 task.cancel()
             await asyncio.gather(*supervisors, return_exceptions=True)
-            for platform in reversed(started):
-                try:
-                    await platform.stop()
-                except Exception:
-                    log.exception("platform_stop_failed name=%s", platform.name)
 
-        stack.push_async_callback(stop_platforms)
+        stack.push_async_callback(stop_starting)
         log.info(
             "mirsad_ready feeds=%d platforms=%s",
             len(config.feeds),
@@ -249,6 +250,13 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         except TimeoutError:
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")
+
+
+async def _stop_quietly(platform: Platform) -> None:
+    try:
+        await platform.stop()
+    except Exception:
+        log.exception("platform_stop_failed name=%s", platform.name)
 
 
 PLATFORM_RETRY_FIRST = 5.0

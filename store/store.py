@@ -576,6 +576,17 @@ class Store:
             await self._cancel_pending(conn, where, f"paused: {reason}", now)
             return int(result.rowcount)
 
+    async def pause_subscription(self, subscription_id: int, reason: str, now: datetime) -> None:
+        """Pause one subscription (e.g. its Telegram forum topic was deleted), not the chat."""
+        where = t.subscriptions.c.id == subscription_id
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(t.subscriptions)
+                .where(where)
+                .values(active=False, paused_reason=reason, updated_at=now)
+            )
+            await self._cancel_pending(conn, where, f"paused: {reason}", now)
+
     async def _cancel_pending(
         self, conn: AsyncConnection, where: Any, reason: str, now: datetime
     ) -> None:

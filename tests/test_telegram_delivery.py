@@ -223,6 +223,22 @@ async def test_alerts_go_to_the_forum_topic_that_subscribed(rig: Rig) -> None:
     assert fake.rate_limited == []
 
 
+async def test_a_deleted_forum_topic_pauses_that_topic_only(rig: Rig) -> None:
+    fake = rig.fake
+    fake.group(-6200)  # not (or no longer) a forum: any message_thread_id is "not found"
+    await rig.subscribe(-6200, ["trump"], thread="42")
+    await rig.subscribe(-6200, ["trump"])  # the group itself
+    await rig.stories(["trump", "trump"])
+    await asyncio.wait_for(rig.outbox().deliver_due(), 20)
+    assert len(fake.messages(-6200)) == 2 and all(m.message_thread_id is None for m in fake.messages(-6200))
+    topic = await rig.store.subscription("telegram", "-6200", "42")
+    group = await rig.store.subscription("telegram", "-6200")
+    assert topic is not None and not topic.active and topic.paused_reason == "Message thread not found"
+    assert group is not None and group.active
+    statuses = sorted(r["status"] for r in await rig.rows())
+    assert statuses == ["cancelled", "cancelled", "sent", "sent"]
+
+
 @pytest.mark.parametrize(
     ("chat_id", "kind", "script", "reason"),
     [
