@@ -132,6 +132,7 @@ async def test_bot_run_with_both_platforms_end_to_end(
         assert 'mirsad_alerts_total{platform="telegram",result="sent"} 1.0' in metrics
         assert 'mirsad_alerts_total{platform="discord",result="sent"} 1.0' in metrics
         assert 'mirsad_matches_total{label="trump"} 1.0' in metrics
+        assert fake_telegram.token not in metrics and TOKEN not in metrics
         assert get(health) == (200, "ok\n")
 
         started = time.monotonic()

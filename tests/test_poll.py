@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text as sql
 
 from config import load_settings
 from feeds.fetch import Fetcher, FetchSettings
@@ -76,3 +79,63 @@ def test_schedule_backoff_quiet_and_hints() -> None:
     assert 360 <= delay(last_new_at=now - timedelta(days=1)) <= 396  # quiet feed: 3x
     assert 900 <= delay(hint=900) <= 990  # server hint is a lower bound
     assert 6 * 3600 <= delay(hint=10**9) <= 6.6 * 3600  # but capped
+
+
+HOSTILE = Path(__file__).parent / "data" / "feeds"
+
+
+async def test_hostile_feeds_side_by_side_leave_the_good_one_and_the_process_unharmed(
+    store: Store, clock: FakeClock, feed_server: FeedServer
+) -> None:
+    feed_server.set("/good.xml", FEED)
+    feed_server.set("/malformed.xml", b"<rss><channel><item><title>x</title></chann")
+    feed_server.set("/html.xml", HOSTILE / "cloudflare-challenge.html", content_type="text/html")
+    feed_server.set("/empty.xml", b"")
+    feed_server.set("/huge.xml", b"<item>", size=2_000_000_000, chunked=True)
+    feed_server.set("/bomb.xml", b"\0", size=50_000_000, gzip=True)
+    feed_server.set("/trickle.xml", b"<rss>" * 200, trickle=0.05)
+    feed_server.redirect("/loop-a.xml", "/loop-b.xml")
+    feed_server.redirect("/loop-b.xml", feed_server.url("/loop-a.xml"))
+    feed_server.redirect("/ftp.xml", "ftp://example.com/feed.xml")
+    feed_server.set("/laughs.xml", HOSTILE / "billion-laughs.xml")
+    feed_server.set("/quadratic.xml", HOSTILE / "quadratic-blowup.xml")
+    feed_server.set("/xxe.xml", HOSTILE / "xxe-external-entity.xml")
+    feed_server.set("/titles.xml", HOSTILE / "hostile-titles.xml")
+    feed_server.set("/same-guid.xml", HOSTILE / "same-guid-everywhere.xml")
+    paths = [
+        "/good.xml",
+        "/malformed.xml",
+        "/html.xml",
+        "/empty.xml",
+        "/huge.xml",
+        "/bomb.xml",
+        "/trickle.xml",
+        "/loop-a.xml",
+        "/ftp.xml",
+        "/laughs.xml",
+        "/quadratic.xml",
+        "/xxe.xml",
+        "/titles.xml",
+        "/same-guid.xml",
+    ]
+    await store.sync_feeds(
+        [(p.strip("/").removesuffix(".xml"), feed_server.url(p), "ar", 60) for p in paths],
+        clock.now,
+    )
+    settings = FetchSettings(allow_private_addresses=True, total_timeout=2, max_bytes=2_000_000)
+    async with Fetcher(settings) as fetcher:
+        outcomes = {o.feed_id: o for o in await Poller(store, fetcher, matcher(), clock).poll_all()}
+    assert outcomes["good"].status == "ok" and outcomes["good"].new == 10
+    for feed_id in ("html", "empty", "huge", "bomb", "trickle", "loop-a", "ftp"):
+        assert outcomes[feed_id].status == "error", feed_id
+        assert outcomes[feed_id].error and "\n" not in outcomes[feed_id].error  # one clear line
+    for feed_id in ("malformed", "laughs", "quadratic", "xxe", "titles", "same-guid"):
+        assert outcomes[feed_id].status in ("ok", "error"), (
+            feed_id
+        )  # survives; parsed safely or refused
+    feeds = {f.id: f for f in await store.feeds()}
+    assert feeds["good"].error_count == 0 and feeds["huge"].error_count == 1
+    # nothing hostile reached the stored text: no bidi overrides or control characters
+    async with store._engine.connect() as conn:  # the test reads the table directly
+        titles = [r[0] for r in await conn.execute(sql("SELECT title FROM stories"))]
+    assert titles and not any(ch in t for t in titles for ch in "\u202e\u202d\u2066\x00\x07")
