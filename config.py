@@ -179,7 +179,10 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path} (line {self.line})" if self.line else (self.path or "config")
+        if not self.path:
+            where = f"line {self.line}" if self.line else "config"
+        else:
+            where = f"{self.path} (line {self.line})" if self.line else self.path
         return f"{where}: {self.message}"
 
 
