@@ -75,7 +75,7 @@ def test_poll_interval_at_least_one_and_yaml_errors_have_lines(make_config, tmp_
     bad = tmp_path / "bad.yaml"
     bad.write_text("feeds:\n  - id: a\n    url: [unclosed\n", encoding="utf-8")
     (only,) = problems(bad)
-    assert only.startswith("line 3: not valid YAML:"), only
+    assert only.startswith("line 4: not valid YAML:"), only
     assert "not valid YAML" in only
 
 
