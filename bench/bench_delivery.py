@@ -366,7 +366,6 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):
             print(f"\n## {platform}: {args.stories} stories x {chats} chats", flush=True)
             rows.append(run_one(platform, chats, args.stories, args.groups, limits[platform]))
-    rates = [float(str(r[4]).split("/")[0]) for r in rows]
     print()
     print(
         table(
@@ -386,8 +385,10 @@ def main(argv: list[str] | None = None) -> int:
             rows,
         )
     )
-    if len(rows) > 1:
-        print(f"median sustained rate over the rows: {median(rates):.1f}/s")
+    if args.runs > 1:
+        for platform in platforms:
+            rates = [float(str(r[4]).split("/")[0]) for r in rows if r[0] == platform]
+            print(f"{platform}: median sustained rate of {len(rates)} runs {median(rates):.1f}/s")
     return 0
 
 

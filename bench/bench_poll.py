@@ -47,6 +47,7 @@ from common import (
     memory_mb,
     metric,
     print_machine,
+    survive,
     table,
     write_config,
 )
@@ -79,15 +80,8 @@ async def run_cycles(
             # the farm's clock: every changing feed gains `new_items` items per cycle
             farm.set_clock(n * new_items * farm.spec.period)
             outcomes.clear()
-            crash = ""
             w0, c0 = time.perf_counter(), time.process_time()
-            try:
-                await parts.poller.poll_all()
-            except Exception as exc:  # the finding itself: say so and go on
-                crash = f"{type(exc).__name__}: {str(exc).splitlines()[0][:60]}"
-                # gather() does not cancel the other feeds' tasks: let them finish
-                others = asyncio.all_tasks() - {asyncio.current_task()}
-                await asyncio.gather(*others, return_exceptions=True)
+            crash = await survive(parts.poller.poll_all())
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
             d0 = time.perf_counter()
             delivered = await parts.outbox.deliver_due()

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -510,6 +510,18 @@ def metric(text: str, name: str, **labels: str) -> float:
         if all(f'{k}="{v}"' in raw_labels for k, v in labels.items()):
             total += float(value)
     return total
+
+
+async def survive(awaitable: Awaitable[object]) -> str:
+    """Await a poll cycle; if it raises, wait for the feeds still in flight (gather() does
+    not cancel them) and return the error as text ("" when it went through)."""
+    try:
+        await awaitable
+    except Exception as exc:  # the finding itself: reported, and the benchmark goes on
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        await asyncio.gather(*others, return_exceptions=True)
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:80]}"
+    return ""
 
 
 @contextlib.contextmanager
