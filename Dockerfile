@@ -25,7 +25,7 @@ COPY store ./store
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin mirsad \
     && mkdir -p /app/data \
     && chown mirsad:mirsad /app/data
-USER mirsad
+USER 10001:10001
 
 # The SQLite database (config.yaml: database: data/mirsad.db) lives here: mount a volume.
 VOLUME ["/app/data"]
