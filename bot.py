@@ -85,17 +85,7 @@ def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
             status = EXIT_FAILED
             continue
         match = matcher.match(title, summary, item.get("lang") or item.get("language"))
-        evidence = [
-            {
-                "label": e.label,
-                "term": e.term,
-                "text": e.text,
-                "field": e.field,
-                "start": e.start,
-                "end": e.end,
-            }
-            for e in match.evidence
-        ]
+        evidence = [e.as_dict() for e in match.evidence]
         out.write(
             json.dumps(
                 {"id": item.get("id"), "labels": list(match.labels), "evidence": evidence},

@@ -35,6 +35,16 @@ class Evidence:
     start: int = 0  # character offsets into that field of the original text
     end: int = 0
 
+    def as_dict(self) -> dict[str, str | int]:
+        return {
+            "label": self.label,
+            "term": self.term,
+            "text": self.text,
+            "field": self.field,
+            "start": self.start,
+            "end": self.end,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Match:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from alerts.pacing import RateGate
 from store import Delivery, Store
 
 log = logging.getLogger("mirsad.outbox")
@@ -77,36 +78,9 @@ class DeliveryStats:
     failed: dict[str, int] = field(default_factory=dict)
     retried: dict[str, int] = field(default_factory=dict)
     paused: dict[str, int] = field(default_factory=dict)
-    latency: list[float] = field(default_factory=list)  # seconds from story seen to sent (recent)
 
     def bump(self, table: dict[str, int], platform: str) -> None:
         table[platform] = table.get(platform, 0) + 1
-
-
-class _RateGate:
-    """At most `rate` starts per second, evenly spaced (no bursts to trip a flood limit)."""
-
-    def __init__(
-        self, rate: float, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
-    ) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        async with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + self._interval
-            if start > now:
-                await self._sleep(start - now)
-
-    def hold(self, seconds: float) -> None:
-        self._next = max(self._next, self._clock() + seconds)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -138,7 +112,7 @@ class OutboxWorker:
         self._batch = batch
         self._slots = asyncio.Semaphore(concurrency)
         self._gates = {
-            p: _RateGate(s.pacing.overall_per_second, loop_time, sleep)
+            p: RateGate(s.pacing.overall_per_second, loop_time, sleep)
             for p, s in self._senders.items()
         }
         self._chat_ready: dict[

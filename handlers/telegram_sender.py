@@ -48,6 +48,7 @@ from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from alerts.outbox import Pacing, SendResult
+from alerts.pacing import RateGate
 from alerts.telegram_format import render_alert
 from models import LabelInfo
 from store import Delivery
@@ -101,27 +102,6 @@ class _ChatState:
     recent: deque[float] = field(default_factory=deque)  # send times within the group window
 
 
-class _EvenGate:
-    """At most `rate` starts per second, evenly spaced."""
-
-    def __init__(
-        self, rate: float, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
-    ) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._clock = clock
-        self._sleep = sleep
-
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        now = self._clock()
-        start = max(now, self._next)
-        self._next = start + self._interval  # reserved before sleeping: no lock needed
-        if start > now:
-            await self._sleep(start - now)
-
-
 class TelegramRateLimiter(BaseRateLimiter[int]):
     """Per-chat, per-group and overall pacing for every request of one bot (see module doc).
 
@@ -144,7 +124,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._chat_gap = chat_gap
         self._group_max = group_max
         self._group_window = group_window
-        self._overall = _EvenGate(overall_per_second, self._clock, sleep)
+        self._overall = RateGate(overall_per_second, self._clock, sleep)
         self._chats: dict[str, _ChatState] = {}
 
     async def initialize(self) -> None:

@@ -89,18 +89,8 @@ class IngestResult:
     queued: int
 
 
-def _evidence_to_json(match: Match) -> list[dict[str, Any]]:
-    return [
-        {
-            "label": e.label,
-            "term": e.term,
-            "text": e.text,
-            "field": e.field,
-            "start": e.start,
-            "end": e.end,
-        }
-        for e in match.evidence
-    ]
+def _evidence_to_json(match: Match) -> list[dict[str, str | int]]:
+    return [e.as_dict() for e in match.evidence]
 
 
 def _match_from_row(labels: Sequence[str], evidence: Sequence[dict[str, Any]]) -> Match:
