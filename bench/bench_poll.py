@@ -142,7 +142,7 @@ def steady(farm: FarmProcess, interval: int, window: float, windows: int, warmup
             print(f"  bot ready after {ready:.2f} s", flush=True)
 
             def sample() -> tuple[float, float, dict[str, float]]:
-                page = http_get(base + "/metrics")[1]
+                page = http_get(base + "/metrics", 60)[1]  # slow while the database is busy
                 counts = {
                     s: metric(page, "mirsad_feeds_polled_total", status=s)
                     for s in ("ok", "not_modified", "error")

@@ -82,7 +82,8 @@ def print_machine() -> None:
     m = machine()
     print(
         f"machine: {m['nproc']} CPUs ({m['affinity']} usable), {m['cpu']}, {m['memory']} RAM; "
-        f"Python {m['python']}, SQLite {m['sqlite']}, Linux {m['kernel']}"
+        f"Python {m['python']}, SQLite {m['sqlite']}, Linux {m['kernel']}; "
+        f"load average {os.getloadavg()[0]:.1f} (other jobs share the machine)"
     )
 
 
@@ -272,7 +273,7 @@ class Farm:
         kind = self.kinds[index]
         self.stats["requests"] += 1
         self.stats[f"kind:{kind}"] += 1
-        self.fetches.setdefault(index, deque(maxlen=16)).append(time.monotonic())
+        self.fetches.setdefault(index, deque(maxlen=512)).append(time.monotonic())
         if kind == "slow":
             await asyncio.sleep(self.spec.slow_delay)
         if kind == "failing":
