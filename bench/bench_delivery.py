@@ -226,6 +226,7 @@ async def deliver(
     from store import FeedUpdate
 
     factory: PlatformFactory
+    extra: dict[str, Any]
     if platform == "telegram":
         from handlers.telegram_bot import create_telegram_platform
 

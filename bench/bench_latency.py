@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=150.0, help="seconds of publishing")
     ap.add_argument("--stories", type=int, default=60)
     ap.add_argument("--feeds", type=int, default=40)
-    ap.add_argument("--chats", type=int, default=4, help="chat k follows LABELS[k % 4]")
+    ap.add_argument("--chats", type=int, default=4, help="chat k follows LABELS[k %% 4]")
     ap.add_argument("--slow", type=float, default=0.0, help="fraction of feeds answering slowly")
     ap.add_argument("--slow-delay", type=float, default=8.0)
     ap.add_argument("--project", type=int, default=60, help="interval to project to")

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -523,15 +523,6 @@ async def survive(awaitable: Awaitable[object]) -> str:
         await asyncio.gather(*others, return_exceptions=True)
         return f"{type(exc).__name__}: {str(exc).splitlines()[0][:80]}"
     return ""
-
-
-@contextlib.contextmanager
-def timer() -> Iterator[list[float]]:
-    """`with timer() as t: ...` then t[0] holds wall seconds and t[1] this process's CPU."""
-    out: list[float] = []
-    w0, c0 = time.perf_counter(), time.process_time()
-    yield out
-    out.extend([time.perf_counter() - w0, time.process_time() - c0])
 
 
 if __name__ == "__main__":
