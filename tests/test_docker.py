@@ -173,7 +173,8 @@ def test_image_install_and_start_steps_in_a_fresh_environment(
     config = (
         head + f"feeds:\n  - id: local\n    url: {feed_server.url('/feed.xml')}\n" + rest
     ).replace("allow_private_addresses: false", "allow_private_addresses: true")
-    config += f"\nhealth:\n  port: {port}\n"
+    assert "\nhealth:\n  host: 127.0.0.1\n  port: 8080\n" in config
+    config = config.replace("  port: 8080\n", f"  port: {port}\n")
     (app / "config.yaml").write_text(config)
 
     cmd = json.loads(next(x["value"] for x in instructions() if x["instruction"] == "CMD"))
@@ -194,8 +195,13 @@ def test_image_install_and_start_steps_in_a_fresh_environment(
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                     status = r.status
             except OSError:
+                if proc.poll() is not None:
+                    break
                 time.sleep(0.3)
-        assert status == 200
+        if status != 200:
+            proc.kill()
+            out, err = proc.communicate(timeout=15)
+            pytest.fail(f"/healthz never answered 200:\n{err[-3000:]}\n{out[-2000:]}")
         assert (app / "data" / "mirsad.db").exists()
         assert oct((app / "data" / "mirsad.db").stat().st_mode & 0o777) == "0o600"
     finally:
