@@ -7,14 +7,16 @@ testable without a clock.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, event, func, insert, select, update
+from sqlalchemy import and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -49,6 +51,7 @@ class FeedUpdate:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None  # None = success
+    not_modified: bool = False  # a 304: the feed's items are the ones it listed last time
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,19 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; this process's writers take turns.
+
+        SQLite allows one writer at a time, and a transaction that read first and then writes
+        fails at once with "database is locked" (busy_timeout does not apply) when another
+        connection committed in between, as concurrent feed ingests did. Readers are not
+        serialised: WAL lets them run beside the writer.
+        """
+        async with self._write_lock, self._engine.begin() as conn:
+            yield conn
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -227,14 +243,29 @@ class Store:
                 sync.execute(
                     insert(t.meta).values(key="schema_version", value=str(t.SCHEMA_VERSION))
                 )
-            elif int(row.value) > t.SCHEMA_VERSION:
+                return
+            version = int(row.value)
+            if version > t.SCHEMA_VERSION:
                 raise RuntimeError(
-                    f"the database is schema version {row.value}, newer than this Mirsad "
+                    f"the database is schema version {version}, newer than this Mirsad "
                     f"({t.SCHEMA_VERSION}): upgrade Mirsad or use another database"
                 )
-            # Future versions: apply migrations from int(row.value) up to SCHEMA_VERSION here.
+            if version < 2:
+                column = t.feeds.c.last_listed_at
+                sync.exec_driver_sql(
+                    f"ALTER TABLE feeds ADD COLUMN {column.name} "
+                    f"{column.type.compile(dialect=sync.dialect)}"
+                )
+                # the closest known time the feed served its list; pruning waits a bit longer
+                sync.execute(update(t.feeds).values(last_listed_at=t.feeds.c.last_new_at))
+            if version < t.SCHEMA_VERSION:
+                sync.execute(
+                    update(t.meta)
+                    .where(t.meta.c.key == "schema_version")
+                    .values(value=str(t.SCHEMA_VERSION))
+                )
 
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.run_sync(run)
 
     async def ping(self) -> bool:
@@ -248,7 +279,7 @@ class Store:
             return (await conn.execute(select(t.meta.c.value).where(t.meta.c.key == key))).scalar()
 
     async def set_meta(self, key: str, value: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(delete(t.meta).where(t.meta.c.key == key))
             await conn.execute(insert(t.meta).values(key=key, value=value))
 
@@ -263,7 +294,7 @@ class Store:
         their stories keep their history. A changed URL drops the old validators.
         """
         wanted = {fid: (url, lang, interval) for fid, url, lang, interval in feeds}
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             rows = {r.id: r for r in await conn.execute(select(t.feeds))}
             for fid, (url, lang, interval) in wanted.items():
                 row = rows.get(fid)
@@ -282,6 +313,10 @@ class Store:
                     )
                     continue
                 values: dict[str, Any] = {"language": lang, "interval": interval, "enabled": True}
+                if not row.enabled:
+                    # Back after being removed: its stories may have been pruned meanwhile, so
+                    # the first poll records what it holds again instead of alerting on it.
+                    values.update(initialized=False, next_poll_at=now)
                 if row.url != url:
                     values.update(
                         url=url, etag=None, last_modified=None, next_poll_at=now, error_count=0
@@ -328,7 +363,7 @@ class Store:
         return known
 
     async def record_feed_failure(self, feed_id: str, update_: FeedUpdate, now: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(t.feeds)
                 .where(t.feeds.c.id == feed_id)
@@ -356,7 +391,7 @@ class Store:
         and the feed's new state commit together, so a crash leaves either all or none.
         `alert=False` (a feed's first poll) records stories as seen and queues nothing.
         """
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             new_ids = await self._insert_new_stories(conn, stories, now)
             new_matches = {sid: m for sid, m in matched.items() if sid in new_ids and m}
             if new_matches:
@@ -386,6 +421,7 @@ class Store:
                     next_poll_at=feed_update.next_poll_at,
                     last_polled_at=now,
                     last_success_at=now,
+                    **({} if feed_update.not_modified else {"last_listed_at": now}),
                     initialized=True,
                     error_count=0,
                     last_error=None,
@@ -524,7 +560,7 @@ class Store:
         }
         if guild_id is not None:
             values["guild_id"] = guild_id
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             where = and_(
                 t.subscriptions.c.platform == platform,
                 t.subscriptions.c.chat_id == chat_id,
@@ -557,7 +593,7 @@ class Store:
         subscribes again it starts fresh instead of receiving a flood of old stories.
         """
         where = and_(t.subscriptions.c.platform == platform, t.subscriptions.c.chat_id == chat_id)
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 update(t.subscriptions)
                 .where(where, t.subscriptions.c.active)
@@ -569,7 +605,7 @@ class Store:
     async def pause_subscription(self, subscription_id: int, reason: str, now: datetime) -> None:
         """Pause one subscription (e.g. its Telegram forum topic was deleted), not the chat."""
         where = t.subscriptions.c.id == subscription_id
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(t.subscriptions)
                 .where(where)
@@ -591,7 +627,7 @@ class Store:
         self, platform: str, old_chat_id: str, new_chat_id: str, now: datetime
     ) -> None:
         """A Telegram group became a supergroup: move its subscriptions and settings."""
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             clash = (
                 await conn.execute(
                     select(func.count())
@@ -642,7 +678,7 @@ class Store:
             ).scalar()
 
     async def set_chat_lang(self, platform: str, chat_id: str, lang: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 delete(t.chat_settings).where(
                     t.chat_settings.c.platform == platform, t.chat_settings.c.chat_id == chat_id
@@ -734,7 +770,7 @@ class Store:
             return value
 
     async def mark_sent(self, outbox_id: int, message_id: str | None, now: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.id == outbox_id)
@@ -750,7 +786,7 @@ class Store:
     async def mark_retry(
         self, outbox_id: int, error: str, next_attempt_at: datetime, *, count_attempt: bool = True
     ) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.id == outbox_id)
@@ -762,7 +798,7 @@ class Store:
             )
 
     async def mark_failed(self, outbox_id: int, error: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.id == outbox_id)
@@ -831,17 +867,34 @@ class Store:
             )
 
     async def prune(self, now: datetime, retention: timedelta) -> int:
-        """Delete stories older than the retention that no pending alert still needs.
+        """Delete stories older than the retention that nothing still needs.
 
-        Story ids of a feed's current items must stay known or they would alert again, so
-        only stories not seen for `retention` go (feeds drop items long before that).
+        A story id must stay known while its feed still lists it, or it would alert again. A
+        feed answering 304 lists the same items without refreshing their `seen_at`, so age
+        alone is not enough: a story goes only when its feed has since served its list without
+        it (`last_listed_at` after its `seen_at`), or its feed is disabled, and no pending
+        alert needs it.
         """
         cutoff = now - retention
         pending = select(t.outbox.c.story_id).where(t.outbox.c.status == "pending")
-        old = select(t.stories.c.id).where(
-            t.stories.c.seen_at < cutoff, t.stories.c.id.not_in(pending)
+        may_still_be_listed = (
+            select(t.feeds.c.id)
+            .where(
+                t.feeds.c.id == t.stories.c.feed_id,
+                t.feeds.c.enabled,
+                or_(
+                    t.feeds.c.last_listed_at.is_(None),
+                    t.feeds.c.last_listed_at <= t.stories.c.seen_at,
+                ),
+            )
+            .exists()
         )
-        async with self._engine.begin() as conn:
+        old = select(t.stories.c.id).where(
+            t.stories.c.seen_at < cutoff,
+            t.stories.c.id.not_in(pending),
+            ~may_still_be_listed,
+        )
+        async with self._write() as conn:
             await conn.execute(delete(t.outbox).where(t.outbox.c.story_id.in_(old)))
             await conn.execute(delete(t.matches).where(t.matches.c.story_id.in_(old)))
             result = await conn.execute(delete(t.stories).where(t.stories.c.id.in_(old)))

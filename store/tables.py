@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: feeds.last_listed_at
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -67,6 +67,9 @@ feeds = Table(
     Column("last_polled_at", UTCDateTime),
     Column("last_success_at", UTCDateTime),
     Column("last_new_at", UTCDateTime),  # last time a poll found a new story (adaptive polling)
+    # last time the feed served its item list (a 200, not a 304): stories it did not list then
+    # have left the feed and may be pruned after the retention
+    Column("last_listed_at", UTCDateTime),
     Column("initialized", Boolean, nullable=False, default=False),  # first good poll done
     Column("error_count", Integer, nullable=False, default=0),  # consecutive failures
     Column("last_error", Text),

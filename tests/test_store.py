@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,3 +191,123 @@ async def test_prune_keeps_recent_and_pending_stories(store: Store, clock: FakeC
     )
     assert await store.prune(clock.now, timedelta(days=30)) == 1
     assert await store.known_story_ids([story(1).id, story(2).id]) == {story(2).id}
+
+
+async def test_prune_keeps_stories_a_feed_answering_304_still_lists(
+    store: Store, clock: FakeClock
+) -> None:
+    """A 304 means "same items as before": their ids must stay known however old, or the
+    next 200 would alert on all of them again."""
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await store.ingest(
+        "f", [story(1), story(2)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False
+    )
+    for _ in range(40):
+        clock.advance(86400)
+        not_modified = FeedUpdate(next_poll_at=clock.now, not_modified=True)
+        await store.ingest("f", [], {}, not_modified, clock.now, alert=True)
+    assert await store.prune(clock.now, timedelta(days=30)) == 0
+
+    # the feed then serves its list without story 1: story 1 has left the feed
+    result = await store.ingest(
+        "f", [story(2), story(3)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=True
+    )
+    assert result.new_stories == 1
+    assert await store.prune(clock.now, timedelta(days=30)) == 1
+    assert await store.known_story_ids([story(n).id for n in (1, 2, 3)]) == {
+        story(2).id,
+        story(3).id,
+    }
+
+
+async def test_prune_keeps_a_story_a_pending_alert_needs(store: Store, clock: FakeClock) -> None:
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await store.save_subscription("telegram", "1", ["ai"], clock.now)
+    await store.ingest(
+        "f", [story(1)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False
+    )
+    await store.ingest(
+        "f",
+        [story(2)],
+        {story(2).id: match("ai")},
+        FeedUpdate(next_poll_at=clock.now),
+        clock.now,
+        alert=True,
+    )
+    clock.advance(40 * 86400)
+    await store.ingest("f", [], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=True)
+    # both left the feed long ago; only the one nobody waits for goes
+    assert await store.prune(clock.now, timedelta(days=30)) == 1
+    assert await store.known_story_ids([story(1).id, story(2).id]) == {story(2).id}
+
+
+async def test_a_feed_removed_then_added_back_starts_with_a_silent_first_poll(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await store.ingest(
+        "f", [story(1)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False
+    )
+    assert [f.initialized for f in await store.feeds()] == [True]
+    await store.sync_feeds([], clock.now)
+    assert await store.feeds() == []
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    assert [f.initialized for f in await store.feeds()] == [False]
+
+
+async def test_concurrent_ingests_all_commit(store: Store, clock: FakeClock) -> None:
+    """Many feeds finishing together used to fail with "database is locked"."""
+    feeds = [(f"f{i}", f"https://example.org/{i}/feed", None, 60) for i in range(40)]
+    await store.sync_feeds(feeds, clock.now)
+
+    def stories_of(i: int) -> list[Story]:
+        return [
+            Story(
+                id=f"https://example.org/{i}/{n}",
+                feed_id=f"f{i}",
+                title=f"t {n}",
+                summary="s",
+                link=f"https://example.org/{i}/{n}",
+                published=clock.now,
+            )
+            for n in range(50)
+        ]
+
+    await asyncio.gather(
+        *(
+            store.ingest(
+                f"f{i}",
+                stories_of(i),
+                {},
+                FeedUpdate(next_poll_at=clock.now),
+                clock.now,
+                alert=False,
+            )
+            for i in range(40)
+        )
+    )
+    assert await store.count_stories() == 40 * 50
+    assert all(f.initialized for f in await store.feeds())
+
+
+async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "m.db"
+    s = await Store.open(f"sqlite+aiosqlite:///{path}")
+    await s.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await s.ingest("f", [story(1)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False)
+    await s.close()
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:  # make it what version 1 wrote
+        raw.execute("ALTER TABLE feeds DROP COLUMN last_listed_at")
+        raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+
+    s = await Store.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        assert await s.get_meta("schema_version") == "2"
+        assert await s.known_story_ids([story(1).id]) == {story(1).id}
+    finally:
+        await s.close()
+    with sqlite3.connect(path) as raw:
+        row = raw.execute("SELECT last_listed_at, last_new_at FROM feeds").fetchone()
+    assert row[0] is not None and row[0] == row[1]
