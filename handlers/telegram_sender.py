@@ -158,11 +158,12 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             await self._overall.wait()
             return await call()
         state = self._state(chat)
-        # One message at a time per chat: its send time is known before the next one is paced.
+        group = bool(self._group_max) and is_group_id(chat)
+        # One message at a time per chat, from pacing to Telegram's answer.
         async with state.lock:
             while (wait := state.next_at - self._clock()) > 0:
                 await self._sleep(wait)
-            if self._group_max and is_group_id(chat):
+            if group:
                 while True:
                     now = self._clock()
                     while state.recent and state.recent[0] <= now - self._group_window:
@@ -171,11 +172,16 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                         break
                     await self._sleep(state.recent[0] + self._group_window - now)
             await self._overall.wait()
-            now = self._clock()
-            state.next_at = now + self._chat_gap
-            if self._group_max and is_group_id(chat):
-                state.recent.append(now)
-        return await call()
+            try:
+                return await call()
+            finally:
+                # Pace from the answer, not from the request: Telegram has counted this
+                # message by the time it answers, so the next one cannot reach it within the
+                # gap even when this request was slow on its way there (seen as 429s in CI).
+                now = self._clock()
+                state.next_at = now + self._chat_gap
+                if group:
+                    state.recent.append(now)
 
     async def process_request(
         self,
