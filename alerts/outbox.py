@@ -157,8 +157,8 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, then let the sends in flight finish."""
         while not stop.is_set():
-            await self._start_ready()
-            wait = await self._pacing_wait()
+            _, rows = await self._start_ready_rows()
+            wait = await self._pacing_wait(rows)
             idle = 5.0 if wait is None else min(max(wait, 0.01), 5.0)
             waiters: set[asyncio.Future[object]] = {
                 asyncio.ensure_future(self._wake.wait()),
@@ -177,15 +177,21 @@ class OutboxWorker:
         if self._tasks:
             await asyncio.wait(set(self._tasks))
 
-    async def _pacing_wait(self) -> float | None:
-        """Seconds until something pending becomes sendable, or None if nothing is pending now."""
+    async def _pacing_wait(self, rows: list[Delivery] | None = None) -> float | None:
+        """Seconds until something pending becomes sendable, or None if nothing is pending now.
+
+        `rows`: the due heads just read by `_start_ready_rows`, to save a second query.
+        """
         now = self._clock()
-        rows = await self._store.next_deliveries(self.platforms, now, self._batch)
+        if rows is None:
+            rows = await self._store.next_deliveries(self.platforms, now, self._batch)
         mono = self._mono()
         waits = [
             self._chat_ready.get((d.subscription.platform, d.subscription.chat_id), 0.0) - mono
             for d in rows
             if d.subscription.id not in self._in_flight
+            # a chat with a send under way is woken by that send's end, not by a timer
+            and (d.subscription.platform, d.subscription.chat_id) not in self._busy_chats
         ]
         if waits:
             return max(min(waits), 0.0)
@@ -197,19 +203,31 @@ class OutboxWorker:
         return max((nxt - now).total_seconds(), 0.0)
 
     async def _start_ready(self) -> int:
+        started, _ = await self._start_ready_rows()
+        return started
+
+    async def _start_ready_rows(self) -> tuple[int, list[Delivery]]:
+        """Start a send for every due head whose chat may take one now.
+
+        Returns how many started and the heads read, the started ones left out.
+        """
         now = self._clock()
         mono = self._mono()
         started = 0
         self._handled.clear()
-        for delivery in await self._store.next_deliveries(self.platforms, now, self._batch):
+        rows = await self._store.next_deliveries(self.platforms, now, self._batch)
+        waiting: list[Delivery] = []
+        for delivery in rows:
             sub = delivery.subscription
             key = (sub.platform, sub.chat_id)
-            if sub.id in self._in_flight or self._chat_ready.get(key, 0.0) > mono:
-                continue
-            if key in self._busy_chats:
-                continue  # one message at a time per chat, even across forum topics
             if delivery.outbox_id in self._handled:
                 continue  # finished while the query ran: the row we read is already stale
+            if sub.id in self._in_flight:
+                continue
+            if self._chat_ready.get(key, 0.0) > mono or key in self._busy_chats:
+                # paced, or one message at a time per chat even across forum topics
+                waiting.append(delivery)
+                continue
             sender = self._senders[sub.platform]
             self._in_flight.add(sub.id)
             self._busy_chats.add(key)
@@ -217,7 +235,7 @@ class OutboxWorker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started += 1
-        return started
+        return started, waiting
 
     async def _deliver(self, sender: Sender, delivery: Delivery) -> None:
         sub = delivery.subscription
