@@ -59,17 +59,64 @@ class Poller:
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(max_parallel)
         self._on_outcome = on_outcome
+        self._running: dict[str, asyncio.Task[None]] = {}  # feed id -> its poll (dispatch_due)
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every feed whose next poll time has come."""
         return await self.poll(await self._store.due_feeds(self._clock()))
+
+    async def dispatch_due(self) -> int:
+        """Start a poll for every due feed not being polled already, without waiting for them.
+
+        Each outcome goes to `on_outcome` as soon as it is known, so one slow feed holds back
+        neither the alerts of the others nor the next feeds' turns. Returns how many started.
+        """
+        started = 0
+        for feed in await self._store.due_feeds(self._clock()):
+            if feed.id not in self._running:
+                self._running[feed.id] = asyncio.create_task(
+                    self._poll_in_background(feed), name=f"poll-{feed.id}"
+                )
+                started += 1
+        return started
+
+    async def _poll_in_background(self, feed: FeedState) -> None:
+        try:
+            await self.poll([feed])  # outcomes go to on_outcome
+        finally:
+            self._running.pop(feed.id, None)
+
+    async def finish_running(self, grace: float) -> bool:
+        """Shutdown: let the polls in flight finish for up to `grace` seconds, then cancel the
+        rest (their feeds are simply polled again after restart). True if all finished."""
+        tasks = set(self._running.values())
+        if not tasks:
+            return True
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return not pending
 
     async def poll_all(self) -> list[PollOutcome]:
         """Poll every enabled feed now, whatever its schedule (`bot.py once`)."""
         return await self.poll(await self._store.feeds())
 
     async def poll(self, feeds: Sequence[FeedState]) -> list[PollOutcome]:
-        return list(await asyncio.gather(*(self._poll_guarded(f) for f in feeds)))
+        # return_exceptions: one feed whose failure could not even be recorded (the database
+        # gone) must not cancel the polls of the others half-way
+        results = await asyncio.gather(
+            *(self._poll_guarded(f) for f in feeds), return_exceptions=True
+        )
+        outcomes: list[PollOutcome] = []
+        for feed, result in zip(feeds, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # cancelled or interrupted: stop, do not paper over it
+            if isinstance(result, Exception):
+                log.error("feed_poll_unrecorded id=%s error=%r", feed.id, result)
+                result = PollOutcome(feed.id, "error", error=f"not recorded: {result!r}")
+            outcomes.append(result)
+        return outcomes
 
     async def _poll_guarded(self, feed: FeedState) -> PollOutcome:
         async with self._slots:
@@ -105,6 +152,7 @@ class Poller:
                 result.last_modified or feed.last_modified,
                 result.min_interval,
                 False,
+                not_modified=True,
             )
             await self._store.ingest(feed.id, [], {}, update, now, alert=False)
             return PollOutcome(feed.id, "not_modified", ms=_ms(started))
@@ -152,17 +200,21 @@ class Poller:
         last_modified: str | None,
         hint: float | None,
         found_new: bool,
+        *,
+        not_modified: bool = False,
     ) -> FeedUpdate:
         timing = PollTiming(
             interval=feed.interval,
             error_count=0,
             last_new_at=now if found_new else feed.last_new_at,
             hint=hint,
+            due_at=feed.next_poll_at if feed.initialized and feed.error_count == 0 else None,
         )
         return FeedUpdate(
             next_poll_at=next_poll_at(timing, now, self._rng),
             etag=etag,
             last_modified=last_modified,
+            not_modified=not_modified,
         )
 
     async def _failed(

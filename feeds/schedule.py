@@ -19,6 +19,9 @@ class PollTiming:
     error_count: int  # consecutive failures including this poll (0 after a success)
     last_new_at: datetime | None  # last time the feed had a new story
     hint: float | None = None  # seconds: Cache-Control max-age / Expires / Retry-After
+    # when this poll was scheduled for, if the feed already has its phase (a good poll
+    # before); None gives it a new, jittered one
+    due_at: datetime | None = None
 
 
 def next_poll_at(timing: PollTiming, now: datetime, rng: random.Random) -> datetime:
@@ -29,15 +32,29 @@ def next_poll_at(timing: PollTiming, now: datetime, rng: random.Random) -> datet
       twice a day is not fetched 700 times for it;
     - failing: exponential backoff, interval x 2^(errors-1), capped at MAX_BACKOFF;
     - a server hint (Retry-After, Cache-Control) is a lower bound, capped at MAX_HINT.
+
+    A healthy busy feed keeps its phase: the next poll is due one interval after this one was
+    due, not after it finished, so polls do not drift later by the fetch time and the
+    scheduler's tick, and a new story waits at most one interval. The random jitter (up to
+    +JITTER) is applied when a feed gets a new phase: its first poll, after a failure, a quiet
+    spell or a hint, so feeds sharing an interval do not all fire on the same second.
     """
     base = timedelta(seconds=timing.interval)
+    hint = (
+        min(timedelta(seconds=timing.hint), MAX_HINT)
+        if timing.hint is not None and timing.hint > 0
+        else None
+    )
     if timing.error_count > 0:
         delay = min(base * (1 << min(timing.error_count - 1, 16)), max(MAX_BACKOFF, base))
     elif timing.last_new_at is not None and now - timing.last_new_at > QUIET_AFTER:
         delay = base * QUIET_FACTOR
     else:
         delay = base
-    if timing.hint is not None and timing.hint > 0:
-        delay = max(delay, min(timedelta(seconds=timing.hint), MAX_HINT))
+        if timing.due_at is not None and (hint is None or hint <= base):
+            missed = max(0, int((now - timing.due_at) / base))  # whole intervals overslept
+            return timing.due_at + base * (missed + 1)
+    if hint is not None:
+        delay = max(delay, hint)
     jitter = delay.total_seconds() * JITTER * rng.random()
     return now + delay + timedelta(seconds=jitter)

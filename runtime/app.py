@@ -29,7 +29,7 @@ from store import Store
 
 log = logging.getLogger("mirsad")
 
-TICK_SECONDS = 5.0  # how often the scheduler asks the store which feeds are due
+TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due (one query)
 
 
 def utcnow() -> datetime:
@@ -114,6 +114,8 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
 
     def on_poll(outcome: PollOutcome) -> None:
         metrics.observe_poll(outcome)
+        if outcome.queued:
+            parts.outbox.wake()  # deliver now, not after the slowest feed of the round
         if options.on_poll is not None:
             options.on_poll(outcome)
 
@@ -137,6 +139,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         parts.platforms.append(platform)
         # stop() is safe whether or not start() ran or finished (`once` sends without start)
         stack.push_async_callback(_stop_quietly, platform)
+        metrics.platform_up.labels(name).set(0)
         log.info("platform_enabled name=%s", name)
 
     senders: dict[str, Sender] = {p.name: p.sender for p in parts.platforms}
@@ -175,16 +178,12 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
     async with AsyncExitStack() as stack:
         parts = await build(settings, stack, options)
         liveness = Liveness(started_at=options.clock())
-        tick_lock = asyncio.Lock()
 
         async def tick() -> None:
             if stop.is_set():
                 return
-            async with tick_lock:
-                outcomes = await parts.poller.poll_due()
-                liveness.last_cycle_at = options.clock()
-            if any(o.queued for o in outcomes):
-                parts.outbox.wake()
+            await parts.poller.dispatch_due()  # the polls run on; their outcomes wake the outbox
+            liveness.last_cycle_at = options.clock()
 
         async def prune() -> None:
             await parts.store.prune(options.clock(), timedelta(days=config.retention_days))
@@ -224,7 +223,9 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
 
         started: list[Platform] = []
         supervisors = [
-            asyncio.create_task(_keep_starting(p, stop, started), name=f"start-{p.name}")
+            asyncio.create_task(
+                _keep_starting(p, stop, started, parts.metrics), name=f"start-{p.name}"
+            )
             for p in parts.platforms
         ]
 
@@ -245,9 +246,7 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
 
         await parts.outbox.run(stop)  # returns after stop, once the sends in flight are done
         scheduler.shutdown(wait=False)
-        try:
-            await asyncio.wait_for(tick_lock.acquire(), timeout=5)  # let a poll in flight finish
-        except TimeoutError:
+        if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")
 
@@ -263,7 +262,9 @@ PLATFORM_RETRY_FIRST = 5.0
 PLATFORM_RETRY_MAX = 300.0
 
 
-async def _keep_starting(platform: Platform, stop: asyncio.Event, started: list[Platform]) -> None:
+async def _keep_starting(
+    platform: Platform, stop: asyncio.Event, started: list[Platform], metrics: Metrics
+) -> None:
     """Start one platform, retrying with backoff; a failing platform (bad token, unreachable)
     is reported while polling, the other platform and the outbox keep running."""
     delay = PLATFORM_RETRY_FIRST
@@ -282,5 +283,6 @@ async def _keep_starting(platform: Platform, stop: asyncio.Event, started: list[
             delay = min(delay * 2, PLATFORM_RETRY_MAX)
             continue
         started.append(platform)
+        metrics.platform_up.labels(platform.name).set(1)
         log.info("platform_started name=%s", platform.name)
         return

@@ -45,6 +45,12 @@ class Metrics:
         self.pending = Gauge(
             "mirsad_alerts_pending", "Alerts waiting in the outbox", ["platform"], registry=r
         )
+        self.platform_up = Gauge(
+            "mirsad_platform_up",
+            "1 once a chat platform has started (0: still starting or retrying)",
+            ["platform"],
+            registry=r,
+        )
         self.poll_seconds = Histogram(
             "mirsad_poll_duration_seconds",
             "Time to fetch, parse and store one feed",
@@ -78,7 +84,8 @@ class Metrics:
 
 @dataclass
 class Liveness:
-    """What /healthz judges: set by the poll tick."""
+    """What /healthz judges: set each time the poll tick has asked the store for due feeds
+    and started their polls (each poll is bounded by the HTTP total timeout)."""
 
     started_at: datetime
     last_cycle_at: datetime | None = None
@@ -134,9 +141,11 @@ class HealthServer:
         last = self._liveness.last_cycle_at
         if last is None:
             if now - self._liveness.started_at > self._stale_after:
-                problems.append("no poll cycle has finished since start")
+                problems.append("the poll scheduler has not run since start")
         elif now - last > self._stale_after:
-            problems.append(f"last poll cycle finished {int((now - last).total_seconds())} s ago")
+            problems.append(
+                f"the poll scheduler last ran {int((now - last).total_seconds())} s ago"
+            )
         return problems
 
     async def _healthz(self, _request: web.Request) -> web.Response:

@@ -134,6 +134,16 @@ async def test_bot_run_with_both_platforms_end_to_end(
         assert 'mirsad_matches_total{label="trump"} 1.0' in metrics
         assert fake_telegram.token not in metrics and TOKEN not in metrics
         assert get(health) == (200, "ok\n")
+        # discord.py is "ready" a moment after the gateway's READY (it waits for the guilds)
+        await wait_for(
+            lambda: all(
+                f'mirsad_platform_up{{platform="{p}"}} 1.0'
+                in get(f"http://127.0.0.1:{port}/metrics")[1]
+                for p in ("telegram", "discord")
+            ),
+            20,
+            "both platforms up in /metrics",
+        )
 
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -141,7 +151,9 @@ async def test_bot_run_with_both_platforms_end_to_end(
         err = err_bytes.decode()
         assert proc.returncode == 0, err[-3000:]
         assert time.monotonic() - started < 10
-        assert "platform_started name=telegram" in err and "platform_started name=discord" in err
+        assert "platform_started name=telegram" in err and "platform_started name=discord" in err, (
+            err
+        )
         assert fake_telegram.token not in err and TOKEN not in err  # tokens never logged
         assert "Traceback" not in err
     finally:

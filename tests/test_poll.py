@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,6 +80,54 @@ def test_schedule_backoff_quiet_and_hints() -> None:
     assert 360 <= delay(last_new_at=now - timedelta(days=1)) <= 396  # quiet feed: 3x
     assert 900 <= delay(hint=900) <= 990  # server hint is a lower bound
     assert 6 * 3600 <= delay(hint=10**9) <= 6.6 * 3600  # but capped
+
+
+def test_a_healthy_feed_keeps_its_phase_and_jitter_only_sets_a_new_one() -> None:
+    """Polls every interval after the last *due* time, not after the fetch finished: no drift,
+    so a story waits at most one interval (the latency target)."""
+    due = datetime(2026, 2, 11, 10, 0, tzinfo=UTC)
+    rng = random.Random(0)
+    regular = PollTiming(interval=60, error_count=0, last_new_at=due, due_at=due)
+    assert next_poll_at(regular, due + timedelta(seconds=3.7), rng) == due + timedelta(seconds=60)
+    # overslept (the process was stopped): the next whole interval, same phase
+    assert next_poll_at(regular, due + timedelta(seconds=250), rng) == due + timedelta(seconds=300)
+    # a first poll (no phase yet) gets a jittered one, so feeds do not all fire together
+    firsts = {next_poll_at(PollTiming(60, 0, None), due, rng) - due for _ in range(20)}
+    assert len(firsts) > 1 and all(
+        timedelta(seconds=60) <= d <= timedelta(seconds=66) for d in firsts
+    )
+    # a hint longer than the interval is a lower bound, and sets a new phase
+    hinted = PollTiming(interval=60, error_count=0, last_new_at=due, due_at=due, hint=300)
+    assert next_poll_at(hinted, due, rng) - due >= timedelta(seconds=300)
+
+
+async def test_dispatch_does_not_wait_for_a_slow_feed(
+    store: Store, clock: FakeClock, feed_server: FeedServer
+) -> None:
+    feed_server.set("/fast.xml", FEED)
+    feed_server.set("/slow.xml", FEED, delay=1.5)
+    await store.sync_feeds(
+        [
+            ("fast", feed_server.url("/fast.xml"), "ar", 60),
+            ("slow", feed_server.url("/slow.xml"), "ar", 60),
+        ],
+        clock.now,
+    )
+    seen: list[str] = []
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
+        poller = Poller(
+            store, fetcher, matcher(), clock, on_outcome=lambda o: seen.append(o.feed_id)
+        )
+        assert await poller.dispatch_due() == 2
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        assert seen == ["fast"]  # the fast feed's outcome is in while the slow one still loads
+        assert await poller.dispatch_due() == 0  # the slow one is not started twice
+        assert await poller.finish_running(grace=5)
+        assert seen == ["fast", "slow"]
+        assert all(f.initialized for f in await store.feeds())
 
 
 HOSTILE = Path(__file__).parent / "data" / "feeds"
