@@ -27,6 +27,11 @@ from store import Delivery, Store
 
 log = logging.getLogger("mirsad.outbox")
 
+# While more sends than this are under way, a finished one does not trigger a new look at the
+# outbox at once (each look reads every pending row): the outbox is read again every
+# REQUERY_SECONDS instead. A chat whose send just finished must wait its gap anyway.
+REFILL_BELOW = 16
+REQUERY_SECONDS = 0.25
 MAX_ATTEMPTS = 15  # with the backoff below: about a day of trying before an alert is given up
 MAX_BACKOFF = timedelta(hours=2)
 
@@ -141,10 +146,11 @@ class OutboxWorker:
         """
         tried = 0
         while True:
+            looked = self._mono()
             started = await self._start_ready()
             tried += started
             if self._tasks:
-                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                await self._wait_for_room(looked)
                 continue
             if started:
                 continue
@@ -164,13 +170,26 @@ class OutboxWorker:
                 asyncio.ensure_future(self._wake.wait()),
                 asyncio.ensure_future(stop.wait()),
             }
-            waiters.update(self._tasks)  # type: ignore[arg-type]
+            if len(self._tasks) < REFILL_BELOW:
+                waiters.update(self._tasks)  # type: ignore[arg-type]
+            else:
+                idle = min(idle, REQUERY_SECONDS)
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 if w not in self._tasks and not w.done():
                     w.cancel()
             self._wake.clear()
         await self.drain()
+
+    async def _wait_for_room(self, looked: float) -> None:
+        """Wait for a send to finish; while many are still under way, until REQUERY_SECONDS
+        after the last look at the outbox (`looked`)."""
+        await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+        while len(self._tasks) >= REFILL_BELOW:
+            left = looked + REQUERY_SECONDS - self._mono()
+            if left <= 0:
+                return
+            await asyncio.wait(set(self._tasks), timeout=left, return_when=asyncio.FIRST_COMPLETED)
 
     async def drain(self) -> None:
         """Wait for the sends in flight (used on shutdown)."""

@@ -13,7 +13,7 @@ CLOCK_MONOTONIC, the same clock in every process of the machine).
 
 The latency splits into
 - wait: publication -> the bot's next request for that feed (the farm logs requests); it is
-  set by the schedule alone (interval, +0..10% jitter, 5 s scheduler tick);
+  set by the schedule alone (interval, a fixed per-feed phase, 1 s scheduler tick);
 - pipeline: that request -> the alert accepted (fetch, parse, match, store, outbox, send);
   it does not depend on the interval.
 So a run with a short interval measures the pipeline quickly, and the 60-second figure is
@@ -126,21 +126,31 @@ async def run(
 
 
 def simulate_wait(interval: float, samples: int, rng: random.Random) -> list[float]:
-    """Waits from a uniformly random publication to the next poll, under the real rules: a
-    poll at `p` sets next_poll_at = p + interval + 0..10% (feeds.schedule), and the feed is
-    polled at the first scheduler tick (every TICK_SECONDS, at a random phase) after that."""
+    """Waits from a uniformly random publication to the next poll, under the real rules: the
+    first poll sets a jittered phase, then each poll is due one interval after the previous
+    one was due (feeds.schedule.next_poll_at with `due_at`), and the feed is polled at the
+    first scheduler tick (every TICK_SECONDS, at a random phase) at or after that."""
     from feeds.schedule import PollTiming, next_poll_at
     from runtime.app import TICK_SECONDS
 
     epoch = datetime(2026, 1, 1, tzinfo=UTC)
-    timing = PollTiming(interval=int(interval), error_count=0, last_new_at=None)
+
+    def at(seconds: float) -> datetime:
+        return epoch + timedelta(seconds=seconds)
+
+    def tick_after(t: float) -> float:
+        return phase + math.ceil((t - phase) / TICK_SECONDS) * TICK_SECONDS
+
     phase = rng.uniform(0, TICK_SECONDS)
-    polls = [phase]
+    first = PollTiming(interval=int(interval), error_count=0, last_new_at=None)
+    due = (next_poll_at(first, at(0), rng) - epoch).total_seconds()
+    polls = [0.0]
     horizon = samples / 20 * interval + 10 * interval
     while polls[-1] < horizon:
-        p = polls[-1]
-        due = (next_poll_at(timing, epoch + timedelta(seconds=p), rng) - epoch).total_seconds()
-        polls.append(phase + math.ceil((due - phase) / TICK_SECONDS) * TICK_SECONDS)
+        polled = tick_after(due)
+        polls.append(polled)
+        timing = PollTiming(interval=int(interval), error_count=0, last_new_at=None, due_at=at(due))
+        due = (next_poll_at(timing, at(polled), rng) - epoch).total_seconds()
     waits: list[float] = []
     for _ in range(samples):
         t = rng.uniform(polls[1], polls[-2])
