@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from feeds.errors import FeedError, FetchError
 from feeds.fetch import Fetcher
@@ -23,6 +23,10 @@ from models import Match
 from store import FeedState, FeedUpdate, Store
 
 log = logging.getLogger("mirsad.poll")
+
+# A new story with the title of one this feed listed within this window is the same story
+# under a new link. Longer would swallow recurring titles ("morning briefing").
+RELINK_WINDOW = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -167,8 +171,20 @@ class Poller:
         )
         known = await self._store.known_story_ids([s.id for s in parsed.stories])
         new = [s for s in parsed.stories if s.id not in known]
+        # A story that changed its link gets a new id; its title gives it away. It is stored
+        # (so it stays known) but not alerted again.
+        titled = [s.title for s in new if s.title.strip()]
+        seen_titles = (
+            await self._store.recent_titles(feed.id, titled, now - RELINK_WINDOW)
+            if titled
+            else set()
+        )
         matched: dict[str, Match] = {}
         for story in new:
+            if story.title.strip() and story.title in seen_titles:
+                log.info("story_relinked feed=%s link=%s", feed.id, story.link)
+                continue
+            seen_titles.add(story.title)  # and the same title twice in one poll alerts once
             match = self._matcher.match(story.title, story.summary, story.language)
             if match:
                 matched[story.id] = match

@@ -258,6 +258,8 @@ class Store:
                 )
                 # the closest known time the feed served its list; pruning waits a bit longer
                 sync.execute(update(t.feeds).values(last_listed_at=t.feeds.c.last_new_at))
+                for index in t.stories.indexes:
+                    index.create(sync, checkfirst=True)
             if version < t.SCHEMA_VERSION:
                 sync.execute(
                     update(t.meta)
@@ -361,6 +363,22 @@ class Store:
                 rows = await conn.execute(select(t.stories.c.id).where(t.stories.c.id.in_(chunk)))
                 known.update(r.id for r in rows)
         return known
+
+    async def recent_titles(self, feed_id: str, titles: Sequence[str], since: datetime) -> set[str]:
+        """Which of `titles` a story of this feed, seen since `since`, already has."""
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(titles))
+        async with self._engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = await conn.execute(
+                    select(t.stories.c.title).where(
+                        t.stories.c.feed_id == feed_id,
+                        t.stories.c.title.in_(wanted[start : start + 500]),
+                        t.stories.c.seen_at >= since,
+                    )
+                )
+                found.update(r.title for r in rows)
+        return found
 
     async def record_feed_failure(self, feed_id: str, update_: FeedUpdate, now: datetime) -> None:
         async with self._write() as conn:

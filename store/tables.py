@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # 2: feeds.last_listed_at
+SCHEMA_VERSION = 2  # 2: feeds.last_listed_at, ix_stories_feed_title
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -89,6 +89,7 @@ stories = Table(
     Column("language", String(16)),
     Column("seen_at", UTCDateTime, nullable=False),  # last time its feed listed it (for pruning)
     Index("ix_stories_seen_at", "seen_at"),
+    Index("ix_stories_feed_title", "feed_id", "title"),  # a story that came back under a new link
 )
 
 matches = Table(

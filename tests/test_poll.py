@@ -188,3 +188,48 @@ async def test_hostile_feeds_side_by_side_leave_the_good_one_and_the_process_unh
     async with store._engine.connect() as conn:  # the test reads the table directly
         titles = [r[0] for r in await conn.execute(sql("SELECT title FROM stories"))]
     assert titles and not any(ch in t for t in titles for ch in "\u202e\u202d\u2066\x00\x07")
+
+
+def _rss(items: list[tuple[str, str]]) -> bytes:
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link>"
+        "<pubDate>Wed, 11 Feb 2026 09:30:00 GMT</pubDate><description>x</description></item>"
+        for title, link in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>https://www.hespress.com</link><description>x</description>{body}</channel></rss>"
+    ).encode()
+
+
+async def test_a_story_that_changes_its_link_is_not_alerted_twice(
+    store: Store, clock: FakeClock, feed_server: FeedServer
+) -> None:
+    trump = "ترامب يوقع أمرا تنفيذيا بشأن الذكاء الاصطناعي"
+    musk = "إيلون ماسك يطلق شركة جديدة"
+    feed_server.set("/f.xml", _rss([("خبر قديم", "https://www.hespress.com/old.html")]))
+    await store.sync_feeds([("f", feed_server.url("/f.xml"), "ar", 60)], clock.now)
+    await store.save_subscription("telegram", "1", ["trump", "musk"], clock.now)
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
+        poller = Poller(store, fetcher, matcher(), clock)
+        await poller.poll_all()  # first poll: recorded, not alerted
+        feed_server.set("/f.xml", _rss([(trump, "https://www.hespress.com/a.html")]))
+        (first,) = await poller.poll_all()
+        assert first.queued == 1
+        # the same story under a new link (a slug edit), beside a really new one
+        feed_server.set(
+            "/f.xml",
+            _rss(
+                [
+                    (trump, "https://www.hespress.com/a-edited.html"),
+                    (musk, "https://www.hespress.com/m.html"),
+                ]
+            ),
+        )
+        (second,) = await poller.poll_all()
+    assert (second.new, second.queued) == (2, 1)  # both stored, only the new one alerted
+    rows = await store.outbox_rows()
+    assert sorted(r["story_id"] for r in rows) == [
+        "https://www.hespress.com/a.html",
+        "https://www.hespress.com/m.html",
+    ]

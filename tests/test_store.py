@@ -300,6 +300,7 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: 
 
     with sqlite3.connect(path) as raw:  # make it what version 1 wrote
         raw.execute("ALTER TABLE feeds DROP COLUMN last_listed_at")
+        raw.execute("DROP INDEX ix_stories_feed_title")
         raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
 
     s = await Store.open(f"sqlite+aiosqlite:///{path}")
@@ -310,4 +311,6 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: 
         await s.close()
     with sqlite3.connect(path) as raw:
         row = raw.execute("SELECT last_listed_at, last_new_at FROM feeds").fetchone()
+        indexes = {r[1] for r in raw.execute("PRAGMA index_list(stories)")}
     assert row[0] is not None and row[0] == row[1]
+    assert "ix_stories_feed_title" in indexes
