@@ -31,8 +31,9 @@ USER 10001:10001
 VOLUME ["/app/data"]
 
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
+# 8 s: /healthz can take a few seconds while the first poll of many feeds parses them.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=8).status == 200 else 1)"]
 
 # Tokens come only from the environment (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN or *_FILE).
 CMD ["python", "bot.py", "run", "--config", "config.yaml"]
