@@ -6,6 +6,7 @@ import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text as sql
 
@@ -233,3 +234,31 @@ async def test_a_story_that_changes_its_link_is_not_alerted_twice(
         "https://www.hespress.com/a.html",
         "https://www.hespress.com/m.html",
     ]
+
+
+async def test_not_modified_answers_are_stored_together(
+    store: Store, clock: FakeClock, feed_server: FeedServer, monkeypatch: Any
+) -> None:
+    for i in range(20):
+        feed_server.set(f"/{i}.xml", FEED, etag=f'"v{i}"')
+    await store.sync_feeds(
+        [(f"f{i}", feed_server.url(f"/{i}.xml"), "ar", 60) for i in range(20)], clock.now
+    )
+    batches: list[int] = []
+    record = store.record_not_modified
+
+    async def counting(updates: Any) -> None:
+        batches.append(len(updates))
+        await record(updates)
+
+    monkeypatch.setattr(store, "record_not_modified", counting)
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
+        poller = Poller(store, fetcher, matcher(), clock)
+        await poller.poll_all()
+        clock.advance(120)
+        outcomes = await poller.poll_due()
+    assert [o.status for o in outcomes] == ["not_modified"] * 20
+    assert sum(batches) == 20 and len(batches) < 20  # fewer transactions than answers
+    feeds = await store.feeds()
+    assert all(f.last_polled_at == clock.now and f.next_poll_at > clock.now for f in feeds)
+    assert {f.etag for f in feeds} == {f'"v{i}"' for i in range(20)}
