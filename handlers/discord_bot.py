@@ -537,7 +537,34 @@ async def sync_commands(
         await store.set_meta(key, digest)
         synced.append(name)
         log.info("discord_commands_synced target=%s count=%d", name, len(payload))
+    wanted = {str(g.id) if g is not None else "global" for g in targets}
+    for key in await store.meta_keys(META_PREFIX):
+        if key[len(META_PREFIX) :] not in wanted:
+            await _remove_commands(bot, store, key)
     return synced
+
+
+async def _remove_commands(bot: commands.Bot, store: Store, key: str) -> None:
+    """Empty the commands of a target synced before but no longer configured (a switch
+    between global and guild sync, a guild taken off the list): left there, every command
+    would show twice in the client."""
+    name = key[len(META_PREFIX) :]
+    app_id = bot.application_id
+    if app_id is None:
+        return
+    try:
+        if name == "global":
+            await bot.http.bulk_upsert_global_commands(app_id, [])
+        else:
+            await bot.http.bulk_upsert_guild_commands(app_id, int(name), [])
+    except (discord.Forbidden, discord.NotFound) as exc:
+        # the bot has left that guild: nothing of ours shows there any more
+        log.info("discord_commands_gone target=%s reason=%r", name, str(exc))
+    except discord.HTTPException as exc:
+        log.error("discord_commands_remove_failed target=%s error=%r", name, str(exc))
+        return  # tried again at the next start
+    await store.delete_meta(key)
+    log.info("discord_commands_removed target=%s", name)
 
 
 # --- endpoints ----------------------------------------------------------------------------

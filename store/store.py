@@ -285,6 +285,17 @@ class Store:
             await conn.execute(delete(t.meta).where(t.meta.c.key == key))
             await conn.execute(insert(t.meta).values(key=key, value=value))
 
+    async def meta_keys(self, prefix: str) -> list[str]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.meta.c.key).where(t.meta.c.key.startswith(prefix, autoescape=True))
+            )
+            return sorted(r.key for r in rows)
+
+    async def delete_meta(self, key: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(delete(t.meta).where(t.meta.c.key == key))
+
     # --- feeds --------------------------------------------------------------------------
 
     async def sync_feeds(

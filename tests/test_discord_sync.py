@@ -51,6 +51,27 @@ async def test_guild_sync_goes_to_each_configured_guild(
     assert None not in fake_discord.commands  # nothing global while developing in a guild
 
 
+async def test_switching_between_global_and_guild_sync_removes_the_old_copy(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    """Left in place, the commands of the previous target show twice in the client."""
+    fake = fake_discord
+    async with running_mirsad(fake, mirsad_config(tmp_path, fake, guild_ids="[]"), clock):
+        pass
+    assert len(fake.commands[None]) == 7
+    guild_config = mirsad_config(tmp_path, fake, guild_ids=f"[{GUILD_ID}]")
+    async with running_mirsad(fake, guild_config, clock) as app:
+        assert app.platform.bot.synced == [str(GUILD_ID)]
+    assert fake.commands[None] == [] and len(fake.commands[GUILD_ID]) == 7
+    puts = len(fake.command_puts)
+    async with running_mirsad(fake, guild_config, clock):  # done once, not at every start
+        pass
+    assert len(fake.command_puts) == puts
+    async with running_mirsad(fake, mirsad_config(tmp_path, fake, guild_ids="[]"), clock):
+        pass
+    assert fake.commands[GUILD_ID] == [] and len(fake.commands[None]) == 7
+
+
 async def test_reading_commands_work_in_a_dm(
     tmp_path, fake_discord: FakeDiscord, clock: FakeClock
 ) -> None:
