@@ -89,7 +89,10 @@ class Poller:
         clock: Callable[[], datetime],
         *,
         rng: random.Random | None = None,
-        max_parallel: int = 16,
+        # Polls in flight at once. A slow feed holds its slot for up to the total timeout while
+        # the loop idles, so 16 left a 1,000-feed cycle waiting on slots (BENCHMARKS.md); each
+        # slot may buffer up to http.max_bytes, which bounds the memory under attack.
+        max_parallel: int = 32,
         on_outcome: Callable[[PollOutcome], None] | None = None,
     ) -> None:
         self._store = store
