@@ -105,7 +105,7 @@ class OutboxWorker:
         monotonic: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         concurrency: int = 32,
-        batch: int = 500,
+        batch: int = 100,
         on_result: Callable[[Delivery, SendResult], None] | None = None,
     ) -> None:
         loop_time = monotonic or (lambda: asyncio.get_running_loop().time())
