@@ -211,10 +211,11 @@ class Store:
     async def _write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction; this process's writers take turns.
 
-        SQLite allows one writer at a time, and a transaction that read first and then writes
-        fails at once with "database is locked" (busy_timeout does not apply) when another
-        connection committed in between, as concurrent feed ingests did. Readers are not
-        serialised: WAL lets them run beside the writer.
+        SQLite allows one writer at a time. With many feeds finishing together, writers
+        queued in SQLite's busy handler behind each other and some gave up after its timeout
+        with "database is locked" (BENCHMARKS.md, Polling); here they queue on a lock instead,
+        in order and without a timeout. Readers are not serialised: WAL lets them run beside
+        the writer.
         """
         async with self._write_lock, self._engine.begin() as conn:
             yield conn
