@@ -42,42 +42,6 @@ class PollOutcome:
     labels: tuple[str, ...] = ()  # labels of the new matches, one entry per match label
 
 
-class NotModifiedWriter:
-    """Stores the 304 answers that arrive within `window` seconds of each other in one
-    transaction. Each caller still waits until its own answer is stored, so a feed is never
-    seen as due again before its new poll time is written."""
-
-    def __init__(self, store: Store, window: float = 0.02) -> None:
-        self._store = store
-        self._window = window
-        self._pending: list[tuple[str, FeedUpdate, datetime]] = []
-        self._stored: asyncio.Future[None] | None = None  # resolves when `_pending` is stored
-        self._flushes: set[asyncio.Task[None]] = set()
-
-    async def record(self, feed_id: str, update: FeedUpdate, now: datetime) -> None:
-        self._pending.append((feed_id, update, now))
-        if self._stored is None:
-            self._stored = asyncio.get_running_loop().create_future()
-            flush = asyncio.create_task(self._flush_soon(self._stored))
-            self._flushes.add(flush)
-            flush.add_done_callback(self._flushes.discard)
-        # shield: a cancelled poll must not cancel the write the others wait for
-        await asyncio.shield(self._stored)
-
-    async def _flush_soon(self, stored: asyncio.Future[None]) -> None:
-        await asyncio.sleep(self._window)
-        batch, self._pending, self._stored = self._pending, [], None
-        try:
-            await self._store.record_not_modified(batch)
-        except Exception as exc:  # every poll in the batch reports it
-            stored.set_exception(exc)
-        else:
-            stored.set_result(None)
-        finally:
-            if not stored.done():  # cancelled at shutdown: release the waiters too
-                stored.cancel()
-
-
 class Poller:
     """Polls feeds through one Fetcher and records the results in the Store."""
 
@@ -103,7 +67,6 @@ class Poller:
         self._slots = asyncio.Semaphore(max_parallel)
         self._on_outcome = on_outcome
         self._running: dict[str, asyncio.Task[None]] = {}  # feed id -> its poll (dispatch_due)
-        self._not_modified = NotModifiedWriter(store)
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every feed whose next poll time has come."""
@@ -198,7 +161,7 @@ class Poller:
                 False,
                 not_modified=True,
             )
-            await self._not_modified.record(feed.id, update, now)
+            await self._store.record_not_modified(feed.id, update, now)
             return PollOutcome(feed.id, "not_modified", ms=_ms(started))
 
         parsed = parse_feed(

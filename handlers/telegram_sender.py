@@ -179,7 +179,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 # message by the time it answers, so the next one cannot reach it within the
                 # gap even when this request was slow on its way there (seen as 429s in CI).
                 now = self._clock()
-                state.next_at = now + self._chat_gap
+                state.next_at = max(state.next_at, now + self._chat_gap)  # keep a hold() too
                 if group:
                     state.recent.append(now)
 

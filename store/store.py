@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import and_, bindparam, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, make_url
@@ -200,12 +200,59 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+NOT_MODIFIED_WINDOW = 0.02  # seconds: 304 answers this close together share a transaction
+
+
+T = TypeVar("T")
+
+
+class _Batcher(Generic[T]):
+    """Collects the items added within `window` seconds of the first one and hands them to
+    `write` in one call; every caller waits until the call that carries its item is done and
+    sees its error, if any."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]], window: float) -> None:
+        self._write = write
+        self._window = window
+        self._items: list[T] = []
+        self._written: asyncio.Future[None] | None = None  # for the batch being collected
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def add(self, item: T) -> None:
+        self._items.append(item)
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+            flush = asyncio.create_task(self._flush(self._written))
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
+        # shield: a caller cancelled meanwhile must not cancel the write the others wait for
+        await asyncio.shield(self._written)
+
+    async def drain(self) -> None:
+        if self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
+
+    async def _flush(self, written: asyncio.Future[None]) -> None:
+        try:
+            await asyncio.sleep(self._window)
+            items, self._items, self._written = self._items, [], None
+            await self._write(items)
+        except Exception as exc:  # every caller in the batch reports it
+            written.set_exception(exc)
+        else:
+            written.set_result(None)
+        finally:
+            if not written.done():  # cancelled: release the callers too
+                written.cancel()
+
+
 class Store:
     """Feed state, stories, matches, subscriptions and the outbox."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._write_lock = asyncio.Lock()
+        self._not_modified = _Batcher(self._store_not_modified, NOT_MODIFIED_WINDOW)
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
@@ -232,6 +279,7 @@ class Store:
         return store
 
     async def close(self) -> None:
+        await self._not_modified.drain()  # a batch being written is finished, not cut off
         await self._engine.dispose()
 
     async def _migrate(self) -> None:
@@ -392,16 +440,20 @@ class Store:
                 found.update(r.title for r in rows)
         return found
 
-    async def record_not_modified(
+    async def record_not_modified(self, feed_id: str, update_: FeedUpdate, now: datetime) -> None:
+        """Store a 304 answer: the feed's validators and next poll time, nothing else.
+
+        Most polls of a healthy bot are 304s, so the ones that arrive within
+        NOT_MODIFIED_WINDOW of each other share one transaction (a fraction of the cost of
+        one each: BENCHMARKS.md, Polling). The caller still returns only once its own answer
+        is stored, so the feed is never seen as due again before its new poll time is written.
+        """
+        await self._not_modified.add((feed_id, update_, now))
+
+    async def _store_not_modified(
         self, updates: Sequence[tuple[str, FeedUpdate, datetime]]
     ) -> None:
-        """Store many 304 answers in one transaction: (feed id, its update, poll time) each.
-
-        Most polls of a healthy bot are 304s; one statement for all of those that finished
-        together costs a fraction of one transaction each (BENCHMARKS.md, Polling).
-        """
-        if not updates:
-            return
+        """One transaction for a batch of 304 answers: (feed id, its update, poll time) each."""
         statement = (
             update(t.feeds)
             .where(t.feeds.c.id == bindparam("b_feed_id"))

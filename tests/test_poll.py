@@ -245,13 +245,13 @@ async def test_not_modified_answers_are_stored_together(
         [(f"f{i}", feed_server.url(f"/{i}.xml"), "ar", 60) for i in range(20)], clock.now
     )
     batches: list[int] = []
-    record = store.record_not_modified
+    write = store._store_not_modified
 
     async def counting(updates: Any) -> None:
         batches.append(len(updates))
-        await record(updates)
+        await write(updates)
 
-    monkeypatch.setattr(store, "record_not_modified", counting)
+    monkeypatch.setattr(store._not_modified, "_write", counting)
     async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
         poller = Poller(store, fetcher, matcher(), clock)
         await poller.poll_all()
