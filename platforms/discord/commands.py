@@ -1,8 +1,8 @@
-"""Discord: the slash commands (one Cog), command sync, and the platform's lifecycle.
-
-`create_discord_platform(parts)` is the factory `runtime.app.build` calls. The platform owns
-one `commands.Bot` (discord.py 2.7, only the `guilds` intent: no privileged intents are
-needed for slash commands) and the Sender the outbox uses.
+"""Discord: the slash commands (one Cog). The package's other modules: `sync` (the
+discord.py Bot and command sync), `endpoints`, `platform` (lifecycle and the registry's
+factory), `sender`, `render` and `texts`. The platform owns one `commands.Bot`
+(discord.py 2.7, only the `guilds` intent: no privileged intents are needed for slash
+commands) and the Sender the outbox uses.
 
 - Commands: /subscribe, /unsubscribe, /list, /topics, /latest, /lang, /help. A subscription
   belongs to the channel or thread where it was made (threads are channels to Discord).

@@ -29,7 +29,7 @@ class DiscordStartError(RuntimeError):
 
 
 class DiscordPlatform:
-    """The Discord side of Mirsad, as `runtime.app` runs it (the `Platform` protocol)."""
+    """The Discord side of Mirsad, (the `platforms.base.Platform` protocol)."""
 
     name = PLATFORM
 
@@ -67,7 +67,7 @@ class DiscordPlatform:
         self._new_bot = new_bot
         self.bot = new_bot()
         labels = {info.id: info for info in subscriptions.labels}
-        # Typed as the outbox's protocol so the platform is a runtime.app `Platform`.
+        # Typed as the outbox's protocol so the platform is a `platforms.base.Platform`.
         self.sender: Sender = DiscordSender(
             lambda: self.bot,
             self.ensure_login,

@@ -42,7 +42,7 @@ def build_application(
 
 
 class TelegramPlatform:
-    """The Telegram platform run by runtime/app.py: `.sender` for the outbox, start/stop."""
+    """The Telegram platform (`platforms.base.Platform`): `.sender` for the outbox, start/stop."""
 
     name = PLATFORM
 
@@ -74,7 +74,7 @@ class TelegramPlatform:
     async def start(self) -> None:
         """getMe, the command menus, then long polling (never `run_polling`: it owns the loop).
 
-        runtime/app.py retries a failed start with backoff, so a failure undoes what it began."""
+        The runtime retries a failed start with backoff, so a failure undoes what it began."""
         app = self.application
         try:
             await app.initialize()
