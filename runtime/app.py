@@ -151,7 +151,13 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         await store.save_subscription("console", CONSOLE_CHAT, [i.id for i in matcher.labels], now)
     elif await store.subscription("console", CONSOLE_CHAT):
         await store.pause_chat("console", CONSOLE_CHAT, "a chat platform is configured", now)
-    parts.outbox = OutboxWorker(store, senders, clock, on_result=metrics.observe_delivery)
+    parts.outbox = OutboxWorker(
+        store,
+        senders,
+        clock,
+        on_result=metrics.observe_delivery,
+        store_outage_limit=config.delivery.store_outage_limit,
+    )
     return parts
 
 
@@ -199,6 +205,7 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
+                checks=(parts.outbox.problem,),
             )
             await health.start()
             stack.push_async_callback(health.stop)
@@ -244,8 +251,12 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         if options.on_ready is not None:
             options.on_ready(parts)
 
-        await parts.outbox.run(stop)  # returns after stop, once the sends in flight are done
-        scheduler.shutdown(wait=False)
+        try:
+            # returns after stop once the sends in flight are done; raises StoreOutage when
+            # the database refused writes for too long (the process exits for a restart)
+            await parts.outbox.run(stop)
+        finally:
+            scheduler.shutdown(wait=False)
         if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")
