@@ -8,9 +8,12 @@ Rules (ARCHITECTURE.md "Delivery rules"):
 - pacing: per-chat minimum gaps and an overall per-platform rate, chosen by each sender
   (Telegram: ~1/s per chat, 20/min per group, 30/s overall); a 429's retry_after holds that
   chat (or the whole platform) for exactly that long;
-- outcomes: sent -> message id kept; retry -> backoff; gone -> the chat's subscriptions are
-  paused with the reason; moved -> the chat id is rewritten and the alert sent there; failed
-  -> this alert is given up with the reason (the others go on).
+- each row becomes a payload (alerts/payloads.py: a NewAlert today), rendered by the
+  platform's Sender, then sent by it;
+- outcomes (a tagged union, handled exhaustively): Sent -> message id kept; Retry -> backoff;
+  Gone -> the chat's subscriptions are paused with the reason code; Moved -> the chat id is
+  rewritten and the alert sent there; Failed -> this alert is given up with the reason (the
+  others go on).
 """
 
 from __future__ import annotations
@@ -20,10 +23,21 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Protocol, TypeVar, assert_never
 
 from alerts.pacing import RateGate
-from store import Delivery, Store
+from alerts.payloads import (
+    Failed,
+    Gone,
+    Moved,
+    NewAlert,
+    Payload,
+    Rendered,
+    Retry,
+    SendResult,
+    Sent,
+)
+from store import Delivery, Store, Subscription
 
 log = logging.getLogger("mirsad.outbox")
 
@@ -34,24 +48,6 @@ REFILL_BELOW = 16
 REQUERY_SECONDS = 0.25
 MAX_ATTEMPTS = 15  # with the backoff below: about a day of trying before an alert is given up
 MAX_BACKOFF = timedelta(hours=2)
-
-SendStatus = Literal["sent", "retry", "gone", "moved", "failed"]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    status: SendStatus
-    message_id: str | None = None
-    reason: str = ""
-    retry_after: float | None = None  # seconds the platform asked us to wait
-    retry_scope: Literal["chat", "platform"] = "chat"  # what the wait applies to
-    new_chat_id: str | None = None  # for "moved"
-    gone_scope: Literal["chat", "subscription"] = "chat"  # for "gone": the whole chat or one topic
-
-    @classmethod
-    def sent(cls, message_id: str | None) -> SendResult:
-        return cls("sent", message_id=message_id)
-
 
 @dataclass(frozen=True)
 class Pacing:
@@ -65,16 +61,27 @@ class Pacing:
         return self.group_gap if is_group else self.chat_gap
 
 
-class Sender(Protocol):
-    """A platform's way of sending one alert. Implementations never raise for platform
-    answers: they translate them into a SendResult (unexpected exceptions are retried)."""
+M = TypeVar("M")
+
+
+class Sender(Protocol[M]):
+    """A platform's renderer and sender. `render` is pure; `send` never raises for platform
+    answers: it translates them into a SendResult (unexpected exceptions are retried)."""
 
     platform: str
     pacing: Pacing
 
     def is_group(self, chat_id: str) -> bool: ...
 
-    async def send(self, delivery: Delivery) -> SendResult: ...
+    def render(self, payload: Payload, lang: str) -> Rendered[M]: ...
+
+    async def send(self, target: Subscription, rendered: Rendered[M]) -> SendResult: ...
+
+
+def payload_for(delivery: Delivery) -> Payload:
+    """What an outbox row asks to deliver. Every row is a new alert today; edits and digests
+    (issues 13 and 14) become rows of their own."""
+    return NewAlert(delivery.story, delivery.match)
 
 
 @dataclass
@@ -99,7 +106,7 @@ class OutboxWorker:
     def __init__(
         self,
         store: Store,
-        senders: Mapping[str, Sender],
+        senders: Mapping[str, Sender[Any]],
         clock: Callable[[], datetime],
         *,
         monotonic: Callable[[], float] | None = None,
@@ -256,7 +263,7 @@ class OutboxWorker:
             started += 1
         return started, waiting
 
-    async def _deliver(self, sender: Sender, delivery: Delivery) -> None:
+    async def _deliver(self, sender: Sender[Any], delivery: Delivery) -> None:
         sub = delivery.subscription
         key = (sub.platform, sub.chat_id)
         try:
@@ -266,7 +273,8 @@ class OutboxWorker:
                 gap = sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
                 self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + gap)
                 try:
-                    result = await sender.send(delivery)
+                    rendered = sender.render(payload_for(delivery), sub.lang)
+                    result = await sender.send(sub, rendered)
                 except Exception as exc:  # a sender bug or an unexpected network error: retry
                     log.error(
                         "alert_send_error platform=%s chat=%s outbox=%d",
@@ -275,98 +283,115 @@ class OutboxWorker:
                         delivery.outbox_id,
                         exc_info=True,
                     )
-                    result = SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
-                await self._apply(sender, delivery, result)
+                    result = Retry(f"{type(exc).__name__}: {exc}")
+                await self._apply(delivery, result)
         finally:
             self._handled.add(delivery.outbox_id)
             self._busy_chats.discard(key)
             self._in_flight.discard(sub.id)
 
-    async def _apply(self, sender: Sender, d: Delivery, result: SendResult) -> None:
+    async def _apply(self, delivery: Delivery, result: SendResult) -> None:
+        sub = delivery.subscription
+        if self._on_result is not None:
+            self._on_result(delivery, result)
+        match result:
+            case Sent():
+                await self._sent(delivery, result)
+            case Retry():
+                await self._retry(delivery, result)
+            case Moved():
+                await self._store.migrate_chat(
+                    sub.platform, sub.chat_id, result.new_chat_id, self._clock()
+                )
+                log.info(
+                    "chat_migrated platform=%s from=%s to=%s",
+                    sub.platform,
+                    sub.chat_id,
+                    result.new_chat_id,
+                )
+            case Gone():
+                await self._gone(delivery, result)
+            case Failed():
+                await self._failed(delivery, result.reason)
+            case _:
+                assert_never(result)
+
+    async def _sent(self, d: Delivery, result: Sent) -> None:
+        sub = d.subscription
+        await self._store.mark_sent(d.outbox_id, result.message_id, self._clock())
+        self.stats.bump(self.stats.sent, sub.platform)
+        log.info(
+            "alert_sent platform=%s chat=%s story=%s message=%s",
+            sub.platform,
+            sub.chat_id,
+            d.story.id,
+            result.message_id,
+        )
+
+    async def _retry(self, d: Delivery, result: Retry) -> None:
         sub = d.subscription
         now = self._clock()
         platform = sub.platform
-        if self._on_result is not None:
-            self._on_result(d, result)
-        if result.status == "sent":
-            await self._store.mark_sent(d.outbox_id, result.message_id, now)
-            self.stats.bump(self.stats.sent, platform)
-            log.info(
-                "alert_sent platform=%s chat=%s story=%s message=%s",
-                platform,
-                sub.chat_id,
-                d.story.id,
-                result.message_id,
+        if result.retry_after is not None:
+            hold = result.retry_after
+            if result.scope == "platform":
+                self._gates[platform].hold(hold)
+            key = (platform, sub.chat_id)
+            self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + hold)
+            # a rate limit is not the alert's fault: it does not count as an attempt
+            await self._store.mark_retry(
+                d.outbox_id,
+                result.reason or "rate limited",
+                now + timedelta(seconds=hold),
+                count_attempt=False,
             )
-        elif result.status == "retry":
-            if result.retry_after is not None:
-                hold = result.retry_after
-                if result.retry_scope == "platform":
-                    self._gates[platform].hold(hold)
-                key = (platform, sub.chat_id)
-                self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + hold)
-                # a rate limit is not the alert's fault: it does not count as an attempt
-                await self._store.mark_retry(
-                    d.outbox_id,
-                    result.reason or "rate limited",
-                    now + timedelta(seconds=hold),
-                    count_attempt=False,
-                )
-            elif d.attempts + 1 >= MAX_ATTEMPTS:
-                await self._store.mark_failed(
-                    d.outbox_id, f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}"
-                )
-                self.stats.bump(self.stats.failed, platform)
-                log.error(
-                    "alert_failed platform=%s chat=%s story=%s reason=%r",
-                    platform,
-                    sub.chat_id,
-                    d.story.id,
-                    result.reason,
-                )
-                return
-            else:
-                await self._store.mark_retry(d.outbox_id, result.reason, now + backoff(d.attempts))
-            self.stats.bump(self.stats.retried, platform)
-            log.warning(
-                "alert_retry platform=%s chat=%s story=%s reason=%r",
-                platform,
-                sub.chat_id,
-                d.story.id,
-                result.reason,
-            )
-        elif result.status == "moved" and result.new_chat_id:
-            await self._store.migrate_chat(platform, sub.chat_id, result.new_chat_id, now)
-            log.info(
-                "chat_migrated platform=%s from=%s to=%s", platform, sub.chat_id, result.new_chat_id
-            )
-        elif result.status == "gone" and result.gone_scope == "subscription":
-            await self._store.pause_subscription(sub.id, result.reason, now)
-            self.stats.bump(self.stats.paused, platform)
+        elif d.attempts + 1 >= MAX_ATTEMPTS:
+            await self._failed(d, f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}")
+            return
+        else:
+            await self._store.mark_retry(d.outbox_id, result.reason, now + backoff(d.attempts))
+        self.stats.bump(self.stats.retried, platform)
+        log.warning(
+            "alert_retry platform=%s chat=%s story=%s reason=%r",
+            platform,
+            sub.chat_id,
+            d.story.id,
+            result.reason,
+        )
+
+    async def _gone(self, d: Delivery, result: Gone) -> None:
+        sub = d.subscription
+        now = self._clock()
+        reason = result.reason.stored()
+        if result.scope == "subscription":
+            await self._store.pause_subscription(sub.id, reason, now)
+            self.stats.bump(self.stats.paused, sub.platform)
             log.warning(
                 "subscription_paused platform=%s chat=%s thread=%s reason=%r",
-                platform,
+                sub.platform,
                 sub.chat_id,
                 sub.thread_id,
-                result.reason,
+                reason,
             )
-        elif result.status == "gone":
-            paused = await self._store.pause_chat(platform, sub.chat_id, result.reason, now)
-            self.stats.bump(self.stats.paused, platform)
-            log.warning(
-                "chat_paused platform=%s chat=%s subscriptions=%d reason=%r",
-                platform,
-                sub.chat_id,
-                paused,
-                result.reason,
-            )
-        else:
-            await self._store.mark_failed(d.outbox_id, result.reason or result.status)
-            self.stats.bump(self.stats.failed, platform)
-            log.error(
-                "alert_failed platform=%s chat=%s story=%s reason=%r",
-                platform,
-                sub.chat_id,
-                d.story.id,
-                result.reason,
-            )
+            return
+        paused = await self._store.pause_chat(sub.platform, sub.chat_id, reason, now)
+        self.stats.bump(self.stats.paused, sub.platform)
+        log.warning(
+            "chat_paused platform=%s chat=%s subscriptions=%d reason=%r",
+            sub.platform,
+            sub.chat_id,
+            paused,
+            reason,
+        )
+
+    async def _failed(self, d: Delivery, reason: str) -> None:
+        sub = d.subscription
+        await self._store.mark_failed(d.outbox_id, reason)
+        self.stats.bump(self.stats.failed, sub.platform)
+        log.error(
+            "alert_failed platform=%s chat=%s story=%s reason=%r",
+            sub.platform,
+            sub.chat_id,
+            d.story.id,
+            reason,
+        )
