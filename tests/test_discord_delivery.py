@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.outbox import OutboxWorker, SendResult
+from alerts.outbox import OutboxWorker
+from alerts.payloads import SendResult
 from config import load_settings
 from models import Evidence, Match, Story
 from platforms.discord.platform import DiscordPlatform
