@@ -43,7 +43,7 @@ from alerts.payloads import (
     SendResult,
     Sent,
 )
-from store import Delivery, Store, Subscription
+from store import Delivery, DeliveryStore, Subscription
 
 log = logging.getLogger("mirsad.outbox")
 
@@ -132,7 +132,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: DeliveryStore,
         senders: Mapping[str, Sender[Any]],
         clock: Callable[[], datetime],
         *,
