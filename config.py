@@ -134,6 +134,12 @@ class DeliveryConfig(_Strict):
     store_outage_limit: float = Field(default=300, gt=0)
 
 
+class EventsConfig(_Strict):
+    # Issue 14: a story that reports an event alerted in the last `window_hours` is not sent
+    # again; the first alert is edited to name it ("also reported by"). 0 turns grouping off.
+    window_hours: float = Field(default=12, ge=0, le=72)
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_format: bool = Field(default=False, alias="json")
@@ -152,6 +158,7 @@ class Config(_Strict):
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     watchlists: WatchlistsConfig
 

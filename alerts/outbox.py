@@ -33,6 +33,7 @@ from typing import Any, Protocol, TypeVar, assert_never
 
 from alerts.pacing import RateGate
 from alerts.payloads import (
+    EditAlert,
     Failed,
     Gone,
     Moved,
@@ -92,10 +93,21 @@ class Sender(Protocol[M]):
     async def send(self, target: Subscription, rendered: Rendered[M]) -> SendResult: ...
 
 
-def payload_for(delivery: Delivery) -> Payload:
-    """What an outbox row asks to deliver. Every row is a new alert today; edits and digests
-    (issues 13 and 14) become rows of their own."""
-    return NewAlert(delivery.story, delivery.match)
+def payload_for(delivery: Delivery) -> Payload | None:
+    """What an outbox row asks to deliver: revision 0 is the alert, a later revision an edit
+    of the message it became (issue 14: another outlet reported the event, or the feed
+    corrected the story); both render the story's latest state and sources. None: an edit
+    of a message whose id was never recorded (nothing to edit).
+
+    Digest mode (issue 13) hooks in here: a chat in digest mode gets one digest entry per
+    event — the alert row with its `also` sources — and no edit rows need sending for it
+    (the digest renders the latest state when it goes out)."""
+    d = delivery
+    if d.revision == 0:
+        return NewAlert(d.story, d.match, also=d.also, updated=d.updated)
+    if d.edit_of is None:
+        return None
+    return EditAlert(d.story, d.match, d.edit_of, also=d.also, updated=d.updated)
 
 
 @dataclass
@@ -327,8 +339,12 @@ class OutboxWorker:
                 gap = sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
                 self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + gap)
                 try:
-                    rendered = sender.render(payload_for(delivery), sub.lang)
-                    result = await sender.send(sub, rendered)
+                    payload = payload_for(delivery)
+                    if payload is None:
+                        result: SendResult = Failed("no sent message to edit")
+                    else:
+                        rendered = sender.render(payload, sub.lang)
+                        result = await sender.send(sub, rendered)
                 except Exception as exc:  # a sender bug or an unexpected network error: retry
                     log.error(
                         "alert_send_error platform=%s chat=%s outbox=%d",

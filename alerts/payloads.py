@@ -31,6 +31,10 @@ from models import Match, Story
 class NewAlert:
     story: Story
     match: Match
+    # issue 14: other outlets' stories of the same event ("also reported by", linked), and
+    # whether the feed corrected this story since it came ("updated")
+    also: tuple[Story, ...] = ()
+    updated: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class EditAlert:
     story: Story
     match: Match
     message_id: str  # the platform's id of the message to edit, as stored when it was sent
+    also: tuple[Story, ...] = ()
+    updated: bool = False
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Something went wrong. Please try again in a moment.",
     },
     "digest": {"ar": "موجز الأخبار ({count})", "en": "News digest ({count})"},
+    # issue 14: an alert edited when other outlets report the event, or the feed corrects it
+    "also_reported": {"ar": "نشرته أيضًا:", "en": "Also reported by:"},
+    "updated": {"ar": "(محدَّث)", "en": "(updated)"},
     "nothing": {"ar": "لا شيء", "en": "nothing"},
     "lang_name_ar": {"ar": "العربية", "en": "Arabic"},
     "lang_name_en": {"ar": "الإنجليزية", "en": "English"},

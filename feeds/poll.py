@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from events.grouper import EventGrouper
 from feeds.errors import FeedError, FetchError, ParseError
 from feeds.fetch import Fetcher, FetchResult
 from feeds.parse import MAX_ITEMS, ParsedFeed, parse_feed
@@ -46,6 +47,8 @@ class PollOutcome:
     error: str | None = None
     first_poll: bool = False
     labels: tuple[str, ...] = ()  # labels of the new matches, one entry per match label
+    grouped: int = 0  # new stories that joined an event already alerted (issue 14)
+    edits: int = 0  # edits of sent alerts queued (another source, a corrected story)
 
 
 class Poller:
@@ -66,6 +69,7 @@ class Poller:
         on_outcome: Callable[[PollOutcome], None] | None = None,
         max_items: int = MAX_ITEMS,
         parse_timeout: float = PARSE_TIMEOUT,
+        grouper: EventGrouper | None = None,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -77,6 +81,7 @@ class Poller:
         self._running: dict[str, asyncio.Task[None]] = {}  # feed id -> its poll (dispatch_due)
         self._max_items = max_items
         self._parse_timeout = parse_timeout
+        self._grouper = grouper
         # One thread: parses are pure Python and share the GIL, so more threads would not
         # parse faster, only take more turns from the event loop. The thread ends with the
         # poller (the executor is collected) or at interpreter exit.
@@ -186,8 +191,22 @@ class Poller:
                 len(parsed.stories),
                 parsed.dropped,
             )
-        known = await self._store.known_story_ids([s.id for s in parsed.stories])
+        known = await self._store.known_story_texts([s.id for s in parsed.stories])
         new = [s for s in parsed.stories if s.id not in known]
+        # Issue 14: a known story whose title or summary the feed changed is a correction;
+        # the store edits the alerts already sent for it (a story that left the feed is
+        # never touched: only what the feed lists now is compared).
+        corrections: dict[str, Match] = {}
+        if feed.initialized:
+            for story in parsed.stories:
+                before = known.get(story.id)
+                if before is None or (story.title, story.summary) == before:
+                    continue
+                if not (story.title.strip() or story.summary.strip()):
+                    continue  # a feed that lost an item's text is not a correction
+                corrections[story.id] = self._matcher.match(
+                    story.title, story.summary, story.language
+                )
         # A story that changed its link gets a new id; its title gives it away. It is stored
         # (so it stays known) but not alerted again.
         titled = [s.title for s in new if s.title.strip()]
@@ -205,12 +224,27 @@ class Poller:
             match = self._matcher.match(story.title, story.summary, story.language)
             if match:
                 matched[story.id] = match
+        # Issue 14: a new alert that reports an event alerted in the last hours joins it.
+        groups: dict[str, str] = {}
+        if self._grouper is not None and feed.initialized:
+            for story in new:
+                if story.id in matched:
+                    head = self._grouper.assign(story, matched[story.id].labels, now)
+                    if head is not None:
+                        groups[story.id] = head
         update = self._success_update(
             feed, now, result.etag, result.last_modified, result.min_interval, bool(new)
         )
         # The first good poll only records what the feed already holds: no backfill flood.
         ingest = await self._store.ingest(
-            feed.id, parsed.stories, matched, update, now, alert=feed.initialized
+            feed.id,
+            parsed.stories,
+            matched,
+            update,
+            now,
+            alert=feed.initialized,
+            groups=groups,
+            corrections=corrections,
         )
         for warning in parsed.warnings[:3]:
             log.info("feed_warning id=%s warning=%r", feed.id, warning)
@@ -223,6 +257,8 @@ class Poller:
             ms=_ms(started),
             first_poll=not feed.initialized,
             labels=tuple(label for m in matched.values() for label in m.labels),
+            grouped=ingest.grouped,
+            edits=ingest.edits,
         )
 
     async def _parse(self, feed: FeedState, result: FetchResult, now: datetime) -> ParsedFeed:

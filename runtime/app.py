@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 from alerts.outbox import OutboxWorker, Sender
 from config import Settings
 from core.subscriptions import Subscriptions
+from events.grouper import EventGrouper
 from feeds.fetch import Fetcher, FetchSettings
 from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
 from platforms import registry
 from platforms.base import Platform, PlatformContext, PlatformFactory, Preparable
 from runtime.health import HealthServer, Liveness, Metrics
-from store import Store
+from store import PollStore, Store
 
 log = logging.getLogger("mirsad")
 
@@ -86,6 +87,17 @@ class AppOptions:
     on_ready: Callable[[Parts], None] | None = None
 
 
+async def event_grouper(store: PollStore, hours: float, now: datetime) -> EventGrouper | None:
+    """Same-event grouping (issue 14), its window refilled from the stories matched within
+    it before a restart; None when `events.window_hours` is 0."""
+    if hours <= 0:
+        return None
+    grouper = EventGrouper(timedelta(hours=hours))
+    recent = await store.recent_alerted_stories(now - grouper.window)
+    grouper.warm(((g.story, g.labels, g.event_id, g.at) for g in recent), now)
+    return grouper
+
+
 async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) -> Parts:
     """Open the store, build fetcher, matcher, poller, outbox and the enabled platforms."""
     config = settings.config
@@ -114,8 +126,15 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         if options.on_poll is not None:
             options.on_poll(outcome)
 
+    grouper = await event_grouper(store, config.events.window_hours, now)
     poller = Poller(
-        store, fetcher, matcher, clock, on_outcome=on_poll, max_items=config.max_items_per_feed
+        store,
+        fetcher,
+        matcher,
+        clock,
+        on_outcome=on_poll,
+        max_items=config.max_items_per_feed,
+        grouper=grouper,
     )
     parts = Parts(
         settings,

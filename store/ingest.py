@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,6 +13,9 @@ from models import Match, Story
 from . import records as rec
 from . import tables as t
 from .engine import Repository
+
+# Alerts sent longer ago than this are not edited when their feed corrects the story.
+CORRECTABLE = timedelta(hours=48)
 
 
 class StoryRepository(Repository):
@@ -52,15 +55,27 @@ class StoryRepository(Repository):
         now: datetime,
         *,
         alert: bool,
+        groups: Mapping[str, str] | None = None,
+        corrections: Mapping[str, Match] | None = None,
     ) -> rec.IngestResult:
         """Store a successful poll in ONE transaction.
 
         New stories, their matches, one outbox row per (active subscription, matching story)
         and the feed's new state commit together, so a crash leaves either all or none.
         `alert=False` (a feed's first poll) records stories as seen and queues nothing.
+
+        Issue 14: `groups` maps a new story to the story whose alert already carries its event:
+        it is stored with that event and not sent again; each subscription that was sent that
+        alert gets an edit of it instead (it now names one more source), and a subscription
+        that never got it gets this story as a new alert. `corrections` maps a known story
+        whose feed changed its title or summary to its new match: the text is updated and
+        each sent alert of it is edited. An edit is an outbox row of its own (revision 1, 2...),
+        at most one pending per alert: it renders the latest state when it is sent.
         """
+        groups = groups or {}
+        corrections = corrections or {}
         async with self._db.write() as conn:
-            new_ids = await self._insert_new_stories(conn, stories, now)
+            new_ids = await self._insert_new_stories(conn, stories, now, groups)
             new_matches = {sid: m for sid, m in matched.items() if sid in new_ids and m}
             if new_matches:
                 await conn.execute(
@@ -75,10 +90,16 @@ class StoryRepository(Repository):
                         for sid, m in new_matches.items()
                     ],
                 )
-            queued = 0
+            queued = edits = 0
+            grouped = {sid: groups[sid] for sid in new_matches if sid in groups}
             if alert and new_matches:
-                queued = await self._queue(
-                    conn, [s for s in stories if s.id in new_matches], new_matches, now
+                queued, edits = await self._queue(
+                    conn, [s for s in stories if s.id in new_matches], new_matches, grouped, now
+                )
+            if alert and corrections:
+                edits += await self._correct(
+                    conn, [s for s in stories if s.id in corrections and s.id not in new_ids],
+                    corrections, now,
                 )
             await conn.execute(
                 update(t.feeds)
@@ -96,10 +117,20 @@ class StoryRepository(Repository):
                     **({"last_new_at": now} if new_ids else {}),
                 )
             )
-        return rec.IngestResult(new_stories=len(new_ids), matched=len(new_matches), queued=queued)
+        return rec.IngestResult(
+            new_stories=len(new_ids),
+            matched=len(new_matches),
+            queued=queued,
+            grouped=len(grouped),
+            edits=edits,
+        )
 
     async def _insert_new_stories(
-        self, conn: AsyncConnection, stories: Sequence[Story], now: datetime
+        self,
+        conn: AsyncConnection,
+        stories: Sequence[Story],
+        now: datetime,
+        groups: Mapping[str, str],
     ) -> set[str]:
         ids = [s.id for s in stories]
         existing: set[str] = set()
@@ -131,6 +162,7 @@ class StoryRepository(Repository):
                         "image": s.image,
                         "language": s.language,
                         "seen_at": now,
+                        "event_id": groups.get(s.id),
                     }
                     for s in fresh.values()
                 ],
@@ -142,8 +174,10 @@ class StoryRepository(Repository):
         conn: AsyncConnection,
         stories: Sequence[Story],
         matched: dict[str, Match],
+        grouped: Mapping[str, str],
         now: datetime,
-    ) -> int:
+    ) -> tuple[int, int]:
+        """Queue new alerts (and, for grouped stories, edits): (alerts queued, edits queued)."""
         subs = [
             rec.subscription_from_row(r)
             for r in await conn.execute(
@@ -152,25 +186,148 @@ class StoryRepository(Repository):
                 .where(t.subscriptions.c.active)
             )
         ]
+        heads = await self._alerts_of(conn, set(grouped.values()))
         rows = []
+        edits = 0
         for story in stories:
             labels = set(matched[story.id].labels)
+            head = grouped.get(story.id)
+            if head is not None:
+                # every chat that was sent the event's alert sees it name one more source
+                for (sub_id, _), (status, _) in heads.get(head, {}).items():
+                    if status == "sent":
+                        edits += await self._queue_edit(conn, sub_id, head, now)
             for sub in subs:
-                if labels.intersection(sub.labels):
-                    rows.append(
-                        {
-                            "subscription_id": sub.id,
-                            "story_id": story.id,
-                            "published": story.published,
-                            "status": "pending",
-                            "attempts": 0,
-                            "next_attempt_at": now,
-                            "created_at": now,
-                        }
-                    )
+                if not labels.intersection(sub.labels):
+                    continue
+                if head is not None and (sub.id, 0) in heads.get(head, {}):
+                    continue  # it has (or will have) the event's alert: no second message
+                rows.append(
+                    {
+                        "subscription_id": sub.id,
+                        "story_id": story.id,
+                        "published": story.published,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                )
         if rows:
             await conn.execute(insert(t.outbox), rows)
-        return len(rows)
+        return len(rows), edits
+
+    async def _correct(
+        self,
+        conn: AsyncConnection,
+        stories: Sequence[Story],
+        corrections: Mapping[str, Match],
+        now: datetime,
+    ) -> int:
+        """Store the corrected text of known stories and queue an edit of each sent alert."""
+        edits = 0
+        alerts = await self._alerts_of(conn, {s.id for s in stories})
+        for story in stories:
+            await conn.execute(
+                update(t.stories)
+                .where(t.stories.c.id == story.id)
+                .values(title=story.title, summary=story.summary, revised_at=now)
+            )
+            match = corrections[story.id]
+            if match:
+                await conn.execute(
+                    update(t.matches)
+                    .where(t.matches.c.story_id == story.id)
+                    .values(labels=list(match.labels), evidence=rec.evidence_to_json(match))
+                )
+            for (sub_id, _), (status, sent_at) in alerts.get(story.id, {}).items():
+                # an old alert is left as it was: a change in how feeds are cleaned after an
+                # upgrade must not edit a month of messages
+                if status == "sent" and sent_at is not None and sent_at >= now - CORRECTABLE:
+                    edits += await self._queue_edit(conn, sub_id, story.id, now)
+        return edits
+
+    async def _alerts_of(
+        self, conn: AsyncConnection, story_ids: set[str]
+    ) -> dict[str, dict[tuple[int, int], tuple[str, datetime | None]]]:
+        """story id -> {(subscription id, 0): (status, sent at)} of its alert rows."""
+        out: dict[str, dict[tuple[int, int], tuple[str, datetime | None]]] = {}
+        if not story_ids:
+            return out
+        rows = await conn.execute(
+            select(
+                t.outbox.c.story_id,
+                t.outbox.c.subscription_id,
+                t.outbox.c.status,
+                t.outbox.c.sent_at,
+            ).where(t.outbox.c.story_id.in_(list(story_ids)), t.outbox.c.revision == 0)
+        )
+        for r in rows:
+            out.setdefault(r.story_id, {})[(r.subscription_id, 0)] = (r.status, r.sent_at)
+        return out
+
+    async def _queue_edit(
+        self, conn: AsyncConnection, subscription_id: int, story_id: str, now: datetime
+    ) -> int:
+        """Queue an edit of the alert (subscription, story) unless one is pending already (it
+        will render the latest state when it goes out). Returns 1 if queued, else 0."""
+        rows = (
+            await conn.execute(
+                select(t.outbox.c.revision, t.outbox.c.status, t.outbox.c.published).where(
+                    t.outbox.c.subscription_id == subscription_id,
+                    t.outbox.c.story_id == story_id,
+                )
+            )
+        ).all()
+        if any(r.revision > 0 and r.status == "pending" for r in rows):
+            return 0
+        published = next(r.published for r in rows if r.revision == 0)
+        await conn.execute(
+            insert(t.outbox).values(
+                subscription_id=subscription_id,
+                story_id=story_id,
+                revision=max(r.revision for r in rows) + 1,
+                published=published,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        return 1
+
+    async def known_story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """id -> (title, summary) of the stories of `ids` already stored."""
+        known: dict[str, tuple[str, str]] = {}
+        async with self._db.read() as conn:
+            for start in range(0, len(ids), 500):
+                rows = await conn.execute(
+                    select(t.stories.c.id, t.stories.c.title, t.stories.c.summary).where(
+                        t.stories.c.id.in_(ids[start : start + 500])
+                    )
+                )
+                known.update((r.id, (r.title, r.summary)) for r in rows)
+        return known
+
+    async def recent_alerted_stories(self, since: datetime) -> list[rec.GroupedStory]:
+        """Matched stories first matched since `since`, oldest first, with their labels and
+        event: what the same-event window holds after a restart."""
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(t.stories, t.matches.c.labels.label("match_labels"), t.matches.c.matched_at)
+                .select_from(t.stories.join(t.matches, t.matches.c.story_id == t.stories.c.id))
+                .where(t.matches.c.matched_at >= since)
+                .order_by(t.matches.c.matched_at, t.stories.c.id)
+            )
+            return [
+                rec.GroupedStory(
+                    story=rec.story_from_row(r),
+                    labels=tuple(r.match_labels),
+                    event_id=r.event_id,
+                    at=r.matched_at,
+                )
+                for r in rows
+            ]
 
     async def latest_alerts(self, labels: Sequence[str], limit: int = 5) -> list[rec.StoredAlert]:
         """The newest matched stories carrying any of `labels`, newest first."""

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models import Story
 
 from . import records as rec
 from . import tables as t
@@ -41,6 +44,7 @@ class OutboxRepository(Repository):
             select(
                 t.outbox.c.id.label("outbox_id"),
                 t.outbox.c.attempts,
+                t.outbox.c.revision,
                 t.outbox.c.created_at.label("queued_at"),
                 *rec.SUBSCRIPTION_COLUMNS,
                 t.stories,
@@ -64,6 +68,11 @@ class OutboxRepository(Repository):
             .limit(limit)
         )
         async with self._db.read() as conn:
+            rows = list(await conn.execute(query))
+            also = await self._event_sources(conn, {r.id for r in rows})
+            edit_of = await self._sent_message_ids(
+                conn, {(r.sub_id, r.id) for r in rows if r.revision > 0}
+            )
             return [
                 rec.Delivery(
                     outbox_id=r.outbox_id,
@@ -72,9 +81,51 @@ class OutboxRepository(Repository):
                     subscription=rec.subscription_from_row(r),
                     story=rec.story_from_row(r),
                     match=rec.match_from_row(r.match_labels, r.evidence),
+                    revision=r.revision,
+                    edit_of=edit_of.get((r.sub_id, r.id)),
+                    also=also.get(r.id, ()),
+                    updated=r.revised_at is not None,
                 )
-                for r in await conn.execute(query)
+                for r in rows
             ]
+
+    @staticmethod
+    async def _event_sources(
+        conn: AsyncConnection, story_ids: set[str]
+    ) -> dict[str, tuple[Story, ...]]:
+        """story id -> the other stories grouped into its event, oldest first (issue 14)."""
+        out: dict[str, list[Story]] = {}
+        ids = list(story_ids)
+        for start in range(0, len(ids), 500):
+            rows = await conn.execute(
+                select(t.stories)
+                .where(t.stories.c.event_id.in_(ids[start : start + 500]))
+                .order_by(t.stories.c.seen_at, t.stories.c.id)
+            )
+            for r in rows:
+                out.setdefault(r.event_id, []).append(rec.story_from_row(r))
+        return {k: tuple(v) for k, v in out.items()}
+
+    @staticmethod
+    async def _sent_message_ids(
+        conn: AsyncConnection, alerts: set[tuple[int, str]]
+    ) -> dict[tuple[int, str], str]:
+        """(subscription, story) -> the platform id of the message its alert became."""
+        out: dict[tuple[int, str], str] = {}
+        for sub_id, story_id in alerts:
+            value = (
+                await conn.execute(
+                    select(t.outbox.c.message_id).where(
+                        t.outbox.c.subscription_id == sub_id,
+                        t.outbox.c.story_id == story_id,
+                        t.outbox.c.revision == 0,
+                        t.outbox.c.status == "sent",
+                    )
+                )
+            ).scalar()
+            if value:
+                out[(sub_id, story_id)] = value
+        return out
 
     async def next_delivery_at(self, platforms: Sequence[str]) -> datetime | None:
         async with self._db.read() as conn:

@@ -6,7 +6,7 @@ store with other backing, and a reader sees at a glance what each part may touch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +17,7 @@ from .records import (
     Delivery,
     FeedState,
     FeedUpdate,
+    GroupedStory,
     IngestResult,
     StoredAlert,
     Subscription,
@@ -31,6 +32,10 @@ class PollStore(Protocol):
     async def due_feeds(self, now: datetime) -> list[FeedState]: ...
 
     async def known_story_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+    async def known_story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]: ...
+
+    async def recent_alerted_stories(self, since: datetime) -> list[GroupedStory]: ...
 
     async def recent_titles(
         self, feed_id: str, titles: Sequence[str], since: datetime
@@ -53,6 +58,8 @@ class PollStore(Protocol):
         now: datetime,
         *,
         alert: bool,
+        groups: Mapping[str, str] | None = None,
+        corrections: Mapping[str, Match] | None = None,
     ) -> IngestResult: ...
 
 

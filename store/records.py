@@ -65,6 +65,12 @@ class Delivery:
     subscription: Subscription
     story: Story
     match: Match
+    # issue 14: > 0 for an edit of the message this subscription got for the story, whose
+    # platform id is `edit_of` (None when that message is unknown: the edit cannot be made)
+    revision: int = 0
+    edit_of: str | None = None
+    also: tuple[Story, ...] = ()  # other outlets' stories of the same event, oldest first
+    updated: bool = False  # the feed corrected the story's title or summary since it came
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,18 @@ class IngestResult:
     new_stories: int
     matched: int
     queued: int
+    grouped: int = 0  # new stories that joined an event already alerted (issue 14)
+    edits: int = 0  # edits of sent alerts queued (another source, a corrected story)
+
+
+@dataclass(frozen=True)
+class GroupedStory:
+    """A matched story with its labels and event, as the same-event window needs it."""
+
+    story: Story
+    labels: tuple[str, ...]
+    event_id: str | None
+    at: datetime  # when it was matched
 
 
 def evidence_to_json(match: Match) -> list[dict[str, str | int]]:

@@ -86,7 +86,12 @@ stories = Table(
     Column("image", Text),
     Column("language", String(16)),
     Column("seen_at", UTCDateTime, nullable=False),  # last time its feed listed it (for pruning)
+    # issue 14: the story whose alert carries this one's event (NULL: its own), and when the
+    # feed last corrected its title or summary
+    Column("event_id", Text),
+    Column("revised_at", UTCDateTime),
     Index("ix_stories_seen_at", "seen_at"),
+    Index("ix_stories_event", "event_id"),
     Index("ix_stories_feed_title", "feed_id", "title"),  # a story that came back under a new link
 )
 
@@ -139,7 +144,11 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
-    UniqueConstraint("subscription_id", "story_id", name="uq_outbox_subscription_story"),
+    # 0: the alert itself; 1, 2...: edits of the message it became (issue 14)
+    Column("revision", Integer, nullable=False, default=0, server_default="0"),
+    UniqueConstraint(
+        "subscription_id", "story_id", "revision", name="uq_outbox_subscription_story_revision"
+    ),
     Index("ix_outbox_pending", "status", "subscription_id", "published"),
 )
 

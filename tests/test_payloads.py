@@ -229,7 +229,8 @@ async def test_console_prints_new_edit_and_digest() -> None:
         EditAlert(story(1, title="fixed"), TRUMP, "x"),
         Digest(((story(2), TRUMP), (story(3), TRUMP))),
     ):
-        assert await sender.send(to, sender.render(payload, "en")) == Sent()
+        # an id is recorded even for the terminal, so that an edit prints an UPDATE (issue 14)
+        assert await sender.send(to, sender.render(payload, "en")) == Sent(("printed",))
     text = out.getvalue()
     assert "ALERT   Trump story 1" in text and "UPDATE  fixed" in text
     assert "DIGEST  2 stories" in text and text.index("Trump story 2") < text.index("Trump story 3")

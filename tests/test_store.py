@@ -377,22 +377,37 @@ async def test_concurrent_ingests_all_commit(store: Store, clock: FakeClock) -> 
 
 
 async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: FakeClock) -> None:
-    path = tmp_path / "m.db"
-    s = await Store.open(f"sqlite+aiosqlite:///{path}")
-    await s.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
-    await s.ingest("f", [story(1)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False)
-    await s.close()
     import sqlite3
 
-    with sqlite3.connect(path) as raw:  # make it what version 1 wrote
-        raw.execute("ALTER TABLE feeds DROP COLUMN last_listed_at")
-        raw.execute("DROP INDEX ix_stories_feed_title")
-        raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from store.migrate import alembic_config, head_revision
+
+    path = tmp_path / "m.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # exactly what version 1 created
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    engine.dispose()
+    with sqlite3.connect(path) as raw:
         raw.execute("DROP TABLE alembic_version")  # releases before Alembic had none
+        raw.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+        raw.execute(
+            "INSERT INTO feeds (id, url, interval, next_poll_at, last_new_at, initialized,"
+            " error_count, enabled) VALUES ('f', 'https://example.org/feed', 60,"
+            " '2026-02-11 10:00:00', '2026-02-11 09:00:00', 1, 0, 1)"
+        )
+        raw.execute(
+            "INSERT INTO stories (id, feed_id, title, summary, link, published, seen_at)"
+            " VALUES (?, 'f', 't', 's', ?, '2026-02-11 10:00:00', '2026-02-11 10:00:00')",
+            (story(1).id, story(1).link),
+        )
 
     s = await Store.open(f"sqlite+aiosqlite:///{path}")
     try:
-        assert await s.get_meta("schema_version") == "2"
+        assert await s.get_meta("schema_version") == str(int(head_revision()))
         assert await s.known_story_ids([story(1).id]) == {story(1).id}
     finally:
         await s.close()

@@ -24,6 +24,7 @@ from platforms.console.render import render_console, render_digest_header
 from store import Subscription
 
 CONSOLE_CHAT = "stdout"
+PRINTED = "printed"
 
 
 class ConsoleSender:
@@ -45,17 +46,34 @@ class ConsoleSender:
     def is_group(self, chat_id: str) -> bool:
         return False
 
-    def _block(self, story: Story, match: Match, heading: str = "ALERT") -> str:
+    def _block(
+        self,
+        story: Story,
+        match: Match,
+        heading: str = "ALERT",
+        also: tuple[Story, ...] = (),
+        updated: bool = False,
+    ) -> str:
         source = self._feed_names.get(story.feed_id, story.feed_id)
-        return render_console(story, match, self._labels, self._tz, source, heading=heading)
+        others = [(self._feed_names.get(s.feed_id, s.feed_id), s.link) for s in also]
+        return render_console(
+            story,
+            match,
+            self._labels,
+            self._tz,
+            source,
+            heading=heading,
+            also=others,
+            updated=updated,
+        )
 
     def render(self, payload: Payload, lang: str) -> Rendered[str]:
         """The terminal has no message ids: an edit prints the story again as an UPDATE."""
         match payload:
-            case NewAlert(story, found):
-                return RenderedNew(self._block(story, found))
-            case EditAlert(story, found, message_id):
-                return RenderedEdit(message_id, self._block(story, found, "UPDATE"))
+            case NewAlert(story, found, also, updated):
+                return RenderedNew(self._block(story, found, "ALERT", also, updated))
+            case EditAlert(story, found, message_id, also, updated):
+                return RenderedEdit(message_id, self._block(story, found, "UPDATE", also, updated))
             case Digest(items):
                 blocks = [self._block(story, found) for story, found in items]
                 return RenderedDigest((render_digest_header(len(items)) + "".join(blocks),))
@@ -71,4 +89,6 @@ class ConsoleSender:
             case _:
                 assert_never(rendered)
         self._stream.flush()
-        return Sent()
+        # the terminal keeps no messages; an id is recorded anyway so that an edit (another
+        # source, a correction: issue 14) is printed as an UPDATE block
+        return Sent((PRINTED,))

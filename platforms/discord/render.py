@@ -63,6 +63,7 @@ _MENTION_ANGLE = re.compile(r"<(?=[@#/]|a?:\w|t:)")
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
 _LINE_START = re.compile(r"^([#>-])")  # headings, quotes and lists only work at a line start
 
+MAX_ALSO = 5  # sources named in an alert's "also reported by" field
 WHY_FIELD = {"ar": "سبب التنبيه", "en": "Why this alert"}
 NO_TITLE = {"ar": "(بدون عنوان)", "en": "(no title)"}
 
@@ -170,10 +171,17 @@ def story_embed(
     source: str,
     *,
     summary_limit: int = SUMMARY_LIMIT,
+    also: Sequence[tuple[str, str]] = (),
+    also_label: str = "",
+    updated_label: str = "",
 ) -> dict[str, Any]:
     """The alert embed: linked title, summary, source as author, publication time as
     timestamp, the matched labels and words as a field, the story image as thumbnail and the
-    first label's colour. Every limit holds whatever the feed sent."""
+    first label's colour. Every limit holds whatever the feed sent.
+
+    Issue 14: `also` (source name, link) are the other outlets that reported the event, a
+    field of masked links named `also_label`; `updated_label` (a story its feed corrected)
+    is the footer."""
     lang = lang if lang in WHY_FIELD else "en"
     title = clean(story.title, TITLE_LIMIT, markdown=False) or clean(
         story.summary, TITLE_LIMIT, markdown=False
@@ -197,6 +205,21 @@ def story_embed(
     if why:
         value = fit("\n".join(why), FIELD_VALUE_LIMIT) if len(why) == 1 else _join_lines(why)
         embed["fields"] = [{"name": WHY_FIELD[lang], "value": value, "inline": False}]
+    if also:
+        shown = []
+        for name, url in also[:MAX_ALSO]:
+            text = clean(name, 40)
+            link = safe_url(url)
+            shown.append(f"[{text}]({link})" if link and ")" not in link else text)
+        embed.setdefault("fields", []).append(
+            {
+                "name": clean(also_label, 256, markdown=False),
+                "value": _join_lines(shown) if shown else "…",
+                "inline": False,
+            }
+        )
+    if updated_label:
+        embed["footer"] = {"text": clean(updated_label, 256, markdown=False)}
     image = safe_url(story.image)
     if image:
         embed["thumbnail"] = {"url": image}

@@ -108,16 +108,34 @@ class DiscordSender:
 
     # --- rendering (pure) ---------------------------------------------------------------------
 
-    def _embed(self, story: Story, match: Match, lang: str) -> dict[str, Any]:
+    def _embed(
+        self,
+        story: Story,
+        match: Match,
+        lang: str,
+        also: tuple[Story, ...] = (),
+        updated: bool = False,
+    ) -> dict[str, Any]:
         source = self._sources.get(story.feed_id, story.feed_id)
-        return story_embed(story, match, self._labels, lang, source)
+        return story_embed(
+            story,
+            match,
+            self._labels,
+            lang,
+            source,
+            also=[(self._sources.get(s.feed_id, s.feed_id), s.link) for s in also],
+            also_label=texts.t("also_reported", lang),
+            updated_label=texts.t("updated", lang) if updated else "",
+        )
 
     def render(self, payload: Payload, lang: str) -> Rendered[DiscordMessage]:
         match payload:
-            case NewAlert(story, found):
-                return RenderedNew(DiscordMessage((self._embed(story, found, lang),)))
-            case EditAlert(story, found, message_id):
-                return RenderedEdit(message_id, DiscordMessage((self._embed(story, found, lang),)))
+            case NewAlert(story, found, also, updated):
+                embed = self._embed(story, found, lang, also, updated)
+                return RenderedNew(DiscordMessage((embed,)))
+            case EditAlert(story, found, message_id, also, updated):
+                embed = self._embed(story, found, lang, also, updated)
+                return RenderedEdit(message_id, DiscordMessage((embed,)))
             case Digest(items):
                 header = texts.t("digest", lang, count=len(items))
                 embeds = [self._embed(story, found, lang) for story, found in items]

@@ -34,6 +34,7 @@ MAX_TEXT = 4096  # Telegram's limit for a text message, after entity parsing
 TITLE_CHARS = 300
 SUMMARY_CHARS = 500  # "a short summary": enough to decide whether to click
 MAX_URL = 2048
+MAX_ALSO = 5  # sources named on an alert's "also reported by" line
 
 RLM = "\u200f"
 LRM = "\u200e"
@@ -140,19 +141,32 @@ def render_alert(
     tz: tzinfo,
     source: str,
     limit: int = MAX_TEXT,
+    also: Sequence[tuple[str, str]] = (),
+    also_label: str = "",
+    updated_label: str = "",
 ) -> AlertText:
-    """The Telegram message for one alert, as HTML and as its plain-text fallback."""
+    """The Telegram message for one alert, as HTML and as its plain-text fallback.
+
+    Issue 14: `also` (source name, link) are the other outlets that reported the event,
+    shown on one line after `also_label`, each name linked; `updated_label` marks a story its
+    feed has corrected."""
     ui_mark = RLM if lang == "ar" else LRM
     title = clean(story.title) or clean(story.summary)[:80] or _NO_TITLE.get(lang, _NO_TITLE["en"])
     summary = clean(story.summary) if clean(story.title) else ""
     link = safe_link(story.link)
     meta = clean(source) + SEPARATOR + local_time(story.published, tz)
+    if updated_label:
+        meta += SEPARATOR + updated_label
     tags = hashtags(match, labels, lang)
+    others = [(cut(clean(name), 40), safe_link(url)) for name, url in also[:MAX_ALSO]]
+    comma = "، " if lang == "ar" else ", "
+    also_plain = f"{also_label} " + comma.join(n for n, _ in others) if others else ""
 
     title = cut(title, TITLE_CHARS)
     # Worst case of the plain fallback (it also shows the URL) decides the budget, so both
     # shapes fit: lines are joined by "\n" and each starts with a one-unit direction mark.
-    fixed = [meta, tags] + ([link] if link else [])
+    fixed = [meta, tags] + ([link] if link else []) + ([also_plain] if also_plain else [])
+    fixed += [url for _, url in others if url]  # the plain shape lists the links too
     used = sum(utf16_len(x) + 2 for x in fixed) + utf16_len(title) + 2
     if used > limit:  # pathological: huge source name or hashtags; shorten everything
         tags = cut(tags, max(limit // 4, 0))
@@ -172,6 +186,16 @@ def render_alert(
         s_mark = mark_for(summary)
         html_lines.append(s_mark + esc(summary, quote=False))
         plain_lines.append(s_mark + summary)
+    if others:
+        shown = [
+            f'<a href="{esc(url, quote=True)}">{esc(name, quote=False)}</a>'
+            if url
+            else esc(name, quote=False)
+            for name, url in others
+        ]
+        html_lines.append(ui_mark + esc(also_label, quote=False) + " " + comma.join(shown))
+        plain_lines.append(ui_mark + also_plain)
+        plain_lines.extend(url for _, url in others if url)
     if tags:
         html_lines.append(ui_mark + esc(tags, quote=False))
         plain_lines.append(ui_mark + tags)

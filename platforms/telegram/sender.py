@@ -127,18 +127,37 @@ class TelegramSender:
 
     # --- rendering (pure) ---------------------------------------------------------------------
 
-    def _alert(self, story: Story, match: Match, lang: str, limit: int = MAX_TEXT) -> AlertText:
+    def _alert(
+        self,
+        story: Story,
+        match: Match,
+        lang: str,
+        limit: int = MAX_TEXT,
+        also: Sequence[Story] = (),
+        updated: bool = False,
+    ) -> AlertText:
         source = self._sources.get(story.feed_id, story.feed_id)
         return render_alert(
-            story, match, self._labels, lang=lang, tz=self._tz, source=source, limit=limit
+            story,
+            match,
+            self._labels,
+            lang=lang,
+            tz=self._tz,
+            source=source,
+            limit=limit,
+            also=[(self._sources.get(s.feed_id, s.feed_id), s.link) for s in also],
+            also_label=texts.t("also_reported", lang),
+            updated_label=texts.t("updated", lang) if updated else "",
         )
 
     def render(self, payload: Payload, lang: str) -> Rendered[AlertText]:
         match payload:
-            case NewAlert(story, found):
-                return RenderedNew(self._alert(story, found, lang))
-            case EditAlert(story, found, message_id):
-                return RenderedEdit(message_id, self._alert(story, found, lang))
+            case NewAlert(story, found, also, updated):
+                return RenderedNew(self._alert(story, found, lang, also=also, updated=updated))
+            case EditAlert(story, found, message_id, also, updated):
+                return RenderedEdit(
+                    message_id, self._alert(story, found, lang, also=also, updated=updated)
+                )
             case Digest(items):
                 header = texts.t("digest", lang, count=len(items))
                 room = MAX_TEXT - utf16_len(header) - 16  # an entry always fits one message
