@@ -141,9 +141,7 @@ async def rig(
         limiter=scaled(fake_telegram, 0.02),
         sources=NAMES,
     )
-    await store.sync_feeds(
-        [(f, feed_server.url(f"/{f}.xml"), "ar", 60) for f in FEEDS], clock.now
-    )
+    await store.sync_feeds([(f, feed_server.url(f"/{f}.xml"), "ar", 60) for f in FEEDS], clock.now)
     for feed in FEEDS:
         feed_server.set(f"/{feed}.xml", body=rss([(*QUIET, link(feed, 0))]))
     await store.save_subscription("telegram", str(CHAT), ["trump"], clock.now)
@@ -151,7 +149,9 @@ async def rig(
     matcher = Matcher(load_settings(ROOT / "config.yaml", env={}).config.watchlists)
     (tmp_path / "discord").mkdir()  # the Discord side's own app and database
     async with (
-        running_mirsad(fake_discord, mirsad_config(tmp_path / "discord", fake_discord), clock) as app,
+        running_mirsad(
+            fake_discord, mirsad_config(tmp_path / "discord", fake_discord), clock
+        ) as app,
         Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher,
     ):
         discord = discord_sender(app)
@@ -210,9 +210,10 @@ async def test_three_outlets_one_event_one_message_then_two_edits_on_both_platfo
         f"[الجزيرة نت]({link(aljazeera, 1)})\n[سكاي نيوز عربية]({link(skynews, 1)})"
     )
     rows = await rig.store.outbox_rows()
-    assert sorted((r["revision"], r["status"]) for r in rows) == [(0, "sent")] * 2 + [
-        (1, "sent")
-    ] * 2 + [(2, "sent")] * 2
+    assert (
+        sorted((r["revision"], r["status"]) for r in rows)
+        == [(0, "sent")] * 2 + [(1, "sent")] * 2 + [(2, "sent")] * 2
+    )
 
 
 async def test_a_different_story_on_the_same_figure_the_same_day_is_its_own_message(
