@@ -114,7 +114,9 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         if options.on_poll is not None:
             options.on_poll(outcome)
 
-    poller = Poller(store, fetcher, matcher, clock, on_outcome=on_poll)
+    poller = Poller(
+        store, fetcher, matcher, clock, on_outcome=on_poll, max_items=config.max_items_per_feed
+    )
     parts = Parts(
         settings,
         store,
