@@ -17,6 +17,7 @@ COPY bot.py config.py models.py config.yaml ./
 COPY alerts ./alerts
 COPY feeds ./feeds
 COPY filters ./filters
+COPY events ./events
 COPY core ./core
 COPY platforms ./platforms
 COPY runtime ./runtime
