@@ -46,6 +46,7 @@ class PollOutcome:
     error: str | None = None
     first_poll: bool = False
     labels: tuple[str, ...] = ()  # labels of the new matches, one entry per match label
+    next_poll_at: datetime | None = None  # when the feed is polled next (set for failures)
 
 
 class Poller:
@@ -153,7 +154,7 @@ class Poller:
                 outcome = await self._failed(
                     feed, f"internal error: {type(exc).__name__}", None, started
                 )
-        self._log(outcome)
+        self._log(feed, outcome)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         return outcome
@@ -280,13 +281,46 @@ class Poller:
         )
         update = FeedUpdate(next_poll_at=next_poll_at(timing, now, self._rng), error=reason)
         await self._store.record_feed_failure(feed.id, update, now)
-        return PollOutcome(feed.id, "error", ms=_ms(started), error=reason)
+        return PollOutcome(
+            feed.id, "error", ms=_ms(started), error=reason, next_poll_at=update.next_poll_at
+        )
 
-    def _log(self, o: PollOutcome) -> None:
+    def _log(self, feed: FeedState, o: PollOutcome) -> None:
+        """One line per change of a feed's state at WARNING/INFO (issue 18: eleven WARNING
+        lines at every retry, and a 304 INFO line per poll, hid what mattered); the routine
+        polls at DEBUG."""
         if o.status == "error":
-            log.warning("feed_polled id=%s status=error error=%r ms=%d", o.feed_id, o.error, o.ms)
-        else:
+            retry = ""
+            if o.next_poll_at is not None:
+                retry = f" retry_in={max(0, int((o.next_poll_at - self._clock()).total_seconds()))}s"
+            if feed.error_count == 0 or feed.last_error != o.error:
+                log.warning(
+                    "feed_failing id=%s error=%r%s%s",
+                    o.feed_id,
+                    o.error,
+                    retry,
+                    f" was={feed.last_error!r}" if feed.error_count else "",
+                )
+            else:
+                log.debug(
+                    "feed_polled id=%s status=error error=%r failures=%d%s",
+                    o.feed_id,
+                    o.error,
+                    feed.error_count + 1,
+                    retry,
+                )
+            return
+        if feed.error_count:
             log.info(
+                "feed_recovered id=%s status=%s after=%d failures last_error=%r",
+                o.feed_id,
+                o.status,
+                feed.error_count,
+                feed.last_error,
+            )
+        level = logging.INFO if o.new or o.first_poll else logging.DEBUG
+        log.log(
+            level,
                 "feed_polled id=%s status=%s new=%d matched=%d queued=%d ms=%d%s",
                 o.feed_id,
                 o.status,

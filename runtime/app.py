@@ -21,6 +21,7 @@ from alerts.outbox import OutboxWorker, Sender
 from config import Settings
 from core.subscriptions import Subscriptions
 from feeds.fetch import Fetcher, FetchSettings
+from feeds.health import FeedHealth
 from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
 from platforms import registry
@@ -53,6 +54,7 @@ class Parts:
     metrics: Metrics
     clock: Callable[[], datetime]
     sources: dict[str, str]  # feed id -> name shown in alerts
+    feed_health: FeedHealth  # per-feed state in words; /healthz asks it
     health_port: int | None = None
 
 
@@ -107,8 +109,13 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     subscriptions = Subscriptions(store, matcher.labels, clock)
     metrics = Metrics(clock)
 
+    feed_health = FeedHealth(
+        [f.id for f in config.feeds if f.enabled], timedelta(seconds=config.poll_interval), clock
+    )
+
     def on_poll(outcome: PollOutcome) -> None:
         metrics.observe_poll(outcome)
+        feed_health.observe(outcome)
         if outcome.queued:
             parts.outbox.wake()  # deliver now, not after the slowest feed of the round
         if options.on_poll is not None:
@@ -129,6 +136,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         metrics,
         clock,
         {f.id: f.name or f.id for f in config.feeds},
+        feed_health=feed_health,
     )
 
     tz = ZoneInfo(config.timezone)
@@ -211,7 +219,7 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
-                checks=(parts.outbox.problem,),
+                checks=(parts.outbox.problem, parts.feed_health.problem),
             )
             await health.start()
             stack.push_async_callback(health.stop)
