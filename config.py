@@ -8,6 +8,7 @@ without reading code. Tokens are read only from the environment (``TELEGRAM_BOT_
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -106,6 +107,15 @@ class HealthConfig(_Strict):
     enabled: bool = True
 
 
+class DashboardConfig(_Strict):
+    """The operator's web dashboard (web/): off unless enabled. Off loopback it requires
+    MIRSAD_DASHBOARD_TOKEN (or _FILE) in the environment."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=0, le=65535)
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_format: bool = Field(default=False, alias="json")
@@ -121,6 +131,7 @@ class Config(_Strict):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     watchlists: WatchlistsConfig
 
@@ -140,13 +151,16 @@ class Secrets:
 
     telegram_token: str | None = None
     discord_token: str | None = None
+    dashboard_token: str | None = None
 
     def __repr__(self) -> str:
         shown = {k: ("set" if v else "unset") for k, v in vars(self).items()}
         return f"Secrets({shown})"
 
     def values(self) -> list[str]:
-        return [v for v in (self.telegram_token, self.discord_token) if v]
+        return [
+            v for v in (self.telegram_token, self.discord_token, self.dashboard_token) if v
+        ]
 
 
 @dataclass(frozen=True)
@@ -227,7 +241,21 @@ def read_secrets(env: Mapping[str, str]) -> Secrets:
                 ) from None
         return None
 
-    return Secrets(telegram_token=one("TELEGRAM_BOT_TOKEN"), discord_token=one("DISCORD_BOT_TOKEN"))
+    return Secrets(
+        telegram_token=one("TELEGRAM_BOT_TOKEN"),
+        discord_token=one("DISCORD_BOT_TOKEN"),
+        dashboard_token=one("MIRSAD_DASHBOARD_TOKEN"),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for a host only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name or a wildcard (0.0.0.0, "") listens where others can reach it
 
 
 # --- locating keys in the YAML text -------------------------------------------------------
@@ -381,6 +409,16 @@ def load_settings(
                         f"is true but {var} is not set in the environment",
                     )
                 )
+        dashboard = config.dashboard
+        if dashboard.enabled and not is_loopback(dashboard.host) and not secrets.dashboard_token:
+            problems.append(
+                ConfigProblem(
+                    "dashboard.host",
+                    _line_for(("dashboard", "host"), lines),
+                    f"{dashboard.host!r} is not loopback: set MIRSAD_DASHBOARD_TOKEN (or "
+                    "MIRSAD_DASHBOARD_TOKEN_FILE) in the environment, or listen on 127.0.0.1",
+                )
+            )
     if problems:
         raise ConfigError(path, problems)
     assert config is not None
