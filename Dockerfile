@@ -18,7 +18,8 @@ COPY alerts ./alerts
 COPY charts ./charts
 COPY feeds ./feeds
 COPY filters ./filters
-COPY handlers ./handlers
+COPY core ./core
+COPY platforms ./platforms
 COPY runtime ./runtime
 COPY store ./store
 COPY web ./web
