@@ -116,6 +116,12 @@ class DashboardConfig(_Strict):
     port: int = Field(default=8081, ge=0, le=65535)
 
 
+class DeliveryConfig(_Strict):
+    # Seconds the database may refuse writes (disk full, read-only file) before Mirsad exits
+    # for its supervisor to restart it; meanwhile nothing is sent and /healthz answers 503.
+    store_outage_limit: float = Field(default=300, gt=0)
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_format: bool = Field(default=False, alias="json")
@@ -132,6 +138,7 @@ class Config(_Strict):
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     watchlists: WatchlistsConfig
 

@@ -30,6 +30,8 @@ from store import Store
 
 log = logging.getLogger("mirsad")
 
+KEEPALIVE_MAX = 900.0  # seconds an idle feed connection is kept at most
+
 TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due (one query)
 
 
@@ -56,7 +58,9 @@ class Parts:
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
-    http = settings.config.http
+    config = settings.config
+    http = config.http
+    longest = max([f.interval or config.poll_interval for f in config.feeds] or [0])
     extra = {"user_agent": http.user_agent} if http.user_agent else {}
     return FetchSettings(
         connect_timeout=http.connect_timeout,
@@ -66,6 +70,8 @@ def fetch_settings(settings: Settings) -> FetchSettings:
         max_redirects=http.max_redirects,
         per_host_concurrency=http.per_host_concurrency,
         allow_private_addresses=http.allow_private_addresses,
+        # a connection outlives the longest poll interval, so every poll can reuse one
+        keepalive=min(max(longest, config.poll_interval) + 30.0, KEEPALIVE_MAX),
         **extra,
     )
 
@@ -150,7 +156,13 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     senders: dict[str, Sender] = {p.name: p.sender for p in parts.platforms}
     if registry.FALLBACK.name not in senders:
         await registry.retire_fallback(store, now)
-    parts.outbox = OutboxWorker(store, senders, clock, on_result=metrics.observe_delivery)
+    parts.outbox = OutboxWorker(
+        store,
+        senders,
+        clock,
+        on_result=metrics.observe_delivery,
+        store_outage_limit=config.delivery.store_outage_limit,
+    )
     return parts
 
 
@@ -198,6 +210,7 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
+                checks=(parts.outbox.problem,),
             )
             await health.start()
             stack.push_async_callback(health.stop)
@@ -246,8 +259,12 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         if options.on_ready is not None:
             options.on_ready(parts)
 
-        await parts.outbox.run(stop)  # returns after stop, once the sends in flight are done
-        scheduler.shutdown(wait=False)
+        try:
+            # returns after stop once the sends in flight are done; raises StoreOutage when
+            # the database refused writes for too long (the process exits for a restart)
+            await parts.outbox.run(stop)
+        finally:
+            scheduler.shutdown(wait=False)
         if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")
