@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Text, cast, event, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Evidence
 
 from . import tables as t
+from .engine import create_engine
 
 PAUSED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -91,12 +92,6 @@ class SubscriptionReport:
     extra: Mapping[str, Any] = field(default_factory=dict)  # settings added later: follows, mode
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")  # the poller may be writing; wait for it
-    cursor.close()
-
-
 class Reports:
     """Queries over the tables in store/tables.py, on an engine of their own."""
 
@@ -105,11 +100,9 @@ class Reports:
 
     @classmethod
     def open(cls, url: str) -> Reports:
-        """An engine for reading the database `Store.open(url)` created and migrated."""
-        engine = create_async_engine(url)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
-        return cls(engine)
+        """An engine of its own on the database `Store.open(url)` created and migrated (same
+        connection settings: WAL, busy timeout, never creating a missing SQLite file)."""
+        return cls(create_engine(url))
 
     async def close(self) -> None:
         await self._engine.dispose()
