@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.outbox import OutboxWorker, Sender
 from config import Settings
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from feeds.fetch import Fetcher, FetchSettings
 from feeds.poll import Poller, PollOutcome
@@ -28,6 +29,7 @@ from platforms.base import Platform, PlatformContext, PlatformFactory, Preparabl
 from runtime.health import HealthServer, Liveness, Metrics
 from store import Store
 from store.dbfile import DatabaseLost, DatabaseWatch
+from store.reports import Reports, TrendCounts
 
 log = logging.getLogger("mirsad")
 
@@ -57,6 +59,8 @@ class Parts:
     sources: dict[str, str]  # feed id -> name shown in alerts
     health_port: int | None = None
     dashboard_port: int | None = None
+    reports: Reports | None = None  # the dashboard's and /stats' read side (store/reports.py)
+    trends: TrendCounts | None = None  # matched stories per label per day, shared by both
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
@@ -113,6 +117,11 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     stack.push_async_callback(fetcher.aclose)
     subscriptions = Subscriptions(store, matcher.labels, clock)
     metrics = Metrics(clock)
+    # The read side for /stats and the dashboard: its own connections, one set of trend counts.
+    reports = Reports.open(settings.database_url)
+    stack.push_async_callback(reports.close)
+    trends = TrendCounts(reports, ZoneInfo(config.timezone))
+    stats = Stats(subscriptions, trends, clock)
 
     def on_poll(outcome: PollOutcome) -> None:
         metrics.observe_poll(outcome)
@@ -136,6 +145,8 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         metrics,
         clock,
         {f.id: f.name or f.id for f in config.feeds},
+        reports=reports,
+        trends=trends,
     )
 
     tz = ZoneInfo(config.timezone)
@@ -151,6 +162,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
             tz=tz,
             clock=clock,
             stream=options.stream,
+            stats=stats,
         )
         platform = factory(context)
         parts.platforms.append(platform)
@@ -310,14 +322,13 @@ async def _watch_database(
 
 async def _start_dashboard(settings: Settings, parts: Parts, stack: AsyncExitStack) -> int:
     """Serve the web dashboard (web/) on its own host and port; returns the port."""
-    from store.reports import Reports
     from web import Dashboard
 
     config = settings.config
-    reports = Reports.open(settings.database_url)
-    stack.push_async_callback(reports.close)
+    assert parts.reports is not None and parts.trends is not None
     dashboard = Dashboard(
-        reports,
+        parts.reports,
+        trends=parts.trends,
         feed_names=parts.sources,
         labels=parts.matcher.labels,
         clock=parts.clock,

@@ -74,6 +74,7 @@ class Dashboard:
         self,
         reports: Reports,
         *,
+        trends: TrendCounts | None = None,
         feed_names: Mapping[str, str],
         labels: Sequence[LabelInfo],
         clock: Callable[[], datetime],
@@ -88,7 +89,7 @@ class Dashboard:
                 "MIRSAD_DASHBOARD_TOKEN_FILE), or listen on 127.0.0.1"
             )
         self._reports = reports
-        self._trends = TrendCounts(reports, zone)
+        self._trends = trends or TrendCounts(reports, zone)
         self._names = dict(feed_names)
         self._labels = {info.id: info for info in labels}
         self._clock = clock
