@@ -8,6 +8,7 @@ without reading code. Tokens are read only from the environment (``TELEGRAM_BOT_
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -67,6 +68,15 @@ class HealthConfig(_Strict):
     enabled: bool = True
 
 
+class DashboardConfig(_Strict):
+    """The operator's web dashboard (web/): off unless enabled. Off loopback it requires
+    MIRSAD_DASHBOARD_TOKEN (or _FILE) in the environment."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=0, le=65535)
+
+
 class DeliveryConfig(_Strict):
     # Seconds the database may refuse writes (disk full, read-only file) before Mirsad exits
     # for its supervisor to restart it; meanwhile nothing is sent and /healthz answers 503.
@@ -88,6 +98,7 @@ class Config(_Strict):
     feeds: list[FeedConfig] = Field(default_factory=list)
     http: HttpConfig = Field(default_factory=HttpConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     watchlists: WatchlistsConfig
@@ -120,17 +131,19 @@ _ConfigWithPlatforms = create_model(
 class Secrets:
     """Tokens from the environment, by platform name. `repr` never shows them."""
 
-    tokens: Mapping[str, str] = field(default_factory=dict)
+    tokens: Mapping[str, str] = field(default_factory=dict)  # platform name -> its bot token
+    dashboard_token: str | None = None
 
     def __repr__(self) -> str:
         shown = {e.name: ("set" if self.token(e.name) else "unset") for e in PLATFORMS}
+        shown["dashboard"] = "set" if self.dashboard_token else "unset"
         return f"Secrets({shown})"
 
     def token(self, platform: str) -> str | None:
         return self.tokens.get(platform)
 
     def values(self) -> list[str]:
-        return [v for v in self.tokens.values() if v]
+        return [v for v in (*self.tokens.values(), self.dashboard_token) if v]
 
 
 @dataclass(frozen=True)
@@ -215,7 +228,20 @@ def read_secrets(env: Mapping[str, str]) -> Secrets:
         return None
 
     found = {e.name: one(e.token_env) for e in PLATFORMS}
-    return Secrets({name: token for name, token in found.items() if token})
+    return Secrets(
+        {name: token for name, token in found.items() if token},
+        dashboard_token=one("MIRSAD_DASHBOARD_TOKEN"),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for a host only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name or a wildcard (0.0.0.0, "") listens where others can reach it
 
 
 # --- locating keys in the YAML text -------------------------------------------------------
@@ -368,6 +394,16 @@ def load_settings(
                         f"is true but {entry.token_env} is not set in the environment",
                     )
                 )
+        dashboard = config.dashboard
+        if dashboard.enabled and not is_loopback(dashboard.host) and not secrets.dashboard_token:
+            problems.append(
+                ConfigProblem(
+                    "dashboard.host",
+                    _line_for(("dashboard", "host"), lines),
+                    f"{dashboard.host!r} is not loopback: set MIRSAD_DASHBOARD_TOKEN (or "
+                    "MIRSAD_DASHBOARD_TOKEN_FILE) in the environment, or listen on 127.0.0.1",
+                )
+            )
     if problems:
         raise ConfigError(path, problems)
     assert config is not None
