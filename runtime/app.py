@@ -155,7 +155,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         entry = registry.entry(name)
         context: PlatformContext[object] = PlatformContext(
             config=entry.section(config) if entry is not None else None,
-            token=entry.token(settings.secrets) if entry is not None else None,
+            token=settings.secrets.token(name),
             store=store,
             subscriptions=subscriptions,
             sources=parts.sources,
