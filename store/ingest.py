@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Match, Story
@@ -101,41 +102,53 @@ class StoryRepository(Repository):
     async def _insert_new_stories(
         self, conn: AsyncConnection, stories: Sequence[Story], now: datetime
     ) -> set[str]:
-        ids = [s.id for s in stories]
+        # Sorted, so that two instances ingesting overlapping stories on PostgreSQL lock the
+        # rows in the same order and cannot deadlock.
+        ids = sorted({s.id for s in stories})
+        postgres = self._db.dialect == "postgresql"
         existing: set[str] = set()
         for start in range(0, len(ids), 500):
-            rows = await conn.execute(
-                select(t.stories.c.id).where(t.stories.c.id.in_(ids[start : start + 500]))
-            )
-            existing.update(r.id for r in rows)
+            query = select(t.stories.c.id).where(t.stories.c.id.in_(ids[start : start + 500]))
+            if postgres:
+                query = query.order_by(t.stories.c.id).with_for_update()
+            existing.update(r.id for r in await conn.execute(query))
         if existing:
             # still in its feed: keep it from being pruned (and so from alerting again later)
             await conn.execute(
-                update(t.stories).where(t.stories.c.id.in_(list(existing))).values(seen_at=now)
+                update(t.stories).where(t.stories.c.id.in_(sorted(existing))).values(seen_at=now)
             )
         fresh: dict[str, Story] = {}
-        for s in stories:
+        for s in sorted(stories, key=lambda s: s.id):
             if s.id not in existing and s.id not in fresh:
                 fresh[s.id] = s
-        if fresh:
-            await conn.execute(
-                insert(t.stories),
-                [
-                    {
-                        "id": s.id,
-                        "feed_id": s.feed_id,
-                        "title": s.title,
-                        "summary": s.summary,
-                        "link": s.link,
-                        "published": s.published,
-                        "image": s.image,
-                        "language": s.language,
-                        "seen_at": now,
-                    }
-                    for s in fresh.values()
-                ],
-            )
-        return set(fresh)
+        if not fresh:
+            return set()
+        rows = [
+            {
+                "id": s.id,
+                "feed_id": s.feed_id,
+                "title": s.title,
+                "summary": s.summary,
+                "link": s.link,
+                "published": s.published,
+                "image": s.image,
+                "language": s.language,
+                "seen_at": now,
+            }
+            for s in fresh.values()
+        ]
+        if not postgres:  # writers take turns on SQLite: nobody inserted them meanwhile
+            await conn.execute(insert(t.stories), rows)
+            return set(fresh)
+        # Another instance may have inserted some of them since the look above (two feeds
+        # listing one story): that instance alerts on them, this one treats them as known.
+        inserted = await conn.execute(
+            pg_insert(t.stories)
+            .on_conflict_do_nothing(index_elements=[t.stories.c.id])
+            .returning(t.stories.c.id),
+            rows,
+        )
+        return {r.id for r in inserted}
 
     async def _queue(
         self,

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -97,11 +98,18 @@ def _upgrade(sync: Connection) -> None:
         sync.execute(t.meta.insert().values(key="schema_version", value=str(int(head))))
 
 
+# Alembic keeps the running migration in module globals (`alembic.context`, `alembic.op`), so
+# one process runs one migration at a time whatever the database (tests open several at once).
+_in_process: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def upgrade(engine: AsyncEngine) -> None:
     """Bring the database to the newest revision (a no-op when it is there already)."""
-    url = engine.url
     lock: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
     if engine.dialect.name == "sqlite":
-        lock = _sqlite_file_lock(make_url(url).database)
-    async with lock, engine.begin() as conn:
+        lock = _sqlite_file_lock(make_url(engine.url).database)
+    one_here = _in_process.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with one_here, lock, engine.begin() as conn:
         await conn.run_sync(_upgrade)
