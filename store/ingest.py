@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Match, Story
@@ -92,6 +93,8 @@ class StoryRepository(Repository):
                     last_success_at=now,
                     **({} if feed_update.not_modified else {"last_listed_at": now}),
                     initialized=True,
+                    lease_owner=None,  # the poll's claim ends with its outcome
+                    lease_until=None,
                     error_count=0,
                     last_error=None,
                     **({"last_new_at": now} if new_ids else {}),
@@ -137,13 +140,11 @@ class StoryRepository(Repository):
             }
             for s in fresh.values()
         ]
-        if not postgres:  # writers take turns on SQLite: nobody inserted them meanwhile
-            await conn.execute(insert(t.stories), rows)
-            return set(fresh)
         # Another instance may have inserted some of them since the look above (two feeds
         # listing one story): that instance alerts on them, this one treats them as known.
+        upsert = pg_insert if postgres else sqlite_insert
         inserted = await conn.execute(
-            pg_insert(t.stories)
+            upsert(t.stories)
             .on_conflict_do_nothing(index_elements=[t.stories.c.id])
             .returning(t.stories.c.id),
             rows,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .engine import Database, create_engine
 from .feeds import FeedRepository
 from .ingest import StoryRepository
+from .leases import LeaseRepository
 from .meta import MetaRepository
 from .migrate import upgrade
 from .outbox import OutboxRepository
@@ -27,6 +28,7 @@ class Store(
     OutboxRepository,
     RetentionRepository,
     MetaRepository,
+    LeaseRepository,
 ):
     """Feed state, stories, matches, subscriptions, the outbox and retention on one database."""
 
