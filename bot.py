@@ -120,7 +120,7 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_run(path: Path, err: TextIO) -> int:
+def cmd_run(path: Path, err: TextIO, roles: frozenset[str] | None = None) -> int:
     from alerts.outbox import StoreOutage
     from runtime.app import AppOptions, run_forever
 
@@ -134,7 +134,10 @@ def cmd_run(path: Path, err: TextIO) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_forever(settings, AppOptions(platform_factories=_platforms(settings)), stop)
+        options = AppOptions(platform_factories=_platforms(settings))
+        if roles is not None:
+            options.roles = roles
+        await run_forever(settings, options, stop)
 
     try:
         asyncio.run(main())
@@ -163,14 +166,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config.yaml)"
     )
+    parser.add_argument(
+        "--roles",
+        default="poll,deliver,commands",
+        help="run: what this instance does, comma-separated (poll, deliver, commands; default "
+        "all); several instances on one PostgreSQL database can split them",
+    )
     args = parser.parse_args(argv)
+    roles = frozenset(r.strip() for r in args.roles.split(",") if r.strip())
+    unknown = sorted(roles - {"poll", "deliver", "commands"})
+    if unknown or not roles:
+        parser.error(
+            f"--roles: unknown role {', '.join(unknown)!r}; use poll, deliver and/or commands"
+            if unknown
+            else "--roles: name at least one of poll, deliver, commands"
+        )
     if args.command == "check-config":
         return cmd_check_config(args.config, sys.stdout, sys.stderr)
     if args.command == "classify":
         return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr)
     if args.command == "once":
         return cmd_once(args.config, sys.stdout, sys.stderr)
-    return cmd_run(args.config, sys.stderr)
+    return cmd_run(args.config, sys.stderr, roles)
 
 
 if __name__ == "__main__":
