@@ -171,13 +171,15 @@ class Secrets:
 
     telegram_token: str | None = None
     discord_token: str | None = None
+    # MIRSAD_DATABASE_URL: a database URL with a password (PostgreSQL) overrides `database:`
+    database_url: str | None = None
 
     def __repr__(self) -> str:
         shown = {k: ("set" if v else "unset") for k, v in vars(self).items()}
         return f"Secrets({shown})"
 
     def values(self) -> list[str]:
-        return [v for v in (self.telegram_token, self.discord_token) if v]
+        return [v for v in (self.telegram_token, self.discord_token, self.database_url) if v]
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ class Settings:
 
     @property
     def database_url(self) -> str:
-        return database_url(self.config.database, self.path)
+        return self.secrets.database_url or database_url(self.config.database, self.path)
 
     @property
     def telegram_enabled(self) -> bool:
@@ -266,7 +268,11 @@ def read_secrets(env: Mapping[str, str]) -> Secrets:
                 ) from None
         return None
 
-    return Secrets(telegram_token=one("TELEGRAM_BOT_TOKEN"), discord_token=one("DISCORD_BOT_TOKEN"))
+    return Secrets(
+        telegram_token=one("TELEGRAM_BOT_TOKEN"),
+        discord_token=one("DISCORD_BOT_TOKEN"),
+        database_url=one("MIRSAD_DATABASE_URL"),
+    )
 
 
 # --- locating keys in the YAML text -------------------------------------------------------

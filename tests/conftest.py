@@ -21,6 +21,8 @@ for _name in (
     "DISCORD_BOT_TOKEN",
     "TELEGRAM_BOT_TOKEN_FILE",
     "DISCORD_BOT_TOKEN_FILE",
+    "MIRSAD_DATABASE_URL",
+    "MIRSAD_DATABASE_URL_FILE",
 ):
     os.environ.pop(_name, None)  # a developer's real token must never reach a test
 
