@@ -134,6 +134,10 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     instance = options.instance
     if instance is None and store.dialect == "postgresql":
         instance = new_instance_id()
+    if instance is None:
+        # the only instance: claims left by a crash of this one are ours to drop, so the
+        # feeds it was polling are due again now instead of after their interval
+        await store.release_feed_claims("local")
     poller = Poller(
         store,
         fetcher,
