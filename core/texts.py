@@ -9,7 +9,9 @@ language (a test checks it), and `t` falls back to Arabic, the default language.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import assert_never
 
+from core.commands import Labels, LangName, Reason, Reply, Words
 from core.pause import parse as parse_pause
 from models import LabelInfo
 
@@ -227,7 +229,7 @@ def echo(words: Sequence[str], lang: str) -> str:
     """User words repeated back safely: a few of them, each cut short, quoted."""
     shown = []
     for word in list(words)[:MAX_ECHO_WORDS]:
-        word = "".join(ch for ch in word if ch.isprintable())
+        word = "".join(ch for ch in word if ch.isprintable())  # format characters too
         shown.append(f"«{word[:MAX_ECHO]}{'…' if len(word) > MAX_ECHO else ''}»")
     if len(words) > MAX_ECHO_WORDS:
         shown.append("…")
@@ -261,3 +263,24 @@ def commands_line() -> str:
 
 def lang_name(lang: str, in_lang: str) -> str:
     return t(f"lang_name_{lang}", in_lang) if f"lang_name_{lang}" in _TEXTS else lang
+
+
+def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
+    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own)."""
+    lang = reply.lang or lang
+    fields: dict[str, str] = {}
+    for name, value in reply.fields.items():
+        match value:
+            case Labels(ids):
+                fields[name] = names(ids, labels, lang)
+            case Words(words):
+                fields[name] = echo(words, lang)
+            case Reason(stored):
+                fields[name] = pause_reason(stored, lang)
+            case LangName(code):
+                fields[name] = lang_name(code, lang)
+            case str():
+                fields[name] = value
+            case _:
+                assert_never(value)
+    return t(reply.key, lang, **fields)

@@ -58,6 +58,7 @@ async def _sqlite_file_lock(database: str | None) -> AsyncIterator[None]:
         yield
         return
     lock_path = Path(f"{database}.migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)  # waits for another starter
@@ -105,11 +106,23 @@ _in_process: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] 
 )
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database to the newest revision (a no-op when it is there already)."""
-    lock: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
-    if engine.dialect.name == "sqlite":
-        lock = _sqlite_file_lock(make_url(engine.url).database)
+@contextlib.asynccontextmanager
+async def opening(url: str) -> AsyncIterator[None]:
+    """Held while a store opens `url`: one opening per process at a time, and on SQLite one
+    per database file across processes (the file checks, creation and migration together;
+    PostgreSQL's lock is taken inside the migration itself)."""
     one_here = _in_process.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    async with one_here, lock, engine.begin() as conn:
+    parsed = make_url(url)
+    async with one_here:
+        if parsed.drivername.startswith("sqlite"):
+            async with _sqlite_file_lock(parsed.database):
+                yield
+        else:
+            yield
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the database to the newest revision (a no-op when it is there already).
+    Call it inside `opening(url)`."""
+    async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
