@@ -16,7 +16,7 @@ from typing import Any, Generic, Protocol, TextIO, TypeVar, runtime_checkable
 from alerts.outbox import Sender
 from core.subscriptions import Subscriptions
 from models import LabelInfo
-from store import Store
+from store import MetaStore, SubscriptionStore
 
 SectionT = TypeVar("SectionT")
 
@@ -30,6 +30,11 @@ class Platform(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class PlatformStore(SubscriptionStore, MetaStore, Protocol):
+    """What of the store a platform may use: chats' subscriptions and settings, and small
+    keyed values of its own (Discord keeps its command-sync hash there). Never the outbox."""
 
 
 @runtime_checkable
@@ -46,7 +51,7 @@ class PlatformContext(Generic[SectionT]):
 
     config: SectionT  # the platform's own config section (its model in the registry)
     token: str | None  # its secret from the environment, if it has one
-    store: Store
+    store: PlatformStore
     subscriptions: Subscriptions
     sources: Mapping[str, str]  # feed id -> name shown in alerts
     tz: tzinfo

@@ -60,6 +60,7 @@ class Parts:
     clock: Callable[[], datetime]
     sources: dict[str, str]  # feed id -> name shown in alerts
     health_port: int | None = None
+    dashboard_port: int | None = None
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
@@ -173,7 +174,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         entry = registry.entry(name)
         context: PlatformContext[object] = PlatformContext(
             config=entry.section(config) if entry is not None else None,
-            token=entry.token(settings.secrets) if entry is not None else None,
+            token=settings.secrets.token(name),
             store=store,
             subscriptions=subscriptions,
             sources=parts.sources,
@@ -259,6 +260,9 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
             await health.start()
             stack.push_async_callback(health.stop)
             parts.health_port = health.port
+
+        if config.dashboard.enabled:
+            parts.dashboard_port = await _start_dashboard(settings, parts, stack)
 
         scheduler = AsyncIOScheduler(timezone=UTC)
         # One polling job; per-feed timing lives in the store. max_instances=1 + coalesce: a
@@ -346,6 +350,29 @@ async def _watch_database(
             log.critical("database_lost %s", problem)
             lost.append(problem)
             stop.set()
+
+
+async def _start_dashboard(settings: Settings, parts: Parts, stack: AsyncExitStack) -> int:
+    """Serve the web dashboard (web/) on its own host and port; returns the port."""
+    from store.reports import Reports
+    from web import Dashboard
+
+    config = settings.config
+    reports = Reports.open(settings.database_url)
+    stack.push_async_callback(reports.close)
+    dashboard = Dashboard(
+        reports,
+        feed_names=parts.sources,
+        labels=parts.matcher.labels,
+        clock=parts.clock,
+        zone=ZoneInfo(config.timezone),
+        host=config.dashboard.host,
+        port=config.dashboard.port,
+        token=settings.secrets.dashboard_token,
+    )
+    await dashboard.start()
+    stack.push_async_callback(dashboard.stop)
+    return dashboard.port
 
 
 async def _stop_quietly(platform: Platform) -> None:

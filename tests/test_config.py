@@ -28,7 +28,7 @@ def test_default_config_is_valid() -> None:
     assert [f.id for f in config.watchlists.figures] == ["altman", "musk", "trump"]
     assert [t.id for t in config.watchlists.topics] == ["ai", "ai_policy"]
     assert settings.database_url == f"sqlite+aiosqlite:///{ROOT / 'data' / 'mirsad.db'}"
-    assert not settings.telegram_enabled and not settings.discord_enabled
+    assert not settings.platform_enabled("telegram") and not settings.platform_enabled("discord")
 
 
 def test_unknown_key_wrong_type_bad_url_and_duplicate_id_each_named_with_line(make_config) -> None:
@@ -96,7 +96,7 @@ def test_secrets_never_in_config_and_required_when_enabled(make_config) -> None:
         "telegram.enabled (line 2): is true but TELEGRAM_BOT_TOKEN is not set in the environment"
     ]
     settings = load_settings(path, env={"TELEGRAM_BOT_TOKEN": "123456:ABCDEF"})
-    assert settings.telegram_enabled
+    assert settings.platform_enabled("telegram")
     assert "123456" not in repr(settings.secrets)
 
 
@@ -106,8 +106,8 @@ def test_token_from_file(make_config, tmp_path: Path) -> None:
     settings = load_settings(
         make_config("feeds: []\n"), env={"DISCORD_BOT_TOKEN_FILE": str(secret)}
     )
-    assert settings.secrets.discord_token == "999:SECRETSECRET"
-    assert settings.discord_enabled
+    assert settings.secrets.token("discord") == "999:SECRETSECRET"
+    assert settings.platform_enabled("discord")
 
 
 def test_bad_watchlist_pattern_is_named(make_config) -> None:

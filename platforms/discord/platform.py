@@ -11,14 +11,14 @@ import aiohttp
 import discord
 
 from alerts.outbox import Pacing, Sender
-from config import DiscordConfig
 from core.subscriptions import Subscriptions
 from platforms.base import PlatformContext
 from platforms.discord.commands import PLATFORM, SubscriptionCog
 from platforms.discord.endpoints import Endpoints
 from platforms.discord.sender import DISCORD_PACING, SEND_TIMEOUT, DiscordSender
+from platforms.discord.settings import DiscordConfig
 from platforms.discord.sync import MirsadBot
-from store import Store
+from store import MetaStore
 
 log = logging.getLogger("mirsad.discord")
 
@@ -36,7 +36,7 @@ class DiscordPlatform:
     def __init__(
         self,
         token: str,
-        store: Store,
+        store: MetaStore,
         subscriptions: Subscriptions,
         sources: Mapping[str, str],
         *,

@@ -55,7 +55,7 @@ from core.pause import PauseCode, PauseReason
 from core.subscriptions import ChangeResult, Chat, Subscriptions
 from models import LabelInfo
 from platforms.telegram.render import render_latest
-from store import Store
+from store import SubscriptionStore
 
 log = logging.getLogger("mirsad.telegram")
 
@@ -88,7 +88,7 @@ class TelegramHandlers:
     def __init__(
         self,
         subscriptions: Subscriptions,
-        store: Store,
+        store: SubscriptionStore,
         tz: tzinfo,
         clock: Callable[[], datetime],
         *,

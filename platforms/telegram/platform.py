@@ -12,14 +12,14 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder
 
 from alerts.outbox import Sender
-from config import TelegramConfig
 from core import texts
 from core.subscriptions import Subscriptions
 from platforms.base import PlatformContext
 from platforms.telegram.commands import ALLOWED_UPDATES, PLATFORM, TelegramApp, TelegramHandlers
 from platforms.telegram.limiter import TelegramRateLimiter
 from platforms.telegram.sender import TelegramSender
-from store import Store
+from platforms.telegram.settings import TelegramConfig
+from store import SubscriptionStore
 
 log = logging.getLogger("mirsad.telegram")
 
@@ -53,7 +53,7 @@ class TelegramPlatform:
         token: str,
         api_base_url: str,
         subscriptions: Subscriptions,
-        store: Store,
+        store: SubscriptionStore,
         tz: tzinfo,
         clock: Callable[[], datetime],
         sources: Mapping[str, str] | None = None,
