@@ -59,6 +59,7 @@ MAX_BACKOFF = timedelta(hours=2)
 # last without renewal (a crashed instance's alerts are taken over after at most these).
 SENDER_LEASE = timedelta(seconds=10)
 OUTBOX_CLAIM = timedelta(seconds=20)
+CLAIMED_RECHECK = 0.5  # seconds
 # While the store refuses writes: first retry of the owed writes after this, doubling up to
 # STORE_RETRY_MAX; give up (exit for a restart) after STORE_OUTAGE_LIMIT (config
 # `delivery.store_outage_limit`).
@@ -337,7 +338,10 @@ class OutboxWorker:
         nxt = await self._store.next_delivery_at(self.platforms)
         if nxt is None or nxt - now > timedelta(seconds=30):
             return None if nxt is None or not self._tasks else 0.05
-        return max((nxt - now).total_seconds(), 0.0)
+        # With several instances the due row may be another instance's claim (it runs out in
+        # OUTBOX_CLAIM): look again shortly rather than spinning on it.
+        floor = CLAIMED_RECHECK if self._instance is not None else 0.0
+        return max((nxt - now).total_seconds(), floor)
 
     async def _start_ready(self) -> int:
         started, _ = await self._start_ready_rows()
