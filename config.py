@@ -8,6 +8,7 @@ without reading code. Tokens are read only from the environment (``TELEGRAM_BOT_
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -24,7 +25,7 @@ from core.redact import looks_like_token, redact
 from core.validation import StrictModel as _Strict
 from core.validation import check_http_url as _check_http_url
 from filters.schema import WatchlistsConfig
-from platforms.registry import PLATFORMS
+from platforms import registry
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -113,18 +114,17 @@ class Config(_Strict):
         return value
 
 
-# The config as loaded: `Config` plus one section per platform of the registry (`telegram:`,
-# `discord:`...), each validated by that platform's own model. Code reads a platform's
-# section through its registry entry (`entry.section(config)`).
-_ConfigWithPlatforms = create_model(
-    "Config",
-    __base__=Config,
-    **{  # type: ignore[call-overload]
+@functools.cache
+def _config_model(platforms: tuple[registry.PlatformEntry, ...]) -> type[Config]:
+    """The config as loaded: `Config` plus one section per platform of the registry
+    (`telegram:`, `discord:`...), each validated by that platform's own model. Code reads a
+    platform's section through its registry entry (`entry.section(config)`)."""
+    sections: dict[str, Any] = {
         e.name: (e.config_model, Field(default_factory=e.config_model))
-        for e in PLATFORMS
+        for e in platforms
         if e.config_model is not None
-    },
-)
+    }
+    return create_model("Config", __base__=Config, **sections)
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,9 @@ class Secrets:
     database_url: str | None = None
 
     def __repr__(self) -> str:
-        shown = {e.name: ("set" if self.token(e.name) else "unset") for e in PLATFORMS}
+        shown = {
+            e.name: ("set" if self.token(e.name) else "unset") for e in registry.PLATFORMS
+        }
         shown["dashboard"] = "set" if self.dashboard_token else "unset"
         return f"Secrets({shown})"
 
@@ -162,7 +164,7 @@ class Settings:
 
     def platform_enabled(self, name: str) -> bool:
         """Whether platform `name` runs: its `enabled:`, else whether its token is set."""
-        found = next((e for e in PLATFORMS if e.name == name), None)
+        found = next((e for e in registry.PLATFORMS if e.name == name), None)
         return found is not None and found.enabled(self)
 
 
@@ -229,7 +231,7 @@ def read_secrets(env: Mapping[str, str]) -> Secrets:
                 ) from None
         return None
 
-    found = {e.name: one(e.token_env) for e in PLATFORMS}
+    found = {e.name: one(e.token_env) for e in registry.PLATFORMS}
     return Secrets(
         {name: token for name, token in found.items() if token},
         dashboard_token=one("MIRSAD_DASHBOARD_TOKEN"),
@@ -318,7 +320,7 @@ def _problems_from_validation(
             key = str(loc[-1]) if loc else ""
             message = (
                 "tokens never go in the config file: set them in the environment "
-                f"({', '.join(e.token_env for e in PLATFORMS)})"
+                f"({', '.join(e.token_env for e in registry.PLATFORMS)})"
                 if "token" in key.lower()
                 else "unknown key (check its spelling and where it is indented)"
             )
@@ -364,7 +366,7 @@ def load_settings(
     _index_lines(root, (), lines, problems)
     config: Config | None = None
     try:
-        config = _ConfigWithPlatforms.model_validate(data)
+        config = _config_model(registry.PLATFORMS).model_validate(data)
     except ValidationError as exc:
         problems.extend(_problems_from_validation(exc, lines))
 
@@ -387,7 +389,7 @@ def load_settings(
                     )
                 )
             seen.add(feed.id)
-        for entry in PLATFORMS:
+        for entry in registry.PLATFORMS:
             section = entry.section(config)
             if getattr(section, "enabled", None) and not secrets.token(entry.name):
                 problems.append(
