@@ -116,6 +116,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "ar": "اللغة الحالية: {current}. للتغيير: /lang ar أو /lang en",
         "en": "Current language: {current}. To change it: /lang ar or /lang en",
     },
+    "lang_unknown": {
+        "ar": "لغة غير معروفة: {words}. اللغات المتاحة: {valid}",
+        "en": "Unknown language: {words}. Choose one of: {valid}",
+    },
     "unknown_ids": {
         "ar": "غير معروف: {words}. المعرّفات الصالحة: {valid}",
         "en": "Unknown: {words}. Valid ids: {valid}",

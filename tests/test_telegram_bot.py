@@ -148,7 +148,7 @@ async def test_bad_arguments_get_one_helpful_line_and_change_nothing(env: Env) -
     reply = await env.say(chat, "/unsubscribe nothing_like_this")
     assert reply.visible.startswith("Unknown: «nothing_like_this». Valid ids:")
     reply = await env.say(chat, "/lang fr")
-    assert reply.visible == "Current language: English. To change it: /lang ar or /lang en"
+    assert reply.visible == "Unknown language: «fr». Choose one of: ar, en"
     reply = await env.say(chat, "/frobnicate")
     assert reply.visible == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang"
     assert "\n" not in reply.visible

@@ -326,8 +326,8 @@ class TelegramHandlers:
         if asker is None:
             return
         args = [a.lower() for a in context.args or []]
-        wanted = args[0] if len(args) == 1 and args[0] in texts.LANGS else None
-        if wanted is not None and (refusal := await self._refusal(update, asker, context)):
+        wanted = args[0] if len(args) == 1 else None
+        if wanted in texts.LANGS and (refusal := await self._refusal(update, asker, context)):
             await self._reply(update, context, texts.t(refusal, asker.lang))
             self._log(asker, "lang", "refused")
             return
