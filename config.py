@@ -133,6 +133,8 @@ class Secrets:
 
     tokens: Mapping[str, str] = field(default_factory=dict)  # platform name -> its bot token
     dashboard_token: str | None = None
+    # MIRSAD_DATABASE_URL: a database URL with a password (PostgreSQL) overrides `database:`
+    database_url: str | None = None
 
     def __repr__(self) -> str:
         shown = {
@@ -145,7 +147,7 @@ class Secrets:
         return self.tokens.get(platform)
 
     def values(self) -> list[str]:
-        return [v for v in (*self.tokens.values(), self.dashboard_token) if v]
+        return [v for v in (*self.tokens.values(), self.dashboard_token, self.database_url) if v]
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class Settings:
 
     @property
     def database_url(self) -> str:
-        return database_url(self.config.database, self.path)
+        return self.secrets.database_url or database_url(self.config.database, self.path)
 
     def platform_enabled(self, name: str) -> bool:
         """Whether platform `name` runs: its `enabled:`, else whether its token is set."""
@@ -233,6 +235,7 @@ def read_secrets(env: Mapping[str, str]) -> Secrets:
     return Secrets(
         {name: token for name, token in found.items() if token},
         dashboard_token=one("MIRSAD_DASHBOARD_TOKEN"),
+        database_url=one("MIRSAD_DATABASE_URL"),
     )
 
 

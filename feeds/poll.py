@@ -66,6 +66,10 @@ class Poller:
         on_outcome: Callable[[PollOutcome], None] | None = None,
         max_items: int = MAX_ITEMS,
         parse_timeout: float = PARSE_TIMEOUT,
+        # Several instances on one database: this one's name on the feeds it claims, and the
+        # shortest claim (a claim lasts the feed's interval; see Store.claim_due_feeds).
+        instance: str = "local",
+        min_claim: timedelta = timedelta(minutes=2),
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -74,6 +78,8 @@ class Poller:
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(max_parallel)
         self._on_outcome = on_outcome
+        self._instance = instance
+        self._min_claim = min_claim
         self._running: dict[str, asyncio.Task[None]] = {}  # feed id -> its poll (dispatch_due)
         self._max_items = max_items
         self._parse_timeout = parse_timeout
@@ -84,7 +90,7 @@ class Poller:
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every feed whose next poll time has come."""
-        return await self.poll(await self._store.due_feeds(self._clock()))
+        return await self.poll(await self._claim_due())
 
     async def dispatch_due(self) -> int:
         """Start a poll for every due feed not being polled already, without waiting for them.
@@ -93,13 +99,18 @@ class Poller:
         neither the alerts of the others nor the next feeds' turns. Returns how many started.
         """
         started = 0
-        for feed in await self._store.due_feeds(self._clock()):
+        for feed in await self._claim_due():
             if feed.id not in self._running:
                 self._running[feed.id] = asyncio.create_task(
                     self._poll_in_background(feed), name=f"poll-{feed.id}"
                 )
                 started += 1
         return started
+
+    async def _claim_due(self) -> list[FeedState]:
+        return await self._store.claim_due_feeds(
+            self._clock(), self._instance, min_lease=self._min_claim
+        )
 
     async def _poll_in_background(self, feed: FeedState) -> None:
         try:
@@ -117,6 +128,8 @@ class Poller:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if pending:  # their feeds are free for another instance (or this one after restart)
+            await self._store.release_feed_claims(self._instance)
         return not pending
 
     async def poll_all(self) -> list[PollOutcome]:

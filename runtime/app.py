@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -33,6 +36,7 @@ log = logging.getLogger("mirsad")
 
 KEEPALIVE_MAX = 900.0  # seconds an idle feed connection is kept at most
 
+ALL_ROLES = frozenset({"poll", "deliver", "commands"})
 DATABASE_CHECK_SECONDS = 5.0
 TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due (one query)
 
@@ -87,10 +91,21 @@ class AppOptions:
     platform_factories: tuple[tuple[str, PlatformFactory], ...] = ()
     on_poll: Callable[[PollOutcome], None] | None = None
     on_ready: Callable[[Parts], None] | None = None
+    # What this instance does (`bot.py run --roles`): poll feeds, deliver alerts, answer
+    # commands; all three by default. Several instances on one PostgreSQL database can split them.
+    roles: frozenset[str] = ALL_ROLES
+    # This instance's name on the feeds and alerts it claims (several instances on PostgreSQL);
+    # None: made from the host name and process id when the database is PostgreSQL.
+    instance: str | None = None
     # start on an empty database even though its marker says one existed (--new-database)
     new_database: bool = False
     # how often `run` checks that the SQLite file is still the one it opened
     database_check_seconds: float = DATABASE_CHECK_SECONDS
+
+
+def new_instance_id() -> str:
+    """A name for this process among the instances sharing a database (logged, stored)."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) -> Parts:
@@ -121,8 +136,23 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         if options.on_poll is not None:
             options.on_poll(outcome)
 
+    # Claims and sender leases only matter with several instances, which need PostgreSQL; the
+    # SQLite default (one process) skips the writes they cost.
+    instance = options.instance
+    if instance is None and store.dialect == "postgresql":
+        instance = new_instance_id()
+    if instance is None:
+        # the only instance: claims left by a crash of this one are ours to drop, so the
+        # feeds it was polling are due again now instead of after their interval
+        await store.release_feed_claims("local")
     poller = Poller(
-        store, fetcher, matcher, clock, on_outcome=on_poll, max_items=config.max_items_per_feed
+        store,
+        fetcher,
+        matcher,
+        clock,
+        on_outcome=on_poll,
+        max_items=config.max_items_per_feed,
+        instance=instance or "local",
     )
     parts = Parts(
         settings,
@@ -170,7 +200,10 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         clock,
         on_result=metrics.observe_delivery,
         store_outage_limit=config.delivery.store_outage_limit,
+        instance=instance,
     )
+    if instance is not None:
+        log.info("instance name=%s", instance)
     return parts
 
 
@@ -198,13 +231,17 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         parts = await build(settings, stack, options)
         liveness = Liveness(started_at=options.clock())
 
+        roles = options.roles
+
         async def tick() -> None:
-            if stop.is_set():
+            if stop.is_set() or "poll" not in roles:
                 return
             await parts.poller.dispatch_due()  # the polls run on; their outcomes wake the outbox
             liveness.last_cycle_at = options.clock()
 
         async def prune() -> None:
+            if "poll" not in roles:  # the instances that poll keep the store trimmed
+                return
             await parts.store.prune(options.clock(), timedelta(days=config.retention_days))
 
         if config.health.enabled:
@@ -250,6 +287,9 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 _keep_starting(p, stop, started, parts.metrics), name=f"start-{p.name}"
             )
             for p in parts.platforms
+            # without the commands role a platform is not started: no updates, no gateway;
+            # its sender still delivers (as in `bot.py once`)
+            if "commands" in roles
         ]
 
         async def stop_starting() -> None:
@@ -260,9 +300,10 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
 
         stack.push_async_callback(stop_starting)
         log.info(
-            "mirsad_ready feeds=%d platforms=%s",
+            "mirsad_ready feeds=%d platforms=%s roles=%s",
             len(config.feeds),
             ",".join(parts.outbox.platforms),
+            ",".join(sorted(roles)),
         )
         if options.on_ready is not None:
             options.on_ready(parts)
@@ -276,7 +317,10 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         try:
             # returns after stop once the sends in flight are done; raises StoreOutage when
             # the database refused writes for too long (the process exits for a restart)
-            await parts.outbox.run(stop)
+            if "deliver" in roles:
+                await parts.outbox.run(stop)
+            else:
+                await stop.wait()
         except Exception as exc:
             # a read failing because the file is gone: say that, not "unable to open"
             problem = parts.store.watch.problem() if parts.store.watch else None

@@ -440,6 +440,7 @@ class FakeDiscord:
         self.identifies = 0
         self.resumes = 0
         self.reject_identify = 0  # close the next N IDENTIFYs with 4004
+        self.identified_shards: list[Any] = []  # the `shard` of each IDENTIFY ([id, count])
         self.gateway_paths: list[str] = []
         self.ready = asyncio.Event()
         self.resumed = asyncio.Event()
@@ -746,6 +747,7 @@ class FakeDiscord:
             return
         async with self._lock:
             self.identifies += 1
+            self.identified_shards.append(data.get("shard"))
             self.session_id = f"session-{next(self._ids)}"
             self._history = []
             self._seq = 0

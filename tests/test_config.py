@@ -162,3 +162,17 @@ def test_check_config_never_prints_a_token(make_config) -> None:
     assert result.returncode == 0
     assert token not in result.stdout + result.stderr
     assert "telegram" in result.stdout
+
+
+def test_the_database_url_may_come_from_the_environment(tmp_path: Path) -> None:
+    """A PostgreSQL URL holds a password: it may stay out of config.yaml (issue 16)."""
+    url = "postgresql+asyncpg://mirsad:s3cret-pw@db:5432/mirsad"
+    settings = load_settings(ROOT / "config.yaml", env={"MIRSAD_DATABASE_URL": url})
+    assert settings.database_url == url
+    assert url in settings.secrets.values()  # redacted from every log line
+    assert "s3cret-pw" not in repr(settings.secrets)
+    secret_file = tmp_path / "db-url"
+    secret_file.write_text(url + "\n")
+    from_file = load_settings(ROOT / "config.yaml", env={"MIRSAD_DATABASE_URL_FILE": str(secret_file)})
+    assert from_file.database_url == url
+    assert load_settings(ROOT / "config.yaml", env={}).database_url.startswith("sqlite+aiosqlite:///")

@@ -61,3 +61,22 @@ async def test_the_runtime_builds_it_with_its_own_context(tmp_path: Path, loopch
     await run_once(settings, options)
     [context] = loopchat.BUILT
     assert context.token == "abc" and context.config.room_prefix == "news-"
+
+
+def test_imports_run_one_way() -> None:
+    """A platform package never imports runtime/ (it gets a PlatformContext), and the core
+    (core/, alerts/, store/, feeds/, filters/) never imports a platform package."""
+    root = Path(__file__).resolve().parent.parent
+
+    def imports(folder: str) -> list[tuple[str, str]]:
+        found = []
+        for path in sorted((root / folder).rglob("*.py")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                words = line.split()
+                if len(words) >= 2 and words[0] in ("import", "from"):
+                    found.append((str(path.relative_to(root)), words[1]))
+        return found
+
+    assert [i for i in imports("platforms") if i[1].split(".")[0] in ("runtime", "bot")] == []
+    for core in ("core", "alerts", "store", "feeds", "filters"):
+        assert [i for i in imports(core) if i[1].startswith("platforms")] == [], core

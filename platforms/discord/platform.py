@@ -193,6 +193,10 @@ def create_platform(
 
     Extra keyword arguments go to `discord.Client` (tests pass `guild_ready_timeout`)."""
     config = context.config
+    if config.shard_ids is not None and config.shard_count is not None:
+        # this instance's one gateway shard; discord.py sends it in IDENTIFY
+        client_options.setdefault("shard_id", config.shard_ids[0])
+        client_options.setdefault("shard_count", config.shard_count)
     return DiscordPlatform(
         context.token or "",
         context.store,
