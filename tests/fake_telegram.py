@@ -263,6 +263,9 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.clock: Callable[[], float] = time.monotonic
+        # seconds a sendMessage spends on its way before Telegram counts it (network jitter):
+        # a late one bunches with the next ones at the server
+        self.delay_on_the_way: Callable[[], float] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -564,6 +567,8 @@ class FakeTelegram:
         return visible
 
     async def _m_sendmessage(self, params: JSON) -> JSON:
+        if self.delay_on_the_way is not None:
+            await asyncio.sleep(self.delay_on_the_way())
         chat = self._chat(params)
         now = self.clock()
         text = str(params.get("text") or "")

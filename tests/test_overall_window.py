@@ -141,8 +141,8 @@ async def test_all_in_flight_waits_for_an_answer_then_its_second() -> None:
 @pytest.mark.timeout(120)
 async def test_the_limiter_against_a_strict_fake_gets_no_overall_429() -> None:
     """Real HTTP to the fake with zero tolerance; requests go through PTB's request layer as
-    the outbox sends them (many chats at once, 29/s), with the event loop stalled now and
-    then as a busy bot's is."""
+    the outbox sends them (many chats at once, 29/s), some held up on their way to the server
+    and the event loop stalled now and then as a busy bot's is."""
     from telegram.ext import ExtBot
 
     async with FakeTelegram(limits=Limits.strict()) as fake:
@@ -155,6 +155,8 @@ async def test_the_limiter_against_a_strict_fake_gets_no_overall_429() -> None:
         )
         async with bot:
             rng = random.Random(5)
+            # one message in eight is held up 50-400 ms on its way to the server
+            fake.delay_on_the_way = lambda: rng.uniform(0.05, 0.4) if rng.random() < 1 / 8 else 0
             todo = [chat for _ in range(8) for chat in chats]  # 480 messages
 
             async def stall() -> None:
