@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 from alerts.outbox import OutboxWorker, Sender
 from config import Settings
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from feeds.fetch import Fetcher, FetchSettings
+from feeds.health import FeedHealth
 from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
 from platforms import registry
@@ -31,6 +33,7 @@ from platforms.base import Platform, PlatformContext, PlatformFactory, Preparabl
 from runtime.health import HealthServer, Liveness, Metrics
 from store import Store
 from store.dbfile import DatabaseLost, DatabaseWatch
+from store.reports import Reports, TrendCounts
 
 log = logging.getLogger("mirsad")
 
@@ -59,8 +62,11 @@ class Parts:
     metrics: Metrics
     clock: Callable[[], datetime]
     sources: dict[str, str]  # feed id -> name shown in alerts
+    feed_health: FeedHealth  # per-feed state in words; /healthz asks it
     health_port: int | None = None
     dashboard_port: int | None = None
+    reports: Reports | None = None  # the dashboard's and /stats' read side (store/reports.py)
+    trends: TrendCounts | None = None  # matched stories per label per day, shared by both
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
@@ -128,9 +134,19 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     stack.push_async_callback(fetcher.aclose)
     subscriptions = Subscriptions(store, matcher.labels, clock)
     metrics = Metrics(clock)
+    # The read side for /stats and the dashboard: its own connections, one set of trend counts.
+    reports = Reports.open(settings.database_url)
+    stack.push_async_callback(reports.close)
+    trends = TrendCounts(reports, ZoneInfo(config.timezone))
+    stats = Stats(subscriptions, trends, clock)
+
+    feed_health = FeedHealth(
+        [f.id for f in config.feeds if f.enabled], timedelta(seconds=config.poll_interval), clock
+    )
 
     def on_poll(outcome: PollOutcome) -> None:
         metrics.observe_poll(outcome)
+        feed_health.observe(outcome)
         if outcome.queued:
             parts.outbox.wake()  # deliver now, not after the slowest feed of the round
         if options.on_poll is not None:
@@ -166,6 +182,9 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         metrics,
         clock,
         {f.id: f.name or f.id for f in config.feeds},
+        feed_health=feed_health,
+        reports=reports,
+        trends=trends,
     )
 
     tz = ZoneInfo(config.timezone)
@@ -181,6 +200,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
             tz=tz,
             clock=clock,
             stream=options.stream,
+            stats=stats,
         )
         platform = factory(context)
         parts.platforms.append(platform)
@@ -255,7 +275,7 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
-                checks=(parts.outbox.problem,),
+                checks=(parts.outbox.problem, parts.feed_health.problem),
             )
             await health.start()
             stack.push_async_callback(health.stop)
@@ -354,14 +374,13 @@ async def _watch_database(
 
 async def _start_dashboard(settings: Settings, parts: Parts, stack: AsyncExitStack) -> int:
     """Serve the web dashboard (web/) on its own host and port; returns the port."""
-    from store.reports import Reports
     from web import Dashboard
 
     config = settings.config
-    reports = Reports.open(settings.database_url)
-    stack.push_async_callback(reports.close)
+    assert parts.reports is not None and parts.trends is not None
     dashboard = Dashboard(
-        reports,
+        parts.reports,
+        trends=parts.trends,
         feed_names=parts.sources,
         labels=parts.matcher.labels,
         clock=parts.clock,
