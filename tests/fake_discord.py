@@ -47,7 +47,7 @@ from aiohttp import WSMsgType, web
 from config import load_settings
 from handlers.discord_bot import DiscordPlatform, create_discord_platform
 from runtime.app import AppOptions, Parts, build
-from tests.conftest import write_config
+from tests.helpers import write_config
 
 TOKEN = "fake.bot-token.for-tests"
 APP_ID = 1300000000000000001

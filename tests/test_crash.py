@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 
 from store import Store
-from tests.conftest import ROOT, write_config
 from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
-from tests.test_telegram_delivery import rss
+from tests.helpers import ROOT, rss, write_config
 
 CHATS = [2000 + i for i in range(20)]
 

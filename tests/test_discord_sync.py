@@ -6,7 +6,6 @@ import discord
 import pytest
 
 from handlers.discord_bot import DiscordStartError, rest_base
-from tests.conftest import FakeClock
 from tests.fake_discord import (
     GUILD_ID,
     MEMBER_ID,
@@ -15,6 +14,7 @@ from tests.fake_discord import (
     mirsad_config,
     running_mirsad,
 )
+from tests.helpers import FakeClock
 
 
 async def test_global_sync_happens_once_until_the_commands_change(

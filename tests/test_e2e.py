@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED, write_config
 from tests.fake_discord import (  # noqa: F401
     ADMIN_ID,
     CHANNEL_A,
@@ -25,9 +24,7 @@ from tests.fake_discord import (  # noqa: F401
 )
 from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
-from tests.test_cli import free_port, with_new_item
-
-FEEDS = SHARED / "data" / "feeds"
+from tests.helpers import FEEDS, ROOT, free_port, with_new_item, write_config
 
 
 def get(url: str) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alerts.outbox import OutboxWorker, Pacing, SendResult
 from store import Delivery, FeedUpdate, Store
-from tests.test_store import match, story
+from tests.helpers import match, story
 
 
 def utcnow() -> datetime:

@@ -16,10 +16,10 @@ from feeds.poll import Poller
 from feeds.schedule import PollTiming, next_poll_at
 from filters.watchlist import Matcher
 from store import Store
-from tests.conftest import ROOT, SHARED, FakeClock
 from tests.feedserver import FeedServer
+from tests.helpers import FEEDS, ROOT, FakeClock
 
-FEED = SHARED / "data" / "feeds" / "hespress-ar-2026-02-11.xml"
+FEED = FEEDS / "hespress-ar-2026-02-11.xml"
 
 
 def matcher() -> Matcher:

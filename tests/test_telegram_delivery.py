@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import textwrap
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
@@ -28,9 +27,9 @@ from handlers.telegram_sender import TelegramRateLimiter
 from models import Evidence, Match, Story
 from runtime.app import AppOptions, build
 from store import FeedUpdate, Store
-from tests.conftest import write_config
 from tests.fake_telegram import FakeTelegram, Limits, fake_telegram, real_labels, user  # noqa: F401
 from tests.feedserver import FeedServer, feed_server  # noqa: F401
+from tests.helpers import rss, write_config
 
 # PTB's own RetryAfter constructor reads its deprecated int `retry_after` (PTB 22.2+)
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -427,17 +426,4 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
 OLD_ITEM = ("ترامب يزور المغرب", "https://www.hespress.com/old-1.html", "Tue, 10 Feb 2026 08:00:00 GMT")
 NEW_ITEM = ("ترامب يعلن خطة جديدة للذكاء الاصطناعي", "https://www.hespress.com/new-1.html",
             "Wed, 11 Feb 2026 09:30:00 GMT")
-
-
-def rss(items: Sequence[tuple[str, str, str]]) -> bytes:
-    body = "".join(
-        f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
-        f"<pubDate>{date}</pubDate><description>تفاصيل الخبر</description></item>"
-        for title, link, date in items
-    )
-    return textwrap.dedent(f"""\
-        <?xml version="1.0" encoding="UTF-8"?>
-        <rss version="2.0"><channel><title>هسبريس</title><link>https://www.hespress.com</link>
-        <description>x</description>{body}</channel></rss>
-    """).encode("utf-8")
 
