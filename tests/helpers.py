@@ -6,6 +6,7 @@ conftest.py, which re-exports these names for tests written before this module e
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import textwrap
 from collections.abc import Sequence
@@ -20,16 +21,31 @@ FEEDS = DATA / "feeds"  # real captures and hostile feeds; tests never read ../s
 
 
 class FakeClock:
-    """A settable clock: tests move time instead of sleeping."""
+    """A settable clock: tests move time instead of sleeping.
+
+    `monotonic` and `sleep` fit the seams of the outbox and the rate gates: a part given them
+    waits out a 5 s backoff in no time, and the clock shows the 5 s passed.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
         self.now = start or datetime(2026, 2, 11, 12, 0, tzinfo=UTC)
+        self._start = self.now
+        self.slept: list[float] = []  # every wait asked of `sleep`, in order
 
     def __call__(self) -> datetime:
         return self.now
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+    def monotonic(self) -> float:
+        return (self.now - self._start).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        """Move time on instead of waiting (still yields once, as a real sleep does)."""
+        self.slept.append(seconds)
+        self.advance(max(seconds, 0.0))
+        await asyncio.sleep(0)
 
 
 def write_config(tmp_path: Path, body: str, *, with_watchlists: bool = True) -> Path:

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.feedserver import FeedServer
 from tests.helpers import FEEDS, ROOT, free_port, with_new_item, write_config
 
@@ -47,6 +49,7 @@ def loopback_config(
     return write_config(tmp_path, body)
 
 
+@pytest.mark.slow
 def test_once_alerts_only_new_matching_stories_in_the_terminal(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:

@@ -125,6 +125,7 @@ async def finish(config: Path, fake: FakeTelegram, expected: int) -> None:
         await asyncio.wait_for(proc.communicate(), 15)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_sigkill_mid_burst_loses_nothing(
     tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram
@@ -149,6 +150,7 @@ async def test_sigkill_mid_burst_loses_nothing(
     check_database(tmp_path / "state" / "m.db", stories)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_sigkill_at_random_points_of_poll_cycles(
     tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram

@@ -340,6 +340,7 @@ async def test_gateway_reconnect_resumes_and_loses_nothing(app: Mirsad, clock: F
     assert "Artificial Intelligence" in after.content
 
 
+@pytest.mark.slow
 async def test_run_forever_starts_discord_delivers_and_stops_cleanly(
     tmp_path: Path, fake_discord: FakeDiscord, feed_server: FeedServer
 ) -> None:

@@ -139,6 +139,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_image_install_and_start_steps_in_a_fresh_environment(
     tmp_path: Path, feed_server: FeedServer

@@ -46,6 +46,7 @@ async def wait_for(check, within: float, what: str) -> None:  # type: ignore[no-
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_bot_run_with_both_platforms_end_to_end(
     tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram, fake_discord: FakeDiscord

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text as sql
 
 from config import load_settings
@@ -134,6 +135,7 @@ async def test_dispatch_does_not_wait_for_a_slow_feed(
 HOSTILE = Path(__file__).parent / "data" / "feeds"
 
 
+@pytest.mark.slow
 async def test_hostile_feeds_side_by_side_leave_the_good_one_and_the_process_unharmed(
     store: Store, clock: FakeClock, feed_server: FeedServer
 ) -> None:
