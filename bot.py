@@ -25,7 +25,7 @@ from config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from runtime.logs import setup_logging
 
 if TYPE_CHECKING:
-    from runtime.app import PlatformFactory
+    from platforms.base import PlatformFactory
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -45,14 +45,9 @@ def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
         return EXIT_CONFIG
     config = settings.config
     wl = config.watchlists
-    platforms = [
-        name
-        for name, on in (
-            ("telegram", settings.telegram_enabled),
-            ("discord", settings.discord_enabled),
-        )
-        if on
-    ] or ["terminal"]
+    from platforms import registry
+
+    platforms = [e.name for e in registry.PLATFORMS if e.enabled(settings)] or ["terminal"]
     print(
         f"ok: {len(config.feeds)} feeds, {len(wl.figures)} figures "
         f"({', '.join(f.id for f in wl.figures)}), {len(wl.topics)} topics "
@@ -147,17 +142,11 @@ def cmd_run(path: Path, err: TextIO) -> int:
 
 
 def _platforms(settings: Settings) -> tuple[tuple[str, PlatformFactory], ...]:
-    """The chat platforms to run: each one enabled (by default: whose token is set)."""
-    factories: list[tuple[str, PlatformFactory]] = []
-    if settings.telegram_enabled:
-        from handlers.telegram_bot import create_telegram_platform
+    """The platforms to run, from the registry: each one enabled (by default: whose token is
+    set), else the terminal."""
+    from platforms import registry
 
-        factories.append(("telegram", create_telegram_platform))
-    if settings.discord_enabled:
-        from handlers.discord_bot import create_discord_platform
-
-        factories.append(("discord", create_discord_platform))
-    return tuple(factories)
+    return registry.factories(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

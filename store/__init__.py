@@ -1,8 +1,18 @@
 """Persistence: the only package that talks to the database."""
 
-from .store import Delivery, FeedState, FeedUpdate, IngestResult, Store, StoredAlert, Subscription
+from .store import (
+    ChatMigration,
+    Delivery,
+    FeedState,
+    FeedUpdate,
+    IngestResult,
+    Store,
+    StoredAlert,
+    Subscription,
+)
 
 __all__ = [
+    "ChatMigration",
     "Delivery",
     "FeedState",
     "FeedUpdate",

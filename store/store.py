@@ -8,6 +8,7 @@ testable without a clock.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from models import Evidence, Match, Story
 
 from . import tables as t
+
+log = logging.getLogger("mirsad.store")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,14 @@ class Delivery:
 class StoredAlert:
     story: Story
     match: Match
+
+
+@dataclass(frozen=True)
+class ChatMigration:
+    """What moving a migrated chat did to the alerts pending for its old id."""
+
+    moved: int  # pending alerts handed to the new chat's existing subscription
+    cancelled: int  # pending alerts cancelled: already queued there, or paused there
 
 
 @dataclass(frozen=True)
@@ -746,47 +757,114 @@ class Store:
 
     async def migrate_chat(
         self, platform: str, old_chat_id: str, new_chat_id: str, now: datetime
-    ) -> None:
-        """A Telegram group became a supergroup: move its subscriptions and settings."""
+    ) -> ChatMigration:
+        """A Telegram group became a supergroup: move its subscriptions, alerts and settings.
+
+        Each subscription of the old chat (per topic) moves to the new id. When the new chat
+        already has a subscription for the same topic (someone subscribed there after the
+        upgrade), that one survives and the old one is deactivated; the old one's pending
+        alerts move to it, so nothing is stranded (issue 11, point 5). An alert for a story
+        the survivor already has (queued or sent) is cancelled with the reason instead of
+        being sent twice, and so is every pending alert when the survivor is paused.
+        """
+        moved = cancelled = 0
+        reason = f"migrated to {new_chat_id}"
         async with self._write() as conn:
-            clash = (
+            old_subs = (
                 await conn.execute(
-                    select(func.count())
-                    .select_from(t.subscriptions)
-                    .where(
-                        t.subscriptions.c.platform == platform,
-                        t.subscriptions.c.chat_id == new_chat_id,
-                    )
-                )
-            ).scalar()
-            if clash:
-                # The new chat already has subscriptions (subscribed after the upgrade): keep them,
-                # move the old chat's pending alerts over is not possible per-row, so pause the old.
-                await conn.execute(
-                    update(t.subscriptions)
-                    .where(
+                    select(t.subscriptions.c.id, t.subscriptions.c.thread_id).where(
                         t.subscriptions.c.platform == platform,
                         t.subscriptions.c.chat_id == old_chat_id,
                     )
-                    .values(
-                        active=False, paused_reason=f"migrated to {new_chat_id}", updated_at=now
+                )
+            ).all()
+            for old in old_subs:
+                survivor = (
+                    await conn.execute(
+                        select(t.subscriptions.c.id, t.subscriptions.c.active).where(
+                            t.subscriptions.c.platform == platform,
+                            t.subscriptions.c.chat_id == new_chat_id,
+                            t.subscriptions.c.thread_id == old.thread_id,
+                        )
+                    )
+                ).first()
+                if survivor is None:
+                    await conn.execute(
+                        update(t.subscriptions)
+                        .where(t.subscriptions.c.id == old.id)
+                        .values(chat_id=new_chat_id, updated_at=now)
+                    )
+                    continue
+                pending = and_(t.outbox.c.subscription_id == old.id, t.outbox.c.status == "pending")
+                if survivor.active:
+                    already_there = (
+                        select(t.outbox.c.story_id)
+                        .where(t.outbox.c.subscription_id == survivor.id)
+                        .scalar_subquery()
+                    )
+                    cancelled += (
+                        await conn.execute(
+                            update(t.outbox)
+                            .where(pending, t.outbox.c.story_id.in_(already_there))
+                            .values(
+                                status="cancelled",
+                                last_error=f"{reason}: the story is already queued there",
+                            )
+                        )
+                    ).rowcount
+                    moved += (
+                        await conn.execute(
+                            update(t.outbox).where(pending).values(subscription_id=survivor.id)
+                        )
+                    ).rowcount
+                else:
+                    cancelled += (
+                        await conn.execute(
+                            update(t.outbox)
+                            .where(pending)
+                            .values(
+                                status="cancelled",
+                                last_error=f"{reason}, where the subscription is paused",
+                            )
+                        )
+                    ).rowcount
+                await conn.execute(
+                    update(t.subscriptions)
+                    .where(t.subscriptions.c.id == old.id)
+                    .values(active=False, paused_reason=reason, updated_at=now)
+                )
+            settings_there = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(t.chat_settings)
+                    .where(
+                        t.chat_settings.c.platform == platform,
+                        t.chat_settings.c.chat_id == new_chat_id,
                     )
                 )
-                return
-            await conn.execute(
-                update(t.subscriptions)
-                .where(
-                    t.subscriptions.c.platform == platform, t.subscriptions.c.chat_id == old_chat_id
-                )
-                .values(chat_id=new_chat_id, updated_at=now)
+            ).scalar()
+            old_settings = and_(
+                t.chat_settings.c.platform == platform, t.chat_settings.c.chat_id == old_chat_id
             )
-            await conn.execute(
-                update(t.chat_settings)
-                .where(
-                    t.chat_settings.c.platform == platform, t.chat_settings.c.chat_id == old_chat_id
+            if settings_there:  # the new chat's own choice wins
+                await conn.execute(delete(t.chat_settings).where(old_settings))
+            else:
+                await conn.execute(
+                    update(t.chat_settings).where(old_settings).values(chat_id=new_chat_id)
                 )
-                .values(chat_id=new_chat_id)
+        result = ChatMigration(moved=moved, cancelled=cancelled)
+        if moved or cancelled:
+            # one line per outcome; the cancelled rows carry their reason in last_error
+            log.log(
+                logging.WARNING if cancelled else logging.INFO,
+                "chat_migration_alerts platform=%s from=%s to=%s moved=%d cancelled=%d",
+                platform,
+                old_chat_id,
+                new_chat_id,
+                moved,
+                cancelled,
             )
+        return result
 
     async def chat_lang(self, platform: str, chat_id: str) -> str | None:
         async with self._engine.connect() as conn:

@@ -2,7 +2,7 @@
 /latest and /lang do, whatever platform they came from.
 
 Platform handlers parse their input into these calls and render the results with
-`handlers.texts`; they never touch the store directly. Permission checks (admins, Manage
+`core.texts`; they never touch the store directly. Permission checks (admins, Manage
 Channels) happen in the platform handlers, which know who is asking.
 """
 
