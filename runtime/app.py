@@ -30,6 +30,8 @@ from store import Store
 
 log = logging.getLogger("mirsad")
 
+KEEPALIVE_MAX = 900.0  # seconds an idle feed connection is kept at most
+
 TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due (one query)
 
 
@@ -55,7 +57,9 @@ class Parts:
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
-    http = settings.config.http
+    config = settings.config
+    http = config.http
+    longest = max([f.interval or config.poll_interval for f in config.feeds] or [0])
     extra = {"user_agent": http.user_agent} if http.user_agent else {}
     return FetchSettings(
         connect_timeout=http.connect_timeout,
@@ -65,6 +69,8 @@ def fetch_settings(settings: Settings) -> FetchSettings:
         max_redirects=http.max_redirects,
         per_host_concurrency=http.per_host_concurrency,
         allow_private_addresses=http.allow_private_addresses,
+        # a connection outlives the longest poll interval, so every poll can reuse one
+        keepalive=min(max(longest, config.poll_interval) + 30.0, KEEPALIVE_MAX),
         **extra,
     )
 
