@@ -119,6 +119,7 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_run(path: Path, err: TextIO) -> int:
+    from alerts.outbox import StoreOutage
     from runtime.app import AppOptions, run_forever
 
     settings = _load(path, err)
@@ -135,6 +136,9 @@ def cmd_run(path: Path, err: TextIO) -> int:
 
     try:
         asyncio.run(main())
+    except StoreOutage as exc:  # expected, explained; no traceback to read
+        logging.getLogger("mirsad").critical("mirsad_stopped error=%r", str(exc))
+        return EXIT_FAILED
     except Exception as exc:
         logging.getLogger("mirsad").critical("mirsad_stopped error=%r", str(exc), exc_info=True)
         return EXIT_FAILED

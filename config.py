@@ -106,6 +106,12 @@ class HealthConfig(_Strict):
     enabled: bool = True
 
 
+class DeliveryConfig(_Strict):
+    # Seconds the database may refuse writes (disk full, read-only file) before Mirsad exits
+    # for its supervisor to restart it; meanwhile nothing is sent and /healthz answers 503.
+    store_outage_limit: float = Field(default=300, gt=0)
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_format: bool = Field(default=False, alias="json")
@@ -121,6 +127,7 @@ class Config(_Strict):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     watchlists: WatchlistsConfig
 

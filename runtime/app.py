@@ -155,7 +155,13 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     senders: dict[str, Sender] = {p.name: p.sender for p in parts.platforms}
     if registry.FALLBACK.name not in senders:
         await registry.retire_fallback(store, now)
-    parts.outbox = OutboxWorker(store, senders, clock, on_result=metrics.observe_delivery)
+    parts.outbox = OutboxWorker(
+        store,
+        senders,
+        clock,
+        on_result=metrics.observe_delivery,
+        store_outage_limit=config.delivery.store_outage_limit,
+    )
     return parts
 
 
@@ -203,6 +209,7 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
+                checks=(parts.outbox.problem,),
             )
             await health.start()
             stack.push_async_callback(health.stop)
@@ -248,8 +255,12 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         if options.on_ready is not None:
             options.on_ready(parts)
 
-        await parts.outbox.run(stop)  # returns after stop, once the sends in flight are done
-        scheduler.shutdown(wait=False)
+        try:
+            # returns after stop once the sends in flight are done; raises StoreOutage when
+            # the database refused writes for too long (the process exits for a restart)
+            await parts.outbox.run(stop)
+        finally:
+            scheduler.shutdown(wait=False)
         if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")

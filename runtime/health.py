@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,8 +102,10 @@ class HealthServer:
         stale_after: timedelta,
         host: str,
         port: int,
+        checks: Sequence[Callable[[], str | None]] = (),
     ) -> None:
         self._store = store
+        self._checks = tuple(checks)  # each returns a problem to report, or None
         self._metrics = metrics
         self._liveness = liveness
         self._clock = clock
@@ -146,6 +148,7 @@ class HealthServer:
             problems.append(
                 f"the poll scheduler last ran {int((now - last).total_seconds())} s ago"
             )
+        problems.extend(p for check in self._checks if (p := check()) is not None)
         return problems
 
     async def _healthz(self, _request: web.Request) -> web.Response:
