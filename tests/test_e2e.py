@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,17 +23,7 @@ from tests.fake_discord import (  # noqa: F401
 )
 from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
-from tests.helpers import FEEDS, ROOT, free_port, with_new_item, write_config
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
+from tests.helpers import FEEDS, ROOT, free_port, get, with_new_item, write_config
 
 
 async def wait_for(check, within: float, what: str) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ import pytest
 
 from alerts.outbox import OutboxWorker, Pacing, SendResult, StoreOutage
 from store import Delivery, FeedUpdate, Store
-from tests.test_store import match, story
+from tests.helpers import match, story
 
 CHATS = [str(100 + i) for i in range(8)]
 STORIES = 4
