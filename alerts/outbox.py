@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol, TypeVar
 
 from alerts.pacing import RateGate
-from store import Delivery, Store
+from store import Delivery, DeliveryStore
 
 log = logging.getLogger("mirsad.outbox")
 
@@ -125,7 +125,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: DeliveryStore,
         senders: Mapping[str, Sender],
         clock: Callable[[], datetime],
         *,

@@ -17,7 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alerts.outbox import SendResult
 from feeds.poll import PollOutcome
-from store import Delivery, Store
+from store import Delivery, HealthStore
 
 log = logging.getLogger("mirsad.health")
 
@@ -94,7 +94,7 @@ class Liveness:
 class HealthServer:
     def __init__(
         self,
-        store: Store,
+        store: HealthStore,
         metrics: Metrics,
         liveness: Liveness,
         clock: Callable[[], datetime],

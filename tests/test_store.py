@@ -373,6 +373,7 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: 
         raw.execute("ALTER TABLE feeds DROP COLUMN last_listed_at")
         raw.execute("DROP INDEX ix_stories_feed_title")
         raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        raw.execute("DROP TABLE alembic_version")  # releases before Alembic had none
 
     s = await Store.open(f"sqlite+aiosqlite:///{path}")
     try:

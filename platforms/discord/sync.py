@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from platforms.discord.commands import MirsadTranslator, SubscriptionCog
-from store import Store
+from store import MetaStore
 
 log = logging.getLogger("mirsad.discord")
 
@@ -28,7 +28,7 @@ class MirsadBot(commands.Bot):
     def __init__(
         self,
         cog: SubscriptionCog,
-        store: Store,
+        store: MetaStore,
         *,
         guild_ids: Sequence[int],
         sync_key: str,
@@ -70,7 +70,7 @@ async def command_payload(bot: commands.Bot, guild: discord.abc.Snowflake | None
 
 
 async def sync_commands(
-    bot: commands.Bot, store: Store, guild_ids: Sequence[int], sync_key: str = ""
+    bot: commands.Bot, store: MetaStore, guild_ids: Sequence[int], sync_key: str = ""
 ) -> list[str]:
     """Sync to each guild in `guild_ids`, or globally when there are none, but only targets
     whose payload hash differs from the one stored after the last successful sync.
@@ -112,7 +112,7 @@ async def sync_commands(
     return synced
 
 
-async def _remove_commands(bot: commands.Bot, store: Store, key: str) -> None:
+async def _remove_commands(bot: commands.Bot, store: MetaStore, key: str) -> None:
     """Empty the commands of a target synced before but no longer configured (a switch
     between global and guild sync, a guild taken off the list): left there, every command
     would show twice in the client."""
