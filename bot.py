@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from core.redact import redact
 from runtime.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
         )
     except Exception as exc:  # the cycle itself could not run (database, config): say so and exit 1
         logging.getLogger("mirsad").debug("once failed", exc_info=True)
-        print(f"error: the poll cycle could not run: {exc}", file=err)
+        # the error may quote a URL (database, feed) with a password in it
+        print(f"error: the poll cycle could not run: {redact(str(exc))}", file=err)
         return EXIT_FAILED
     failed = [o for o in outcomes if o.status == "error"]
     new = sum(o.new for o in outcomes)
