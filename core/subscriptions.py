@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.pause import PauseReason
 from models import LabelInfo
 from store import StoredAlert, Subscription, SubscriptionStore
 
@@ -144,9 +145,11 @@ class Subscriptions:
         await self._store.set_chat_lang(chat.platform, chat.chat_id, lang)
         return True
 
-    async def pause(self, chat: Chat, reason: str) -> int:
+    async def pause(self, chat: Chat, reason: PauseReason) -> int:
         """The bot lost the chat (removed, blocked): pause every subscription there."""
-        return await self._store.pause_chat(chat.platform, chat.chat_id, reason, self._clock())
+        return await self._store.pause_chat(
+            chat.platform, chat.chat_id, reason.stored(), self._clock()
+        )
 
     async def migrate(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
         """A Telegram group became a supergroup: its subscriptions follow the new id."""

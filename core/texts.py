@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from core.pause import parse as parse_pause
 from models import LabelInfo
 
 LANGS = ("ar", "en")
@@ -139,11 +140,34 @@ _TEXTS: dict[str, dict[str, str]] = {
         "ar": "حدث خطأ ما. حاول مرة أخرى بعد قليل.",
         "en": "Something went wrong. Please try again in a moment.",
     },
+    "digest": {"ar": "موجز الأخبار ({count})", "en": "News digest ({count})"},
     "nothing": {"ar": "لا شيء", "en": "nothing"},
     "lang_name_ar": {"ar": "العربية", "en": "Arabic"},
     "lang_name_en": {"ar": "الإنجليزية", "en": "English"},
-    # reasons a subscription is paused, as stored by the bot (shown by /list)
+    # why a subscription is paused, one text per code of core.pause.PauseCode (shown by /list)
+    "reason_blocked": {"ar": "حُظر البوت في هذه المحادثة", "en": "the bot was blocked"},
+    "reason_kicked": {"ar": "طُرد البوت من هذه المحادثة", "en": "the bot was kicked from this chat"},
+    "reason_removed": {"ar": "أُزيل البوت من هذه المحادثة", "en": "the bot was removed from this chat"},
+    "reason_no_permission": {
+        "ar": "فقدتُ صلاحية النشر هنا",
+        "en": "I lost the permission to post here",
+    },
+    "reason_no_access": {
+        "ar": "لم أعد أستطيع رؤية هذه القناة",
+        "en": "I can no longer see this channel",
+    },
+    "reason_chat_gone": {"ar": "حُذفت المحادثة أو القناة", "en": "the chat or channel was deleted"},
+    "reason_topic_gone": {"ar": "حُذف هذا الموضوع", "en": "this topic was deleted"},
+    "reason_thread_locked": {"ar": "السلسلة مؤرشفة ومقفلة", "en": "the thread is archived and locked"},
+    "reason_cannot_dm": {
+        "ar": "لا أستطيع مراسلة هذا المستخدم",
+        "en": "I cannot send messages to this user",
+    },
+    "reason_refused": {"ar": "رفضت المنصة رسائلي هنا", "en": "the platform refused my messages here"},
     "reason_unsubscribed": {"ar": "أُلغي الاشتراك", "en": "unsubscribed"},
+    "reason_migrated": {"ar": "انتقلت المجموعة إلى محادثة جديدة", "en": "the group moved to a new chat"},
+    "reason_replaced": {"ar": "أُعدّت منصة دردشة", "en": "a chat platform is configured"},
+    "reason_other": {"ar": "{detail}", "en": "{detail}"},
 }
 
 # Descriptions for the platform command menus (Telegram setMyCommands, Discord slash commands).
@@ -219,6 +243,16 @@ def topics_text(labels: Sequence[LabelInfo], lang: str) -> str:
 
     example = " ".join(info.id for info in labels[:2]) or "…"
     return t("topics", lang, figures=lines("figure"), topics=lines("topic"), example=example)
+
+
+def pause_reason(stored: str | None, lang: str) -> str:
+    """A stored pause reason (core.pause) in the reader's language."""
+    reason = parse_pause(stored)
+    if reason is None:
+        return ""
+    if reason.code == "other":
+        return t("reason_other", lang, detail=reason.detail)
+    return t(f"reason_{reason.code}", lang)
 
 
 def commands_line() -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from alerts.outbox import OutboxWorker, Sender
@@ -114,7 +114,9 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         if options.on_poll is not None:
             options.on_poll(outcome)
 
-    poller = Poller(store, fetcher, matcher, clock, on_outcome=on_poll)
+    poller = Poller(
+        store, fetcher, matcher, clock, on_outcome=on_poll, max_items=config.max_items_per_feed
+    )
     parts = Parts(
         settings,
         store,
@@ -152,7 +154,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         metrics.platform_up.labels(name).set(0)
         log.info("platform_enabled name=%s", name)
 
-    senders: dict[str, Sender] = {p.name: p.sender for p in parts.platforms}
+    senders: dict[str, Sender[Any]] = {p.name: p.sender for p in parts.platforms}
     if registry.FALLBACK.name not in senders:
         await registry.retire_fallback(store, now)
     parts.outbox = OutboxWorker(

@@ -34,7 +34,7 @@ from core.subscriptions import Chat, Subscriptions
 from core.texts import echo, names, pick_lang, t
 from models import LabelInfo
 from platforms.discord.render import latest_embed, neutralise_mentions, truncate
-from platforms.discord.texts import bilingual, dt, option_description, paused_reason
+from platforms.discord.texts import bilingual, dt, option_description
 
 if TYPE_CHECKING:
     from store import Subscription
@@ -333,7 +333,7 @@ class SubscriptionCog(commands.Cog):
         if sub is None or (not sub.active and sub.paused_reason in (None, "unsubscribed")):
             text = t("not_subscribed", lang)
         elif not sub.active:
-            text = t("list_paused", lang, reason=paused_reason(sub.paused_reason, lang))
+            text = t("list_paused", lang, reason=texts.pause_reason(sub.paused_reason, lang))
         else:
             text = t("list", lang, labels=self._names(sub.labels, lang))
         await self._reply(interaction, text, ephemeral=True)

@@ -51,6 +51,7 @@ from telegram.ext import (
 )
 
 from core import texts
+from core.pause import PauseCode, PauseReason
 from core.subscriptions import ChangeResult, Chat, Subscriptions
 from models import LabelInfo
 from platforms.telegram.render import render_latest
@@ -337,7 +338,9 @@ class TelegramHandlers:
         ):
             text = texts.t("not_subscribed", asker.lang)
         elif not sub.active:
-            text = texts.t("list_paused", asker.lang, reason=sub.paused_reason)
+            text = texts.t(
+                "list_paused", asker.lang, reason=texts.pause_reason(sub.paused_reason, asker.lang)
+            )
         else:
             text = texts.t("list", asker.lang, labels=self._names(sub.labels, asker.lang))
         await self._reply(update, context, text)
@@ -464,24 +467,26 @@ class TelegramHandlers:
             return
         chat = change.chat
         new = change.new_chat_member
-        reason: str | None = None
+        reason: PauseReason | None = None
         if new.status == ChatMemberStatus.BANNED:
-            reason = (
-                "bot was blocked by the user"
-                if chat.type == ChatType.PRIVATE
-                else "bot was kicked from the chat"
-            )
+            code: PauseCode = "blocked" if chat.type == ChatType.PRIVATE else "kicked"
+            reason = PauseReason(code, f"my_chat_member: {new.status}")
         elif new.status == ChatMemberStatus.LEFT:
-            reason = "bot was removed from the chat"
+            reason = PauseReason("removed", f"my_chat_member: {new.status}")
         elif isinstance(new, ChatMemberRestricted) and not new.can_send_messages:
-            reason = "bot may not send messages in this chat"
+            reason = PauseReason("no_permission", "restricted: may not send messages")
         elif chat.type == ChatType.CHANNEL and new.status not in ADMIN_STATUSES:
-            reason = "bot is no longer an administrator of the channel"
+            reason = PauseReason("no_permission", "no longer an administrator of the channel")
         if reason is None:
             log.info("telegram_membership chat=%s status=%s", chat.id, new.status)
             return
         paused = await self._subs.pause(Chat(PLATFORM, str(chat.id)), reason)
-        log.info("telegram_chat_paused chat=%s subscriptions=%d reason=%r", chat.id, paused, reason)
+        log.info(
+            "telegram_chat_paused chat=%s subscriptions=%d reason=%r",
+            chat.id,
+            paused,
+            reason.stored(),
+        )
 
     async def migrated(self, update: Update, context: Context) -> None:
         """A group became a supergroup: its subscriptions follow it to the new id."""
