@@ -3,6 +3,7 @@
 
     python bot.py run           [--config FILE]   poll on schedule and deliver until stopped
     python bot.py once          [--config FILE]   one poll cycle over every feed, deliver, exit
+        (run and once: --new-database to accept an empty database where one existed before)
     python bot.py classify      [--config FILE]   JSON lines in, matches out (tune watchlists)
     python bot.py check-config  [--config FILE]   validate the config, exit 0 (ok) or 2
 
@@ -93,7 +94,7 @@ def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
     return status
 
 
-def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
+def cmd_once(path: Path, out: TextIO, err: TextIO, new_database: bool = False) -> int:
     from runtime.app import AppOptions, run_once
 
     settings = _load(path, err)
@@ -102,7 +103,12 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
     setup_logging(settings.config.logging, settings.secrets.values(), stream=err)
     try:
         outcomes = asyncio.run(
-            run_once(settings, AppOptions(stream=out, platform_factories=_platforms(settings)))
+            run_once(
+                settings,
+                AppOptions(
+                    stream=out, platform_factories=_platforms(settings), new_database=new_database
+                ),
+            )
         )
     except Exception as exc:  # the cycle itself could not run (database, config): say so and exit 1
         logging.getLogger("mirsad").debug("once failed", exc_info=True)
@@ -120,9 +126,12 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_run(path: Path, err: TextIO) -> int:
+def cmd_run(
+    path: Path, err: TextIO, new_database: bool = False, roles: frozenset[str] | None = None
+) -> int:
     from alerts.outbox import StoreOutage
     from runtime.app import AppOptions, run_forever
+    from store.dbfile import DatabaseFileError
 
     settings = _load(path, err)
     if settings is None:
@@ -134,11 +143,14 @@ def cmd_run(path: Path, err: TextIO) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_forever(settings, AppOptions(platform_factories=_platforms(settings)), stop)
+        options = AppOptions(platform_factories=_platforms(settings), new_database=new_database)
+        if roles is not None:
+            options.roles = roles
+        await run_forever(settings, options, stop)
 
     try:
         asyncio.run(main())
-    except StoreOutage as exc:  # expected, explained; no traceback to read
+    except (StoreOutage, DatabaseFileError) as exc:  # explained, names the fix: no traceback
         logging.getLogger("mirsad").critical("mirsad_stopped error=%r", str(exc))
         return EXIT_FAILED
     except Exception as exc:
@@ -163,14 +175,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config.yaml)"
     )
+    parser.add_argument(
+        "--new-database",
+        action="store_true",
+        help="run/once: start on an empty database even though the marker beside it "
+        "(<database>.marker) says one existed there before",
+    )
+    parser.add_argument(
+        "--roles",
+        default="poll,deliver,commands",
+        help="run: what this instance does, comma-separated (poll, deliver, commands; default "
+        "all); several instances on one PostgreSQL database can split them",
+    )
     args = parser.parse_args(argv)
+    roles = frozenset(r.strip() for r in args.roles.split(",") if r.strip())
+    unknown = sorted(roles - {"poll", "deliver", "commands"})
+    if unknown or not roles:
+        parser.error(
+            f"--roles: unknown role {', '.join(unknown)!r}; use poll, deliver and/or commands"
+            if unknown
+            else "--roles: name at least one of poll, deliver, commands"
+        )
     if args.command == "check-config":
         return cmd_check_config(args.config, sys.stdout, sys.stderr)
     if args.command == "classify":
         return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr)
     if args.command == "once":
-        return cmd_once(args.config, sys.stdout, sys.stderr)
-    return cmd_run(args.config, sys.stderr)
+        return cmd_once(args.config, sys.stdout, sys.stderr, args.new_database)
+    return cmd_run(args.config, sys.stderr, args.new_database, roles)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ language (a test checks it), and `t` falls back to Arabic, the default language.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import assert_never
 
+from core.commands import Labels, LangName, Reason, Reply, Words
 from core.pause import parse as parse_pause
 from models import LabelInfo
 
 LANGS = ("ar", "en")
 DEFAULT_LANG = "ar"
-COMMANDS = ("start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang")
+COMMANDS = ("start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang", "stats")
 MAX_ECHO = 32  # longest user word we repeat back (a 4,000-character argument is not echoed)
 MAX_ECHO_WORDS = 5
 
@@ -44,6 +46,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/list — ما تتلقاه هذه المحادثة\n"
             "/topics — الشخصيات والمواضيع المتاحة\n"
             "/latest — آخر 5 أخبار مطابقة\n"
+            "/stats [معرّف] [أيام] — رسم بياني لعدد الأخبار في اليوم\n"
             "/lang ar|en — لغة الردود والتنبيهات\n"
             "في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط."
         ),
@@ -54,6 +57,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/list — what this chat receives\n"
             "/topics — the figures and topics you can follow\n"
             "/latest — the last 5 matching stories\n"
+            "/stats [id] [days] — a chart of matching stories per day\n"
             "/lang ar|en — language of replies and alerts\n"
             "In groups and channels only administrators can change the subscription."
         ),
@@ -113,6 +117,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     "lang_usage": {
         "ar": "اللغة الحالية: {current}. للتغيير: /lang ar أو /lang en",
         "en": "Current language: {current}. To change it: /lang ar or /lang en",
+    },
+    "lang_unknown": {
+        "ar": "لغة غير معروفة: {words}. اللغات المتاحة: {valid}",
+        "en": "Unknown language: {words}. Choose one of: {valid}",
     },
     "unknown_ids": {
         "ar": "غير معروف: {words}. المعرّفات الصالحة: {valid}",
@@ -180,6 +188,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
     "topics": {"ar": "ما يمكن متابعته", "en": "What can be followed"},
     "latest": {"ar": "آخر 5 أخبار مطابقة", "en": "The last 5 matching stories"},
     "lang": {"ar": "لغة الردود (ar أو en)", "en": "Reply language (ar or en)"},
+    "stats": {"ar": "رسم بياني للأخبار في اليوم", "en": "Chart of matching stories per day"},
 }
 
 
@@ -227,7 +236,7 @@ def echo(words: Sequence[str], lang: str) -> str:
     """User words repeated back safely: a few of them, each cut short, quoted."""
     shown = []
     for word in list(words)[:MAX_ECHO_WORDS]:
-        word = "".join(ch for ch in word if ch.isprintable())
+        word = "".join(ch for ch in word if ch.isprintable())  # format characters too
         shown.append(f"«{word[:MAX_ECHO]}{'…' if len(word) > MAX_ECHO else ''}»")
     if len(words) > MAX_ECHO_WORDS:
         shown.append("…")
@@ -261,3 +270,24 @@ def commands_line() -> str:
 
 def lang_name(lang: str, in_lang: str) -> str:
     return t(f"lang_name_{lang}", in_lang) if f"lang_name_{lang}" in _TEXTS else lang
+
+
+def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
+    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own)."""
+    lang = reply.lang or lang
+    fields: dict[str, str] = {}
+    for name, value in reply.fields.items():
+        match value:
+            case Labels(ids):
+                fields[name] = names(ids, labels, lang)
+            case Words(words):
+                fields[name] = echo(words, lang)
+            case Reason(stored):
+                fields[name] = pause_reason(stored, lang)
+            case LangName(code):
+                fields[name] = lang_name(code, lang)
+            case str():
+                fields[name] = value
+            case _:
+                assert_never(value)
+    return t(reply.key, lang, **fields)

@@ -20,6 +20,7 @@ commands) and the Sender the outbox uses.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,21 +30,24 @@ from discord import app_commands
 from discord.app_commands import Choice, locale_str
 from discord.ext import commands
 
+from core import commands as decide
 from core import texts
+from core.stats import MAX_DAYS, Stats, StatsReply
 from core.subscriptions import Chat, Subscriptions
-from core.texts import echo, names, pick_lang, t
+from core.texts import names, pick_lang, t
 from models import LabelInfo
 from platforms.discord.render import latest_embed, neutralise_mentions, truncate
 from platforms.discord.texts import bilingual, dt, option_description
 
 if TYPE_CHECKING:
-    from store import Subscription
+    pass
 
 log = logging.getLogger("mirsad.discord")
 
 PLATFORM = "discord"
 CONTENT_LIMIT = 2000  # Discord: message content
 AUTOCOMPLETE_LIMIT = 25  # Discord: choices per autocomplete answer
+STATS_FILE = "mirsad-stats.png"
 
 
 # --- texts for the command menus --------------------------------------------------------
@@ -83,11 +87,6 @@ def _locale_code(locale: discord.Locale | None) -> str:
     return str(getattr(locale, "value", "") or "").lower()
 
 
-def _paused_by_platform(sub: Subscription) -> bool:
-    """Paused by a delivery refusal (permissions, deleted channel), not by /unsubscribe."""
-    return not sub.active and sub.paused_reason not in (None, "unsubscribed") and bool(sub.labels)
-
-
 # --- the Cog ------------------------------------------------------------------------------
 
 LANG_CHOICES = [
@@ -105,8 +104,10 @@ class SubscriptionCog(commands.Cog):
         sources: Mapping[str, str],
         *,
         require_manage_channels: bool = True,
+        stats: Stats | None = None,
     ) -> None:
         self._subs = subscriptions
+        self._stats = stats
         self._labels: dict[str, LabelInfo] = {info.id: info for info in subscriptions.labels}
         self._sources = sources
         self._require_manage = require_manage_channels
@@ -198,6 +199,27 @@ class SubscriptionCog(commands.Cog):
     def _names(self, ids: Sequence[str], lang: str) -> str:
         return names(ids, self._labels, lang)
 
+    async def _answer(
+        self, interaction: discord.Interaction[Any], reply: decide.Reply, lang: str
+    ) -> None:
+        """Render a command's Reply: public ones for the channel, the rest only for the asker."""
+        if reply.key == "lang_usage":  # Discord's own wording: an option, not `/lang ar`
+            text = dt("lang_current", lang, current=texts.lang_name(lang, lang))
+        else:
+            text = texts.render(reply, lang, self._labels)
+        await self._reply(interaction, text, ephemeral=not reply.public)
+
+    @staticmethod
+    def _log(chat: Chat, command: str, reply: decide.Reply) -> None:
+        if reply.changed:
+            log.info(
+                "discord_command guild=%s channel=%s command=%s outcome=%s",
+                chat.guild_id,
+                chat.chat_id,
+                command,
+                reply.key,
+            )
+
     # --- commands -----------------------------------------------------------------------
 
     @app_commands.command(name="subscribe", description=_command_text("subscribe"))
@@ -219,31 +241,9 @@ class SubscriptionCog(commands.Cog):
             await self._reply(interaction, dt("bot_cannot_post", lang), ephemeral=True)
             return
         words = [w for w in (figure, topic) if w and w.strip()]
-        before = await self._subs.current(chat)
-        if not words and before is not None and _paused_by_platform(before):
-            # "/subscribe to resume" (the /list text): bring back what the channel followed
-            # before Discord refused it, not the defaults.
-            words = list(before.labels)
-        result = await self._subs.subscribe(chat, words)
-        if result.unknown:
-            valid = ", ".join(self._labels)
-            text = t("unknown_ids", lang, words=echo(result.unknown, lang), valid=valid)
-            await self._reply(interaction, text, ephemeral=True)
-            return
-        sub = result.subscription
-        labels = self._names(sub.labels if sub else (), lang)
-        if not result.added and before is not None and before.active:
-            await self._reply(
-                interaction, t("already_subscribed", lang, labels=labels), ephemeral=True
-            )
-            return
-        log.info(
-            "discord_subscribed guild=%s channel=%s labels=%s",
-            chat.guild_id,
-            chat.chat_id,
-            ",".join(sub.labels if sub else ()),
-        )
-        await self._reply(interaction, t("subscribed", lang, labels=labels), ephemeral=False)
+        reply = await decide.subscribe(self._subs, chat, words)
+        self._log(chat, "subscribe", reply)
+        await self._answer(interaction, reply, lang)
 
     @subscribe.autocomplete("figure")
     async def _subscribe_figure(
@@ -273,44 +273,9 @@ class SubscriptionCog(commands.Cog):
         if await self._refuse_change(interaction, lang):
             return
         words = [w for w in (figure, topic) if w and w.strip()]
-        before = await self._subs.current(chat)
-        following = list(before.labels) if before is not None and before.active else []
-        result = await self._subs.unsubscribe(chat, words)
-        if result.unknown:
-            valid = ", ".join(self._labels)
-            text = t("unknown_ids", lang, words=echo(result.unknown, lang), valid=valid)
-            await self._reply(interaction, text, ephemeral=True)
-            return
-        if not following:
-            await self._reply(interaction, t("not_subscribed", lang), ephemeral=True)
-            return
-        if not result.removed:
-            asked = self._subs.resolve(words)[0]
-            text = t(
-                "not_following",
-                lang,
-                labels=self._names(asked, lang),
-                remaining=self._names(following, lang),
-            )
-            await self._reply(interaction, text, ephemeral=True)
-            return
-        sub = result.subscription
-        log.info(
-            "discord_unsubscribed guild=%s channel=%s removed=%s",
-            chat.guild_id,
-            chat.chat_id,
-            ",".join(result.removed),
-        )
-        if sub is not None and sub.active:
-            text = t(
-                "unsubscribed",
-                lang,
-                labels=self._names(result.removed, lang),
-                remaining=self._names(sub.labels, lang),
-            )
-        else:
-            text = t("unsubscribed_all", lang)
-        await self._reply(interaction, text, ephemeral=False)
+        reply = await decide.unsubscribe(self._subs, chat, words)
+        self._log(chat, "unsubscribe", reply)
+        await self._answer(interaction, reply, lang)
 
     @unsubscribe.autocomplete("figure")
     async def _unsubscribe_figure(
@@ -329,14 +294,7 @@ class SubscriptionCog(commands.Cog):
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         chat = self._chat(interaction)
         lang = await self._lang(interaction, chat)
-        sub = await self._subs.current(chat)
-        if sub is None or (not sub.active and sub.paused_reason in (None, "unsubscribed")):
-            text = t("not_subscribed", lang)
-        elif not sub.active:
-            text = t("list_paused", lang, reason=texts.pause_reason(sub.paused_reason, lang))
-        else:
-            text = t("list", lang, labels=self._names(sub.labels, lang))
-        await self._reply(interaction, text, ephemeral=True)
+        await self._answer(interaction, await decide.show_list(self._subs, chat), lang)
 
     @app_commands.command(name="topics", description=_command_text("topics"))
     async def topics(self, interaction: discord.Interaction[Any]) -> None:
@@ -379,27 +337,68 @@ class SubscriptionCog(commands.Cog):
     @app_commands.describe(language=_option_text("lang.language"))
     @app_commands.choices(language=LANG_CHOICES)
     @app_commands.guild_only()
-    async def lang(
-        self, interaction: discord.Interaction[Any], language: Choice[str] | None = None
-    ) -> None:
+    async def lang(self, interaction: discord.Interaction[Any], language: str | None = None) -> None:
+        # `str`, not `Choice[str]`: Discord's client offers only the choices, but a crafted
+        # client may send any value, which discord.py would turn into an error before this
+        # handler runs (issue 17 item 8); core.commands answers it with the usage instead.
         chat = self._chat(interaction)
         lang = await self._lang(interaction, chat)
-        if language is None:
-            current = texts.lang_name(lang, lang)
-            await self._reply(
-                interaction, dt("lang_current", lang, current=current), ephemeral=True
-            )
+        if language is not None and await self._refuse_change(interaction, lang):
             return
-        if await self._refuse_change(interaction, lang):
+        reply = await decide.set_lang(self._subs, chat, language, lang)
+        self._log(chat, "lang", reply)
+        await self._answer(interaction, reply, lang)
+
+    @app_commands.command(name="stats", description=_command_text("stats"))
+    @app_commands.describe(label=_option_text("stats.label"), days=_option_text("stats.days"))
+    async def stats(
+        self,
+        interaction: discord.Interaction[Any],
+        label: str | None = None,
+        days: app_commands.Range[int, 1, MAX_DAYS] | None = None,
+    ) -> None:
+        """A chart of matching stories per day (core/stats.py decides), as an embed with the
+        PNG attached; a bad label is answered to the asker alone."""
+        chat = self._chat(interaction)
+        lang = await self._lang(interaction, chat if interaction.guild_id else None)
+        if self._stats is None:
+            await self._reply(interaction, t("error", lang), ephemeral=True)
             return
-        if not await self._subs.set_lang(chat, language.value):
-            # Discord enforces the choices; a compatible server might not.
-            current = texts.lang_name(lang, lang)
-            await self._reply(
-                interaction, dt("lang_current", lang, current=current), ephemeral=True
-            )
+        words = [w for w in (label, None if days is None else str(days)) if w and w.strip()]
+        planned = await self._stats.plan(chat, words, lang)
+        if isinstance(planned, StatsReply):
+            await self._reply(interaction, planned.text, ephemeral=True)
             return
-        await self._reply(interaction, t("lang_set", language.value), ephemeral=False)
+        # Drawing may take longer than the 3 s Discord gives an answer: acknowledge first.
+        await interaction.response.defer(thinking=True)
+        reply = await self._stats.draw(planned)
+        assert reply.png is not None
+        embed = discord.Embed(
+            title=truncate(planned.chart.title, 256),
+            description=truncate(neutralise_mentions(reply.text), 4096),
+            colour=0x0072B2,
+        )
+        embed.set_image(url=f"attachment://{STATS_FILE}")
+        await interaction.followup.send(
+            embed=embed,
+            file=discord.File(io.BytesIO(reply.png), filename=STATS_FILE),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        log.info(
+            "discord_command guild=%s channel=%s command=stats labels=%s days=%d",
+            chat.guild_id,
+            chat.chat_id,
+            ",".join(reply.labels),
+            reply.days,
+        )
+
+    @stats.autocomplete("label")
+    async def _stats_label(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return (self._complete("figure", current) + self._complete("topic", current))[
+            :AUTOCOMPLETE_LIMIT
+        ]
 
     @app_commands.command(name="help", description=_command_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

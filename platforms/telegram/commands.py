@@ -50,12 +50,13 @@ from telegram.ext import (
     filters,
 )
 
-from core import texts
+from core import commands, texts
 from core.pause import PauseCode, PauseReason
+from core.stats import Stats
 from core.subscriptions import ChangeResult, Chat, Subscriptions
 from models import LabelInfo
 from platforms.telegram.render import render_latest
-from store import Store
+from store import SubscriptionStore
 
 log = logging.getLogger("mirsad.telegram")
 
@@ -88,13 +89,15 @@ class TelegramHandlers:
     def __init__(
         self,
         subscriptions: Subscriptions,
-        store: Store,
+        store: SubscriptionStore,
         tz: tzinfo,
         clock: Callable[[], datetime],
         *,
         sources: Mapping[str, str] | None = None,
+        stats: Stats | None = None,
     ) -> None:
         self._subs = subscriptions
+        self._stats = stats
         self._store = store
         self._tz = tz
         self._clock = clock
@@ -114,6 +117,8 @@ class TelegramHandlers:
             ("latest", self.latest),
             ("lang", self.lang),
         ]
+        if self._stats is not None:
+            commands.append(("stats", self.stats))
         for name, callback in commands:
             app.add_handler(CommandHandler(name, callback, filters=where))
         app.add_handler(MessageHandler(filters.COMMAND & where, self.unknown_command))
@@ -206,9 +211,6 @@ class TelegramHandlers:
     def _names(self, ids: Sequence[str], lang: str) -> str:
         return texts.names(ids, self._labels, lang)
 
-    def _valid(self) -> str:
-        return ", ".join(self._labels)
-
     def _keyboard(self, followed: Sequence[str], lang: str) -> InlineKeyboardMarkup:
         buttons = [
             InlineKeyboardButton(
@@ -239,112 +241,69 @@ class TelegramHandlers:
             await self._reply(update, context, texts.t("help", asker.lang))
             self._log(asker, "help", "ok")
 
-    async def subscribe(self, update: Update, context: Context) -> None:
-        """/subscribe [ids]: add labels (none: the defaults, with toggle buttons)."""
+    def _render(self, reply: commands.Reply, lang: str) -> str:
+        return texts.render(reply, lang, self._labels)
+
+    async def _change(
+        self, update: Update, context: Context, command: str
+    ) -> tuple[_Asker, list[str]] | None:
+        """Who asks to change this chat, and their words; None (answered) if they may not."""
         asker = await self._asker(update)
         if asker is None:
-            return
+            return None
         if refusal := await self._refusal(update, asker, context):
             await self._reply(update, context, texts.t(refusal, asker.lang))
-            self._log(asker, "subscribe", "refused")
+            self._log(asker, command, "refused")
+            return None
+        return asker, list(context.args or [])
+
+    async def subscribe(self, update: Update, context: Context) -> None:
+        """/subscribe [ids]: add labels (none: the defaults, with toggle buttons)."""
+        asked = await self._change(update, context, "subscribe")
+        if asked is None:
             return
-        words = list(context.args or [])
-        result = await self._subs.subscribe(asker.chat, words)
-        if not result.ok:
-            await self._reply(
-                update,
-                context,
-                texts.t(
-                    "unknown_ids",
-                    asker.lang,
-                    words=texts.echo(result.unknown, asker.lang),
-                    valid=self._valid(),
-                ),
-            )
-            self._log(asker, "subscribe", "unknown_ids")
-            return
+        asker, words = asked
+        reply = await commands.subscribe(self._subs, asker.chat, words)
         lang = asker.lang
         if (
-            asker.kind == ChatType.PRIVATE
+            reply.key != "unknown_ids"
+            and asker.kind == ChatType.PRIVATE
             and asker.user_lang
             and await self._subs.lang(asker.chat) is None
         ):
             # remember the user's language for the alerts of this private chat
             await self._subs.set_lang(asker.chat, lang)
-        active = self._active(result)
-        key = "subscribed" if result.added else "already_subscribed"
-        text = texts.t(key, lang, labels=self._names(active, lang))
-        if words:
+        text = self._render(reply, lang)
+        if words or reply.key == "unknown_ids":
             await self._reply(update, context, text)
-        else:
+        else:  # the defaults (or a resume): offer the buttons to choose
+            active = commands.followed(await self._subs.current(asker.chat), self._subs)
             await self._reply(
                 update,
                 context,
                 text + "\n\n" + texts.t("choose", lang),
                 markup=self._keyboard(active, lang),
             )
-        self._log(asker, "subscribe", f"ok labels={','.join(active)}")
+        self._log(asker, "subscribe", reply.key)
 
     async def unsubscribe(self, update: Update, context: Context) -> None:
         """/unsubscribe [ids]: remove some labels, or all of them."""
-        asker = await self._asker(update)
-        if asker is None:
+        asked = await self._change(update, context, "unsubscribe")
+        if asked is None:
             return
-        if refusal := await self._refusal(update, asker, context):
-            await self._reply(update, context, texts.t(refusal, asker.lang))
-            self._log(asker, "unsubscribe", "refused")
-            return
-        words = list(context.args or [])
-        lang = asker.lang
-        result = await self._subs.unsubscribe(asker.chat, words)
-        remaining = self._active(result)
-        if not result.ok:
-            text = texts.t(
-                "unknown_ids", lang, words=texts.echo(result.unknown, lang), valid=self._valid()
-            )
-        elif not result.removed:
-            if words and remaining:
-                ids, _ = self._subs.resolve(words)
-                text = texts.t(
-                    "not_following",
-                    lang,
-                    labels=self._names(ids, lang),
-                    remaining=self._names(remaining, lang),
-                )
-            else:
-                text = texts.t("not_subscribed", lang)
-        elif not remaining:
-            text = texts.t("unsubscribed_all", lang)
-        else:
-            text = texts.t(
-                "unsubscribed",
-                lang,
-                labels=self._names(result.removed, lang),
-                remaining=self._names(remaining, lang),
-            )
-        await self._reply(update, context, text)
-        self._log(asker, "unsubscribe", f"removed={','.join(result.removed) or '-'}")
+        asker, words = asked
+        reply = await commands.unsubscribe(self._subs, asker.chat, words)
+        await self._reply(update, context, self._render(reply, asker.lang))
+        self._log(asker, "unsubscribe", reply.key)
 
     async def list(self, update: Update, context: Context) -> None:
         """/list: what this chat (or forum topic) receives."""
         asker = await self._asker(update)
         if asker is None:
             return
-        sub = await self._subs.current(asker.chat)
-        if (
-            sub is None
-            or (not sub.active and sub.paused_reason in (None, "unsubscribed"))
-            or not sub.labels
-        ):
-            text = texts.t("not_subscribed", asker.lang)
-        elif not sub.active:
-            text = texts.t(
-                "list_paused", asker.lang, reason=texts.pause_reason(sub.paused_reason, asker.lang)
-            )
-        else:
-            text = texts.t("list", asker.lang, labels=self._names(sub.labels, asker.lang))
-        await self._reply(update, context, text)
-        self._log(asker, "list", "ok")
+        reply = await commands.show_list(self._subs, asker.chat)
+        await self._reply(update, context, self._render(reply, asker.lang))
+        self._log(asker, "list", reply.key)
 
     async def topics(self, update: Update, context: Context) -> None:
         """/topics: what can be followed, with names in the asker's language."""
@@ -366,6 +325,31 @@ class TelegramHandlers:
             await self._reply(update, context, html, html=True)
         self._log(asker, "latest", f"stories={len(alerts)}")
 
+    async def stats(self, update: Update, context: Context) -> None:
+        """/stats [id] [days]: a chart of matching stories per day, with a one-line summary
+        (decided by core/stats.py; sent as a photo with the summary as its caption)."""
+        asker = await self._asker(update)
+        message = update.effective_message
+        if asker is None or message is None or self._stats is None:
+            return
+        reply = await self._stats.stats(asker.chat, list(context.args or []), asker.lang)
+        if reply.png is None:
+            await self._reply(update, context, reply.text)
+        else:
+            quote = None
+            if message.chat.type != ChatType.PRIVATE:
+                quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+            bot: Any = context.bot  # ExtBot with our rate limiter (see _reply)
+            await bot.send_photo(
+                chat_id=message.chat.id,
+                photo=reply.png,
+                caption=reply.text,  # one line, far below the 1,024-character caption limit
+                message_thread_id=message.message_thread_id if message.is_topic_message else None,
+                reply_parameters=quote,
+                rate_limit_args=REPLY_RETRIES,
+            )
+        self._log(asker, "stats", f"{reply.kind} labels={','.join(reply.labels) or '-'}")
+
     async def lang(self, update: Update, context: Context) -> None:
         """/lang ar|en: the chat's language for replies and alerts."""
         asker = await self._asker(update)
@@ -373,19 +357,13 @@ class TelegramHandlers:
             return
         args = [a.lower() for a in context.args or []]
         wanted = args[0] if len(args) == 1 else None
-        if wanted not in texts.LANGS:
-            current = texts.lang_name(asker.lang, asker.lang)
-            await self._reply(update, context, texts.t("lang_usage", asker.lang, current=current))
-            self._log(asker, "lang", "usage")
-            return
-        assert wanted is not None
-        if refusal := await self._refusal(update, asker, context):
+        if wanted in texts.LANGS and (refusal := await self._refusal(update, asker, context)):
             await self._reply(update, context, texts.t(refusal, asker.lang))
             self._log(asker, "lang", "refused")
             return
-        await self._subs.set_lang(asker.chat, wanted)
-        await self._reply(update, context, texts.t("lang_set", wanted))
-        self._log(asker, "lang", f"set={wanted}")
+        reply = await commands.set_lang(self._subs, asker.chat, wanted, asker.lang)
+        await self._reply(update, context, self._render(reply, asker.lang))
+        self._log(asker, "lang", reply.key)
 
     async def unknown_command(self, update: Update, context: Context) -> None:
         """A command we do not know: a one-line list of the valid ones.
