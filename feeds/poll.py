@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 
 from feeds.errors import FeedError, FetchError, ParseError
 from feeds.fetch import Fetcher, FetchResult
-from feeds.parse import MAX_ITEMS, ParsedFeed, parse_feed
+from feeds.incremental import ItemMemory, Reading, read_feed
+from feeds.parse import MAX_ITEMS
 from feeds.schedule import PollTiming, next_poll_at
 from filters.watchlist import Matcher
 from models import Match
@@ -88,6 +89,8 @@ class Poller:
         # parse faster, only take more turns from the event loop. The thread ends with the
         # poller (the executor is collected) or at interpreter exit.
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirsad-parse")
+        # feed id -> its raw items' digests and ids at the last stored poll (parse only new)
+        self._memory: dict[str, ItemMemory] = {}
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every feed whose next poll time has come."""
@@ -192,7 +195,21 @@ class Poller:
             await self._store.record_not_modified(feed.id, update, now)
             return PollOutcome(feed.id, "not_modified", ms=_ms(started))
 
-        parsed = await self._parse(feed, result, now)
+        reading = await self._parse(feed, result, now)
+        if reading.unchanged and feed.initialized:
+            # The very body of last time: the same list as a 304 (new validators kept).
+            update = self._success_update(
+                feed,
+                now,
+                result.etag or feed.etag,
+                result.last_modified or feed.last_modified,
+                result.min_interval,
+                False,
+                not_modified=True,
+            )
+            await self._store.record_not_modified(feed.id, update, now)
+            return PollOutcome(feed.id, "not_modified", ms=_ms(started))
+        parsed = reading.parsed
         if parsed.dropped:
             log.warning(
                 "feed_items_capped id=%s kept=%d dropped=%d (the oldest; max_items_per_feed)",
@@ -224,8 +241,15 @@ class Poller:
         )
         # The first good poll only records what the feed already holds: no backfill flood.
         ingest = await self._store.ingest(
-            feed.id, parsed.stories, matched, update, now, alert=feed.initialized
+            feed.id,
+            parsed.stories,
+            matched,
+            update,
+            now,
+            alert=feed.initialized,
+            listed=reading.listed,
         )
+        self._memory[feed.id] = reading.memory  # only once stored: a failed write forgets
         for warning in parsed.warnings[:3]:
             log.info("feed_warning id=%s warning=%r", feed.id, warning)
         return PollOutcome(
@@ -239,10 +263,10 @@ class Poller:
             labels=tuple(label for m in matched.values() for label in m.labels),
         )
 
-    async def _parse(self, feed: FeedState, result: FetchResult, now: datetime) -> ParsedFeed:
-        """parse_feed in the worker thread, so the event loop never waits for a big feed."""
+    async def _parse(self, feed: FeedState, result: FetchResult, now: datetime) -> Reading:
+        """read_feed in the worker thread, so the event loop never waits for a big feed."""
         job = functools.partial(
-            parse_feed,
+            read_feed,
             result.body,
             result.headers,
             feed_id=feed.id,
@@ -250,6 +274,7 @@ class Poller:
             language=feed.language,
             now=now,
             max_items=self._max_items,
+            memory=self._memory.get(feed.id) if feed.initialized else None,
         )
         running = asyncio.get_running_loop().run_in_executor(self._parser, job)
         try:
@@ -305,7 +330,9 @@ class Poller:
         if o.status == "error":
             retry = ""
             if o.next_poll_at is not None:
-                retry = f" retry_in={max(0, int((o.next_poll_at - self._clock()).total_seconds()))}s"
+                retry = (
+                    f" retry_in={max(0, int((o.next_poll_at - self._clock()).total_seconds()))}s"
+                )
             if feed.error_count == 0 or feed.last_error != o.error:
                 log.warning(
                     "feed_failing id=%s error=%r%s%s",
@@ -334,15 +361,15 @@ class Poller:
         level = logging.INFO if o.new or o.first_poll else logging.DEBUG
         log.log(
             level,
-                "feed_polled id=%s status=%s new=%d matched=%d queued=%d ms=%d%s",
-                o.feed_id,
-                o.status,
-                o.new,
-                o.matched,
-                o.queued,
-                o.ms,
-                " first_poll=yes" if o.first_poll else "",
-            )
+            "feed_polled id=%s status=%s new=%d matched=%d queued=%d ms=%d%s",
+            o.feed_id,
+            o.status,
+            o.new,
+            o.matched,
+            o.queued,
+            o.ms,
+            " first_poll=yes" if o.first_poll else "",
+        )
 
 
 def _ms(started: float) -> int:
