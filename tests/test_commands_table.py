@@ -19,7 +19,6 @@ from core.pause import PauseReason
 from core.subscriptions import Subscriptions
 from platforms.telegram.platform import TelegramPlatform
 from store import Store
-from tests.conftest import FakeClock
 from tests.fake_discord import (
     ADMIN_ID,
     CHANNEL_A,
@@ -28,6 +27,7 @@ from tests.fake_discord import (
     running_mirsad,
 )
 from tests.fake_telegram import FakeTelegram, real_labels, scaled, user
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
@@ -117,9 +117,10 @@ SCENARIOS: dict[str, Scenario] = {
              labels=("ai",)),
     ],
     "language, including a value no client offers": [
-        Step("lang", "fr", {"language": "fr"},
-             "Current language: English. To change it: /lang ar or /lang en",
+        Step("lang", text="Current language: English. To change it: /lang ar or /lang en",
              discord_text="This channel's language: English. Choose another with /lang `language:`."),
+        # Discord's client offers only the choices: a crafted one sends anything (issue 17 item 8)
+        Step("lang", "xx", {"language": "xx"}, "Unknown language: «xx». Choose one of: ar, en"),
         Step("lang", "en", {"language": "en"}, "This chat's language is now English.", public=True),
         Step("lang", "ar", {"language": "ar"}, "لغة هذه المحادثة الآن: العربية.", public=True),
         Step("list", text="هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك."),

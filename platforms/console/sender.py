@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import tzinfo
-from typing import TextIO, assert_never
+from typing import TextIO
 
 from alerts.outbox import Pacing
-from alerts.payloads import (
-    Digest,
-    EditAlert,
-    NewAlert,
-    Payload,
-    Rendered,
-    RenderedDigest,
-    RenderedEdit,
-    RenderedNew,
-    SendResult,
-    Sent,
-)
+from alerts.payloads import EditAlert, Payload, Rendered, SendResult, Sent, render_with, send_with
 from models import LabelInfo, Match, Story
 from platforms.console.render import render_console, render_digest_header
 from store import Subscription
@@ -81,14 +70,14 @@ class ConsoleSender:
                 assert_never(payload)
 
     async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
-        match rendered:
-            case RenderedNew(text) | RenderedEdit(_, text):
-                self._stream.write(text)
-            case RenderedDigest(texts):
-                self._stream.write("".join(texts))
-            case _:
-                assert_never(rendered)
+        return await send_with(rendered, self._print, self._reprint)
+
+    async def _print(self, texts: Sequence[str]) -> SendResult:
+        self._stream.write("".join(texts))
         self._stream.flush()
         # the terminal keeps no messages; an id is recorded anyway so that an edit (another
         # source, a correction: issue 14) is printed as an UPDATE block
         return Sent((PRINTED,))
+
+    async def _reprint(self, message_id: str, text: str) -> SendResult:
+        return await self._print((text,))

@@ -1,4 +1,4 @@
-"""Schema 3 (issue 14): same-event grouping and corrections.
+"""Schema 4 (issue 14): same-event grouping and corrections.
 
 - stories.event_id: the story whose alert carries this story's event (NULL: its own); a
   grouped story is not sent again, its source is added to that alert;
@@ -7,8 +7,8 @@
   outbox stays unique on (subscription, story, revision), so an alert is still never queued
   twice, and an edit is a row with the same guarantees.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
