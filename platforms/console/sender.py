@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
-from typing import TextIO
+from typing import TextIO, assert_never
 
 from alerts.outbox import Pacing
-from alerts.payloads import EditAlert, Payload, Rendered, SendResult, Sent, render_with, send_with
+from alerts.payloads import (
+    Digest,
+    EditAlert,
+    NewAlert,
+    Payload,
+    Rendered,
+    RenderedDigest,
+    RenderedEdit,
+    RenderedNew,
+    SendResult,
+    Sent,
+    send_with,
+)
 from models import LabelInfo, Match, Story
 from platforms.console.render import render_console, render_digest_header
 from store import Subscription

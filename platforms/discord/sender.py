@@ -24,14 +24,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 import aiohttp
 import discord
 
 from alerts import payloads
 from alerts.outbox import Pacing
-from alerts.payloads import Failed, Gone, Payload, Rendered, Retry, SendResult, Sent
+from alerts.payloads import (
+    Digest,
+    EditAlert,
+    Failed,
+    Gone,
+    NewAlert,
+    Payload,
+    Rendered,
+    RenderedDigest,
+    RenderedEdit,
+    RenderedNew,
+    Retry,
+    SendResult,
+    Sent,
+)
 from core import texts
 from core.pause import PauseCode, PauseReason
 from models import LabelInfo, Match, Story

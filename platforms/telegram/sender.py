@@ -25,6 +25,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import tzinfo
+from typing import assert_never
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
@@ -39,15 +40,20 @@ from telegram.error import (
 
 from alerts.outbox import Pacing
 from alerts.payloads import (
+    Digest,
+    EditAlert,
     Failed,
     Gone,
     Moved,
+    NewAlert,
     Payload,
     Rendered,
+    RenderedDigest,
+    RenderedEdit,
+    RenderedNew,
     Retry,
     SendResult,
     Sent,
-    render_with,
     send_with,
 )
 from core import texts
