@@ -4,6 +4,7 @@
     python bot.py run           [--config FILE]   poll on schedule and deliver until stopped
     python bot.py once          [--config FILE]   one poll cycle over every feed, deliver, exit
     python bot.py classify      [--config FILE]   JSON lines in, matches out (tune watchlists)
+                                [--explain]       ... every rule fired, every near-miss and why
     python bot.py check-config  [--config FILE]   validate the config, exit 0 (ok) or 2
 
 This file is the command line only; `runtime/app.py` builds and runs the parts.
@@ -62,7 +63,9 @@ def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
+def cmd_classify(
+    path: Path, inp: TextIO, out: TextIO, err: TextIO, explain: bool = False
+) -> int:
     from filters.watchlist import Matcher
 
     settings = _load(path, err)
@@ -84,7 +87,14 @@ def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
             print(f'error: line {number}: {exc}; expected {{"id", "title", "summary"}}', file=err)
             status = EXIT_FAILED
             continue
-        match = matcher.match(title, summary, item.get("lang") or item.get("language"))
+        language = item.get("lang") or item.get("language")
+        if explain:
+            shown = (title or summary)[:80].replace("\n", " ")
+            out.write(f"== {item.get('id')}: {shown}\n")
+            out.write("\n".join(matcher.explain(title, summary, language)) + "\n")
+            out.flush()
+            continue
+        match = matcher.match(title, summary, language)
         evidence = [e.as_dict() for e in match.evidence]
         out.write(
             json.dumps(
@@ -168,11 +178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config.yaml)"
     )
+    parser.add_argument(
+        "--explain", action="store_true", help="classify: explain each decision in plain text"
+    )
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return cmd_check_config(args.config, sys.stdout, sys.stderr)
     if args.command == "classify":
-        return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr)
+        return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr, args.explain)
     if args.command == "once":
         return cmd_once(args.config, sys.stdout, sys.stderr)
     return cmd_run(args.config, sys.stderr)

@@ -168,7 +168,7 @@ def _ar_set() -> frozenset[str]:
 
 _AR = _ar_set()
 _AR_RUN = re.compile(f"[{AR_LETTERS}]*")
-_WORD_SPLIT = re.compile(rf"[^\W_]+", re.UNICODE)
+_WORD_SPLIT = re.compile(r"[^\W_]+")
 
 _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ك", "ل")
@@ -181,6 +181,7 @@ _AR_SUFFIX_SET = frozenset(("", *AR_SUFFIXES))
 _INNER_SUFFIXES = ("", "ه", "ا", "ي", "يه", "يا", "ات")
 _LATIN_SUFFIXES = frozenset(("", "s", "es", "e"))
 _SEPARATORS = (" ", ".", "-")
+_ELISION = (" ", "'", "’")
 _MIN_STEM = 2
 
 
@@ -339,10 +340,16 @@ class PhraseAutomaton:
                     base = starts[which]
                     results[which].append(PhraseHit(meta.pattern, lo - base, hi - base))
                 elif rejected is not None:
-                    lo, hi = original(start), original(end)
+                    # quote the whole words the raw occurrence sits in
+                    lo, hi = start, end
+                    while lo > 0 and ftext[lo - 1].isalnum():
+                        lo -= 1
+                    while hi < n and ftext[hi].isalnum():
+                        hi += 1
+                    lo, hi = original(lo), original(hi)
                     which = bisect_right(starts, lo) - 1
                     base = starts[which]
-                    why = _why_not(ftext, start, end)
+                    why = "part of a longer word (only و ف ب ك ل before a name, no letter after)"
                     rejected.append(Rejected(meta.pattern, lo - base, hi - base, why, which))
         for i, hits in enumerate(results):
             if len(hits) > 1:
@@ -366,7 +373,8 @@ def _edges(text: str, n: int, start: int, end: int, meta: _Key) -> tuple[int, in
         return None
     if meta.last_arabic:
         if end < n and text[end] in _AR:
-            hi = _AR_RUN.match(text, end).end()
+            run = _AR_RUN.match(text, end)
+            hi = run.end() if run else end
             if text[end:hi] not in meta.suffixes:
                 return None
     elif end < n and _latin_letter(text[end]):
@@ -377,23 +385,8 @@ def _edges(text: str, n: int, start: int, end: int, meta: _Key) -> tuple[int, in
     return (lo, hi)
 
 
-def _why_not(text: str, start: int, end: int) -> str:
-    """Why a raw occurrence was no whole word (for explanations only)."""
-    return f"inside the word «{_word_at(text, start)}» (not a whole word with allowed affixes)"
-
-
 def _latin_letter(c: str) -> bool:
     return c.isalnum() and c not in _AR
-
-
-def _word_at(text: str, i: int) -> str:
-    lo = i
-    while lo > 0 and text[lo - 1].isalnum():
-        lo -= 1
-    hi = i
-    while hi < len(text) and text[hi].isalnum():
-        hi += 1
-    return text[lo:hi]
 
 
 def _longest_per_pattern(hits: list[PhraseHit]) -> list[PhraseHit]:
@@ -453,11 +446,13 @@ def _keys_for(
     else:
         suffixes = _LATIN_SUFFIXES if last_inflects else frozenset({""})
     gaps = len(words) - 1
-    # each gap one space, dot or hyphen (إيه.آي); long phrases: the same one in every gap
+    # Each gap: one space, dot or hyphen (إيه.آي, X.AI); after a one-letter Latin word also an
+    # apostrophe (French elision: l'IA, d'administration). Long phrases: one kind throughout.
+    options = [
+        _ELISION if len(w) == 1 and not _is_arabic(w) else _SEPARATORS for w in words[:-1]
+    ]
     seps: list[tuple[str, ...]] = (
-        list(product(_SEPARATORS, repeat=gaps))
-        if gaps <= 3
-        else [(s,) * gaps for s in _SEPARATORS]
+        list(product(*options)) if gaps <= 3 else [(s,) * gaps for s in _SEPARATORS]
     )
     lam_prefixes = frozenset(h + "ل" for h in _CONJ)
     latin = any(not _is_arabic(w) for w in words)

@@ -154,14 +154,19 @@ class TermSpec(_Frozen):
       with one common suffix (ة ات ي ية يا ين ون ها هم ...; Latin s/es): حكومة finds الحكومية,
       للحكومات, حكومته. Unset means: yes for topic terms, no for figure aliases (names do not
       inflect, and ماسك must not find الماسك), no for topic `names`. Words of one or two
-      letters never inflect (جي بي تي). Ignored when `case_sensitive`.
+      letters never inflect (جي بي تي). Ignored when `case_sensitive`. `verb`: a Latin
+      verb's forms too (regulate: regulates, regulated, regulating; encadrer: encadre,
+      encadrent, encadré, encadrée...).
+    - `before_number`: false = an occurrence right before a number does not count (the
+      airline code in "flight AI 171" is not AI).
     """
 
     # case_sensitive is declared before term so that term's validator can see it (pydantic
     # validates fields in declaration order) and errors point at the `term` key itself.
     case_sensitive: bool = False
     term: str
-    inflect: bool | None = None
+    inflect: bool | Literal["verb"] | None = None
+    before_number: bool = True
     context: tuple[Pattern, ...] = ()
     window: Annotated[int, Field(ge=1)] | None = None
     languages: tuple[str, ...] = ()
@@ -193,10 +198,13 @@ class Signal(_Frozen):
     name: str | None = None  # shown in evidence ("policy"), defaults to the first label/term
     labels: tuple[Id, ...] = ()
     terms: tuple[Term, ...] = ()
+    # Terms sorted by kind (policy: legislate, regulate, court...): the signal holds all of
+    # them; evidence names the group ("policy/court: محكمة").
+    groups: dict[Id, tuple[Term, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Signal:
-        if not self.labels and not self.terms:
+        if not self.labels and not self.terms and not any(self.groups.values()):
             raise ValueError("a signal needs labels or terms")
         return self
 
@@ -268,7 +276,7 @@ class WatchlistsConfig(_Frozen):
     """
 
     figures: tuple[FigureSpec, ...] = ()
-    topics: tuple[TopicSpec, ...] = ()
+    topics: tuple[TopicSpec, ...] = Field(default=(), validate_default=True)
 
     @field_validator("figures")
     @classmethod

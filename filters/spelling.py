@@ -61,7 +61,7 @@ def name_variants(word: str) -> list[str]:
     norm = normalize(word)
     if not norm or not ("\u0600" <= norm[0] <= "\u06ff") or len(norm) < _MIN_LETTERS:
         return [norm] if norm else []
-    options = [(norm[0],)]
+    options: list[tuple[str, ...]] = [(norm[0],)]
     for i, c in enumerate(norm[1:], start=1):
         if c in _VOWELS and i < len(norm) - 1:  # a final ي/و is a letter, not a vowel sign
             options.append(_VOWELS[c])

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from filters.arabic import tokenize
 from filters.automaton import PhraseAutomaton, Rejected, sentence_ends, sentence_of
-from filters.schema import FigureSpec, TermSpec, TopicSpec, WatchlistsConfig, as_term
+from filters.schema import FigureSpec, Signal, TermSpec, TopicSpec, WatchlistsConfig, as_term
 from filters.spelling import name_variants, phrase_variants
 from models import Evidence, LabelInfo, Match
 
@@ -60,6 +60,7 @@ class _Term:
     context: tuple[int, ...]
     context_labels: tuple[str, ...]
     window: int | None
+    before_number: bool = True  # False: an occurrence right before a number does not count
     is_name: bool = False  # a topic's `names` entry (or a figure alias), not an ordinary word
     surname: bool = False  # a figure's bare surname: another capitalised given name before
     first_names: frozenset[str] = frozenset()  # it is a namesake
@@ -178,19 +179,25 @@ class Matcher:
         context_labels: tuple[str, ...] = (),
         surname: bool = False,
         first_names: frozenset[str] = frozenset(),
+        group: str | None = None,
     ) -> _Term:
-        inflect = inflect_default if spec.inflect is None else spec.inflect
+        inflect = inflect_default if spec.inflect is None else bool(spec.inflect)
+        if spec.inflect == "verb":
+            spellings = [*spellings, *verb_forms(spec.term)]
         main = self._phrase(spec.term, spec.case_sensitive, inflect)
-        phrases = dict.fromkeys([main, *(self._phrase(s, False, inflect) for s in spellings)])
+        phrases = dict.fromkeys(
+            [main, *(self._phrase(s, spec.case_sensitive, inflect) for s in spellings)]
+        )
         context = dict.fromkeys(
             self._phrase(c, inflect=inflect) for c in (*spec.context, *extra_context)
         )
         return _Term(
-            text=spec.term,
+            text=f"{group}: {spec.term}" if group else spec.term,
             phrases=tuple(phrases),
+            before_number=spec.before_number,
             languages=frozenset(lang.lower() for lang in spec.languages),
             context=tuple(context),
-            context_labels=context_labels if (spec.context or extra_context) else (),
+            context_labels=context_labels,
             window=spec.window,
             is_name=is_name,
             surname=surname,
@@ -206,11 +213,11 @@ class Matcher:
             terms.append(self._term(spec, False, spellings=spellings))
         if not fig.aliases or fig.spelling:
             terms.extend(self._name_terms(fig, generate))
-        return _Entry(
-            id=fig.id,
-            terms=tuple(terms),
-            exclusions=tuple(self._phrase(x) for x in fig.exclusions),
-        )
+        exclusions: dict[int, None] = {}
+        for x in fig.exclusions:
+            spellings = phrase_variants(x) if generate and _arabic(x) else []
+            exclusions.update(dict.fromkeys([self._phrase(x), *map(self._phrase, spellings)]))
+        return _Entry(id=fig.id, terms=tuple(terms), exclusions=tuple(exclusions))
 
     def _name_terms(self, fig: FigureSpec, generate: bool) -> list[_Term]:
         """Aliases generated from the figure's names (issue 12): the full name in each
@@ -234,14 +241,16 @@ class Matcher:
         for surname, latin in surnames:
             spec = TermSpec(term=surname, case_sensitive=latin)
             spellings = name_variants(surname)[1:] if generate and not latin else []
-            needs_context = bool(fig.context or fig.context_labels)
+            # Arabic has no capitals: a bare ماسك may be "holder"; a capitalised Latin Musk
+            # is the name (namesakes aside), so only the Arabic surname needs context.
+            needs_context = not latin and bool(fig.context or fig.context_labels)
             out.append(
                 self._term(
                     spec,
                     False,
                     spellings=spellings,
                     extra_context=context if needs_context else (),
-                    context_labels=fig.context_labels,
+                    context_labels=fig.context_labels if needs_context else (),
                     surname=latin,
                     first_names=frozenset(w.casefold() for w in first_names),
                 )
@@ -251,9 +260,16 @@ class Matcher:
     def _compile_topic(self, topic: TopicSpec) -> _Entry:
         signals = tuple(
             _Signal(
-                name=s.name or (s.labels[0] if s.labels else as_term(s.terms[0]).term),
+                name=s.name or (s.labels[0] if s.labels else _first_term(s)),
                 labels=s.labels,
-                terms=tuple(self._term(as_term(t), True) for t in s.terms),
+                terms=(
+                    *(self._term(as_term(t), True) for t in s.terms),
+                    *(
+                        self._term(as_term(t), True, group=group)
+                        for group, terms in s.groups.items()
+                        for t in terms
+                    ),
+                ),
             )
             for s in topic.all_of
         )
@@ -394,6 +410,8 @@ class Matcher:
     ) -> str | None:
         if term.languages and story.language and story.language not in term.languages:
             return f"wrong language ({story.language}; the term is for {', '.join(sorted(term.languages))})"
+        if not term.before_number and _NUMBER_AFTER.match(story.texts[hit.field], hit.end):
+            return "a code before a number (flight AI 171), not the term"
         for x in excluded:
             if _overlaps(hit, x):
                 quoted = story.texts[x.field][x.start : x.end]
@@ -495,16 +513,13 @@ class Matcher:
 
 
 _TITLE = ("title", 0)
+_NUMBER_AFTER = re.compile(r"[ \-#]?\d")
 _NO_MATCH = Match()
 _WORD = re.compile(r"[^\W_]+")
 _GIVEN_NAME = re.compile(r"([^\W\d_]+) \Z")
 # Capitalised words that stand before a surname without being another person's given name.
 _TITLES = frozenset(
-    """president président presidente former ex mr mrs ms miss dr prof sir madame monsieur
-    m mme ceo boss chief billionaire milliardaire tycoon magnate senator sénateur candidate
-    candidat us u.s american américain tech le la les de du des by with and et says said
-    dit ask asks when why how what as after before under over from for to of in on at
-    against versus vs""".split()
+    ["president", "président", "presidente", "former", "ex", "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madame", "monsieur", "m", "mme", "ceo", "boss", "chief", "billionaire", "milliardaire", "tycoon", "magnate", "senator", "sénateur", "candidate", "candidat", "us", "u.s", "american", "américain", "tech", "le", "la", "les", "de", "du", "des", "by", "with", "and", "et", "says", "said", "dit", "ask", "asks", "when", "why", "how", "what", "as", "after", "before", "under", "over", "from", "for", "to", "of", "in", "on", "at", "against", "versus", "vs"]
 )
 
 
@@ -592,6 +607,40 @@ _MAX_ITEM = 4
 _ARTICLES = frozenset({"l", "d", "le", "la", "les", "de", "des", "du", "the", "a", "an"})
 _LIST_CONJUNCTIONS = frozenset({"and", "et", "or", "ou", "او"})
 _NOT_LIST_WORDS = frozenset({"والتي", "والذي", "والذين", "واللذان", "والان"})
+
+
+def _first_term(signal: Signal) -> str:
+    for t in (*signal.terms, *(t for ts in signal.groups.values() for t in ts)):
+        return as_term(t).term
+    return "signal"
+
+
+def verb_forms(verb: str) -> list[str]:
+    """The forms of a Latin verb (its last word) a news text uses: French -er verbs
+    (encadrer: encadre, encadrent, encadré, encadrée, encadrés, encadrées, encadrant), else
+    English (regulate: regulates, regulated, regulating; ban: bans, banned, banning)."""
+    head, _, last = verb.rpartition(" ")
+    head = head + " " if head else ""
+    if last.endswith("er") and len(last) > 4 and _french(last):
+        stem = last[:-2]
+        ends = ("e", "es", "ent", "é", "ée", "és", "ées", "ant", "ons", "ez")
+        return [head + stem + e for e in ends]
+    if last.endswith("e"):
+        forms = [last + "s", last + "d", last[:-1] + "ing"]
+    elif len(last) <= 4 and last[-1] not in "aeiouwy" and last[-2] in "aeiou":
+        forms = [last + "s", last + last[-1] + "ed", last + last[-1] + "ing"]  # ban, banned
+    else:
+        forms = [last + "s", last + "es", last + "ed", last + "ing"]
+    return [head + f for f in forms]
+
+
+def _french(word: str) -> bool:
+    # English verbs in -er are few and short (enter, offer, cover); French infinitives in -er
+    # are the rule. A word is read as French when it is not one of those English ones.
+    return word.lower() not in _ENGLISH_ER
+
+
+_ENGLISH_ER = frozenset({"enter", "offer", "cover", "deliver", "consider", "order", "filter"})
 
 
 def _arabic(text: str) -> bool:
