@@ -17,7 +17,8 @@ COPY bot.py config.py models.py config.yaml ./
 COPY alerts ./alerts
 COPY feeds ./feeds
 COPY filters ./filters
-COPY handlers ./handlers
+COPY core ./core
+COPY platforms ./platforms
 COPY runtime ./runtime
 COPY store ./store
 

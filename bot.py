@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from core.redact import redact
 from runtime.logs import setup_logging
 
 if TYPE_CHECKING:
-    from runtime.app import PlatformFactory
+    from platforms.base import PlatformFactory
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -46,14 +47,9 @@ def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
         return EXIT_CONFIG
     config = settings.config
     wl = config.watchlists
-    platforms = [
-        name
-        for name, on in (
-            ("telegram", settings.telegram_enabled),
-            ("discord", settings.discord_enabled),
-        )
-        if on
-    ] or ["terminal"]
+    from platforms import registry
+
+    platforms = [e.name for e in registry.PLATFORMS if e.enabled(settings)] or ["terminal"]
     print(
         f"ok: {len(config.feeds)} feeds, {len(wl.figures)} figures "
         f"({', '.join(f.id for f in wl.figures)}), {len(wl.topics)} topics "
@@ -120,7 +116,8 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
         )
     except Exception as exc:  # the cycle itself could not run (database, config): say so and exit 1
         logging.getLogger("mirsad").debug("once failed", exc_info=True)
-        print(f"error: the poll cycle could not run: {exc}", file=err)
+        # the error may quote a URL (database, feed) with a password in it
+        print(f"error: the poll cycle could not run: {redact(str(exc))}", file=err)
         return EXIT_FAILED
     failed = [o for o in outcomes if o.status == "error"]
     new = sum(o.new for o in outcomes)
@@ -134,6 +131,7 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_run(path: Path, err: TextIO) -> int:
+    from alerts.outbox import StoreOutage
     from runtime.app import AppOptions, run_forever
 
     settings = _load(path, err)
@@ -150,6 +148,9 @@ def cmd_run(path: Path, err: TextIO) -> int:
 
     try:
         asyncio.run(main())
+    except StoreOutage as exc:  # expected, explained; no traceback to read
+        logging.getLogger("mirsad").critical("mirsad_stopped error=%r", str(exc))
+        return EXIT_FAILED
     except Exception as exc:
         logging.getLogger("mirsad").critical("mirsad_stopped error=%r", str(exc), exc_info=True)
         return EXIT_FAILED
@@ -157,17 +158,11 @@ def cmd_run(path: Path, err: TextIO) -> int:
 
 
 def _platforms(settings: Settings) -> tuple[tuple[str, PlatformFactory], ...]:
-    """The chat platforms to run: each one enabled (by default: whose token is set)."""
-    factories: list[tuple[str, PlatformFactory]] = []
-    if settings.telegram_enabled:
-        from handlers.telegram_bot import create_telegram_platform
+    """The platforms to run, from the registry: each one enabled (by default: whose token is
+    set), else the terminal."""
+    from platforms import registry
 
-        factories.append(("telegram", create_telegram_platform))
-    if settings.discord_enabled:
-        from handlers.discord_bot import create_discord_platform
-
-        factories.append(("discord", create_discord_platform))
-    return tuple(factories)
+    return registry.factories(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.redact import looks_like_token, redact
 from filters.schema import WatchlistsConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
@@ -29,7 +30,18 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {value!r}")
+        raise ValueError(f"not an http(s) URL: {redact(value)!r}")
+    return value
+
+
+def _check_api_url(value: str, token_variable: str, example: str) -> str:
+    """A platform's API base URL: the server only; a bot token pasted into it is refused
+    (without being printed back), since the token comes from the environment."""
+    if looks_like_token(value):
+        raise ValueError(
+            f"holds a bot token ({redact(value)}): give the server only "
+            f"(e.g. {example}) and set the token in {token_variable}"
+        )
     return value
 
 
@@ -77,7 +89,9 @@ class TelegramConfig(_Strict):
     @field_validator("api_base_url")
     @classmethod
     def _url_shape(cls, value: str) -> str:
-        return _check_http_url(value).rstrip("/")
+        return _check_api_url(
+            _check_http_url(value), "TELEGRAM_BOT_TOKEN", "https://api.telegram.org"
+        ).rstrip("/")
 
 
 class DiscordConfig(_Strict):
@@ -90,20 +104,34 @@ class DiscordConfig(_Strict):
     @field_validator("api_base_url")
     @classmethod
     def _api_url_shape(cls, value: str | None) -> str | None:
-        return None if value is None else _check_http_url(value).rstrip("/")
+        if value is None:
+            return None
+        return _check_api_url(
+            _check_http_url(value), "DISCORD_BOT_TOKEN", "https://discord.com/api"
+        ).rstrip("/")
 
     @field_validator("gateway_url")
     @classmethod
     def _gateway_url_shape(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in ("ws", "wss"):
-            raise ValueError(f"not a ws(s) URL: {value!r}")
-        return value
+            raise ValueError(f"not a ws(s) URL: {redact(value)!r}")
+        return (
+            None
+            if value is None
+            else _check_api_url(value, "DISCORD_BOT_TOKEN", "wss://gateway.discord.gg")
+        )
 
 
 class HealthConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     enabled: bool = True
+
+
+class DeliveryConfig(_Strict):
+    # Seconds the database may refuse writes (disk full, read-only file) before Mirsad exits
+    # for its supervisor to restart it; meanwhile nothing is sent and /healthz answers 503.
+    store_outage_limit: float = Field(default=300, gt=0)
 
 
 class LoggingConfig(_Strict):
@@ -121,6 +149,7 @@ class Config(_Strict):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     watchlists: WatchlistsConfig
 
@@ -183,7 +212,7 @@ class ConfigProblem:
             where = f"line {self.line}" if self.line else "config"
         else:
             where = f"{self.path} (line {self.line})" if self.line else self.path
-        return f"{where}: {self.message}"
+        return f"{where}: {redact(self.message)}"  # a value quoted back may hold a secret
 
 
 class ConfigError(Exception):
@@ -217,11 +246,19 @@ def read_secrets(env: Mapping[str, str]) -> Secrets:
             try:
                 return Path(file_name).read_text(encoding="utf-8").strip() or None
             except OSError as exc:
+                # the value is not printed: it may be the token itself, pasted by mistake
+                hint = (
+                    f"; it holds a token, not a file name: set {name} instead"
+                    if looks_like_token(file_name)
+                    else ""
+                )
                 raise ConfigError(
-                    Path(file_name),
+                    Path(f"${name}_FILE"),
                     [
                         ConfigProblem(
-                            f"{name}_FILE", None, f"cannot read {file_name}: {exc.strerror}"
+                            f"{name}_FILE",
+                            None,
+                            f"cannot read the file it names ({exc.strerror}){hint}",
                         )
                     ],
                 ) from None

@@ -10,7 +10,13 @@ Rules (ARCHITECTURE.md "Delivery rules"):
   chat (or the whole platform) for exactly that long;
 - outcomes: sent -> message id kept; retry -> backoff; gone -> the chat's subscriptions are
   paused with the reason; moved -> the chat id is rewritten and the alert sent there; failed
-  -> this alert is given up with the reason (the others go on).
+  -> this alert is given up with the reason (the others go on);
+- never send what cannot be recorded: when a write fails (disk full, read-only file), the
+  worker stops sending on every platform, reports it (`problem`, shown by /healthz), retries
+  the writes it owes with backoff and resumes once they are done; if the store does not come
+  back within `store_outage_limit`, `run` raises StoreOutage so the process exits for a
+  restart. Only the sends already under way when the fault struck are unrecorded: at most one
+  per chat, which a restart repeats.
 """
 
 from __future__ import annotations
@@ -20,10 +26,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from alerts.pacing import RateGate
-from store import Delivery, Store
+from store import Delivery, DeliveryStore
 
 log = logging.getLogger("mirsad.outbox")
 
@@ -34,6 +40,14 @@ REFILL_BELOW = 16
 REQUERY_SECONDS = 0.25
 MAX_ATTEMPTS = 15  # with the backoff below: about a day of trying before an alert is given up
 MAX_BACKOFF = timedelta(hours=2)
+# While the store refuses writes: first retry of the owed writes after this, doubling up to
+# STORE_RETRY_MAX; give up (exit for a restart) after STORE_OUTAGE_LIMIT (config
+# `delivery.store_outage_limit`).
+STORE_RETRY_FIRST = 0.5
+STORE_RETRY_MAX = 30.0
+STORE_OUTAGE_LIMIT = 300.0
+
+T = TypeVar("T")
 
 SendStatus = Literal["sent", "retry", "gone", "moved", "failed"]
 
@@ -88,6 +102,19 @@ class DeliveryStats:
         table[platform] = table.get(platform, 0) + 1
 
 
+class StoreOutage(Exception):
+    """The store refused writes for longer than the limit: delivery stopped for good."""
+
+
+@dataclass
+class _Outage:
+    """Writes the store refused, owed in order, and since when (monotonic seconds)."""
+
+    since: float
+    reason: str
+    owed: list[tuple[str, Callable[[], Awaitable[object]]]] = field(default_factory=list)
+
+
 def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s ... capped at MAX_BACKOFF."""
     return min(timedelta(seconds=5 * 2 ** min(attempts, 16)), MAX_BACKOFF)
@@ -98,7 +125,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: DeliveryStore,
         senders: Mapping[str, Sender],
         clock: Callable[[], datetime],
         *,
@@ -107,6 +134,7 @@ class OutboxWorker:
         concurrency: int = 32,
         batch: int = 100,
         on_result: Callable[[Delivery, SendResult], None] | None = None,
+        store_outage_limit: float = STORE_OUTAGE_LIMIT,
     ) -> None:
         loop_time = monotonic or (lambda: asyncio.get_running_loop().time())
         self._store = store
@@ -129,11 +157,23 @@ class OutboxWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._on_result = on_result
+        self._outage_limit = store_outage_limit
+        self._outage: _Outage | None = None  # set while the store refuses writes
         self.stats = DeliveryStats()
 
     @property
     def platforms(self) -> list[str]:
         return list(self._senders)
+
+    def problem(self) -> str | None:
+        """Why delivery is stopped, for /healthz; None while it works."""
+        if self._outage is None:
+            return None
+        waited = int(self._mono() - self._outage.since)
+        return (
+            f"delivery stopped: the database refuses writes ({self._outage.reason}) "
+            f"for {waited} s; {len(self._outage.owed)} results not recorded yet"
+        )
 
     def wake(self) -> None:
         """New alerts were queued: look at the outbox now instead of at the next tick."""
@@ -146,6 +186,9 @@ class OutboxWorker:
         """
         tried = 0
         while True:
+            if self._outage is not None:
+                await self._recover(None)
+                continue
             looked = self._mono()
             started = await self._start_ready()
             tried += started
@@ -163,6 +206,9 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, then let the sends in flight finish."""
         while not stop.is_set():
+            if self._outage is not None:
+                await self._recover(stop)  # returns when the store is back or stop is set
+                continue
             _, rows = await self._start_ready_rows()
             wait = await self._pacing_wait(rows)
             idle = 5.0 if wait is None else min(max(wait, 0.01), 5.0)
@@ -180,6 +226,10 @@ class OutboxWorker:
                     w.cancel()
             self._wake.clear()
         await self.drain()
+        if self._outage is not None:
+            # one last try to record what went out; what stays owed is sent again after a
+            # restart (at most one alert per chat: one send at a time per chat)
+            await self._recover(stop)
 
     async def _wait_for_room(self, looked: float) -> None:
         """Wait for a send to finish; while many are still under way, until REQUERY_SECONDS
@@ -237,6 +287,8 @@ class OutboxWorker:
         rows = await self._store.next_deliveries(self.platforms, now, self._batch)
         waiting: list[Delivery] = []
         for delivery in rows:
+            if self._outage is not None:
+                break  # a send that just finished found the store refusing writes
             sub = delivery.subscription
             key = (sub.platform, sub.chat_id)
             if delivery.outbox_id in self._handled:
@@ -262,6 +314,8 @@ class OutboxWorker:
         try:
             async with self._slots:
                 await self._gates[sub.platform].wait()
+                if self._outage is not None:
+                    return  # the store refuses writes: do not send what cannot be recorded
                 # the chat's next message may start one gap after this one starts
                 gap = sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
                 self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + gap)
@@ -286,10 +340,14 @@ class OutboxWorker:
         sub = d.subscription
         now = self._clock()
         platform = sub.platform
+        store = self._store
         if self._on_result is not None:
             self._on_result(d, result)
         if result.status == "sent":
-            await self._store.mark_sent(d.outbox_id, result.message_id, now)
+            await self._record(
+                f"sent outbox={d.outbox_id}",
+                lambda: store.mark_sent(d.outbox_id, result.message_id, now),
+            )
             self.stats.bump(self.stats.sent, platform)
             log.info(
                 "alert_sent platform=%s chat=%s story=%s message=%s",
@@ -306,15 +364,19 @@ class OutboxWorker:
                 key = (platform, sub.chat_id)
                 self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + hold)
                 # a rate limit is not the alert's fault: it does not count as an attempt
-                await self._store.mark_retry(
-                    d.outbox_id,
-                    result.reason or "rate limited",
-                    now + timedelta(seconds=hold),
-                    count_attempt=False,
+                await self._record(
+                    f"retry outbox={d.outbox_id}",
+                    lambda: store.mark_retry(
+                        d.outbox_id,
+                        result.reason or "rate limited",
+                        now + timedelta(seconds=hold),
+                        count_attempt=False,
+                    ),
                 )
             elif d.attempts + 1 >= MAX_ATTEMPTS:
-                await self._store.mark_failed(
-                    d.outbox_id, f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}"
+                reason = f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}"
+                await self._record(
+                    f"failed outbox={d.outbox_id}", lambda: store.mark_failed(d.outbox_id, reason)
                 )
                 self.stats.bump(self.stats.failed, platform)
                 log.error(
@@ -326,7 +388,11 @@ class OutboxWorker:
                 )
                 return
             else:
-                await self._store.mark_retry(d.outbox_id, result.reason, now + backoff(d.attempts))
+                retry_at = now + backoff(d.attempts)
+                await self._record(
+                    f"retry outbox={d.outbox_id}",
+                    lambda: store.mark_retry(d.outbox_id, result.reason, retry_at),
+                )
             self.stats.bump(self.stats.retried, platform)
             log.warning(
                 "alert_retry platform=%s chat=%s story=%s reason=%r",
@@ -336,12 +402,17 @@ class OutboxWorker:
                 result.reason,
             )
         elif result.status == "moved" and result.new_chat_id:
-            await self._store.migrate_chat(platform, sub.chat_id, result.new_chat_id, now)
-            log.info(
-                "chat_migrated platform=%s from=%s to=%s", platform, sub.chat_id, result.new_chat_id
+            new_chat = result.new_chat_id
+            await self._record(
+                f"migrate chat={sub.chat_id}",
+                lambda: store.migrate_chat(platform, sub.chat_id, new_chat, now),
             )
+            log.info("chat_migrated platform=%s from=%s to=%s", platform, sub.chat_id, new_chat)
         elif result.status == "gone" and result.gone_scope == "subscription":
-            await self._store.pause_subscription(sub.id, result.reason, now)
+            await self._record(
+                f"pause subscription={sub.id}",
+                lambda: store.pause_subscription(sub.id, result.reason, now),
+            )
             self.stats.bump(self.stats.paused, platform)
             log.warning(
                 "subscription_paused platform=%s chat=%s thread=%s reason=%r",
@@ -351,17 +422,23 @@ class OutboxWorker:
                 result.reason,
             )
         elif result.status == "gone":
-            paused = await self._store.pause_chat(platform, sub.chat_id, result.reason, now)
+            paused = await self._record(
+                f"pause chat={sub.chat_id}",
+                lambda: store.pause_chat(platform, sub.chat_id, result.reason, now),
+            )
             self.stats.bump(self.stats.paused, platform)
             log.warning(
-                "chat_paused platform=%s chat=%s subscriptions=%d reason=%r",
+                "chat_paused platform=%s chat=%s subscriptions=%s reason=%r",
                 platform,
                 sub.chat_id,
                 paused,
                 result.reason,
             )
         else:
-            await self._store.mark_failed(d.outbox_id, result.reason or result.status)
+            reason = result.reason or result.status
+            await self._record(
+                f"failed outbox={d.outbox_id}", lambda: store.mark_failed(d.outbox_id, reason)
+            )
             self.stats.bump(self.stats.failed, platform)
             log.error(
                 "alert_failed platform=%s chat=%s story=%s reason=%r",
@@ -370,3 +447,76 @@ class OutboxWorker:
                 d.story.id,
                 result.reason,
             )
+
+    # --- the store refusing writes ---------------------------------------------------------
+
+    async def _record(self, what: str, write: Callable[[], Awaitable[T]]) -> T | None:
+        """Write the outcome of a send. If the store refuses, stop all sending (the next
+        "sent" could not be recorded either) and owe the write, to be retried in order."""
+        if self._outage is None:
+            try:
+                return await write()
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+                self._outage = _Outage(since=self._mono(), reason=reason)
+                log.error("delivery_stopped reason=%r first_unrecorded=%r", reason, what)
+                self._wake.set()
+        self._outage.owed.append((what, write))
+        return None
+
+    async def _recover(self, stop: asyncio.Event | None) -> bool:
+        """Retry the owed writes with backoff until the store takes them all (True), `stop` is
+        set (False), or the outage outlasts the limit (StoreOutage)."""
+        outage = self._outage
+        assert outage is not None
+        await self.drain()  # the sends under way end; the ones that sent owe their record too
+        delay = STORE_RETRY_FIRST
+        while outage.owed:
+            what, write = outage.owed[0]
+            try:
+                await write()
+            except Exception as exc:
+                outage.reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+                down = self._mono() - outage.since
+                if down >= self._outage_limit:
+                    log.critical(
+                        "delivery_gave_up down=%ds unrecorded=%d reason=%r",
+                        down,
+                        len(outage.owed),
+                        outage.reason,
+                    )
+                    raise StoreOutage(
+                        f"the database refused writes for {int(down)} s ({outage.reason}); "
+                        f"{len(outage.owed)} sent alerts could not be recorded and will be "
+                        f"sent again after the restart"
+                    ) from exc
+                log.warning(
+                    "delivery_still_stopped down=%ds unrecorded=%d next=%r retry_in=%.1fs "
+                    "reason=%r",
+                    down,
+                    len(outage.owed),
+                    what,
+                    delay,
+                    outage.reason,
+                )
+                if await self._rest(min(delay, self._outage_limit - down), stop):
+                    log.error("delivery_stopped_unrecorded unrecorded=%d", len(outage.owed))
+                    return False
+                delay = min(delay * 2, STORE_RETRY_MAX)
+                continue
+            outage.owed.pop(0)
+        log.warning("delivery_resumed down=%ds", self._mono() - outage.since)
+        self._outage = None
+        return True
+
+    async def _rest(self, seconds: float, stop: asyncio.Event | None) -> bool:
+        """Sleep `seconds`; True if `stop` was set meanwhile (it cuts the sleep short)."""
+        if stop is None:
+            await self._sleep(seconds)
+            return False
+        nap = asyncio.ensure_future(self._sleep(seconds))
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({nap, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        nap.cancel()
+        stopped.cancel()
+        return stop.is_set()

@@ -1,7 +1,7 @@
-"""Shared rendering helpers and the terminal (console) alert. Pure functions only.
+"""Rendering helpers shared by every platform's renderer. Pure functions only.
 
-Platform formats live beside this module (Telegram HTML, Discord embeds) and reuse these
-helpers so that every platform says the same thing about a story.
+Each platform renders in its own package (platforms/*/render.py) and reuses these helpers so
+that every platform says the same thing about a story.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 
-from models import LabelInfo, Match, Story
+from models import LabelInfo, Match
 
 
 def local_time(when: datetime, tz: tzinfo) -> str:
@@ -45,23 +45,3 @@ def evidence_lines(match: Match, labels: Mapping[str, LabelInfo], lang: str = "e
                 seen.append(item)
         lines.append(f"{label_name(label, labels, lang)}: {', '.join(seen[:4]) or '-'}")
     return lines
-
-
-def render_console(
-    story: Story, match: Match, labels: Mapping[str, LabelInfo], tz: tzinfo, source: str
-) -> str:
-    """The terminal block for one alert: title, source, time, link, labels and why."""
-    zone = getattr(tz, "key", None) or str(tz)
-    lines = [
-        "=" * 72,
-        f"ALERT   {story.title or '(no title)'}",
-        f"source  {source}",
-        f"time    {local_time(story.published, tz)} {zone}",
-        f"link    {story.link or '-'}",
-    ]
-    if story.summary:
-        lines.append(f"summary {shorten(story.summary, 280)}")
-    why = evidence_lines(match, labels)
-    lines.append(f"labels  {why[0]}" if why else "labels  -")
-    lines.extend(f"        {line}" for line in why[1:])
-    return "\n".join(lines) + "\n"

@@ -222,19 +222,20 @@ async def deliver(
 ) -> dict[str, Any]:
     from config import load_settings
     from models import Evidence, Match
-    from runtime.app import AppOptions, Parts, PlatformFactory, build
+    from platforms.base import PlatformContext, PlatformFactory
+    from runtime.app import AppOptions, build
     from store import FeedUpdate
 
     factory: PlatformFactory
     extra: dict[str, Any]
     if platform == "telegram":
-        from handlers.telegram_bot import create_telegram_platform
+        from platforms.telegram.platform import create_platform
 
         extra = {"telegram": {"api_base_url": fake.urls[0]}}
         env = {"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN}
-        factory = create_telegram_platform
+        factory = create_platform
     else:
-        from handlers.discord_bot import create_discord_platform
+        from platforms.discord.platform import create_platform
         from tests.fake_discord import GUILD_ID, TOKEN
 
         extra = {
@@ -246,8 +247,8 @@ async def deliver(
         }
         env = {"DISCORD_BOT_TOKEN": TOKEN}
 
-        def factory(parts: Parts) -> Any:
-            return create_discord_platform(parts, guild_ready_timeout=0.05)
+        def factory(context: PlatformContext[Any]) -> Any:
+            return create_platform(context, guild_ready_timeout=0.05)
 
     config = write_config(tmp, [("bench", "http://127.0.0.1:9/none.xml")], extra=extra)
     settings = load_settings(config, env=env)

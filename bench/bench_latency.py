@@ -71,7 +71,7 @@ async def run(
 ) -> list[tuple[float, int, str]]:
     """Run Mirsad, publish stories; return (published at, feed, link) of each."""
     from config import load_settings
-    from handlers.telegram_bot import create_telegram_platform
+    from platforms.telegram.platform import create_platform
     from runtime.app import AppOptions, Parts, run_forever
 
     feeds = [(f"f{i:03d}", farm.url(i)) for i in range(farm.spec.feeds)]
@@ -86,7 +86,7 @@ async def run(
     ready: list[Parts] = []
     polled: set[str] = set()
     options = AppOptions(
-        platform_factories=(("telegram", create_telegram_platform),),
+        platform_factories=(("telegram", create_platform),),
         on_ready=ready.append,
         on_poll=lambda o: polled.add(o.feed_id),
     )

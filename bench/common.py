@@ -47,7 +47,11 @@ from xml.sax.saxutils import escape
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+# The shared data folder sits beside the clone (or beside the worktrees' folder).
+SHARED = next(
+    (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
+    ROOT.parent / "shared" / "data",
+)
 PYTHON = sys.executable
 
 # --- the machine and the process -----------------------------------------------------------

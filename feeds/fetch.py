@@ -12,12 +12,14 @@ What a fetch guarantees (issue 2 "Feed intake", issue 7 "Feeds that attack or mi
   cap plus one byte (httpx's own decoder would inflate a whole network chunk first);
 - redirects followed by hand, at most `max_redirects`, each target checked again: http(s)
   only, no loops, no private address;
-- private addresses refused unless `allow_private_addresses`: literal IPs and "localhost"
-  before any request, and the address actually connected to after connecting (this catches
-  names that resolve to private addresses; the request has been sent by then, but its
-  answer is discarded). The peer check is skipped when the environment routes the URL
-  through a proxy (HTTP(S)_PROXY, ALL_PROXY minus NO_PROXY), because the peer is then the
-  proxy the operator chose;
+- private addresses refused unless `allow_private_addresses`, BEFORE any connection: literal
+  IPs and "localhost" here, host names by `feeds/addresses.py` (resolve first, check every
+  address, including IPv4 carried inside IPv6) inside the transport, which then connects to
+  a checked address only (`feeds/transport.py`); for the first request and every redirect.
+  The refusal names the key that allows it. The environment's proxy (HTTP(S)_PROXY,
+  ALL_PROXY minus NO_PROXY) is the operator's choice and may be private;
+- connections kept alive between polls (`keepalive` seconds), so a poll of a known host
+  costs no new TCP/TLS handshake;
 - 429 / 503 and any other error status raise `FetchError`, with `retry_after` taken from
   Retry-After (seconds or HTTP date); `min_interval` carries Cache-Control max-age /
   Expires / Retry-After hints of successful answers to the poller;
@@ -31,10 +33,7 @@ escapes for a network reason.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
-import urllib.request
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -45,7 +44,9 @@ from typing import Self
 
 import httpx
 
+from feeds.addresses import AddressPolicy, refusal
 from feeds.errors import FetchError
+from feeds.transport import AiohttpTransport, proxy_hosts
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ACCEPT = (
@@ -68,6 +69,9 @@ class FetchSettings:
     per_host_concurrency: int = 2
     user_agent: str = "Mirsad/0.1 (+https://github.com/mirsad-bot/mirsad; news alert bot)"
     allow_private_addresses: bool = False
+    # Idle connections are kept this long: longer than the poll interval, so the next poll of
+    # the host reuses one (servers that close earlier just cost a new connection).
+    keepalive: float = 330
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,11 @@ class FetchResult:
 class Fetcher:
     """Fetches feed URLs over one shared `httpx.AsyncClient`.
 
-    Pass `client` to share one (the fetcher then leaves closing it to the caller); `clock`
-    (aware UTC) is only used to turn HTTP dates in Retry-After / Expires into seconds.
+    Pass `client` to share one (the fetcher then leaves closing it to the caller; host names
+    are then checked only by that client's transport); `clock` (aware UTC) is only used to
+    turn HTTP dates in Retry-After / Expires into seconds; `policy` decides which addresses
+    may be connected to (default: from the settings, with the system's DNS; tests give it a
+    resolver that makes names resolve to loopback).
     """
 
     def __init__(
@@ -97,10 +104,21 @@ class Fetcher:
         settings: FetchSettings,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] | None = None,
+        policy: AddressPolicy | None = None,
     ) -> None:
         self._settings = settings
         self._own_client = client is None
-        self._client = client or httpx.AsyncClient(follow_redirects=False)
+        if client is None:
+            policy = policy or AddressPolicy(
+                allow_private=settings.allow_private_addresses, trusted_hosts=proxy_hosts()
+            )
+            transport = AiohttpTransport(
+                policy, keepalive=settings.keepalive, per_host=settings.per_host_concurrency
+            )
+            # trust_env=False: the transport applies the environment's proxies itself, so
+            # proxied requests go through the same address checks
+            client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
+        self._client = client
         self._clock = clock or (lambda: datetime.now(UTC))
         self._timeout = httpx.Timeout(
             connect=settings.connect_timeout,
@@ -168,7 +186,6 @@ class Fetcher:
             async with self._client.stream(
                 "GET", url, headers=headers, timeout=self._timeout, follow_redirects=False
             ) as response:
-                self._check_peer(response, url)
                 if response.status_code not in _REDIRECTS:
                     return await self._result(response, etag, last_modified, started)
                 url = self._redirect_target(response, url, seen)
@@ -210,9 +227,9 @@ class Fetcher:
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise FetchError(f"not an http(s) URL: {str(parsed)[:200]}")
         if not self._settings.allow_private_addresses:
-            refused = _private_host(parsed.host)
+            refused = refusal(parsed.host)
             if refused:
-                raise FetchError(f"refused private address: {refused}")
+                raise FetchError(refused)
         return parsed
 
     def _redirect_target(
@@ -231,21 +248,6 @@ class Fetcher:
             raise FetchError(f"redirect loop at {str(target)[:200]}")
         seen.add(str(target))
         return self._checked_url(target)
-
-    def _check_peer(self, response: httpx.Response, url: httpx.URL) -> None:
-        """Refuse an answer from a private address the host name resolved to."""
-        if self._settings.allow_private_addresses or _proxied(url):
-            return
-        stream = response.extensions.get("network_stream")
-        peer = stream.get_extra_info("server_addr") if stream is not None else None
-        if not peer:
-            return
-        try:
-            ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
-        except ValueError:
-            return
-        if not _is_public(ip):
-            raise FetchError(f"refused private address: {url.host} resolved to {ip}")
 
     def _timeout_reason(self, e: httpx.TimeoutException) -> str:
         s = self._settings
@@ -309,41 +311,6 @@ class _Decoder:
             return self._zlib.flush()
         except zlib.error as e:
             raise FetchError(f"corrupt compressed body: {e}") from e
-
-
-def _private_host(host: str) -> str | None:
-    """Return why `host` (as written in a URL) is not a public address, else None.
-
-    Catches "localhost" and literal IPs, including the legacy IPv4 spellings that
-    resolvers accept ("127.1", "0x7f.0.0.1", "2130706433"). Names are not resolved here.
-    """
-    name = host.lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return name
-    try:
-        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
-    except ValueError:
-        if not name or any(c not in "0123456789abcdefx." for c in name):
-            return None
-        try:
-            ip = ipaddress.IPv4Address(socket.inet_aton(name))
-        except OSError:
-            return None
-    return None if _is_public(ip) else str(ip)
-
-
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def _proxied(url: httpx.URL) -> bool:
-    """Whether the environment sends `url` through a proxy (then the peer is the proxy)."""
-    proxies = urllib.request.getproxies()
-    if url.scheme not in proxies and "all" not in proxies:
-        return False
-    return not urllib.request.proxy_bypass(url.host)
 
 
 def _error_reason(e: httpx.HTTPError) -> str:

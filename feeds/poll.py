@@ -20,7 +20,7 @@ from feeds.parse import parse_feed
 from feeds.schedule import PollTiming, next_poll_at
 from filters.watchlist import Matcher
 from models import Match
-from store import FeedState, FeedUpdate, Store
+from store import FeedState, FeedUpdate, PollStore
 
 log = logging.getLogger("mirsad.poll")
 
@@ -47,7 +47,7 @@ class Poller:
 
     def __init__(
         self,
-        store: Store,
+        store: PollStore,
         fetcher: Fetcher,
         matcher: Matcher,
         clock: Callable[[], datetime],

@@ -14,20 +14,23 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from alerts.console import CONSOLE_CHAT, ConsoleSender
 from alerts.outbox import OutboxWorker, Sender
 from config import Settings
+from core.subscriptions import Subscriptions
 from feeds.fetch import Fetcher, FetchSettings
 from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
-from handlers.subscriptions import Subscriptions
+from platforms import registry
+from platforms.base import Platform, PlatformContext, PlatformFactory, Preparable
 from runtime.health import HealthServer, Liveness, Metrics
 from store import Store
 
 log = logging.getLogger("mirsad")
+
+KEEPALIVE_MAX = 900.0  # seconds an idle feed connection is kept at most
 
 TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due (one query)
 
@@ -35,17 +38,6 @@ TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due
 def utcnow() -> datetime:
     """The real clock. Only the composition root reads it; everything else is given it."""
     return datetime.now(UTC)
-
-
-class Platform(Protocol):
-    """A chat platform run inside the process (Telegram, Discord)."""
-
-    name: str
-    sender: Sender
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -65,7 +57,9 @@ class Parts:
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
-    http = settings.config.http
+    config = settings.config
+    http = config.http
+    longest = max([f.interval or config.poll_interval for f in config.feeds] or [0])
     extra = {"user_agent": http.user_agent} if http.user_agent else {}
     return FetchSettings(
         connect_timeout=http.connect_timeout,
@@ -75,17 +69,18 @@ def fetch_settings(settings: Settings) -> FetchSettings:
         max_redirects=http.max_redirects,
         per_host_concurrency=http.per_host_concurrency,
         allow_private_addresses=http.allow_private_addresses,
+        # a connection outlives the longest poll interval, so every poll can reuse one
+        keepalive=min(max(longest, config.poll_interval) + 30.0, KEEPALIVE_MAX),
         **extra,
     )
-
-
-PlatformFactory = Callable[["Parts"], Platform]
 
 
 @dataclass
 class AppOptions:
     clock: Callable[[], datetime] = utcnow
     stream: TextIO = sys.stdout
+    # (name, factory) per platform to run, usually `registry.factories(settings)`; none: the
+    # registry's fallback (the terminal)
     platform_factories: tuple[tuple[str, PlatformFactory], ...] = ()
     on_poll: Callable[[PollOutcome], None] | None = None
     on_ready: Callable[[Parts], None] | None = None
@@ -134,24 +129,39 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         {f.id: f.name or f.id for f in config.feeds},
     )
 
-    for name, factory in options.platform_factories:
-        platform = factory(parts)
+    tz = ZoneInfo(config.timezone)
+    chosen = options.platform_factories or ((registry.FALLBACK.name, registry.FALLBACK.factory()),)
+    for name, factory in chosen:
+        entry = registry.entry(name)
+        context: PlatformContext[object] = PlatformContext(
+            config=entry.section(config) if entry is not None else None,
+            token=entry.token(settings.secrets) if entry is not None else None,
+            store=store,
+            subscriptions=subscriptions,
+            sources=parts.sources,
+            tz=tz,
+            clock=clock,
+            stream=options.stream,
+        )
+        platform = factory(context)
         parts.platforms.append(platform)
         # stop() is safe whether or not start() ran or finished (`once` sends without start)
         stack.push_async_callback(_stop_quietly, platform)
+        if isinstance(platform, Preparable):
+            await platform.prepare()
         metrics.platform_up.labels(name).set(0)
         log.info("platform_enabled name=%s", name)
 
     senders: dict[str, Sender] = {p.name: p.sender for p in parts.platforms}
-    labels = {info.id: info for info in matcher.labels}
-    if not parts.platforms:
-        # No bot token: alerts go to the terminal, through the same outbox as real platforms.
-        console = ConsoleSender(options.stream, labels, ZoneInfo(config.timezone), parts.sources)
-        senders["console"] = console
-        await store.save_subscription("console", CONSOLE_CHAT, [i.id for i in matcher.labels], now)
-    elif await store.subscription("console", CONSOLE_CHAT):
-        await store.pause_chat("console", CONSOLE_CHAT, "a chat platform is configured", now)
-    parts.outbox = OutboxWorker(store, senders, clock, on_result=metrics.observe_delivery)
+    if registry.FALLBACK.name not in senders:
+        await registry.retire_fallback(store, now)
+    parts.outbox = OutboxWorker(
+        store,
+        senders,
+        clock,
+        on_result=metrics.observe_delivery,
+        store_outage_limit=config.delivery.store_outage_limit,
+    )
     return parts
 
 
@@ -199,6 +209,7 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
+                checks=(parts.outbox.problem,),
             )
             await health.start()
             stack.push_async_callback(health.stop)
@@ -244,8 +255,12 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         if options.on_ready is not None:
             options.on_ready(parts)
 
-        await parts.outbox.run(stop)  # returns after stop, once the sends in flight are done
-        scheduler.shutdown(wait=False)
+        try:
+            # returns after stop once the sends in flight are done; raises StoreOutage when
+            # the database refused writes for too long (the process exits for a restart)
+            await parts.outbox.run(stop)
+        finally:
+            scheduler.shutdown(wait=False)
         if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")

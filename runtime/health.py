@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alerts.outbox import SendResult
 from feeds.poll import PollOutcome
-from store import Delivery, Store
+from store import Delivery, HealthStore
 
 log = logging.getLogger("mirsad.health")
 
@@ -94,7 +94,7 @@ class Liveness:
 class HealthServer:
     def __init__(
         self,
-        store: Store,
+        store: HealthStore,
         metrics: Metrics,
         liveness: Liveness,
         clock: Callable[[], datetime],
@@ -102,8 +102,10 @@ class HealthServer:
         stale_after: timedelta,
         host: str,
         port: int,
+        checks: Sequence[Callable[[], str | None]] = (),
     ) -> None:
         self._store = store
+        self._checks = tuple(checks)  # each returns a problem to report, or None
         self._metrics = metrics
         self._liveness = liveness
         self._clock = clock
@@ -146,6 +148,7 @@ class HealthServer:
             problems.append(
                 f"the poll scheduler last ran {int((now - last).total_seconds())} s ago"
             )
+        problems.extend(p for check in self._checks if (p := check()) is not None)
         return problems
 
     async def _healthz(self, _request: web.Request) -> web.Response:

@@ -9,32 +9,33 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from config import LoggingConfig
+from core.redact import REDACTED, redact
 
-REDACTED = "[REDACTED]"
+__all__ = ["REDACTED", "JsonFormatter", "RedactSecrets", "setup_logging"]
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces any secret (bot tokens) in a record's final text, whoever logged it.
+    """Replaces any secret in a record's final text, whoever logged it: the bot tokens, and
+    anything shaped like a token or a password in a URL (core/redact.py).
 
     Libraries log request URLs, and Telegram's URLs contain the token (`/bot<token>/`), so
     redaction happens on the formatted message, not only in our own calls."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 8]
+        self._secrets = list(secrets)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return redact(text, self._secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = self.redact(record.getMessage())
-            record.msg, record.args = message, None
-            if record.exc_info:
-                text = logging.Formatter().formatException(record.exc_info)
-                record.exc_info, record.exc_text = None, self.redact(text)
+        message = self.redact(record.getMessage())
+        record.msg, record.args = message, None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, self.redact(text)
+        elif record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
         return True
 
 

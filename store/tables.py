@@ -22,8 +22,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # 2: feeds.last_listed_at, ix_stories_feed_title
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC (SQLite has no time zones) and hands back aware UTC datetimes."""

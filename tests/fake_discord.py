@@ -45,7 +45,8 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from config import load_settings
-from handlers.discord_bot import DiscordPlatform, create_discord_platform
+from platforms.base import PlatformContext
+from platforms.discord.platform import DiscordPlatform, create_platform
 from runtime.app import AppOptions, Parts, build
 from tests.conftest import write_config
 
@@ -1047,12 +1048,12 @@ def mirsad_config(
 
 def discord_factory(
     made: list[DiscordPlatform] | None = None, **options: Any
-) -> Callable[[Parts], DiscordPlatform]:
-    """`create_discord_platform` with a short guild_ready_timeout (discord.py otherwise waits
+) -> Callable[[PlatformContext[Any]], DiscordPlatform]:
+    """`create_platform` with a short guild_ready_timeout (discord.py otherwise waits
     2 s for more GUILD_CREATEs); every platform made is appended to `made`."""
 
-    def make(parts: Parts) -> DiscordPlatform:
-        platform = create_discord_platform(parts, guild_ready_timeout=0.05, **options)
+    def make(context: PlatformContext[Any]) -> DiscordPlatform:
+        platform = create_platform(context, guild_ready_timeout=0.05, **options)
         if made is not None:
             made.append(platform)
         return platform

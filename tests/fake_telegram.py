@@ -675,7 +675,7 @@ def real_labels() -> tuple[Any, ...]:
 def scaled(fake: FakeTelegram, factor: float) -> Any:
     """Run Telegram's clock `factor` times faster on both sides (fake limits and the bot's
     limiter), so command tests keep every rule without waiting a real second per reply."""
-    from handlers.telegram_sender import TelegramRateLimiter
+    from platforms.telegram.limiter import TelegramRateLimiter
 
     fake.limits = Limits(chat_gap=1.0 * factor, group_max=20, group_window=60.0 * factor, overall_max=30,
                          overall_window=1.0, tolerance=0.05 * max(factor, 0.2))

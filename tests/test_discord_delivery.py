@@ -16,8 +16,8 @@ import pytest
 
 from alerts.outbox import OutboxWorker, SendResult
 from config import load_settings
-from handlers.discord_bot import DiscordPlatform
 from models import Evidence, Match, Story
+from platforms.discord.platform import DiscordPlatform
 from runtime.app import AppOptions, run_forever, run_once
 from store import Delivery, FeedUpdate
 from tests.conftest import SHARED, FakeClock

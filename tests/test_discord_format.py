@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.discord_format import (
+from models import Evidence, LabelInfo, Match, Story
+from platforms.discord.render import (
     DEFAULT_COLOUR,
     PALETTE,
     embed_length,
@@ -17,7 +18,6 @@ from alerts.discord_format import (
     story_embed,
     truncate,
 )
-from models import Evidence, LabelInfo, Match, Story
 from tests.fake_discord import check_embeds, dlen
 
 LABELS = {

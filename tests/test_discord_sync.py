@@ -5,7 +5,8 @@ from __future__ import annotations
 import discord
 import pytest
 
-from handlers.discord_bot import DiscordStartError, rest_base
+from platforms.discord.endpoints import rest_base
+from platforms.discord.platform import DiscordStartError
 from tests.conftest import FakeClock
 from tests.fake_discord import (
     GUILD_ID,

@@ -8,16 +8,20 @@ redirects to a private address).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import socket
 import time
 import tracemalloc
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from feeds.addresses import AddressPolicy, Resolver, is_public
 from feeds.errors import FeedError, FetchError
 from feeds.fetch import Fetcher, FetchSettings
 from tests.feedserver import FeedServer, feed_server  # noqa: F401
@@ -383,6 +387,11 @@ async def test_redirect_without_location_fails(feed_server: FeedServer) -> None:
         "0x7f.0.0.1",
         "2130706433",
         "224.0.0.1",
+        "[::127.0.0.1]",
+        "[64:ff9b::7f00:1]",
+        "[2002:7f00:1::]",
+        "[::ffff:7f00:1]",
+        "[::]",
     ],
 )
 async def test_private_and_loopback_hosts_are_refused_before_any_request(
@@ -392,6 +401,7 @@ async def test_private_and_loopback_hosts_are_refused_before_any_request(
     async with Fetcher(FetchSettings()) as f:
         error = await fetch_error(f, f"http://{host}:{feed_server.port}/feed")
     assert error.reason.startswith("refused private address: ")
+    assert error.reason.endswith("(allow with http.allow_private_addresses: true)")
     assert feed_server.hits("/feed") == 0
 
 
@@ -422,24 +432,174 @@ async def test_redirect_from_public_host_to_private_address_is_refused() -> None
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     async with client, Fetcher(FetchSettings(), client=client) as f:
         error = await fetch_error(f, "http://feeds.example.com/rss")
-    assert error.reason == "refused private address: 169.254.169.254"
+    assert error.reason == (
+        "refused private address: 169.254.169.254 (allow with http.allow_private_addresses: true)"
+    )
     assert asked == ["http://feeds.example.com/rss"]
 
 
-async def test_name_resolving_to_loopback_is_refused_after_connecting(
+def resolving(answers: dict[str, list[str]]) -> Resolver:
+    """A DNS seam: each name resolves to the given addresses; any other name fails."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return answers[host]
+
+    return resolve
+
+
+@contextlib.contextmanager
+def listener(host: str = "127.0.0.1") -> Iterator[socket.socket]:
+    """A bare listening socket: `no_connection(sock)` proves nothing ever connected."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        sock.listen(8)
+        sock.setblocking(False)
+        yield sock
+
+
+def no_connection(sock: socket.socket) -> bool:
+    try:
+        conn, _ = sock.accept()
+    except BlockingIOError:
+        return True
+    conn.close()
+    return False
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        ["127.0.0.1"],
+        ["::1"],
+        ["10.0.0.7"],
+        ["169.254.169.254"],
+        ["93.184.216.34", "127.0.0.1"],  # one private answer is enough to refuse the name
+        ["::ffff:127.0.0.1"],
+        ["::127.0.0.1"],
+        ["64:ff9b::7f00:1"],
+        ["2002:7f00:1::"],
+        ["fd00::1"],
+    ],
+)
+async def test_name_resolving_to_a_private_address_is_refused_before_any_connection(
+    answers: list[str],
+) -> None:
+    with listener() as sock:
+        port = sock.getsockname()[1]
+        policy = AddressPolicy(
+            allow_private=False, resolver=resolving({"feeds.example.test": answers})
+        )
+        async with Fetcher(FetchSettings(), policy=policy) as f:
+            error = await fetch_error(f, f"http://feeds.example.test:{port}/feed")
+        assert no_connection(sock)
+    private = next(a for a in answers if a != "93.184.216.34")
+    assert error.reason == (
+        f"refused private address: feeds.example.test resolves to {private} "
+        "(allow with http.allow_private_addresses: true)"
+    )
+
+
+async def test_redirect_to_a_name_resolving_to_a_private_address_is_refused_before_connecting(
     feed_server: FeedServer,
 ) -> None:
-    name = socket.gethostname()
+    with listener("127.0.0.2") as inner:
+        inner_port = inner.getsockname()[1]
+        feed_server.redirect("/feed", f"http://metadata.example.test:{inner_port}/secrets")
+        policy = AddressPolicy(
+            allow_private=False,
+            resolver=resolving(
+                {"feeds.example.test": ["127.0.0.1"], "metadata.example.test": ["127.0.0.2"]}
+            ),
+            # stands in for a public server: the loopback feed server plays its part
+            trusted_hosts=["feeds.example.test"],
+        )
+        async with Fetcher(FetchSettings(), policy=policy) as f:
+            error = await fetch_error(f, f"http://feeds.example.test:{feed_server.port}/feed")
+        assert no_connection(inner)
+    assert error.reason.startswith(
+        "refused private address: metadata.example.test resolves to 127.0.0.2"
+    )
+    assert feed_server.hits("/feed") == 1
+    # the name, not the address, went out in the Host header of the allowed request
+    assert feed_server.requests("/feed")[0].headers["host"] == (
+        f"feeds.example.test:{feed_server.port}"
+    )
+
+
+async def test_allowed_private_name_connects_to_the_resolved_address(
+    feed_server: FeedServer,
+) -> None:
+    feed_server.set("/feed", b"<rss/>")
+    policy = AddressPolicy(
+        allow_private=True, resolver=resolving({"feeds.example.test": ["127.0.0.1"]})
+    )
+    async with Fetcher(LOOPBACK, policy=policy) as f:
+        result = await f.fetch(f"http://feeds.example.test:{feed_server.port}/feed")
+    assert result.body == b"<rss/>"
+    assert feed_server.requests("/feed")[0].headers["host"] == (
+        f"feeds.example.test:{feed_server.port}"
+    )
+
+
+async def test_unknown_name_is_a_fetch_error() -> None:
+    policy = AddressPolicy(allow_private=False, resolver=resolving({}))
+    async with Fetcher(FetchSettings(), policy=policy) as f:
+        error = await fetch_error(f, "http://nowhere.example.test/feed")
+    assert error.reason.startswith("connection failed: cannot resolve nowhere.example.test")
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.216.34", True),
+        ("2606:2800:220:1:248:1893:25c8:1946", True),
+        ("::ffff:93.184.216.34", True),
+        ("64:ff9b::5db8:d822", True),  # DNS64/NAT64 for a public address: allowed
+        ("2002:5db8:d822::1", True),  # 6to4 of a public address
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b:1::a00:1", False),
+        ("::127.0.0.1", False),
+        ("::", False),
+        ("2002:7f00:1::", False),
+        ("2002:a9fe:a9fe::", False),  # 6to4 of 169.254.169.254
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo
+        ("fe80::5efe:7f00:1", False),
+        ("2606:2800:220:1:0:5efe:7f00:1", False),  # ISATAP id carrying 127.0.0.1
+        ("ff02::1", False),
+        ("224.0.0.1", False),
+    ],
+)
+def test_address_policy_decodes_ipv4_inside_ipv6(address: str, public: bool) -> None:
+    assert is_public(ipaddress.ip_address(address)) is public
+
+
+async def test_connections_are_kept_alive_between_polls() -> None:
+    from aiohttp import web
+
+    peers: list[object] = []
+
+    async def feed(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.Response(status=304, headers={"ETag": '"v1"'})
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        resolved = socket.gethostbyname(name)
-    except OSError:
-        pytest.skip("the host name does not resolve here")
-    if not resolved.startswith("127."):
-        pytest.skip(f"{name} resolves to {resolved}, not loopback where the server listens")
-    feed_server.set("/feed", b"<rss>secret</rss>")
-    async with Fetcher(FetchSettings()) as f:
-        error = await fetch_error(f, f"http://{name}:{feed_server.port}/feed")
-    assert error.reason == f"refused private address: {name} resolved to {resolved}"
+        async with fetcher() as f:
+            for _ in range(3):
+                result = await f.fetch(f"http://127.0.0.1:{port}/feed", etag='"v1"')
+                assert result.not_modified
+    finally:
+        await runner.cleanup()
+    assert len(peers) == 3
+    assert len(set(map(str, peers))) == 1  # one connection for the three polls
 
 
 # -- concurrency and client ownership ------------------------------------------------------

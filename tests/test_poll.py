@@ -186,7 +186,7 @@ async def test_hostile_feeds_side_by_side_leave_the_good_one_and_the_process_unh
     feeds = {f.id: f for f in await store.feeds()}
     assert feeds["good"].error_count == 0 and feeds["huge"].error_count == 1
     # nothing hostile reached the stored text: no bidi overrides or control characters
-    async with store._engine.connect() as conn:  # the test reads the table directly
+    async with store.engine.connect() as conn:  # the test reads the table directly
         titles = [r[0] for r in await conn.execute(sql("SELECT title FROM stories"))]
     assert titles and not any(ch in t for t in titles for ch in "\u202e\u202d\u2066\x00\x07")
 

@@ -180,6 +180,92 @@ async def test_migrate_chat_moves_subscription_and_language(store: Store, clock:
     assert moved is not None and moved.labels == ("ai",) and moved.lang == "en"
 
 
+async def test_migrate_chat_onto_a_subscribed_chat_moves_the_pending_alerts(
+    store: Store, clock: FakeClock
+) -> None:
+    """Issue 11 point 5 / issue 17 item 3: the supergroup was subscribed already; the old
+    group's pending alerts used to stay pending forever (never sent, never pruned)."""
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await store.ingest("f", [], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False)
+    await store.save_subscription("telegram", "-5", ["musk", "trump"], clock.now)
+    await store.set_chat_lang("telegram", "-5", "en")
+    await store.save_subscription("telegram", "-1005", ["trump"], clock.now)
+    await store.set_chat_lang("telegram", "-1005", "fr")
+    stories = [story(1), story(2), story(3), story(4)]
+    labels = {1: ("musk",), 2: ("musk",), 3: ("musk",), 4: ("trump",)}
+    await store.ingest(
+        "f",
+        stories,
+        {story(n).id: match(*labels[n]) for n in labels},
+        FeedUpdate(next_poll_at=clock.now),
+        clock.now,
+        alert=True,
+    )
+    (old_head,) = [
+        d
+        for d in await store.next_deliveries(["telegram"], clock.now)
+        if d.subscription.chat_id == "-5"
+    ]
+    await store.mark_sent(old_head.outbox_id, "1", clock.now)  # story 1 reached the old group
+
+    result = await store.migrate_chat("telegram", "-5", "-1005", clock.now)
+
+    old = await store.subscription("telegram", "-5")
+    assert old is not None and not old.active and old.paused_reason == "migrated to -1005"
+    survivor = await store.subscription("telegram", "-1005")
+    assert survivor is not None and survivor.active and survivor.labels == ("trump",)
+    assert survivor.lang == "fr"  # the new chat's own choice is kept
+    rows = {(r["chat_id"], r["story_id"]): r for r in await store.outbox_rows()}
+    assert {k: r["status"] for k, r in rows.items()} == {
+        ("-5", story(1).id): "sent",  # history stays with the old id
+        ("-5", story(4).id): "cancelled",  # the survivor has it queued already
+        ("-1005", story(2).id): "pending",
+        ("-1005", story(3).id): "pending",
+        ("-1005", story(4).id): "pending",
+    }
+    assert rows[("-5", story(4).id)]["last_error"] == (
+        "migrated to -1005: the story is already queued there"
+    )
+    assert (result.moved, result.cancelled) == (2, 1)
+    # the moved alerts are delivered at the new id, in publication order, then nothing is left
+    for expected in (2, 3, 4):
+        (head,) = await store.next_deliveries(["telegram"], clock.now)
+        assert (head.subscription.chat_id, head.story.id) == ("-1005", story(expected).id)
+        await store.mark_sent(head.outbox_id, str(expected), clock.now)
+    assert await store.next_deliveries(["telegram"], clock.now) == []
+    assert ("telegram", "pending") not in await store.outbox_counts()
+    # and the stories are prunable once their feed no longer lists them
+    clock.advance(40 * 86400)
+    await store.ingest("f", [], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=True)
+    assert await store.prune(clock.now, timedelta(days=30)) == 4
+
+
+async def test_migrate_chat_onto_a_paused_subscription_cancels_with_the_reason(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
+    await store.ingest("f", [], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False)
+    await store.save_subscription("telegram", "-6", ["musk"], clock.now)
+    await store.save_subscription("telegram", "-1006", [], clock.now)  # unsubscribed there
+    await store.ingest(
+        "f",
+        [story(1)],
+        {story(1).id: match("musk")},
+        FeedUpdate(next_poll_at=clock.now),
+        clock.now,
+        alert=True,
+    )
+    result = await store.migrate_chat("telegram", "-6", "-1006", clock.now)
+    (row,) = await store.outbox_rows()
+    assert (row["chat_id"], row["status"], row["last_error"]) == (
+        "-6",
+        "cancelled",
+        "migrated to -1006, where the subscription is paused",
+    )
+    assert ("telegram", "pending") not in await store.outbox_counts()
+    assert (result.moved, result.cancelled) == (0, 1)
+
+
 async def test_prune_keeps_recent_and_pending_stories(store: Store, clock: FakeClock) -> None:
     await store.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
     await store.ingest(
@@ -302,6 +388,7 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: 
         raw.execute("ALTER TABLE feeds DROP COLUMN last_listed_at")
         raw.execute("DROP INDEX ix_stories_feed_title")
         raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        raw.execute("DROP TABLE alembic_version")  # releases before Alembic had none
 
     s = await Store.open(f"sqlite+aiosqlite:///{path}")
     try:

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config import load_settings
+from core.subscriptions import Chat, Subscriptions
 from filters.watchlist import Matcher
-from handlers.subscriptions import Chat, Subscriptions
 from store import Store
 from tests.conftest import ROOT, FakeClock
 

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.subscriptions import Subscriptions
-from handlers.telegram_bot import TelegramPlatform
+from core.subscriptions import Subscriptions
 from models import Evidence, Match, Story
+from platforms.telegram.platform import TelegramPlatform
 from store import FeedUpdate, Store
 from tests.fake_telegram import Chat, FakeTelegram, Sent, fake_telegram, real_labels, scaled, user  # noqa: F401
 

@@ -22,10 +22,10 @@ import pytest
 
 from alerts.outbox import OutboxWorker, Pacing
 from config import load_settings
-from handlers.subscriptions import Subscriptions
-from handlers.telegram_bot import TelegramPlatform, create_telegram_platform
-from handlers.telegram_sender import TelegramRateLimiter
+from core.subscriptions import Subscriptions
 from models import Evidence, Match, Story
+from platforms.telegram.limiter import TelegramRateLimiter
+from platforms.telegram.platform import TelegramPlatform, create_platform
 from runtime.app import AppOptions, build
 from store import FeedUpdate, Store
 from tests.conftest import write_config
@@ -388,7 +388,7 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
     """)
     settings = load_settings(config, env={"TELEGRAM_BOT_TOKEN": fake.token})
     feed_server.set("/feed.xml", body=rss([OLD_ITEM]))
-    options = AppOptions(clock=real_now, platform_factories=(("telegram", create_telegram_platform),))
+    options = AppOptions(clock=real_now, platform_factories=(("telegram", create_platform),))
     async with AsyncExitStack() as stack:
         parts = await build(settings, stack, options)
         (platform,) = parts.platforms

@@ -1,4 +1,4 @@
-"""alerts/telegram_format.py: what a Telegram reader sees, checked with the fake's HTML parser
+"""platforms/telegram/render.py: what a Telegram reader sees, checked with the fake's HTML parser
 (the same rules Telegram applies: allowed tags only, balanced, escaped, 4096 after parsing)."""
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.telegram_format import LRM, MAX_TEXT, RLM, clean, render_alert, render_latest, utf16_len
 from models import Evidence, LabelInfo, Match, Story
+from platforms.telegram.render import (
+    LRM,
+    MAX_TEXT,
+    RLM,
+    clean,
+    render_alert,
+    render_latest,
+    utf16_len,
+)
 from tests.fake_telegram import HtmlError, parse_html
 
 TZ = ZoneInfo("Africa/Casablanca")

@@ -1,4 +1,4 @@
-"""handlers/texts.py: every reply exists in both languages with the same fields."""
+"""core/texts.py: every reply exists in both languages with the same fields."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from handlers import texts
+from core import texts
 from models import LabelInfo
 
 

@@ -1,6 +1,6 @@
 """Discord-only texts: slash-command option descriptions, the Discord help, permission replies
 and the reasons a Discord channel's alerts were paused. Everything shared with Telegram
-(command descriptions, subscribed/unsubscribed/list/topics replies) is in `handlers.texts`.
+(command descriptions, subscribed/unsubscribed/list/topics replies) is in `core.texts`.
 
 About Arabic on Discord: Discord's locale list (docs.discord.com "Locales", and
 `discord.Locale` in discord.py 2.7) has no Arabic, and Discord refuses a command whose
@@ -8,13 +8,13 @@ About Arabic on Discord: Discord's locale list (docs.discord.com "Locales", and
 Arabic texts here reach users in two ways that work today: every default description is
 bilingual ("English · عربي", within Discord's 100-character limit), and replies are in Arabic
 when the channel's /lang (or a locale starting with "ar") says so. The Translator in
-`handlers.discord_bot` also serves these texts for any Arabic locale discord.py may learn.
+`platforms.discord.platform` also serves these texts for any Arabic locale discord.py may learn.
 """
 
 from __future__ import annotations
 
-from handlers.texts import DEFAULT_LANG, t
-from handlers.texts import keys as shared_keys
+from core.texts import DEFAULT_LANG, t
+from core.texts import keys as shared_keys
 
 DESCRIPTION_LIMIT = 100  # Discord: command and option descriptions are 1-100 characters
 
@@ -81,7 +81,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "This channel's language: {current}. Choose another with /lang `language:`.",
         "ar": "لغة هذه القناة: {current}. لاختيار غيرها: /lang `language:`.",
     },
-    # Why a channel's alerts were paused (set by handlers.discord_sender, shown by /list).
+    # Why a channel's alerts were paused (set by platforms.discord.sender, shown by /list).
     "reason_50013": {
         "en": "I lost the permission to post here (Missing Permissions)",
         "ar": "فقدتُ صلاحية النشر هنا (Missing Permissions)",

@@ -26,9 +26,9 @@ from collections.abc import Awaitable, Callable, Mapping
 import aiohttp
 import discord
 
-from alerts.discord_format import story_embed
 from alerts.outbox import Pacing, SendResult
 from models import LabelInfo
+from platforms.discord.render import story_embed
 from store import Delivery
 
 log = logging.getLogger("mirsad.discord")

@@ -7,8 +7,8 @@ from datetime import tzinfo
 from typing import TextIO
 
 from alerts.outbox import Pacing, SendResult
-from alerts.render import render_console
 from models import LabelInfo
+from platforms.console.render import render_console
 from store import Delivery
 
 CONSOLE_CHAT = "stdout"

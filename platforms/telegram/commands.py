@@ -1,8 +1,8 @@
 """Telegram: python-telegram-bot handlers and the platform wiring (issue 4).
 
 Commands flow: PTB update -> a thin handler here (who is asking, where, may they change
-things?) -> one call to `handlers.subscriptions.Subscriptions` -> a reply from
-`handlers.texts`. Alerts flow the other way, through the outbox and `TelegramSender`.
+things?) -> one call to `core.subscriptions.Subscriptions` -> a reply from
+`core.texts`. Alerts flow the other way, through the outbox and `TelegramSender`.
 
 - Private chats, groups, supergroups (a forum topic is its own subscription: the alert goes
   to the topic where /subscribe was sent) and channels (commands arrive as channel posts).
@@ -26,12 +26,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from datetime import datetime, tzinfo
+from typing import Any
 
 from telegram import (
-    BotCommand,
     ChatMemberRestricted,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -44,7 +42,6 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
-    ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -53,16 +50,11 @@ from telegram.ext import (
     filters,
 )
 
-from alerts.outbox import Sender
-from alerts.telegram_format import render_latest
-from handlers import texts
-from handlers.subscriptions import ChangeResult, Chat, Subscriptions
-from handlers.telegram_sender import TelegramRateLimiter, TelegramSender
+from core import texts
+from core.subscriptions import ChangeResult, Chat, Subscriptions
 from models import LabelInfo
+from platforms.telegram.render import render_latest
 from store import Store
-
-if TYPE_CHECKING:
-    from runtime.app import Parts
 
 log = logging.getLogger("mirsad.telegram")
 
@@ -513,119 +505,3 @@ class TelegramHandlers:
             await update.effective_message.reply_text(texts.t("error", lang))
         except TelegramError:
             pass
-
-
-def build_application(
-    token: str, api_base_url: str, limiter: TelegramRateLimiter, *, poll_timeout: float = 10.0
-) -> TelegramApp:
-    """A PTB Application pointed at `api_base_url` (Telegram's or a self-hosted Bot API)."""
-    base = api_base_url.rstrip("/")
-    app: TelegramApp = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{base}/bot{{token}}")
-        .base_file_url(f"{base}/file/bot{{token}}")
-        .rate_limiter(limiter)
-        .job_queue(None)  # one scheduler in the process: ours (STYLE.md habit 3)
-        .get_updates_read_timeout(poll_timeout + 10)
-        .build()
-    )
-    return app
-
-
-class TelegramPlatform:
-    """The Telegram platform run by runtime/app.py: `.sender` for the outbox, start/stop."""
-
-    name = PLATFORM
-
-    def __init__(
-        self,
-        *,
-        token: str,
-        api_base_url: str,
-        subscriptions: Subscriptions,
-        store: Store,
-        tz: tzinfo,
-        clock: Callable[[], datetime],
-        sources: Mapping[str, str] | None = None,
-        limiter: TelegramRateLimiter | None = None,
-        poll_timeout: float = 10.0,
-    ) -> None:
-        self.limiter = limiter or TelegramRateLimiter()
-        self.application = build_application(
-            token, api_base_url, self.limiter, poll_timeout=poll_timeout
-        )
-        labels = {info.id: info for info in subscriptions.labels}
-        self.sender: Sender = TelegramSender(
-            self.application.bot, labels, tz, sources=sources, limiter=self.limiter
-        )
-        self.handlers = TelegramHandlers(subscriptions, store, tz, clock, sources=sources)
-        self.handlers.register(self.application)
-        self._poll_timeout = poll_timeout
-
-    async def start(self) -> None:
-        """getMe, the command menus, then long polling (never `run_polling`: it owns the loop).
-
-        runtime/app.py retries a failed start with backoff, so a failure undoes what it began."""
-        app = self.application
-        try:
-            await app.initialize()
-            await self._set_commands()
-            if not app.running:
-                await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=timedelta(seconds=self._poll_timeout), allowed_updates=ALLOWED_UPDATES
-            )
-        except BaseException:
-            await self._halt()
-            raise
-        log.info("telegram_started bot=@%s", app.bot.username)
-
-    async def _set_commands(self) -> None:
-        bot = self.application.bot
-        try:
-            for lang in texts.LANGS:
-                await bot.set_my_commands(
-                    [BotCommand(c, texts.description(c, lang)) for c in texts.COMMANDS],
-                    language_code=lang,
-                )
-            # clients in other languages get the English menu, like the replies
-            await bot.set_my_commands(
-                [BotCommand(c, texts.description(c, "en")) for c in texts.COMMANDS]
-            )
-        except TelegramError as exc:  # a missing menu is no reason not to deliver alerts
-            log.warning("telegram_set_commands_failed reason=%r", exc.message)
-
-    async def _halt(self) -> None:
-        app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-
-    async def stop(self) -> None:
-        """Stop polling, finish the updates in hand, close the HTTP clients. Safe to repeat,
-        and to call when `start` never ran (`bot.py once`: the sender opened the bot itself)."""
-        await self._halt()
-        await self.application.shutdown()
-        await self.application.bot.shutdown()  # no-op when already closed
-        log.info("telegram_stopped")
-
-
-def create_telegram_platform(parts: Parts) -> TelegramPlatform:
-    """Platform factory for runtime.app.AppOptions.platform_factories."""
-    settings = parts.settings
-    token = settings.secrets.telegram_token
-    if not token:
-        raise ValueError("Telegram is enabled but TELEGRAM_BOT_TOKEN is not set")
-    config = settings.config
-    return TelegramPlatform(
-        token=token,
-        api_base_url=config.telegram.api_base_url,
-        subscriptions=parts.subscriptions,
-        store=parts.store,
-        tz=ZoneInfo(config.timezone),
-        clock=parts.clock,
-        sources=parts.sources,
-    )

@@ -2,7 +2,7 @@
 /latest and /lang do, whatever platform they came from.
 
 Platform handlers parse their input into these calls and render the results with
-`handlers.texts`; they never touch the store directly. Permission checks (admins, Manage
+`core.texts`; they never touch the store directly. Permission checks (admins, Manage
 Channels) happen in the platform handlers, which know who is asking.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models import LabelInfo
-from store import Store, StoredAlert, Subscription
+from store import StoredAlert, Subscription, SubscriptionStore
 
 LANGS = ("ar", "en")
 
@@ -44,7 +44,7 @@ class Subscriptions:
     """Subscription logic shared by Telegram and Discord."""
 
     def __init__(
-        self, store: Store, labels: Sequence[LabelInfo], clock: Callable[[], datetime]
+        self, store: SubscriptionStore, labels: Sequence[LabelInfo], clock: Callable[[], datetime]
     ) -> None:
         self._store = store
         self.labels: tuple[LabelInfo, ...] = tuple(labels)

@@ -1,8 +1,8 @@
-"""Discord: the slash commands (one Cog), command sync, and the platform's lifecycle.
-
-`create_discord_platform(parts)` is the factory `runtime.app.build` calls. The platform owns
-one `commands.Bot` (discord.py 2.7, only the `guilds` intent: no privileged intents are
-needed for slash commands) and the Sender the outbox uses.
+"""Discord: the slash commands (one Cog). The package's other modules: `sync` (the
+discord.py Bot and command sync), `endpoints`, `platform` (lifecycle and the registry's
+factory), `sender`, `render` and `texts`. The platform owns one `commands.Bot`
+(discord.py 2.7, only the `guilds` intent: no privileged intents are needed for slash
+commands) and the Sender the outbox uses.
 
 - Commands: /subscribe, /unsubscribe, /list, /topics, /latest, /lang, /help. A subscription
   belongs to the channel or thread where it was made (threads are channels to Discord).
@@ -20,45 +20,30 @@ needed for slash commands) and the Sender the outbox uses.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import json
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import discord
-import yarl
 from discord import app_commands
 from discord.app_commands import Choice, locale_str
 from discord.ext import commands
 
-from alerts.discord_format import latest_embed, neutralise_mentions, truncate
-from handlers import texts
-from handlers.discord_sender import DISCORD_PACING, SEND_TIMEOUT, DiscordSender
-from handlers.discord_texts import bilingual, dt, option_description, paused_reason
-from handlers.subscriptions import Chat, Subscriptions
-from handlers.texts import echo, names, pick_lang, t
+from core import texts
+from core.subscriptions import Chat, Subscriptions
+from core.texts import echo, names, pick_lang, t
 from models import LabelInfo
+from platforms.discord.render import latest_embed, neutralise_mentions, truncate
+from platforms.discord.texts import bilingual, dt, option_description, paused_reason
 
 if TYPE_CHECKING:
-    from alerts.outbox import Pacing, Sender
-    from runtime.app import Parts
-    from store import Store, Subscription
+    from store import Subscription
 
 log = logging.getLogger("mirsad.discord")
 
 PLATFORM = "discord"
 CONTENT_LIMIT = 2000  # Discord: message content
 AUTOCOMPLETE_LIMIT = 25  # Discord: choices per autocomplete answer
-DEFAULT_API_VERSION = "v10"
-META_PREFIX = "discord_commands:"  # store meta key prefix for the synced payload's hash
-
-
-class DiscordStartError(RuntimeError):
-    """The Discord client could not start; the message says why and what to check."""
 
 
 # --- texts for the command menus --------------------------------------------------------
@@ -449,353 +434,3 @@ class SubscriptionCog(commands.Cog):
             await self._reply(interaction, text, ephemeral=True)
         except discord.HTTPException:  # the interaction expired (3 s) or was already answered
             log.warning("discord_error_reply_failed interaction=%s", interaction.id)
-
-
-# --- the bot and its command sync ----------------------------------------------------------
-
-
-class MirsadBot(commands.Bot):
-    """The discord.py client: adds the Cog and syncs commands in `setup_hook`."""
-
-    def __init__(
-        self,
-        cog: SubscriptionCog,
-        store: Store,
-        *,
-        guild_ids: Sequence[int],
-        sync_key: str,
-        **options: Any,
-    ) -> None:
-        # Mirsad never joins voice: skip discord.py's warnings about voice libraries.
-        discord.VoiceClient.warn_nacl = False
-        discord.VoiceClient.warn_dave = False
-        super().__init__(
-            command_prefix=commands.when_mentioned,  # no message commands; required argument
-            intents=discord.Intents(guilds=True),  # slash commands need no privileged intent
-            help_command=None,
-            **options,
-        )
-        self._cog = cog
-        self._store = store
-        self._guild_ids = list(guild_ids)
-        self._sync_key = sync_key
-        self.synced: list[str] = []  # targets synced by the last setup_hook ("global" or ids)
-
-    async def setup_hook(self) -> None:
-        # Runs at every login; a start retried after a failure logs in again.
-        await self.tree.set_translator(MirsadTranslator())
-        if self.get_cog(self._cog.qualified_name) is None:
-            await self.add_cog(self._cog)
-        self.synced = await sync_commands(self, self._store, self._guild_ids, self._sync_key)
-
-
-async def command_payload(bot: commands.Bot, guild: discord.abc.Snowflake | None) -> list[Any]:
-    """The JSON discord.py would PUT for this target (translations included)."""
-    translator = bot.tree.translator
-    payload = []
-    for command in bot.tree.get_commands(guild=guild):
-        if translator is not None:
-            payload.append(await command.get_translated_payload(bot.tree, translator))
-        else:
-            payload.append(command.to_dict(bot.tree))
-    return payload
-
-
-async def sync_commands(
-    bot: commands.Bot, store: Store, guild_ids: Sequence[int], sync_key: str = ""
-) -> list[str]:
-    """Sync to each guild in `guild_ids`, or globally when there are none, but only targets
-    whose payload hash differs from the one stored after the last successful sync.
-
-    Returns the targets synced. A refused sync (no `applications.commands` scope in a guild,
-    Discord down) is logged and retried at the next start; a 400 means our commands are
-    invalid, which is a bug, and is raised."""
-    targets: list[discord.abc.Snowflake | None] = (
-        [discord.Object(id=g) for g in guild_ids] if guild_ids else [None]
-    )
-    synced: list[str] = []
-    for guild in targets:
-        if guild is not None:
-            bot.tree.copy_global_to(guild=guild)
-        name = str(guild.id) if guild is not None else "global"
-        payload = await command_payload(bot, guild)
-        body = {"application": bot.application_id, "server": sync_key, "commands": payload}
-        digest = hashlib.sha256(
-            json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
-        ).hexdigest()
-        key = f"{META_PREFIX}{name}"
-        if await store.get_meta(key) == digest:
-            log.info("discord_commands_unchanged target=%s", name)
-            continue
-        try:
-            await bot.tree.sync(guild=guild)
-        except app_commands.CommandSyncFailure:
-            raise
-        except discord.HTTPException as exc:
-            log.error("discord_commands_sync_failed target=%s error=%r", name, str(exc))
-            continue
-        await store.set_meta(key, digest)
-        synced.append(name)
-        log.info("discord_commands_synced target=%s count=%d", name, len(payload))
-    wanted = {str(g.id) if g is not None else "global" for g in targets}
-    for key in await store.meta_keys(META_PREFIX):
-        if key[len(META_PREFIX) :] not in wanted:
-            await _remove_commands(bot, store, key)
-    return synced
-
-
-async def _remove_commands(bot: commands.Bot, store: Store, key: str) -> None:
-    """Empty the commands of a target synced before but no longer configured (a switch
-    between global and guild sync, a guild taken off the list): left there, every command
-    would show twice in the client."""
-    name = key[len(META_PREFIX) :]
-    app_id = bot.application_id
-    if app_id is None:
-        return
-    try:
-        if name == "global":
-            await bot.http.bulk_upsert_global_commands(app_id, [])
-        else:
-            await bot.http.bulk_upsert_guild_commands(app_id, int(name), [])
-    except (discord.Forbidden, discord.NotFound) as exc:
-        # the bot has left that guild: nothing of ours shows there any more
-        log.info("discord_commands_gone target=%s reason=%r", name, str(exc))
-    except discord.HTTPException as exc:
-        log.error("discord_commands_remove_failed target=%s error=%r", name, str(exc))
-        return  # tried again at the next start
-    await store.delete_meta(key)
-    log.info("discord_commands_removed target=%s", name)
-
-
-# --- endpoints ----------------------------------------------------------------------------
-
-
-def rest_base(url: str) -> str:
-    """The REST base discord.py should use: `https://host/api/v10` from `https://host`,
-    `https://host/api` or the full base."""
-    url = url.rstrip("/")
-    if re.search(r"/api/v\d+$", url):
-        return url
-    if url.endswith("/api"):
-        return f"{url}/{DEFAULT_API_VERSION}"
-    return f"{url}/api/{DEFAULT_API_VERSION}"
-
-
-class Endpoints:
-    """Points discord.py at another REST base / gateway, and puts the defaults back."""
-
-    def __init__(self, api_base_url: str | None, gateway_url: str | None) -> None:
-        self.rest = rest_base(api_base_url) if api_base_url else None
-        self.gateway = yarl.URL(gateway_url) if gateway_url else None
-        self._saved: tuple[str, yarl.URL] | None = None
-
-    def apply(self) -> None:
-        if self._saved is None:
-            self._saved = (
-                discord.http.Route.BASE,
-                discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
-            )
-        if self.rest:
-            discord.http.Route.BASE = self.rest
-        if self.gateway:
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self.gateway
-
-    def use_gateway(self, url: str) -> None:
-        """Use a gateway found at run time (`GET /gateway/bot` of a compatible server)."""
-        self.gateway = yarl.URL(url)
-        self.apply()
-
-    def restore(self) -> None:
-        if self._saved is not None:
-            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
-            self._saved = None
-
-    @property
-    def key(self) -> str:
-        """Which server the commands were synced to (part of the sync hash)."""
-        return self.rest or "discord.com"
-
-
-# --- the platform -------------------------------------------------------------------------
-
-
-class DiscordPlatform:
-    """The Discord side of Mirsad, as `runtime.app` runs it (the `Platform` protocol)."""
-
-    name = PLATFORM
-
-    def __init__(
-        self,
-        token: str,
-        store: Store,
-        subscriptions: Subscriptions,
-        sources: Mapping[str, str],
-        *,
-        guild_ids: Sequence[int] = (),
-        api_base_url: str | None = None,
-        gateway_url: str | None = None,
-        require_manage_channels: bool = True,
-        pacing: Pacing = DISCORD_PACING,
-        send_timeout: float = SEND_TIMEOUT,
-        ready_timeout: float = 60.0,
-        **client_options: Any,
-    ) -> None:
-        if not token:
-            raise DiscordStartError("DISCORD_BOT_TOKEN is not set")
-        self._token = token
-        self._endpoints = Endpoints(api_base_url, gateway_url)
-        self._ready_timeout = ready_timeout
-        client_options.setdefault("max_ratelimit_timeout", 30.0)  # longer 429s go to the outbox
-
-        def new_bot() -> MirsadBot:
-            cog = SubscriptionCog(
-                subscriptions, sources, require_manage_channels=require_manage_channels
-            )
-            return MirsadBot(
-                cog, store, guild_ids=guild_ids, sync_key=self._endpoints.key, **client_options
-            )
-
-        self._new_bot = new_bot
-        self.bot = new_bot()
-        labels = {info.id: info for info in subscriptions.labels}
-        # Typed as the outbox's protocol so the platform is a runtime.app `Platform`.
-        self.sender: Sender = DiscordSender(
-            lambda: self.bot,
-            self.ensure_login,
-            labels,
-            sources,
-            pacing=pacing,
-            send_timeout=send_timeout,
-        )
-        self._login_lock = asyncio.Lock()
-        self._logged_in = False
-        self._gateway: asyncio.Task[None] | None = None
-        self._stopped = False
-
-    async def ensure_login(self) -> None:
-        """Log in over REST once (also syncs commands); `bot.py once` needs only this."""
-        async with self._login_lock:  # concurrent first sends log in once
-            if self._logged_in:
-                return
-            if self._stopped:
-                raise DiscordStartError("the Discord platform was stopped")
-            self._endpoints.apply()
-            await self.bot.login(self._token)
-            self._logged_in = True
-
-    async def start(self) -> None:
-        """Log in, then run the gateway as a background task and wait until the client is
-        ready. A rejected token or an unreachable server raises DiscordStartError; a slow
-        gateway only logs a warning (alerts go over REST and do not need it)."""
-        try:
-            await self.ensure_login()
-        except discord.LoginFailure:
-            await self._reset()
-            raise DiscordStartError(
-                "Discord rejected DISCORD_BOT_TOKEN (401 Unauthorized): check the token"
-            ) from None
-        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            await self._reset()
-            where = self._endpoints.rest or "discord.com"
-            raise DiscordStartError(f"Discord login failed at {where}: {exc}") from exc
-        if self._endpoints.rest and self._endpoints.gateway is None:
-            await self._discover_gateway()
-        self._gateway = asyncio.create_task(
-            self.bot.connect(reconnect=True), name="discord-gateway"
-        )
-        ready = asyncio.create_task(self.bot.wait_until_ready())
-        done, _ = await asyncio.wait(
-            {self._gateway, ready}, timeout=self._ready_timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        if self._gateway in done:
-            ready.cancel()
-            error = self._gateway.exception()
-            self._gateway = None
-            await self._reset()
-            raise DiscordStartError(f"the Discord gateway closed at start: {error!r}") from error
-        self._gateway.add_done_callback(self._gateway_ended)
-        if ready in done:
-            user = self.bot.user
-            log.info(
-                "discord_ready user=%s guilds=%d synced=%s",
-                user.id if user else "?",
-                len(self.bot.guilds),
-                ",".join(self.bot.synced) or "-",
-            )
-        else:
-            ready.cancel()
-            log.warning("discord_not_ready_yet after=%.0fs (still connecting)", self._ready_timeout)
-
-    async def _discover_gateway(self) -> None:
-        """Another REST server without `gateway_url`: ask it where its gateway is, as
-        Discord's own API offers (`GET /gateway/bot`), instead of connecting to Discord's."""
-        try:
-            _shards, url, _limits = await self.bot.http.get_bot_gateway()
-        except (discord.GatewayNotFound, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            await self._reset()
-            raise DiscordStartError(
-                f"{self._endpoints.rest} did not say where its gateway is (GET /gateway/bot): "
-                "set discord.gateway_url"
-            ) from exc
-        self._endpoints.use_gateway(url)
-        log.info("discord_gateway_discovered url=%s", url)
-
-    async def _reset(self) -> None:
-        """Close what a failed start left open; the next start() begins with a new client
-        (a closed discord.py client keeps its closed connector and cannot log in again)."""
-        await self.bot.close()
-        self.bot = self._new_bot()
-        self._logged_in = False
-
-    def _gateway_ended(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or self._stopped:
-            return
-        error = task.exception()
-        if error is not None:
-            log.critical("discord_gateway_stopped error=%r", error, exc_info=error)
-
-    async def stop(self) -> None:
-        """Close the client (gateway and HTTP session) and restore discord.py's endpoints.
-        Safe to call more than once, and when `start()` was never called."""
-        if self._stopped:
-            return
-        self._stopped = True
-        try:
-            await self.bot.close()
-            if self._gateway is not None:
-                done, _ = await asyncio.wait({self._gateway}, timeout=10)
-                if not done:
-                    self._gateway.cancel()
-                elif not self._gateway.cancelled() and self._gateway.exception() is not None:
-                    log.warning("discord_gateway_error_on_stop error=%r", self._gateway.exception())
-        finally:
-            self._endpoints.restore()
-
-
-def create_discord_platform(
-    parts: Parts,
-    *,
-    pacing: Pacing = DISCORD_PACING,
-    send_timeout: float = SEND_TIMEOUT,
-    ready_timeout: float = 60.0,
-    **client_options: Any,
-) -> DiscordPlatform:
-    """The factory for `AppOptions.platform_factories`: ("discord", create_discord_platform).
-
-    Extra keyword arguments go to `discord.Client` (tests pass `guild_ready_timeout`)."""
-    settings = parts.settings
-    discord_config = settings.config.discord
-    return DiscordPlatform(
-        settings.secrets.discord_token or "",
-        parts.store,
-        parts.subscriptions,
-        parts.sources,
-        guild_ids=discord_config.guild_ids,
-        api_base_url=discord_config.api_base_url,
-        gateway_url=discord_config.gateway_url,
-        require_manage_channels=discord_config.require_manage_channels,
-        pacing=pacing,
-        send_timeout=send_timeout,
-        ready_timeout=ready_timeout,
-        **client_options,
-    )

@@ -1,0 +1,61 @@
+"""What a platform is to the rest of Mirsad, and the narrow context it is built from.
+
+A platform package (Telegram, Discord, the terminal) implements `Platform`: a `Sender` for the
+outbox plus `start`/`stop` for its own lifecycle. It is built by a factory that takes a
+`PlatformContext`: the core services it uses, the clock and its own config section, never
+the whole bag of parts (a platform never imports `runtime/`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any, Generic, Protocol, TextIO, TypeVar, runtime_checkable
+
+from alerts.outbox import Sender
+from core.subscriptions import Subscriptions
+from models import LabelInfo
+from store import Store
+
+SectionT = TypeVar("SectionT")
+
+
+class Platform(Protocol):
+    """A chat platform run inside the process."""
+
+    name: str
+    sender: Sender
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class Preparable(Protocol):
+    """A platform with setup that must run before the first delivery, even when the platform
+    is never started (`bot.py once`)."""
+
+    async def prepare(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PlatformContext(Generic[SectionT]):
+    """Everything a platform factory may use."""
+
+    config: SectionT  # the platform's own config section (its model in the registry)
+    token: str | None  # its secret from the environment, if it has one
+    store: Store
+    subscriptions: Subscriptions
+    sources: Mapping[str, str]  # feed id -> name shown in alerts
+    tz: tzinfo
+    clock: Callable[[], datetime]
+    stream: TextIO  # the terminal, for the console platform
+
+    @property
+    def labels(self) -> dict[str, LabelInfo]:
+        return {info.id: info for info in self.subscriptions.labels}
+
+
+PlatformFactory = Callable[[PlatformContext[Any]], Platform]

@@ -1,0 +1,29 @@
+"""The terminal block for one alert. Pure: no clock, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import tzinfo
+
+from alerts.render import evidence_lines, local_time, shorten
+from models import LabelInfo, Match, Story
+
+
+def render_console(
+    story: Story, match: Match, labels: Mapping[str, LabelInfo], tz: tzinfo, source: str
+) -> str:
+    """The terminal block for one alert: title, source, time, link, labels and why."""
+    zone = getattr(tz, "key", None) or str(tz)
+    lines = [
+        "=" * 72,
+        f"ALERT   {story.title or '(no title)'}",
+        f"source  {source}",
+        f"time    {local_time(story.published, tz)} {zone}",
+        f"link    {story.link or '-'}",
+    ]
+    if story.summary:
+        lines.append(f"summary {shorten(story.summary, 280)}")
+    why = evidence_lines(match, labels)
+    lines.append(f"labels  {why[0]}" if why else "labels  -")
+    lines.extend(f"        {line}" for line in why[1:])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,140 @@
+"""The database engine: opening it (SQLite or PostgreSQL), reads, writes taking turns, and the
+write batching the feeds repository uses.
+
+SQLAlchemy 2 Core on an async engine: SQLite (aiosqlite, WAL) by default, PostgreSQL through a
+`postgresql+asyncpg://` URL. Every repository method takes the current time from its caller
+(`now`), so behaviour is testable without a clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    """Create the database file owner-only (0600) before SQLite does, and its folder."""
+    parsed = make_url(url)
+    if (
+        not parsed.drivername.startswith("sqlite")
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return
+    path = Path(parsed.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    path.chmod(0o600)  # an existing file made under a looser umask is tightened too
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for `url`, with SQLite's file and connection settings applied."""
+    _prepare_sqlite_file(url)
+    engine = create_async_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    return engine
+
+
+class Database:
+    """One engine, shared by every repository."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        # SQLite allows one writer at a time: see write(). PostgreSQL locks rows, not the file.
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for reading (no transaction is committed)."""
+        return self.engine.connect()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; on SQLite, this process's writers take turns.
+
+        SQLite allows one writer at a time. With many feeds finishing together, writers
+        queued in SQLite's busy handler behind each other and some gave up after its timeout
+        with "database is locked" (BENCHMARKS.md, Polling); here they queue on a lock instead,
+        in order and without a timeout. Readers are not serialised: WAL lets them run beside
+        the writer.
+        """
+        turn: AbstractAsyncContextManager[Any] = self._write_lock or nullcontext()
+        async with turn, self.engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> bool:
+        async with self.read() as conn:
+            return (await conn.execute(select(1))).scalar() == 1
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class Repository:
+    """Base of the repositories: each holds the shared Database (cooperative __init__, so
+    `store.Store` can combine them)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+
+T = TypeVar("T")
+
+
+class Batcher(Generic[T]):
+    """Collects the items added within `window` seconds of the first one and hands them to
+    `write` in one call; every caller waits until the call that carries its item is done and
+    sees its error, if any."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]], window: float) -> None:
+        self._write = write
+        self._window = window
+        self._items: list[T] = []
+        self._written: asyncio.Future[None] | None = None  # for the batch being collected
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def add(self, item: T) -> None:
+        self._items.append(item)
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+            flush = asyncio.create_task(self._flush(self._written))
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
+        # shield: a caller cancelled meanwhile must not cancel the write the others wait for
+        await asyncio.shield(self._written)
+
+    async def drain(self) -> None:
+        if self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
+
+    async def _flush(self, written: asyncio.Future[None]) -> None:
+        try:
+            await asyncio.sleep(self._window)
+            items, self._items, self._written = self._items, [], None
+            await self._write(items)
+        except Exception as exc:  # every caller in the batch reports it
+            written.set_exception(exc)
+        else:
+            written.set_result(None)
+        finally:
+            if not written.done():  # cancelled: release the callers too
+                written.cancel()

@@ -1,0 +1,157 @@
+"""Feed state: which feeds exist, which are due, what each poll learned."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from . import records as rec
+from . import tables as t
+from .engine import Batcher, Database, Repository
+
+NOT_MODIFIED_WINDOW = 0.02  # seconds: 304 answers this close together share a transaction
+
+
+class FeedRepository(Repository):
+    """The `feeds` table; 304 answers arriving together are written in one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._not_modified: Batcher[tuple[str, rec.FeedUpdate, datetime]] = Batcher(
+            self._store_not_modified, NOT_MODIFIED_WINDOW
+        )
+
+    async def drain(self) -> None:
+        """Finish a batch of 304s being written (before closing)."""
+        await self._not_modified.drain()
+
+    async def sync_feeds(
+        self, feeds: Iterable[tuple[str, str, str | None, int]], now: datetime
+    ) -> None:
+        """Make the feeds table match the config: (id, url, language, interval) each.
+
+        New feeds are due at once; feeds gone from the config are disabled, not deleted, so
+        their stories keep their history. A changed URL drops the old validators.
+        """
+        wanted = {fid: (url, lang, interval) for fid, url, lang, interval in feeds}
+        async with self._db.write() as conn:
+            rows = {r.id: r for r in await conn.execute(select(t.feeds))}
+            for fid, (url, lang, interval) in wanted.items():
+                row = rows.get(fid)
+                if row is None:
+                    await conn.execute(
+                        insert(t.feeds).values(
+                            id=fid,
+                            url=url,
+                            language=lang,
+                            interval=interval,
+                            next_poll_at=now,
+                            initialized=False,
+                            error_count=0,
+                            enabled=True,
+                        )
+                    )
+                    continue
+                values: dict[str, Any] = {"language": lang, "interval": interval, "enabled": True}
+                if not row.enabled:
+                    # Back after being removed: its stories may have been pruned meanwhile, so
+                    # the first poll records what it holds again instead of alerting on it.
+                    values.update(initialized=False, next_poll_at=now)
+                if row.url != url:
+                    values.update(
+                        url=url, etag=None, last_modified=None, next_poll_at=now, error_count=0
+                    )
+                await conn.execute(update(t.feeds).where(t.feeds.c.id == fid).values(**values))
+            gone = set(rows) - set(wanted)
+            if gone:
+                await conn.execute(
+                    update(t.feeds).where(t.feeds.c.id.in_(gone)).values(enabled=False)
+                )
+
+    async def feeds(self) -> list[rec.FeedState]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(t.feeds).where(t.feeds.c.enabled).order_by(t.feeds.c.id)
+            )
+            return [rec.feed_from_row(r) for r in rows]
+
+    async def due_feeds(self, now: datetime) -> list[rec.FeedState]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(t.feeds)
+                .where(t.feeds.c.enabled, t.feeds.c.next_poll_at <= now)
+                .order_by(t.feeds.c.next_poll_at, t.feeds.c.id)
+            )
+            return [rec.feed_from_row(r) for r in rows]
+
+    async def next_poll_at(self) -> datetime | None:
+        async with self._db.read() as conn:
+            value: datetime | None = (
+                await conn.execute(
+                    select(func.min(t.feeds.c.next_poll_at)).where(t.feeds.c.enabled)
+                )
+            ).scalar()
+            return value
+
+    async def record_not_modified(
+        self, feed_id: str, update_: rec.FeedUpdate, now: datetime
+    ) -> None:
+        """Store a 304 answer: the feed's validators and next poll time, nothing else.
+
+        Most polls of a healthy bot are 304s, so the ones that arrive within
+        NOT_MODIFIED_WINDOW of each other share one transaction (a fraction of the cost of
+        one each: BENCHMARKS.md, Polling). The caller still returns only once its own answer
+        is stored, so the feed is never seen as due again before its new poll time is written.
+        """
+        await self._not_modified.add((feed_id, update_, now))
+
+    async def _store_not_modified(
+        self, updates: Sequence[tuple[str, rec.FeedUpdate, datetime]]
+    ) -> None:
+        """One transaction for a batch of 304 answers: (feed id, its update, poll time) each."""
+        statement = (
+            update(t.feeds)
+            .where(t.feeds.c.id == bindparam("b_feed_id"))
+            .values(
+                etag=bindparam("b_etag"),
+                last_modified=bindparam("b_last_modified"),
+                next_poll_at=bindparam("b_next_poll_at"),
+                last_polled_at=bindparam("b_polled_at"),
+                last_success_at=bindparam("b_polled_at"),
+                initialized=True,
+                error_count=0,
+                last_error=None,
+            )
+        )
+        async with self._db.write() as conn:
+            await conn.execute(
+                statement,
+                [
+                    {
+                        "b_feed_id": feed_id,
+                        "b_etag": u.etag,
+                        "b_last_modified": u.last_modified,
+                        "b_next_poll_at": u.next_poll_at,
+                        "b_polled_at": polled_at,
+                    }
+                    for feed_id, u, polled_at in updates
+                ],
+            )
+
+    async def record_feed_failure(
+        self, feed_id: str, update_: rec.FeedUpdate, now: datetime
+    ) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(t.feeds)
+                .where(t.feeds.c.id == feed_id)
+                .values(
+                    error_count=t.feeds.c.error_count + 1,
+                    last_error=update_.error,
+                    last_polled_at=now,
+                    next_poll_at=update_.next_poll_at,
+                )
+            )

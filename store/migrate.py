@@ -1,0 +1,107 @@
+"""Schema migrations: the Alembic revisions in store/migrations/versions, run on every start.
+
+Both backends run the same revisions. Instances starting together take a lock first, so only
+one migrates and the others find the work done (SQLite: an exclusive lock on a file next to the
+database; PostgreSQL: a transaction-level advisory lock). Revisions are numbered "0001",
+"0002", ...; the number of the newest one is also written to meta.schema_version, which the
+releases before Alembic read, so an older Mirsad refuses a database newer than itself.
+
+A database made before Alembic (no alembic_version table) is stamped at the revision its
+meta.schema_version names, then upgraded in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from . import tables as t
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# any fixed 64-bit number: the advisory lock all Mirsad instances on one PostgreSQL agree on
+PG_LOCK_KEY = 0x6D69_7273_6164  # "mirsad"
+# pre-Alembic meta.schema_version -> the revision that schema corresponds to
+LEGACY_REVISIONS = {1: "0001", 2: "0002"}
+
+
+class SchemaError(RuntimeError):
+    """The database cannot be used by this Mirsad (newer schema, unknown history)."""
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_file_lock(database: str | None) -> AsyncIterator[None]:
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(f"{database}.migrate-lock")
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)  # waits for another starter
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _upgrade(sync: Connection) -> None:
+    if sync.dialect.name == "postgresql":
+        # held until this transaction commits: a second instance waits here, then finds
+        # alembic_version at head and does nothing
+        sync.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+    config = alembic_config()
+    config.attributes["connection"] = sync
+    tables = set(inspect(sync).get_table_names())
+    if "alembic_version" not in tables and "meta" in tables:
+        row = sync.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).first()
+        legacy = int(row.value) if row is not None else 1
+        if legacy not in LEGACY_REVISIONS:
+            raise SchemaError(
+                f"the database is schema version {legacy}, newer than this Mirsad "
+                f"({head_revision()}): upgrade Mirsad or use another database"
+            )
+        command.stamp(config, LEGACY_REVISIONS[legacy])
+    elif "alembic_version" in tables:
+        current = sync.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        known = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
+        if current is not None and current not in known:
+            raise SchemaError(
+                f"the database is at schema revision {current}, newer than this Mirsad "
+                f"({head_revision()}): upgrade Mirsad or use another database"
+            )
+    command.upgrade(config, "head")
+    head = head_revision()
+    if head.isdigit():  # what releases before Alembic compare against (see module docstring)
+        sync.execute(t.meta.delete().where(t.meta.c.key == "schema_version"))
+        sync.execute(t.meta.insert().values(key="schema_version", value=str(int(head))))
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the database to the newest revision (a no-op when it is there already)."""
+    url = engine.url
+    lock: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
+    if engine.dialect.name == "sqlite":
+        lock = _sqlite_file_lock(make_url(url).database)
+    async with lock, engine.begin() as conn:
+        await conn.run_sync(_upgrade)

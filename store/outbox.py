@@ -1,0 +1,165 @@
+"""The outbox: the due head of each subscription's queue and the outcome of each send."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from . import records as rec
+from . import tables as t
+from .engine import Repository
+
+
+class OutboxRepository(Repository):
+    """The `outbox` table, as the delivery worker uses it."""
+
+    async def next_deliveries(
+        self, platforms: Sequence[str], now: datetime, limit: int = 500
+    ) -> list[rec.Delivery]:
+        """The head of each active subscription's queue, if it is due.
+
+        Alerts go out in publication order per subscription: only the oldest pending row of
+        each subscription is eligible, so a row waiting for a retry holds back the later ones.
+        """
+        ranked = (
+            select(
+                t.outbox.c.id,
+                func.row_number()
+                .over(
+                    partition_by=t.outbox.c.subscription_id,
+                    order_by=(t.outbox.c.published, t.outbox.c.id),
+                )
+                .label("rank"),
+            )
+            .where(t.outbox.c.status == "pending")
+            .subquery()
+        )
+        query = (
+            select(
+                t.outbox.c.id.label("outbox_id"),
+                t.outbox.c.attempts,
+                t.outbox.c.created_at.label("queued_at"),
+                *rec.SUBSCRIPTION_COLUMNS,
+                t.stories,
+                t.matches.c.labels.label("match_labels"),
+                t.matches.c.evidence,
+            )
+            .select_from(
+                ranked.join(t.outbox, t.outbox.c.id == ranked.c.id)
+                .join(t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id)
+                .outerjoin(t.chat_settings, rec.SETTINGS_JOIN)
+                .join(t.stories, t.stories.c.id == t.outbox.c.story_id)
+                .join(t.matches, t.matches.c.story_id == t.outbox.c.story_id)
+            )
+            .where(
+                ranked.c.rank == 1,
+                t.outbox.c.next_attempt_at <= now,
+                t.subscriptions.c.active,
+                t.subscriptions.c.platform.in_(platforms),
+            )
+            .order_by(t.outbox.c.published, t.outbox.c.id)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            return [
+                rec.Delivery(
+                    outbox_id=r.outbox_id,
+                    attempts=r.attempts,
+                    queued_at=r.queued_at,
+                    subscription=rec.subscription_from_row(r),
+                    story=rec.story_from_row(r),
+                    match=rec.match_from_row(r.match_labels, r.evidence),
+                )
+                for r in await conn.execute(query)
+            ]
+
+    async def next_delivery_at(self, platforms: Sequence[str]) -> datetime | None:
+        async with self._db.read() as conn:
+            value: datetime | None = (
+                await conn.execute(
+                    select(func.min(t.outbox.c.next_attempt_at))
+                    .select_from(
+                        t.outbox.join(
+                            t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id
+                        )
+                    )
+                    .where(
+                        t.outbox.c.status == "pending",
+                        t.subscriptions.c.active,
+                        t.subscriptions.c.platform.in_(platforms),
+                    )
+                )
+            ).scalar()
+            return value
+
+    async def mark_sent(self, outbox_id: int, message_id: str | None, now: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == outbox_id)
+                .values(
+                    status="sent",
+                    message_id=message_id,
+                    sent_at=now,
+                    attempts=t.outbox.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    async def mark_retry(
+        self, outbox_id: int, error: str, next_attempt_at: datetime, *, count_attempt: bool = True
+    ) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == outbox_id)
+                .values(
+                    last_error=error,
+                    next_attempt_at=next_attempt_at,
+                    attempts=t.outbox.c.attempts + (1 if count_attempt else 0),
+                )
+            )
+
+    async def mark_failed(self, outbox_id: int, error: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == outbox_id)
+                .values(status="failed", last_error=error, attempts=t.outbox.c.attempts + 1)
+            )
+
+    async def outbox_counts(self) -> dict[tuple[str, str], int]:
+        """(platform, status) -> number of outbox rows."""
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(t.subscriptions.c.platform, t.outbox.c.status, func.count())
+                .select_from(
+                    t.outbox.join(
+                        t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id
+                    )
+                )
+                .group_by(t.subscriptions.c.platform, t.outbox.c.status)
+            )
+            return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    async def outbox_rows(self) -> list[dict[str, Any]]:
+        """Every outbox row with its chat, for tests and diagnostics."""
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(
+                    t.outbox,
+                    t.subscriptions.c.platform,
+                    t.subscriptions.c.chat_id,
+                    t.subscriptions.c.thread_id,
+                )
+                .select_from(
+                    t.outbox.join(
+                        t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id
+                    )
+                )
+                .order_by(t.outbox.c.id)
+            )
+            return [dict(r._mapping) for r in rows]

@@ -1,0 +1,137 @@
+"""The narrow views of the store that each consumer takes (ARCHITECTURE.md, habit 19).
+
+A consumer names only what it uses, so it can be handed the real `Store`, a fake, or later a
+store with other backing, and a reader sees at a glance what each part may touch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from models import Match, Story
+
+from .records import (
+    ChatMigration,
+    Delivery,
+    FeedState,
+    FeedUpdate,
+    IngestResult,
+    StoredAlert,
+    Subscription,
+)
+
+
+class PollStore(Protocol):
+    """What the poller uses: due feeds in, poll outcomes out."""
+
+    async def feeds(self) -> list[FeedState]: ...
+
+    async def due_feeds(self, now: datetime) -> list[FeedState]: ...
+
+    async def known_story_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+    async def recent_titles(
+        self, feed_id: str, titles: Sequence[str], since: datetime
+    ) -> set[str]: ...
+
+    async def record_not_modified(
+        self, feed_id: str, update_: FeedUpdate, now: datetime
+    ) -> None: ...
+
+    async def record_feed_failure(
+        self, feed_id: str, update_: FeedUpdate, now: datetime
+    ) -> None: ...
+
+    async def ingest(
+        self,
+        feed_id: str,
+        stories: Sequence[Story],
+        matched: dict[str, Match],
+        feed_update: FeedUpdate,
+        now: datetime,
+        *,
+        alert: bool,
+    ) -> IngestResult: ...
+
+
+class ChatLifecycleStore(Protocol):
+    """Chats that went away or moved: shared by the outbox and the command handlers."""
+
+    async def pause_chat(self, platform: str, chat_id: str, reason: str, now: datetime) -> int: ...
+
+    async def migrate_chat(
+        self, platform: str, old_chat_id: str, new_chat_id: str, now: datetime
+    ) -> ChatMigration: ...
+
+
+class DeliveryStore(ChatLifecycleStore, Protocol):
+    """What the outbox worker uses: due heads in, send outcomes out."""
+
+    async def next_deliveries(
+        self, platforms: Sequence[str], now: datetime, limit: int = 500
+    ) -> list[Delivery]: ...
+
+    async def next_delivery_at(self, platforms: Sequence[str]) -> datetime | None: ...
+
+    async def mark_sent(self, outbox_id: int, message_id: str | None, now: datetime) -> None: ...
+
+    async def mark_retry(
+        self, outbox_id: int, error: str, next_attempt_at: datetime, *, count_attempt: bool = True
+    ) -> None: ...
+
+    async def mark_failed(self, outbox_id: int, error: str) -> None: ...
+
+    async def pause_subscription(
+        self, subscription_id: int, reason: str, now: datetime
+    ) -> None: ...
+
+
+class SubscriptionStore(ChatLifecycleStore, Protocol):
+    """What the command decisions use: a chat's subscription, settings and latest alerts."""
+
+    async def subscription(
+        self, platform: str, chat_id: str, thread_id: str = ""
+    ) -> Subscription | None: ...
+
+    async def subscriptions(
+        self, platform: str | None = None, chat_id: str | None = None
+    ) -> list[Subscription]: ...
+
+    async def save_subscription(
+        self,
+        platform: str,
+        chat_id: str,
+        labels: Sequence[str],
+        now: datetime,
+        *,
+        thread_id: str = "",
+        guild_id: str | None = None,
+    ) -> Subscription: ...
+
+    async def chat_lang(self, platform: str, chat_id: str) -> str | None: ...
+
+    async def set_chat_lang(self, platform: str, chat_id: str, lang: str) -> None: ...
+
+    async def latest_alerts(self, labels: Sequence[str], limit: int = 5) -> list[StoredAlert]: ...
+
+
+class MetaStore(Protocol):
+    """Small key-value state a platform keeps (the Discord command sync digests)."""
+
+    async def get_meta(self, key: str) -> str | None: ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def meta_keys(self, prefix: str) -> list[str]: ...
+
+    async def delete_meta(self, key: str) -> None: ...
+
+
+class HealthStore(Protocol):
+    """What /healthz and /metrics read."""
+
+    async def ping(self) -> bool: ...
+
+    async def outbox_counts(self) -> dict[tuple[str, str], int]: ...

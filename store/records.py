@@ -1,0 +1,171 @@
+"""The records the store hands out and takes in, and how rows become records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func
+
+from models import Evidence, Match, Story
+
+from . import tables as t
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: str
+    url: str
+    language: str | None
+    interval: int
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_new_at: datetime | None
+    initialized: bool
+    error_count: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """What a poll learned about a feed, written together with its stories."""
+
+    next_poll_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None  # None = success
+    not_modified: bool = False  # a 304: the feed's items are the ones it listed last time
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    platform: str
+    chat_id: str
+    thread_id: str
+    guild_id: str | None
+    labels: tuple[str, ...]
+    active: bool
+    paused_reason: str | None
+    lang: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One pending outbox row with everything a sender needs to render and send it."""
+
+    outbox_id: int
+    attempts: int
+    queued_at: datetime
+    subscription: Subscription
+    story: Story
+    match: Match
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    story: Story
+    match: Match
+
+
+@dataclass(frozen=True)
+class ChatMigration:
+    """What moving a migrated chat did to the alerts pending for its old id."""
+
+    moved: int  # pending alerts handed to the new chat's existing subscription
+    cancelled: int  # pending alerts cancelled: already queued there, or paused there
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    new_stories: int
+    matched: int
+    queued: int
+
+
+def evidence_to_json(match: Match) -> list[dict[str, str | int]]:
+    return [e.as_dict() for e in match.evidence]
+
+
+def match_from_row(labels: Sequence[str], evidence: Sequence[dict[str, Any]]) -> Match:
+    return Match(
+        labels=tuple(labels),
+        evidence=tuple(
+            Evidence(
+                label=e["label"],
+                term=e["term"],
+                text=e["text"],
+                field=e["field"],
+                start=int(e.get("start", 0)),
+                end=int(e.get("end", 0)),
+            )
+            for e in evidence
+        ),
+    )
+
+
+def story_from_row(row: Any) -> Story:
+    return Story(
+        id=row.id,
+        feed_id=row.feed_id,
+        title=row.title,
+        summary=row.summary,
+        link=row.link,
+        published=row.published,
+        image=row.image,
+        language=row.language,
+    )
+
+
+def feed_from_row(row: Any) -> FeedState:
+    return FeedState(
+        id=row.id,
+        url=row.url,
+        language=row.language,
+        interval=row.interval,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        next_poll_at=row.next_poll_at,
+        last_polled_at=row.last_polled_at,
+        last_success_at=row.last_success_at,
+        last_new_at=row.last_new_at,
+        initialized=bool(row.initialized),
+        error_count=row.error_count,
+        last_error=row.last_error,
+    )
+
+
+SUBSCRIPTION_COLUMNS = (
+    t.subscriptions.c.id.label("sub_id"),
+    t.subscriptions.c.platform,
+    t.subscriptions.c.chat_id,
+    t.subscriptions.c.thread_id,
+    t.subscriptions.c.guild_id,
+    t.subscriptions.c.labels.label("sub_labels"),
+    t.subscriptions.c.active,
+    t.subscriptions.c.paused_reason,
+    func.coalesce(t.chat_settings.c.lang, "ar").label("lang"),
+)
+SETTINGS_JOIN = and_(
+    t.chat_settings.c.platform == t.subscriptions.c.platform,
+    t.chat_settings.c.chat_id == t.subscriptions.c.chat_id,
+)
+
+
+def subscription_from_row(row: Any) -> Subscription:
+    return Subscription(
+        id=row.sub_id,
+        platform=row.platform,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id,
+        guild_id=row.guild_id,
+        labels=tuple(row.sub_labels),
+        active=bool(row.active),
+        paused_reason=row.paused_reason,
+        lang=row.lang,
+    )
