@@ -90,6 +90,7 @@ _REMOVED_CLASS = (
     "\u200b-\u200f\u202a-\u202e\u2066-\u2069\u0300-\u036f"
 )
 _REMOVED_RE = re.compile(f"[{_REMOVED_CLASS}]")
+_MARKS_RUN = re.compile(f"[{_REMOVED_CLASS}]*")
 # Compatibility forms that NFKC rewrites (Arabic presentation forms, Latin ligatures,
 # full-width letters): the slowest path, character by character.
 _COMPAT_CLASS = "\ufb00-\ufdff\ufe70-\ufefe\uff00-\uffef"
@@ -315,7 +316,8 @@ class PhraseAutomaton:
         results: list[list[PhraseHit]] = [[] for _ in texts]
         if automaton is None:
             return results
-        folded = fold_text(texts[0] if len(texts) == 1 else _JOIN.join(texts))
+        source = texts[0] if len(texts) == 1 else _JOIN.join(texts)
+        folded = fold_text(source)
         ftext = folded.text
         raw = automaton.find_matches_as_indexes(ftext, overlapping=True)
         if not raw:
@@ -335,7 +337,11 @@ class PhraseAutomaton:
                     if ident in seen:
                         continue
                     seen.add(ident)
-                    lo, hi = original(edges[0]), original(edges[1])
+                    lo, hi = original(edges[0]), original(edges[1] - 1) + 1
+                    if (folded.removed or folded.offsets) and ftext[edges[1] - 1] in _AR:
+                        # marks after an Arabic word's last letter belong to it (ذكاءً)
+                        marks = _MARKS_RUN.match(source, hi)
+                        hi = marks.end() if marks else hi
                     which = bisect_right(starts, lo) - 1
                     base = starts[which]
                     results[which].append(PhraseHit(meta.pattern, lo - base, hi - base))
