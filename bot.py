@@ -3,6 +3,7 @@
 
     python bot.py run           [--config FILE]   poll on schedule and deliver until stopped
     python bot.py once          [--config FILE]   one poll cycle over every feed, deliver, exit
+        (run and once: --new-database to accept an empty database where one existed before)
     python bot.py classify      [--config FILE]   JSON lines in, matches out (tune watchlists)
                                 [--explain]       ... every rule fired, every near-miss and why
     python bot.py check-config  [--config FILE]   validate the config, exit 0 (ok) or 2
@@ -103,7 +104,7 @@ def cmd_classify(
     return status
 
 
-def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
+def cmd_once(path: Path, out: TextIO, err: TextIO, new_database: bool = False) -> int:
     from runtime.app import AppOptions, run_once
 
     settings = _load(path, err)
@@ -112,7 +113,12 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
     setup_logging(settings.config.logging, settings.secrets.values(), stream=err)
     try:
         outcomes = asyncio.run(
-            run_once(settings, AppOptions(stream=out, platform_factories=_platforms(settings)))
+            run_once(
+                settings,
+                AppOptions(
+                    stream=out, platform_factories=_platforms(settings), new_database=new_database
+                ),
+            )
         )
     except Exception as exc:  # the cycle itself could not run (database, config): say so and exit 1
         logging.getLogger("mirsad").debug("once failed", exc_info=True)
@@ -130,9 +136,10 @@ def cmd_once(path: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_run(path: Path, err: TextIO) -> int:
+def cmd_run(path: Path, err: TextIO, new_database: bool = False) -> int:
     from alerts.outbox import StoreOutage
     from runtime.app import AppOptions, run_forever
+    from store.dbfile import DatabaseFileError
 
     settings = _load(path, err)
     if settings is None:
@@ -144,11 +151,12 @@ def cmd_run(path: Path, err: TextIO) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_forever(settings, AppOptions(platform_factories=_platforms(settings)), stop)
+        options = AppOptions(platform_factories=_platforms(settings), new_database=new_database)
+        await run_forever(settings, options, stop)
 
     try:
         asyncio.run(main())
-    except StoreOutage as exc:  # expected, explained; no traceback to read
+    except (StoreOutage, DatabaseFileError) as exc:  # explained, names the fix: no traceback
         logging.getLogger("mirsad").critical("mirsad_stopped error=%r", str(exc))
         return EXIT_FAILED
     except Exception as exc:
@@ -176,14 +184,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--explain", action="store_true", help="classify: explain each decision in plain text"
     )
+    parser.add_argument(
+        "--new-database",
+        action="store_true",
+        help="run/once: start on an empty database even though the marker beside it "
+        "(<database>.marker) says one existed there before",
+    )
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return cmd_check_config(args.config, sys.stdout, sys.stderr)
     if args.command == "classify":
         return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr, args.explain)
     if args.command == "once":
-        return cmd_once(args.config, sys.stdout, sys.stderr)
-    return cmd_run(args.config, sys.stderr)
+        return cmd_once(args.config, sys.stdout, sys.stderr, args.new_database)
+    return cmd_run(args.config, sys.stderr, args.new_database)
 
 
 if __name__ == "__main__":

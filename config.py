@@ -144,6 +144,8 @@ class Config(_Strict):
     poll_interval: int = Field(default=120, ge=1)
     timezone: str = "Africa/Casablanca"
     retention_days: int = Field(default=30, ge=1)
+    # items read from one feed body, the newest kept (issue 17: a 150,000-item feed froze the bot)
+    max_items_per_feed: int = Field(default=500, ge=1, le=100_000)
     feeds: list[FeedConfig] = Field(default_factory=list)
     http: HttpConfig = Field(default_factory=HttpConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)

@@ -8,9 +8,12 @@ Rules (ARCHITECTURE.md "Delivery rules"):
 - pacing: per-chat minimum gaps and an overall per-platform rate, chosen by each sender
   (Telegram: ~1/s per chat, 20/min per group, 30/s overall); a 429's retry_after holds that
   chat (or the whole platform) for exactly that long;
-- outcomes: sent -> message id kept; retry -> backoff; gone -> the chat's subscriptions are
-  paused with the reason; moved -> the chat id is rewritten and the alert sent there; failed
-  -> this alert is given up with the reason (the others go on);
+- each row becomes a payload (alerts/payloads.py: a NewAlert today), rendered by the
+  platform's Sender, then sent by it;
+- outcomes (a tagged union, handled exhaustively): Sent -> message id kept; Retry -> backoff;
+  Gone -> the chat's subscriptions are paused with the reason code; Moved -> the chat id is
+  rewritten and the alert sent there; Failed -> this alert is given up with the reason (the
+  others go on);
 - never send what cannot be recorded: when a write fails (disk full, read-only file), the
   worker stops sending on every platform, reports it (`problem`, shown by /healthz), retries
   the writes it owes with backoff and resumes once they are done; if the store does not come
@@ -26,10 +29,21 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, assert_never
 
 from alerts.pacing import RateGate
-from store import Delivery, DeliveryStore
+from alerts.payloads import (
+    Failed,
+    Gone,
+    Moved,
+    NewAlert,
+    Payload,
+    Rendered,
+    Retry,
+    SendResult,
+    Sent,
+)
+from store import Delivery, DeliveryStore, Subscription
 
 log = logging.getLogger("mirsad.outbox")
 
@@ -49,24 +63,6 @@ STORE_OUTAGE_LIMIT = 300.0
 
 T = TypeVar("T")
 
-SendStatus = Literal["sent", "retry", "gone", "moved", "failed"]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    status: SendStatus
-    message_id: str | None = None
-    reason: str = ""
-    retry_after: float | None = None  # seconds the platform asked us to wait
-    retry_scope: Literal["chat", "platform"] = "chat"  # what the wait applies to
-    new_chat_id: str | None = None  # for "moved"
-    gone_scope: Literal["chat", "subscription"] = "chat"  # for "gone": the whole chat or one topic
-
-    @classmethod
-    def sent(cls, message_id: str | None) -> SendResult:
-        return cls("sent", message_id=message_id)
-
-
 @dataclass(frozen=True)
 class Pacing:
     """How fast a platform may be sent to. 0 means no limit."""
@@ -79,16 +75,27 @@ class Pacing:
         return self.group_gap if is_group else self.chat_gap
 
 
-class Sender(Protocol):
-    """A platform's way of sending one alert. Implementations never raise for platform
-    answers: they translate them into a SendResult (unexpected exceptions are retried)."""
+M = TypeVar("M")
+
+
+class Sender(Protocol[M]):
+    """A platform's renderer and sender. `render` is pure; `send` never raises for platform
+    answers: it translates them into a SendResult (unexpected exceptions are retried)."""
 
     platform: str
     pacing: Pacing
 
     def is_group(self, chat_id: str) -> bool: ...
 
-    async def send(self, delivery: Delivery) -> SendResult: ...
+    def render(self, payload: Payload, lang: str) -> Rendered[M]: ...
+
+    async def send(self, target: Subscription, rendered: Rendered[M]) -> SendResult: ...
+
+
+def payload_for(delivery: Delivery) -> Payload:
+    """What an outbox row asks to deliver. Every row is a new alert today; edits and digests
+    (issues 13 and 14) become rows of their own."""
+    return NewAlert(delivery.story, delivery.match)
 
 
 @dataclass
@@ -126,7 +133,7 @@ class OutboxWorker:
     def __init__(
         self,
         store: DeliveryStore,
-        senders: Mapping[str, Sender],
+        senders: Mapping[str, Sender[Any]],
         clock: Callable[[], datetime],
         *,
         monotonic: Callable[[], float] | None = None,
@@ -308,7 +315,7 @@ class OutboxWorker:
             started += 1
         return started, waiting
 
-    async def _deliver(self, sender: Sender, delivery: Delivery) -> None:
+    async def _deliver(self, sender: Sender[Any], delivery: Delivery) -> None:
         sub = delivery.subscription
         key = (sub.platform, sub.chat_id)
         try:
@@ -320,7 +327,8 @@ class OutboxWorker:
                 gap = sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
                 self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + gap)
                 try:
-                    result = await sender.send(delivery)
+                    rendered = sender.render(payload_for(delivery), sub.lang)
+                    result = await sender.send(sub, rendered)
                 except Exception as exc:  # a sender bug or an unexpected network error: retry
                     log.error(
                         "alert_send_error platform=%s chat=%s outbox=%d",
@@ -329,124 +337,141 @@ class OutboxWorker:
                         delivery.outbox_id,
                         exc_info=True,
                     )
-                    result = SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
-                await self._apply(sender, delivery, result)
+                    result = Retry(f"{type(exc).__name__}: {exc}")
+                await self._apply(delivery, result)
         finally:
             self._handled.add(delivery.outbox_id)
             self._busy_chats.discard(key)
             self._in_flight.discard(sub.id)
 
-    async def _apply(self, sender: Sender, d: Delivery, result: SendResult) -> None:
+    async def _apply(self, delivery: Delivery, result: SendResult) -> None:
+        sub = delivery.subscription
+        if self._on_result is not None:
+            self._on_result(delivery, result)
+        match result:
+            case Sent():
+                await self._sent(delivery, result)
+            case Retry():
+                await self._retry(delivery, result)
+            case Moved():
+                new_chat, now = result.new_chat_id, self._clock()
+                await self._record(
+                    f"migrate chat={sub.chat_id}",
+                    lambda: self._store.migrate_chat(sub.platform, sub.chat_id, new_chat, now),
+                )
+                log.info(
+                    "chat_migrated platform=%s from=%s to=%s",
+                    sub.platform,
+                    sub.chat_id,
+                    result.new_chat_id,
+                )
+            case Gone():
+                await self._gone(delivery, result)
+            case Failed():
+                await self._failed(delivery, result.reason)
+            case _:
+                assert_never(result)
+
+    async def _sent(self, d: Delivery, result: Sent) -> None:
+        sub = d.subscription
+        now = self._clock()
+        await self._record(
+            f"sent outbox={d.outbox_id}",
+            lambda: self._store.mark_sent(d.outbox_id, result.message_id, now),
+        )
+        self.stats.bump(self.stats.sent, sub.platform)
+        log.info(
+            "alert_sent platform=%s chat=%s story=%s message=%s",
+            sub.platform,
+            sub.chat_id,
+            d.story.id,
+            result.message_id,
+        )
+
+    async def _retry(self, d: Delivery, result: Retry) -> None:
         sub = d.subscription
         now = self._clock()
         platform = sub.platform
         store = self._store
-        if self._on_result is not None:
-            self._on_result(d, result)
-        if result.status == "sent":
+        if result.retry_after is not None:
+            hold = result.retry_after
+            if result.scope == "platform":
+                self._gates[platform].hold(hold)
+            key = (platform, sub.chat_id)
+            self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + hold)
+            # a rate limit is not the alert's fault: it does not count as an attempt
             await self._record(
-                f"sent outbox={d.outbox_id}",
-                lambda: store.mark_sent(d.outbox_id, result.message_id, now),
+                f"retry outbox={d.outbox_id}",
+                lambda: store.mark_retry(
+                    d.outbox_id,
+                    result.reason or "rate limited",
+                    now + timedelta(seconds=hold),
+                    count_attempt=False,
+                ),
             )
-            self.stats.bump(self.stats.sent, platform)
-            log.info(
-                "alert_sent platform=%s chat=%s story=%s message=%s",
-                platform,
-                sub.chat_id,
-                d.story.id,
-                result.message_id,
-            )
-        elif result.status == "retry":
-            if result.retry_after is not None:
-                hold = result.retry_after
-                if result.retry_scope == "platform":
-                    self._gates[platform].hold(hold)
-                key = (platform, sub.chat_id)
-                self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + hold)
-                # a rate limit is not the alert's fault: it does not count as an attempt
-                await self._record(
-                    f"retry outbox={d.outbox_id}",
-                    lambda: store.mark_retry(
-                        d.outbox_id,
-                        result.reason or "rate limited",
-                        now + timedelta(seconds=hold),
-                        count_attempt=False,
-                    ),
-                )
-            elif d.attempts + 1 >= MAX_ATTEMPTS:
-                reason = f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}"
-                await self._record(
-                    f"failed outbox={d.outbox_id}", lambda: store.mark_failed(d.outbox_id, reason)
-                )
-                self.stats.bump(self.stats.failed, platform)
-                log.error(
-                    "alert_failed platform=%s chat=%s story=%s reason=%r",
-                    platform,
-                    sub.chat_id,
-                    d.story.id,
-                    result.reason,
-                )
-                return
-            else:
-                retry_at = now + backoff(d.attempts)
-                await self._record(
-                    f"retry outbox={d.outbox_id}",
-                    lambda: store.mark_retry(d.outbox_id, result.reason, retry_at),
-                )
-            self.stats.bump(self.stats.retried, platform)
-            log.warning(
-                "alert_retry platform=%s chat=%s story=%s reason=%r",
-                platform,
-                sub.chat_id,
-                d.story.id,
-                result.reason,
-            )
-        elif result.status == "moved" and result.new_chat_id:
-            new_chat = result.new_chat_id
+        elif d.attempts + 1 >= MAX_ATTEMPTS:
+            await self._failed(d, f"gave up after {MAX_ATTEMPTS} attempts: {result.reason}")
+            return
+        else:
+            retry_at = now + backoff(d.attempts)
             await self._record(
-                f"migrate chat={sub.chat_id}",
-                lambda: store.migrate_chat(platform, sub.chat_id, new_chat, now),
+                f"retry outbox={d.outbox_id}",
+                lambda: store.mark_retry(d.outbox_id, result.reason, retry_at),
             )
-            log.info("chat_migrated platform=%s from=%s to=%s", platform, sub.chat_id, new_chat)
-        elif result.status == "gone" and result.gone_scope == "subscription":
+        self.stats.bump(self.stats.retried, platform)
+        log.warning(
+            "alert_retry platform=%s chat=%s story=%s reason=%r",
+            platform,
+            sub.chat_id,
+            d.story.id,
+            result.reason,
+        )
+
+    async def _gone(self, d: Delivery, result: Gone) -> None:
+        sub = d.subscription
+        now = self._clock()
+        store = self._store
+        reason = result.reason.stored()
+        if result.scope == "subscription":
             await self._record(
                 f"pause subscription={sub.id}",
-                lambda: store.pause_subscription(sub.id, result.reason, now),
+                lambda: store.pause_subscription(sub.id, reason, now),
             )
-            self.stats.bump(self.stats.paused, platform)
+            self.stats.bump(self.stats.paused, sub.platform)
             log.warning(
                 "subscription_paused platform=%s chat=%s thread=%s reason=%r",
-                platform,
+                sub.platform,
                 sub.chat_id,
                 sub.thread_id,
-                result.reason,
+                reason,
             )
-        elif result.status == "gone":
-            paused = await self._record(
-                f"pause chat={sub.chat_id}",
-                lambda: store.pause_chat(platform, sub.chat_id, result.reason, now),
-            )
-            self.stats.bump(self.stats.paused, platform)
-            log.warning(
-                "chat_paused platform=%s chat=%s subscriptions=%s reason=%r",
-                platform,
-                sub.chat_id,
-                paused,
-                result.reason,
-            )
-        else:
-            reason = result.reason or result.status
-            await self._record(
-                f"failed outbox={d.outbox_id}", lambda: store.mark_failed(d.outbox_id, reason)
-            )
-            self.stats.bump(self.stats.failed, platform)
-            log.error(
-                "alert_failed platform=%s chat=%s story=%s reason=%r",
-                platform,
-                sub.chat_id,
-                d.story.id,
-                result.reason,
-            )
+            return
+        paused = await self._record(
+            f"pause chat={sub.chat_id}",
+            lambda: store.pause_chat(sub.platform, sub.chat_id, reason, now),
+        )
+        self.stats.bump(self.stats.paused, sub.platform)
+        log.warning(
+            "chat_paused platform=%s chat=%s subscriptions=%s reason=%r",
+            sub.platform,
+            sub.chat_id,
+            paused,
+            reason,
+        )
+
+    async def _failed(self, d: Delivery, reason: str) -> None:
+        sub = d.subscription
+        await self._record(
+            f"failed outbox={d.outbox_id}", lambda: self._store.mark_failed(d.outbox_id, reason)
+        )
+        self.stats.bump(self.stats.failed, sub.platform)
+        log.error(
+            "alert_failed platform=%s chat=%s story=%s reason=%r",
+            sub.platform,
+            sub.chat_id,
+            d.story.id,
+            reason,
+        )
 
     # --- the store refusing writes ---------------------------------------------------------
 

@@ -8,14 +8,22 @@ Channels) happen in the platform handlers, which know who is asking.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.pause import PauseReason
 from models import LabelInfo
 from store import StoredAlert, Subscription, SubscriptionStore
 
 LANGS = ("ar", "en")
+
+
+def visible(text: str) -> str:
+    """`text` without invisible format and control characters (zero-width space, joiners,
+    direction marks and isolates, BOM): what a user meant to type."""
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc"))
 
 
 @dataclass(frozen=True)
@@ -58,23 +66,41 @@ class Subscriptions:
     def resolve(self, words: Sequence[str]) -> tuple[list[str], list[str]]:
         """Split user words into known label ids (in config order) and unknown words.
 
-        Accepts ids in any case, and the Arabic or English display names (`ترامب`, `Trump`)."""
-        names = {}
+        Accepts ids in any case and the Arabic or English display names that /topics shows,
+        also when a name has several words (`/subscribe Donald Trump`, or `Donald Trump` as
+        one Discord option): the longest run of words that names a label wins. Invisible
+        format characters (zero-width space, direction marks) are dropped first, so a pasted
+        `tr\u200bump` is `trump`."""
+        names: dict[str, str] = {}
+        longest = 1
         for info in self.labels:
             for key in (info.id, info.name_ar, info.name_en):
-                names[key.casefold()] = info.id
-                names["_".join(key.split()).casefold()] = info.id
+                parts = key.casefold().split()
+                longest = max(longest, len(parts))
+                names[" ".join(parts)] = info.id
+                names["_".join(parts)] = info.id
+        tokens = [
+            token
+            for raw in words
+            for token in (
+                piece.strip(",،").lstrip("#") for piece in visible(raw).replace(",", " ").replace("،", " ").split()
+            )
+            if token
+        ]
         known: set[str] = set()
         unknown: list[str] = []
-        for raw in words:
-            word = raw.strip().strip(",،").lstrip("#")
-            if not word:
-                continue
-            found = names.get(word.casefold())
-            if found:
-                known.add(found)
-            elif word not in unknown:
-                unknown.append(word)
+        i = 0
+        while i < len(tokens):
+            for size in range(min(longest, len(tokens) - i), 0, -1):
+                found = names.get(" ".join(tokens[i : i + size]).casefold())
+                if found:
+                    known.add(found)
+                    i += size
+                    break
+            else:
+                if tokens[i] not in unknown:
+                    unknown.append(tokens[i])
+                i += 1
         return [info.id for info in self.labels if info.id in known], unknown
 
     async def current(self, chat: Chat) -> Subscription | None:
@@ -144,9 +170,11 @@ class Subscriptions:
         await self._store.set_chat_lang(chat.platform, chat.chat_id, lang)
         return True
 
-    async def pause(self, chat: Chat, reason: str) -> int:
+    async def pause(self, chat: Chat, reason: PauseReason) -> int:
         """The bot lost the chat (removed, blocked): pause every subscription there."""
-        return await self._store.pause_chat(chat.platform, chat.chat_id, reason, self._clock())
+        return await self._store.pause_chat(
+            chat.platform, chat.chat_id, reason.stored(), self._clock()
+        )
 
     async def migrate(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
         """A Telegram group became a supergroup: its subscriptions follow the new id."""

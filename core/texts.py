@@ -9,7 +9,10 @@ language (a test checks it), and `t` falls back to Arabic, the default language.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import assert_never
 
+from core.commands import Labels, LangName, Reason, Reply, Words
+from core.pause import parse as parse_pause
 from models import LabelInfo
 
 LANGS = ("ar", "en")
@@ -139,11 +142,34 @@ _TEXTS: dict[str, dict[str, str]] = {
         "ar": "حدث خطأ ما. حاول مرة أخرى بعد قليل.",
         "en": "Something went wrong. Please try again in a moment.",
     },
+    "digest": {"ar": "موجز الأخبار ({count})", "en": "News digest ({count})"},
     "nothing": {"ar": "لا شيء", "en": "nothing"},
     "lang_name_ar": {"ar": "العربية", "en": "Arabic"},
     "lang_name_en": {"ar": "الإنجليزية", "en": "English"},
-    # reasons a subscription is paused, as stored by the bot (shown by /list)
+    # why a subscription is paused, one text per code of core.pause.PauseCode (shown by /list)
+    "reason_blocked": {"ar": "حُظر البوت في هذه المحادثة", "en": "the bot was blocked"},
+    "reason_kicked": {"ar": "طُرد البوت من هذه المحادثة", "en": "the bot was kicked from this chat"},
+    "reason_removed": {"ar": "أُزيل البوت من هذه المحادثة", "en": "the bot was removed from this chat"},
+    "reason_no_permission": {
+        "ar": "فقدتُ صلاحية النشر هنا",
+        "en": "I lost the permission to post here",
+    },
+    "reason_no_access": {
+        "ar": "لم أعد أستطيع رؤية هذه القناة",
+        "en": "I can no longer see this channel",
+    },
+    "reason_chat_gone": {"ar": "حُذفت المحادثة أو القناة", "en": "the chat or channel was deleted"},
+    "reason_topic_gone": {"ar": "حُذف هذا الموضوع", "en": "this topic was deleted"},
+    "reason_thread_locked": {"ar": "السلسلة مؤرشفة ومقفلة", "en": "the thread is archived and locked"},
+    "reason_cannot_dm": {
+        "ar": "لا أستطيع مراسلة هذا المستخدم",
+        "en": "I cannot send messages to this user",
+    },
+    "reason_refused": {"ar": "رفضت المنصة رسائلي هنا", "en": "the platform refused my messages here"},
     "reason_unsubscribed": {"ar": "أُلغي الاشتراك", "en": "unsubscribed"},
+    "reason_migrated": {"ar": "انتقلت المجموعة إلى محادثة جديدة", "en": "the group moved to a new chat"},
+    "reason_replaced": {"ar": "أُعدّت منصة دردشة", "en": "a chat platform is configured"},
+    "reason_other": {"ar": "{detail}", "en": "{detail}"},
 }
 
 # Descriptions for the platform command menus (Telegram setMyCommands, Discord slash commands).
@@ -203,7 +229,7 @@ def echo(words: Sequence[str], lang: str) -> str:
     """User words repeated back safely: a few of them, each cut short, quoted."""
     shown = []
     for word in list(words)[:MAX_ECHO_WORDS]:
-        word = "".join(ch for ch in word if ch.isprintable())
+        word = "".join(ch for ch in word if ch.isprintable())  # format characters too
         shown.append(f"«{word[:MAX_ECHO]}{'…' if len(word) > MAX_ECHO else ''}»")
     if len(words) > MAX_ECHO_WORDS:
         shown.append("…")
@@ -221,9 +247,40 @@ def topics_text(labels: Sequence[LabelInfo], lang: str) -> str:
     return t("topics", lang, figures=lines("figure"), topics=lines("topic"), example=example)
 
 
+def pause_reason(stored: str | None, lang: str) -> str:
+    """A stored pause reason (core.pause) in the reader's language."""
+    reason = parse_pause(stored)
+    if reason is None:
+        return ""
+    if reason.code == "other":
+        return t("reason_other", lang, detail=reason.detail)
+    return t(f"reason_{reason.code}", lang)
+
+
 def commands_line() -> str:
     return " ".join("/" + c for c in COMMANDS)
 
 
 def lang_name(lang: str, in_lang: str) -> str:
     return t(f"lang_name_{lang}", in_lang) if f"lang_name_{lang}" in _TEXTS else lang
+
+
+def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
+    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own)."""
+    lang = reply.lang or lang
+    fields: dict[str, str] = {}
+    for name, value in reply.fields.items():
+        match value:
+            case Labels(ids):
+                fields[name] = names(ids, labels, lang)
+            case Words(words):
+                fields[name] = echo(words, lang)
+            case Reason(stored):
+                fields[name] = pause_reason(stored, lang)
+            case LangName(code):
+                fields[name] = lang_name(code, lang)
+            case str():
+                fields[name] = value
+            case _:
+                assert_never(value)
+    return t(reply.key, lang, **fields)

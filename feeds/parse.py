@@ -14,6 +14,10 @@ ill-formed XML through its loose parser). Around it, this module:
   `now`), an image (enclosure, media:content, media:thumbnail), and a stable id
   (`story_id`: canonical link, else guid, else content hash).
 
+Giant feeds: `feeds/items.py` cuts the body to `max_items` items (the newest) and cuts
+over-long text runs before feedparser sees it, so a parse costs memory and time in
+proportion to what is kept, not to what was sent (issue 17 item 2).
+
 Entity attacks: feedparser 6 disables external entities and drops nested entity
 declarations, so "billion laughs" and XXE bodies stay inert. But it keeps "safe" text
 entities, and when expat stops a quadratic blow-up (one 50 KB entity referenced 20,000
@@ -25,6 +29,7 @@ for them (tests/test_parse.py runs the real attack files).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import html
@@ -43,10 +48,12 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 import feedparser
 
 from feeds.errors import ParseError
+from feeds.items import MAX_TEXT_RUN, reduce
 from models import Story
 
 MAX_TITLE = 1_000  # characters; longer titles and summaries are cut (hostile feeds)
 MAX_SUMMARY = 5_000
+MAX_ITEMS = 500  # default cap on the items read from one feed body (config: max_items_per_feed)
 
 _TRACKING_PREFIXES = ("utm_", "at_")  # at_*: AT Internet tags, e.g. BBC at_medium=RSS
 # fmt: off
@@ -67,6 +74,7 @@ class ParsedFeed:
     title: str
     stories: list[Story]  # in feed order, one per id
     warnings: list[str]
+    dropped: int = 0  # items left out over the cap (the oldest)
 
 
 def parse_feed(
@@ -77,19 +85,25 @@ def parse_feed(
     url: str,
     language: str | None,
     now: datetime,
+    max_items: int = MAX_ITEMS,
 ) -> ParsedFeed:
     """Parse a feed body. Raises ParseError when it holds no feed at all.
 
     `url` resolves relative links; `language` (from the config) wins over the feed's own;
-    `now` (aware) stands in for missing dates and caps future ones.
+    `now` (aware) stands in for missing dates and caps future ones; at most `max_items`
+    items are read, the newest.
     """
-    if not body.strip():
+    if not body or body.isspace():  # (no .strip(): a copy of a 10 MB body for nothing)
         raise ParseError("empty body")
     warnings: list[str] = []
     response_headers = {k.lower(): v for k, v in headers.items()}
     body = _fix_encoding(body, response_headers, warnings)
     _refuse_non_feeds(body)
     body = _drop_entity_declarations(body, warnings)
+    reduced = reduce(body, max_items)
+    body = reduced.body
+    if reduced.cut_runs:
+        warnings.append(f"text runs over {MAX_TEXT_RUN} bytes cut: {reduced.cut_runs}")
     response_headers["content-location"] = urljoin(
         url, response_headers.get("content-location", "")
     )
@@ -103,6 +117,10 @@ def parse_feed(
         resolve_relative_uris=False,
     )
     entries: list[Any] = list(parsed.get("entries", []))
+    dropped = reduced.dropped
+    if len(entries) > max_items:  # markup the cheap pass read otherwise: cut here too
+        dropped += len(entries) - max_items
+        entries = entries[:max_items]
     version = str(parsed.get("version") or "")
     if parsed.get("bozo"):
         problem = _describe(parsed.get("bozo_exception"))
@@ -121,6 +139,7 @@ def parse_feed(
         title=_cut(clean_text(feed_info.get("title", "")), MAX_TITLE),
         stories=stories,
         warnings=warnings,
+        dropped=dropped,
     )
 
 
@@ -189,6 +208,7 @@ _INVISIBLE = dict.fromkeys([
 # fmt: on
 _CONTROLS = {c: " " for c in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]}
 _TEXT_TABLE = {**_INVISIBLE, **_CONTROLS}
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
@@ -204,7 +224,7 @@ def clean_text(html_or_text: str) -> str:
     if "&" in text and _ENTITY.search(text):
         text = html.unescape(text)  # "&amp;quot;" in the feed: double-encoded
     text = text.translate(_TEXT_TABLE)
-    text = "".join(c for c in text if not 0xD800 <= ord(c) <= 0xDFFF)  # lone surrogates
+    text = _SURROGATES.sub("", text)  # lone surrogates
     return " ".join(text.split())
 
 
@@ -513,11 +533,8 @@ def _utf16_or_32(body: bytes) -> str | None:
 
 def _looks_windows_1256(body: bytes, headers: Mapping[str, str]) -> bool:
     """Undeclared (or falsely "UTF-8") Arabic windows-1256: mostly Arabic once decoded."""
-    try:
-        body.decode("utf-8")
+    if _is_utf8(body):
         return False
-    except UnicodeDecodeError:
-        pass
     declared = _CHARSET.search(headers.get("content-type", ""))
     xml_decl = re.match(rb"""\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)""", body[:200])
     for found in (
@@ -531,6 +548,20 @@ def _looks_windows_1256(body: bytes, headers: Mapping[str, str]) -> bool:
     # about one word in three. Other encodings almost never produce that pair.
     high = sum(1 for b in body if b > 127)
     return high > 0 and body.count(b"\xc7\xe1") / high > 0.03
+
+
+def _is_utf8(body: bytes) -> bool:
+    """Whether `body` is valid UTF-8, decoded in slices: decoding a 10 MB body whole would
+    build a str of up to 40 MB only to be thrown away."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(body)
+    try:
+        for at in range(0, len(view), 1 << 16):
+            decoder.decode(view[at : at + (1 << 16)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _DECLARATION_TOKEN = re.compile(rb"""["'\[\]>]|<!--""")
@@ -603,11 +634,13 @@ def _declaration_end(body: bytes, start: int) -> tuple[int, tuple[int, int] | No
 
 
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_FIRST_CHAR = re.compile(rb"\s*(\S)")
 
 
 def _refuse_non_feeds(body: bytes) -> None:
     """Fail fast, with a reason a person understands, on bodies that are plainly no feed."""
-    start = body.lstrip()[:1]
+    first = _FIRST_CHAR.match(body)
+    start = first.group(1) if first else b""
     if start in (b"{", b"["):
         raise ParseError("not a feed: JSON")
     # The first element after the prolog (<?xml?>, comments, DOCTYPE) is the root.

@@ -7,16 +7,18 @@ reason is stored and logged, its next poll backs off, and the other feeds go on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feeds.errors import FeedError, FetchError
-from feeds.fetch import Fetcher
-from feeds.parse import parse_feed
+from feeds.errors import FeedError, FetchError, ParseError
+from feeds.fetch import Fetcher, FetchResult
+from feeds.parse import MAX_ITEMS, ParsedFeed, parse_feed
 from feeds.schedule import PollTiming, next_poll_at
 from filters.watchlist import Matcher
 from models import Match
@@ -27,6 +29,10 @@ log = logging.getLogger("mirsad.poll")
 # A new story with the title of one this feed listed within this window is the same story
 # under a new link. Longer would swallow recurring titles ("morning briefing").
 RELINK_WINDOW = timedelta(hours=48)
+# A parse runs in a worker thread (issue 17: a 60,000-item feed parsed on the event loop froze
+# /healthz and every other feed for 30 s); past this it counts as a failed poll. Items are
+# capped before parsing, so no honest feed comes near it.
+PARSE_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class Poller:
         # slot may buffer up to http.max_bytes, which bounds the memory under attack.
         max_parallel: int = 32,
         on_outcome: Callable[[PollOutcome], None] | None = None,
+        max_items: int = MAX_ITEMS,
+        parse_timeout: float = PARSE_TIMEOUT,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -67,6 +75,12 @@ class Poller:
         self._slots = asyncio.Semaphore(max_parallel)
         self._on_outcome = on_outcome
         self._running: dict[str, asyncio.Task[None]] = {}  # feed id -> its poll (dispatch_due)
+        self._max_items = max_items
+        self._parse_timeout = parse_timeout
+        # One thread: parses are pure Python and share the GIL, so more threads would not
+        # parse faster, only take more turns from the event loop. The thread ends with the
+        # poller (the executor is collected) or at interpreter exit.
+        self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirsad-parse")
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every feed whose next poll time has come."""
@@ -164,14 +178,14 @@ class Poller:
             await self._store.record_not_modified(feed.id, update, now)
             return PollOutcome(feed.id, "not_modified", ms=_ms(started))
 
-        parsed = parse_feed(
-            result.body,
-            result.headers,
-            feed_id=feed.id,
-            url=result.url,
-            language=feed.language,
-            now=now,
-        )
+        parsed = await self._parse(feed, result, now)
+        if parsed.dropped:
+            log.warning(
+                "feed_items_capped id=%s kept=%d dropped=%d (the oldest; max_items_per_feed)",
+                feed.id,
+                len(parsed.stories),
+                parsed.dropped,
+            )
         known = await self._store.known_story_ids([s.id for s in parsed.stories])
         new = [s for s in parsed.stories if s.id not in known]
         # A story that changed its link gets a new id; its title gives it away. It is stored
@@ -210,6 +224,24 @@ class Poller:
             first_poll=not feed.initialized,
             labels=tuple(label for m in matched.values() for label in m.labels),
         )
+
+    async def _parse(self, feed: FeedState, result: FetchResult, now: datetime) -> ParsedFeed:
+        """parse_feed in the worker thread, so the event loop never waits for a big feed."""
+        job = functools.partial(
+            parse_feed,
+            result.body,
+            result.headers,
+            feed_id=feed.id,
+            url=result.url,
+            language=feed.language,
+            now=now,
+            max_items=self._max_items,
+        )
+        running = asyncio.get_running_loop().run_in_executor(self._parser, job)
+        try:
+            return await asyncio.wait_for(running, self._parse_timeout)
+        except TimeoutError as e:
+            raise ParseError(f"parsing took longer than {self._parse_timeout:g}s") from e
 
     def _success_update(
         self,

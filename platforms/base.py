@@ -25,7 +25,7 @@ class Platform(Protocol):
     """A chat platform run inside the process."""
 
     name: str
-    sender: Sender
+    sender: Sender[Any]
 
     async def start(self) -> None: ...
 

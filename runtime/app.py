@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from alerts.outbox import OutboxWorker, Sender
@@ -27,11 +27,13 @@ from platforms import registry
 from platforms.base import Platform, PlatformContext, PlatformFactory, Preparable
 from runtime.health import HealthServer, Liveness, Metrics
 from store import Store
+from store.dbfile import DatabaseLost, DatabaseWatch
 
 log = logging.getLogger("mirsad")
 
 KEEPALIVE_MAX = 900.0  # seconds an idle feed connection is kept at most
 
+DATABASE_CHECK_SECONDS = 5.0
 TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due (one query)
 
 
@@ -84,13 +86,17 @@ class AppOptions:
     platform_factories: tuple[tuple[str, PlatformFactory], ...] = ()
     on_poll: Callable[[PollOutcome], None] | None = None
     on_ready: Callable[[Parts], None] | None = None
+    # start on an empty database even though its marker says one existed (--new-database)
+    new_database: bool = False
+    # how often `run` checks that the SQLite file is still the one it opened
+    database_check_seconds: float = DATABASE_CHECK_SECONDS
 
 
 async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) -> Parts:
     """Open the store, build fetcher, matcher, poller, outbox and the enabled platforms."""
     config = settings.config
     clock = options.clock
-    store = await Store.open(settings.database_url)
+    store = await Store.open(settings.database_url, new_database=options.new_database)
     stack.push_async_callback(store.close)
     now = clock()
     await store.sync_feeds(
@@ -114,7 +120,9 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         if options.on_poll is not None:
             options.on_poll(outcome)
 
-    poller = Poller(store, fetcher, matcher, clock, on_outcome=on_poll)
+    poller = Poller(
+        store, fetcher, matcher, clock, on_outcome=on_poll, max_items=config.max_items_per_feed
+    )
     parts = Parts(
         settings,
         store,
@@ -152,7 +160,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         metrics.platform_up.labels(name).set(0)
         log.info("platform_enabled name=%s", name)
 
-    senders: dict[str, Sender] = {p.name: p.sender for p in parts.platforms}
+    senders: dict[str, Sender[Any]] = {p.name: p.sender for p in parts.platforms}
     if registry.FALLBACK.name not in senders:
         await registry.retire_fallback(store, now)
     parts.outbox = OutboxWorker(
@@ -255,15 +263,45 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         if options.on_ready is not None:
             options.on_ready(parts)
 
+        lost: list[str] = []  # why the database file is no longer the one opened
+        if parts.store.watch is not None:
+            watcher = asyncio.create_task(
+                _watch_database(parts.store.watch, options.database_check_seconds, stop, lost)
+            )
+            stack.callback(watcher.cancel)
         try:
             # returns after stop once the sends in flight are done; raises StoreOutage when
             # the database refused writes for too long (the process exits for a restart)
             await parts.outbox.run(stop)
+        except Exception as exc:
+            # a read failing because the file is gone: say that, not "unable to open"
+            problem = parts.store.watch.problem() if parts.store.watch else None
+            if problem is None:
+                raise
+            log.critical("database_lost %s", problem)
+            raise DatabaseLost(problem) from exc
         finally:
             scheduler.shutdown(wait=False)
         if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")
+        if lost:
+            raise DatabaseLost(lost[0])
+
+
+async def _watch_database(
+    watch: DatabaseWatch, every: float, stop: asyncio.Event, lost: list[str]
+) -> None:
+    """Every `every` seconds, check that the database file is still the one opened; if it was
+    deleted or replaced, say why in `lost` and stop the bot (what it writes now is lost)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        problem = watch.problem()
+        if problem is not None and not stop.is_set():
+            log.critical("database_lost %s", problem)
+            lost.append(problem)
+            stop.set()
 
 
 async def _stop_quietly(platform: Platform) -> None:

@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from alerts.outbox import SendResult
+from alerts.payloads import SendResult
 from feeds.poll import PollOutcome
 from store import Delivery, HealthStore
 

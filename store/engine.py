@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
+import aiosqlite
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -45,10 +47,33 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _open_existing_file(path: str) -> Callable[[], Awaitable[Any]]:
+    """Connections that open the SQLite file read-write but never create it (`mode=rw`).
+
+    The file is created once, by _prepare_sqlite_file. Without this, a database deleted under
+    the running bot was silently recreated empty by the next pooled connection; now that
+    connection fails ("unable to open database file") and the file watch (store/dbfile.py)
+    stops the bot, naming the file.
+    """
+    uri = f"file:{quote(str(Path(path).absolute()))}?mode=rw"
+
+    def connect() -> Any:
+        connection = aiosqlite.connect(uri, uri=True, check_same_thread=False)
+        connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect does
+        return connection
+
+    return connect
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for `url`, with SQLite's file and connection settings applied."""
     _prepare_sqlite_file(url)
-    engine = create_async_engine(url)
+    parsed = make_url(url)
+    options: dict[str, Any] = {}
+    if parsed.drivername == "sqlite+aiosqlite" and parsed.database not in (None, "", ":memory:"):
+        assert parsed.database is not None
+        options["async_creator"] = _open_existing_file(parsed.database)
+    engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
     return engine

@@ -8,8 +8,10 @@ each part the view it needs.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .dbfile import DatabaseFile, DatabaseWatch
 from .engine import Database, create_engine
 from .feeds import FeedRepository
 from .ingest import StoryRepository
@@ -30,19 +32,42 @@ class Store(
 ):
     """Feed state, stories, matches, subscriptions, the outbox and retention on one database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, watch: DatabaseWatch | None = None) -> None:
         super().__init__(db)
+        self.watch = watch  # the SQLite file's identity, to notice it deleted or replaced
 
     @classmethod
-    async def open(cls, url: str) -> Store:
-        """Connect, create or migrate the schema, and return a ready store."""
+    async def open(cls, url: str, *, new_database: bool = False) -> Store:
+        """Connect, create or migrate the schema, and return a ready store.
+
+        A SQLite file that is missing or empty while its marker says a database lived there
+        raises DatabaseMissing unless `new_database`; a file SQLite cannot read raises
+        DatabaseDamaged naming it (store/dbfile.py).
+        """
+        file = DatabaseFile.from_url(url)
+        created = file is not None and file.is_empty()
+        if file is not None and created:
+            if not new_database:
+                file.refuse_lost()
+            file.set_aside_leftovers()
         engine = create_engine(url)
         try:
             await upgrade(engine)
+        except DBAPIError as exc:
+            await engine.dispose()
+            if file is None:
+                raise
+            raise file.unusable(exc) from exc
         except BaseException:
             await engine.dispose()
             raise
-        return cls(Database(engine))
+        if file is None:
+            return cls(Database(engine))
+        if created:
+            file.record_created()
+        elif not file.marker.exists():
+            file.write_marker()  # a database made before markers existed
+        return cls(Database(engine), DatabaseWatch(file))
 
     @property
     def engine(self) -> AsyncEngine:

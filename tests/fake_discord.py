@@ -422,7 +422,8 @@ class FakeDiscord:
         self._ids = itertools.count(1400000000000000000)
         self._runner: web.AppRunner | None = None
         # REST state
-        self.messages: list[Posted] = []
+        self.messages: list[Posted] = []  # as they are now (an edit changes its message here)
+        self.edits: list[Posted] = []  # every accepted edit (PATCH), with the fields it sent
         self.attempts: list[tuple[int, int]] = []  # (channel, status) of every message POST
         self.command_puts: list[tuple[int | None, list[dict[str, Any]]]] = []
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
@@ -545,6 +546,8 @@ class FakeDiscord:
             and method == "POST"
         ):
             return await self._post_message(request, int(parts[1]))
+        if parts[0] == "channels" and len(parts) == 4 and parts[2] == "messages" and method == "PATCH":
+            return await self._edit_message(request, int(parts[1]), int(parts[3]))
         return _error(404, 0, "404: Not Found")
 
     async def _put_commands(self, request: web.Request, guild: int | None) -> web.Response:
@@ -631,6 +634,28 @@ class FakeDiscord:
         message_id = next(self._ids)
         self.messages.append(Posted(channel_id, message_id, payload, pings(payload)))
         return _json(self._message(message_id, channel_id, payload), 200, headers)
+
+    async def _edit_message(
+        self, request: web.Request, channel_id: int, message_id: int
+    ) -> web.Response:
+        """PATCH /channels/{channel}/messages/{message}: only the bot's own messages."""
+        if channel_id in self._denied:
+            answer = self._denied[channel_id]
+            return _json(answer.body, answer.status)
+        found = next(
+            (m for m in self.messages if (m.channel_id, m.message_id) == (channel_id, message_id)),
+            None,
+        )
+        if found is None:
+            return _error(404, 10008, "Unknown Message")
+        payload = await request.json()
+        errors = check_message(payload)
+        if errors:
+            return _error(400, 50035, "Invalid Form Body", errors)
+        found.payload = {**found.payload, **payload}
+        found.pings = pings(found.payload)
+        self.edits.append(Posted(channel_id, message_id, payload, pings(payload)))
+        return _json(self._message(message_id, channel_id, found.payload))
 
     async def _interaction_callback(
         self, request: web.Request, interaction_id: int, token: str

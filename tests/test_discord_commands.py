@@ -149,7 +149,7 @@ async def test_list_shows_labels_or_the_pause_reason(app: Mirsad) -> None:
         "discord", str(CHANNEL_A), "missing permissions (Discord 50013)", datetime.now(UTC)
     )
     paused = await fake.command("list", user=MEMBER_ID)
-    assert "paused" in paused.content and "Missing Permissions" in paused.content
+    assert "paused" in paused.content and "I lost the permission to post here" in paused.content
 
 
 async def test_topics_lists_every_label_and_marks_the_followed(app: Mirsad) -> None:

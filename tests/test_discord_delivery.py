@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.outbox import OutboxWorker, SendResult
+from alerts.outbox import OutboxWorker
+from alerts.payloads import SendResult
 from config import load_settings
 from models import Evidence, Match, Story
 from platforms.discord.platform import DiscordPlatform
@@ -221,9 +222,9 @@ async def test_cloudflare_429_without_via_holds_the_whole_platform(
 @pytest.mark.parametrize(
     ("code", "reason"),
     [
-        (50013, "missing permissions (Discord 50013)"),
-        (50001, "missing access (Discord 50001)"),
-        (10003, "unknown channel (Discord 10003)"),
+        (50013, "no_permission: missing permissions (Discord 50013)"),
+        (50001, "no_access: missing access (Discord 50001)"),
+        (10003, "chat_gone: unknown channel (Discord 10003)"),
     ],
 )
 async def test_losing_the_channel_pauses_it_with_the_reason(
@@ -415,7 +416,7 @@ async def test_a_send_that_hangs_is_abandoned_and_retried(
         await queue_story(app, clock)
         fake_discord.script(CHANNEL_A, slow(1.0))
         retried: list[str] = []
-        worker = virtual_time_worker(app, clock, lambda d, result: retried.append(result.reason))
+        worker = virtual_time_worker(app, clock, lambda d, result: retried.append(getattr(result, "reason", "")))
         await worker.deliver_due()
         assert retried == ["no answer from Discord within 0.3s", ""]
         assert len(fake_discord.messages) == 1

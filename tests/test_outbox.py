@@ -7,8 +7,21 @@ import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alerts.outbox import OutboxWorker, Pacing, SendResult
-from store import Delivery, FeedUpdate, Store
+from alerts.outbox import OutboxWorker, Pacing
+from alerts.payloads import (
+    Failed,
+    Gone,
+    Moved,
+    NewAlert,
+    Payload,
+    Rendered,
+    RenderedNew,
+    Retry,
+    SendResult,
+    Sent,
+)
+from core.pause import PauseReason
+from store import FeedUpdate, Store, Subscription
 from tests.test_store import match, story
 
 
@@ -29,17 +42,22 @@ class FakeSender:
     def is_group(self, chat_id: str) -> bool:
         return chat_id.startswith("-")
 
-    async def send(self, delivery: Delivery) -> SendResult:
-        chat = delivery.subscription.chat_id
+    def render(self, payload: Payload, lang: str) -> Rendered[str]:
+        assert isinstance(payload, NewAlert)
+        return RenderedNew(payload.story.id)
+
+    async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
+        assert isinstance(rendered, RenderedNew)
+        chat = target.chat_id
         queue = self.script.get(chat)
         if queue:
             answer = queue.pop(0)
             if isinstance(answer, Exception):
                 raise answer
-            if answer.status != "sent":
+            if not isinstance(answer, Sent):
                 return answer
-        self.sent.append((chat, delivery.story.id, asyncio.get_running_loop().time()))
-        return SendResult.sent(str(len(self.sent)))
+        self.sent.append((chat, rendered.message, asyncio.get_running_loop().time()))
+        return Sent((str(len(self.sent)),))
 
 
 async def queue_stories(
@@ -89,7 +107,7 @@ async def test_per_chat_and_group_gaps_and_overall_rate(store: Store) -> None:
 async def test_retry_after_is_honoured_and_not_counted_as_an_attempt(store: Store) -> None:
     await queue_stories(store, ["1"], 2)
     sender = FakeSender()
-    sender.script["1"] = [SendResult("retry", reason="429 Too Many Requests", retry_after=0.4)]
+    sender.script["1"] = [Retry("429 Too Many Requests", retry_after=0.4)]
     loop = asyncio.get_running_loop()
     started = loop.time()
     await OutboxWorker(store, {"telegram": sender}, utcnow).deliver_due()
@@ -102,12 +120,12 @@ async def test_retry_after_is_honoured_and_not_counted_as_an_attempt(store: Stor
 async def test_gone_pauses_the_chat_with_the_reason(store: Store) -> None:
     await queue_stories(store, ["1", "2"], 3)
     sender = FakeSender()
-    sender.script["1"] = [SendResult("gone", reason="Forbidden: bot was blocked by the user")]
+    sender.script["1"] = [Gone(PauseReason("blocked", "Forbidden: bot was blocked by the user"))]
     await OutboxWorker(store, {"telegram": sender}, utcnow).deliver_due()
     assert {c for c, _, _ in sender.sent} == {"2"}
     sub = await store.subscription("telegram", "1")
     assert sub is not None and not sub.active
-    assert sub.paused_reason == "Forbidden: bot was blocked by the user"
+    assert sub.paused_reason == "blocked: Forbidden: bot was blocked by the user"
     statuses = [(r["chat_id"], r["status"]) for r in await store.outbox_rows()]
     assert statuses.count(("1", "cancelled")) == 3 and statuses.count(("2", "sent")) == 3
 
@@ -115,7 +133,7 @@ async def test_gone_pauses_the_chat_with_the_reason(store: Store) -> None:
 async def test_moved_rewrites_the_chat_and_sends_there(store: Store) -> None:
     await queue_stories(store, ["-5"], 2)
     sender = FakeSender()
-    sender.script["-5"] = [SendResult("moved", reason="migrated", new_chat_id="-1005")]
+    sender.script["-5"] = [Moved("-1005", reason="migrated")]
     await OutboxWorker(store, {"telegram": sender}, utcnow).deliver_due()
     assert [(c, s) for c, s, _ in sender.sent] == [("-1005", story(1).id), ("-1005", story(2).id)]
     assert await store.subscription("telegram", "-5") is None
@@ -124,7 +142,7 @@ async def test_moved_rewrites_the_chat_and_sends_there(store: Store) -> None:
 async def test_failed_alert_is_given_up_and_the_next_goes_on(store: Store) -> None:
     await queue_stories(store, ["1"], 2)
     sender = FakeSender()
-    sender.script["1"] = [SendResult("failed", reason="Bad Request: message is too long")]
+    sender.script["1"] = [Failed("Bad Request: message is too long")]
     await OutboxWorker(store, {"telegram": sender}, utcnow).deliver_due()
     assert [s for _, s, _ in sender.sent] == [story(2).id]
     rows = await store.outbox_rows()

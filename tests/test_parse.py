@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from feeds.errors import FeedError, ParseError
 from feeds.fetch import Fetcher, FetchSettings
+from feeds.items import find_items
 from feeds.parse import (
     MAX_SUMMARY,
     MAX_TITLE,
@@ -32,6 +33,7 @@ from feeds.parse import (
 )
 from models import Story
 from tests.feedserver import FeedServer, feed_server  # noqa: F401
+from tests.giant_feeds import many_items, one_huge_title
 
 DATA = Path(__file__).parent / "data" / "feeds"
 CORPUS = DATA / "feedparser-corpus"
@@ -302,7 +304,7 @@ def test_ten_thousand_items_parse_in_reasonable_time() -> None:
         for i in range(10_000)
     )
     started = time.perf_counter()
-    feed = parse(rss(items))
+    feed = parse(rss(items), max_items=10_000)
     elapsed = time.perf_counter() - started
     assert len(feed.stories) == 10_000
     assert feed.stories[9_999] == Story(
@@ -320,8 +322,112 @@ def test_ten_thousand_items_sharing_one_guid_stay_distinct() -> None:
     items = "".join(
         item(f"Story {i}", None, guid="same", description=f"text {i}") for i in range(10_000)
     )
-    feed = parse(rss(items))
+    feed = parse(rss(items), max_items=10_000)
     assert len({s.id for s in feed.stories}) == 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("items", "size"), [(60_000, 4_000_000), (150_000, 9_900_000)], ids=["60k-4MB", "150k-9.9MB"]
+)
+def test_giant_feed_is_cut_to_the_newest_items_before_parsing(items: int, size: int) -> None:
+    body = many_items(items, size, dated=False)
+    assert len(body) < 10_000_000  # within the default http.max_bytes, as the attack was
+    tracemalloc.start()
+    try:
+        feed = parse(body, max_items=500)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(feed.stories) == 500 and feed.dropped == items - 500
+    assert [s.link for s in feed.stories[:2]] == ["http://g.co/0", "http://g.co/1"]  # newest first
+    assert feed.stories[-1].link == "http://g.co/499"
+    # the parse's own allocations stay a small multiple of the body (it held 600 MB before)
+    assert peak < 3 * len(body), peak
+
+
+def test_the_newest_items_are_kept_by_date_wherever_they_stand() -> None:
+    feed = parse(many_items(1_000, 110_000, dated=True), max_items=10)
+    assert feed.dropped == 990
+    # item 0 (the newest) stands last in the body; items 1..9 first
+    assert sorted(s.title for s in feed.stories) == [str(n) for n in range(10)]
+    assert feed.stories[-1].title == "0"  # kept in feed order
+
+
+def test_undated_or_partly_dated_items_keep_the_first_ones() -> None:
+    items = "".join(item(f"s{i}", f"https://e.com/{i}") for i in range(30))
+    items += item("dated", "https://e.com/d", pubDate="Wed, 11 Feb 2026 03:14:52 +0000")
+    feed = parse(rss(items), max_items=5)
+    assert [s.title for s in feed.stories] == ["s0", "s1", "s2", "s3", "s4"]
+    assert feed.dropped == 26
+
+
+@pytest.mark.slow
+def test_one_giant_title_is_cut_before_parsing() -> None:
+    body = one_huge_title(9_600_000)
+    tracemalloc.start()
+    try:
+        feed = parse(body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(feed.stories) == 1
+    assert len(feed.stories[0].title) == MAX_TITLE
+    assert feed.stories[0].link == "https://giant.example.com/1"
+    assert any("text runs over" in w for w in feed.warnings)
+    assert peak < 3 * len(body), peak  # 450 MB before the cut
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<![CDATA[" + "ن" * 70_000 + "]]>",
+        "<![CDATA[" + "x" * 70_000 + " <b>bold</b> " + "y" * 70_000 + "]]>",
+        "&amp;" * 20_000,
+        "a" * 65_535 + "&amp;" + "b" * 1_000,
+    ],
+    ids=["cdata-arabic", "cdata-markup", "entities", "entity-at-the-cut"],
+)
+def test_long_text_runs_are_cut_into_well_formed_xml(text: str) -> None:
+    body = rss(item(text, "https://e.com/1") + item("next", "https://e.com/2"))
+    feed = parse(body)
+    assert [s.link for s in feed.stories] == ["https://e.com/1", "https://e.com/2"]
+    assert not any("well-formed" in w for w in feed.warnings), feed.warnings
+    assert 0 < len(feed.stories[0].title) <= MAX_TITLE
+    assert "&amp" not in feed.stories[0].title
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<item><title>inside <![CDATA[ <item><title>fake</title></item> ]]></title>"
+        "<link>https://e.com/0</link></item>",
+        "<!-- <item><title>commented</title></item> --><item><title>real</title>"
+        "<link>https://e.com/0</link></item>",
+        "<rss:item><title>prefixed</title><link>https://e.com/0</link></rss:item>",
+    ],
+    ids=["item-in-cdata", "item-in-comment", "namespace-prefix"],
+)
+def test_item_scan_skips_cdata_and_comments(markup: str) -> None:
+    found = find_items(rss(markup + item("two", "https://e.com/2")).encode())
+    assert len(found.spans) == 2 and found.regular
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "<item><title>unclosed</title>",  # the last item never closes
+        "<![CDATA[ never closed",
+        "</item></item>",
+    ],
+)
+def test_irregular_markup_is_still_capped(tail: str) -> None:
+    items = "".join(item(f"s{i}", f"https://e.com/{i}") for i in range(50))
+    body = rss(items).replace("</channel></rss>", tail + "</channel></rss>")
+    assert not find_items(body.encode()).regular
+    feed = parse(body, max_items=10)
+    assert len(feed.stories) <= 10
+    assert feed.stories[0].title == "s0"
 
 
 def test_huge_title_and_summary_are_cut() -> None:

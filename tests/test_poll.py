@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text as sql
 
 from config import load_settings
@@ -18,6 +21,7 @@ from filters.watchlist import Matcher
 from store import Store
 from tests.conftest import ROOT, SHARED, FakeClock
 from tests.feedserver import FeedServer
+from tests.giant_feeds import many_items
 
 FEED = SHARED / "data" / "feeds" / "hespress-ar-2026-02-11.xml"
 
@@ -262,3 +266,69 @@ async def test_not_modified_answers_are_stored_together(
     feeds = await store.feeds()
     assert all(f.last_polled_at == clock.now and f.next_poll_at > clock.now for f in feeds)
     assert {f.etag for f in feeds} == {f'"v{i}"' for i in range(20)}
+
+
+async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
+    store: Store, clock: FakeClock, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feeds.poll
+
+    feed_server.set("/a.xml", FEED)
+    feed_server.set("/stuck.xml", FEED)
+    await store.sync_feeds(
+        [
+            ("a", feed_server.url("/a.xml"), "ar", 60),
+            ("stuck", feed_server.url("/stuck.xml"), "ar", 60),
+        ],
+        clock.now,
+    )
+    threads: list[str] = []
+    release = threading.Event()
+    real_parse = feeds.poll.parse_feed
+
+    def recording_parse(body: bytes, headers: Any, **kw: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        if kw["feed_id"] == "stuck":
+            release.wait(10)
+        return real_parse(body, headers, **kw)
+
+    monkeypatch.setattr(feeds.poll, "parse_feed", recording_parse)
+    ticks = 0
+
+    async def ticking() -> None:  # the event loop keeps running while a parse is stuck
+        nonlocal ticks
+        while not release.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
+        poller = Poller(store, fetcher, matcher(), clock, parse_timeout=0.3)
+        (first,) = await poller.poll([f for f in await store.feeds() if f.id == "a"])
+        assert first.status == "ok" and first.new == 10
+        ticker = asyncio.create_task(ticking())
+        try:
+            (stuck,) = await poller.poll([f for f in await store.feeds() if f.id == "stuck"])
+        finally:
+            release.set()
+            await ticker
+    assert threads and all(name.startswith("mirsad-parse") for name in threads)
+    assert stuck.status == "error" and stuck.error == "parsing took longer than 0.3s"
+    assert ticks >= 5  # the loop went on for the whole 0.3 s wait
+    (feed,) = [f for f in await store.feeds() if f.id == "stuck"]
+    assert feed.error_count == 1 and feed.last_error == "parsing took longer than 0.3s"
+
+
+@pytest.mark.slow
+async def test_a_giant_feed_is_capped_to_its_newest_items_and_the_cut_logged(
+    store: Store, clock: FakeClock, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed_server.set("/giant.xml", many_items(60_000, 4_000_000, dated=False))
+    await store.sync_feeds([("giant", feed_server.url("/giant.xml"), "ar", 60)], clock.now)
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=30)) as fetcher:
+        poller = Poller(store, fetcher, matcher(), clock, max_items=500)
+        with caplog.at_level(logging.WARNING, logger="mirsad.poll"):
+            (outcome,) = await poller.poll_due()
+    assert outcome.status == "ok" and outcome.new == 500
+    assert "feed_items_capped id=giant kept=500 dropped=59500" in caplog.text
+    known = await store.known_story_ids([f"http://g.co/{n}" for n in (0, 499, 500)])
+    assert known == {"http://g.co/0", "http://g.co/499"}  # the newest 500, not the rest

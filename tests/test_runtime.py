@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 import runtime.app as app
-from alerts.outbox import Pacing, SendResult
+from alerts.outbox import Pacing
+from alerts.payloads import Payload, Rendered, RenderedNew, SendResult, Sent
 from config import LoggingConfig, load_settings
 from runtime.app import AppOptions, Parts, run_forever
 from runtime.logs import setup_logging
-from store import Delivery
+from store import Subscription
 from tests.conftest import write_config
 
 
@@ -33,8 +34,11 @@ class FlakyPlatform:
     def is_group(self, chat_id: str) -> bool:
         return False
 
-    async def send(self, delivery: Delivery) -> SendResult:
-        return SendResult.sent("1")
+    def render(self, payload: Payload, lang: str) -> Rendered[str]:
+        return RenderedNew("")
+
+    async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
+        return Sent(("1",))
 
     async def start(self) -> None:
         self.starts += 1

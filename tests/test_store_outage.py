@@ -18,8 +18,9 @@ from typing import Any, cast
 
 import pytest
 
-from alerts.outbox import OutboxWorker, Pacing, SendResult, StoreOutage
-from store import Delivery, FeedUpdate, Store
+from alerts.outbox import OutboxWorker, Pacing, StoreOutage
+from alerts.payloads import NewAlert, Payload, Rendered, RenderedNew, Retry, SendResult, Sent
+from store import FeedUpdate, Store, Subscription
 from tests.test_store import match, story
 
 CHATS = [str(100 + i) for i in range(8)]
@@ -70,11 +71,16 @@ class SlowSender:
     def is_group(self, chat_id: str) -> bool:
         return False
 
-    async def send(self, delivery: Delivery) -> SendResult:
+    def render(self, payload: Payload, lang: str) -> Rendered[str]:
+        assert isinstance(payload, NewAlert)
+        return RenderedNew(payload.story.id)
+
+    async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
+        assert isinstance(rendered, RenderedNew)
         await asyncio.sleep(0.01)
-        self.sent.append((delivery.subscription.chat_id, delivery.story.id))
+        self.sent.append((target.chat_id, rendered.message))
         self._on_send(len(self.sent))
-        return SendResult.sent(str(len(self.sent)))
+        return Sent((str(len(self.sent)),))
 
 
 class FakeTime:
@@ -229,12 +235,12 @@ async def test_a_refused_retry_write_also_stops_sending_and_is_written_later(sto
     time = FakeTime()
 
     class FlakyThenFine(SlowSender):
-        async def send(self, delivery: Delivery) -> SendResult:
-            if delivery.subscription.chat_id == CHATS[0] and not self.failed_once:
+        async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
+            if target.chat_id == CHATS[0] and not self.failed_once:
                 self.failed_once = True
                 disk.full = True  # the disk fills as the platform answers 502
-                return SendResult("retry", reason="502 Bad Gateway")
-            return await super().send(delivery)
+                return Retry("502 Bad Gateway")
+            return await super().send(target, rendered)
 
         failed_once = False
 

@@ -113,3 +113,24 @@ async def test_fuzzed_arguments_never_raise_and_only_valid_ones_change_anything(
         assert set(after.labels) <= {info.id for info in LABELS}
     await subs.unsubscribe(chat, words)
     assert await store.subscriptions("telegram", "fuzz")
+
+
+def test_names_of_several_words_resolve_as_topics_shows_them(
+    store: Store, clock: FakeClock
+) -> None:
+    # issue 17 item 8: `/subscribe Donald Trump` answered "Unknown: «Donald»"
+    subs = service(store, clock)
+    assert subs.resolve(["Donald", "Trump"]) == (["trump"], [])
+    assert subs.resolve(["Donald Trump", "ai"]) == (["trump", "ai"], [])  # one Discord option
+    assert subs.resolve(["سام", "ألتمان", "AI", "Policy"]) == (["altman", "ai_policy"], [])
+    assert subs.resolve(["artificial", "intelligence,", "musk"]) == (["musk", "ai"], [])
+    assert subs.resolve(["Donald"]) == ([], ["Donald"])  # half a name is not a name
+    assert subs.resolve(["Donald", "Duck"]) == ([], ["Donald", "Duck"])
+
+
+def test_invisible_characters_are_dropped_before_resolving(store: Store, clock: FakeClock) -> None:
+    # issue 17 item 8: `tr<zero-width space>ump` was refused and echoed as «trump»
+    subs = service(store, clock)
+    assert subs.resolve(["tr\u200bump"]) == (["trump"], [])
+    assert subs.resolve(["\u2067musk\u2069", "\ufeffai"]) == (["musk", "ai"], [])
+    assert subs.resolve(["bo\u200bgus"]) == ([], ["bogus"])  # echoed as typed, minus the invisible

@@ -292,10 +292,10 @@ async def test_bot_removed_pauses_and_subscribe_again_resumes(env: Env) -> None:
     fake.push(fake.my_chat_member(group, "member", "kicked", by=admin))
     await env.say(fake.private_chat(52), "/help")  # updates are handled in order: this one comes after
     sub = await env.store.subscription("telegram", "-1007")
-    assert sub is not None and not sub.active and sub.paused_reason == "bot was kicked from the chat"
+    assert sub is not None and not sub.active and sub.paused_reason == "kicked: my_chat_member: kicked"
     fake.push(fake.my_chat_member(group, "left", "member", by=admin))
     reply = await env.say(group, "/list", from_user=admin)
-    assert reply.visible == "The subscription is paused (bot was kicked from the chat). Send /subscribe to resume it."
+    assert reply.visible == "The subscription is paused (the bot was kicked from this chat). Send /subscribe to resume it."
     await env.say(group, "/subscribe", from_user=admin)
     sub = await env.store.subscription("telegram", "-1007")
     assert sub is not None and sub.active and sub.paused_reason is None
@@ -309,7 +309,7 @@ async def test_private_block_pauses_with_reason(env: Env) -> None:
     other = fake.private_chat(302)
     await env.say(other, "/help")  # handled after the block
     sub = await env.store.subscription("telegram", "301")
-    assert sub is not None and not sub.active and sub.paused_reason == "bot was blocked by the user"
+    assert sub is not None and not sub.active and sub.paused_reason == "blocked: my_chat_member: kicked"
 
 
 async def test_group_upgrade_service_message_moves_the_subscription(env: Env) -> None:

@@ -233,7 +233,7 @@ async def test_a_deleted_forum_topic_pauses_that_topic_only(rig: Rig) -> None:
     assert len(fake.messages(-6200)) == 2 and all(m.message_thread_id is None for m in fake.messages(-6200))
     topic = await rig.store.subscription("telegram", "-6200", "42")
     group = await rig.store.subscription("telegram", "-6200")
-    assert topic is not None and not topic.active and topic.paused_reason == "Message thread not found"
+    assert topic is not None and not topic.active and topic.paused_reason == "topic_gone: Message thread not found"
     assert group is not None and group.active
     statuses = sorted(r["status"] for r in await rig.rows())
     assert statuses == ["cancelled", "cancelled", "sent", "sent"]
@@ -242,12 +242,12 @@ async def test_a_deleted_forum_topic_pauses_that_topic_only(rig: Rig) -> None:
 @pytest.mark.parametrize(
     ("chat_id", "kind", "script", "reason"),
     [
-        (4001, "private", "Forbidden: bot was blocked by the user", "Forbidden: bot was blocked by the user"),
+        (4001, "private", "Forbidden: bot was blocked by the user", "blocked: Forbidden: bot was blocked by the user"),
         (-4002, "group", "Forbidden: bot was kicked from the supergroup chat",
-         "Forbidden: bot was kicked from the supergroup chat"),
-        (-4003, "unknown", None, "Chat not found"),
+         "kicked: Forbidden: bot was kicked from the supergroup chat"),
+        (-4003, "unknown", None, "chat_gone: Chat not found"),
         (-4004, "group", "Bad Request: not enough rights to send text messages to the chat",
-         "Not enough rights to send text messages to the chat"),
+         "no_permission: Not enough rights to send text messages to the chat"),
     ],
 )
 async def test_gone_chats_are_paused_with_the_reason_and_get_nothing_more(

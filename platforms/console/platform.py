@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from alerts.outbox import Sender
+from core.pause import PauseReason
 from platforms.base import PlatformContext
 from platforms.console.sender import CONSOLE_CHAT, ConsoleSender
 from store import Store
@@ -22,7 +23,7 @@ class ConsolePlatform:
 
     def __init__(self, context: PlatformContext[Any]) -> None:
         self._context = context
-        self.sender: Sender = ConsoleSender(
+        self.sender: Sender[Any] = ConsoleSender(
             context.stream, context.labels, context.tz, context.sources
         )
 
@@ -46,4 +47,5 @@ def create_platform(context: PlatformContext[Any]) -> ConsolePlatform:
 async def retire(store: Store, now: datetime) -> None:
     """A chat platform is configured now: the terminal stops receiving alerts."""
     if await store.subscription(PLATFORM, CONSOLE_CHAT):
-        await store.pause_chat(PLATFORM, CONSOLE_CHAT, "a chat platform is configured", now)
+        reason = PauseReason("replaced", "a chat platform is configured")
+        await store.pause_chat(PLATFORM, CONSOLE_CHAT, reason.stored(), now)

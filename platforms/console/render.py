@@ -10,13 +10,20 @@ from models import LabelInfo, Match, Story
 
 
 def render_console(
-    story: Story, match: Match, labels: Mapping[str, LabelInfo], tz: tzinfo, source: str
+    story: Story,
+    match: Match,
+    labels: Mapping[str, LabelInfo],
+    tz: tzinfo,
+    source: str,
+    *,
+    heading: str = "ALERT",
 ) -> str:
-    """The terminal block for one alert: title, source, time, link, labels and why."""
+    """The terminal block for one alert: title, source, time, link, labels and why.
+    `heading`: ALERT for a new one, UPDATE when it replaces one printed before."""
     zone = getattr(tz, "key", None) or str(tz)
     lines = [
         "=" * 72,
-        f"ALERT   {story.title or '(no title)'}",
+        f"{heading:<7} {story.title or '(no title)'}",
         f"source  {source}",
         f"time    {local_time(story.published, tz)} {zone}",
         f"link    {story.link or '-'}",
@@ -27,3 +34,7 @@ def render_console(
     lines.append(f"labels  {why[0]}" if why else "labels  -")
     lines.extend(f"        {line}" for line in why[1:])
     return "\n".join(lines) + "\n"
+
+
+def render_digest_header(count: int) -> str:
+    return "=" * 72 + f"\nDIGEST  {count} stories\n"

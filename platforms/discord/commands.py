@@ -29,15 +29,16 @@ from discord import app_commands
 from discord.app_commands import Choice, locale_str
 from discord.ext import commands
 
+from core import commands as decide
 from core import texts
 from core.subscriptions import Chat, Subscriptions
-from core.texts import echo, names, pick_lang, t
+from core.texts import names, pick_lang, t
 from models import LabelInfo
 from platforms.discord.render import latest_embed, neutralise_mentions, truncate
-from platforms.discord.texts import bilingual, dt, option_description, paused_reason
+from platforms.discord.texts import bilingual, dt, option_description
 
 if TYPE_CHECKING:
-    from store import Subscription
+    pass
 
 log = logging.getLogger("mirsad.discord")
 
@@ -81,11 +82,6 @@ class MirsadTranslator(app_commands.Translator):
 def _locale_code(locale: discord.Locale | None) -> str:
     # An unknown locale (one newer than discord.py) is still an object with a `.value`.
     return str(getattr(locale, "value", "") or "").lower()
-
-
-def _paused_by_platform(sub: Subscription) -> bool:
-    """Paused by a delivery refusal (permissions, deleted channel), not by /unsubscribe."""
-    return not sub.active and sub.paused_reason not in (None, "unsubscribed") and bool(sub.labels)
 
 
 # --- the Cog ------------------------------------------------------------------------------
@@ -198,6 +194,27 @@ class SubscriptionCog(commands.Cog):
     def _names(self, ids: Sequence[str], lang: str) -> str:
         return names(ids, self._labels, lang)
 
+    async def _answer(
+        self, interaction: discord.Interaction[Any], reply: decide.Reply, lang: str
+    ) -> None:
+        """Render a command's Reply: public ones for the channel, the rest only for the asker."""
+        if reply.key == "lang_usage":  # Discord's own wording: an option, not `/lang ar`
+            text = dt("lang_current", lang, current=texts.lang_name(lang, lang))
+        else:
+            text = texts.render(reply, lang, self._labels)
+        await self._reply(interaction, text, ephemeral=not reply.public)
+
+    @staticmethod
+    def _log(chat: Chat, command: str, reply: decide.Reply) -> None:
+        if reply.changed:
+            log.info(
+                "discord_command guild=%s channel=%s command=%s outcome=%s",
+                chat.guild_id,
+                chat.chat_id,
+                command,
+                reply.key,
+            )
+
     # --- commands -----------------------------------------------------------------------
 
     @app_commands.command(name="subscribe", description=_command_text("subscribe"))
@@ -219,31 +236,9 @@ class SubscriptionCog(commands.Cog):
             await self._reply(interaction, dt("bot_cannot_post", lang), ephemeral=True)
             return
         words = [w for w in (figure, topic) if w and w.strip()]
-        before = await self._subs.current(chat)
-        if not words and before is not None and _paused_by_platform(before):
-            # "/subscribe to resume" (the /list text): bring back what the channel followed
-            # before Discord refused it, not the defaults.
-            words = list(before.labels)
-        result = await self._subs.subscribe(chat, words)
-        if result.unknown:
-            valid = ", ".join(self._labels)
-            text = t("unknown_ids", lang, words=echo(result.unknown, lang), valid=valid)
-            await self._reply(interaction, text, ephemeral=True)
-            return
-        sub = result.subscription
-        labels = self._names(sub.labels if sub else (), lang)
-        if not result.added and before is not None and before.active:
-            await self._reply(
-                interaction, t("already_subscribed", lang, labels=labels), ephemeral=True
-            )
-            return
-        log.info(
-            "discord_subscribed guild=%s channel=%s labels=%s",
-            chat.guild_id,
-            chat.chat_id,
-            ",".join(sub.labels if sub else ()),
-        )
-        await self._reply(interaction, t("subscribed", lang, labels=labels), ephemeral=False)
+        reply = await decide.subscribe(self._subs, chat, words)
+        self._log(chat, "subscribe", reply)
+        await self._answer(interaction, reply, lang)
 
     @subscribe.autocomplete("figure")
     async def _subscribe_figure(
@@ -273,44 +268,9 @@ class SubscriptionCog(commands.Cog):
         if await self._refuse_change(interaction, lang):
             return
         words = [w for w in (figure, topic) if w and w.strip()]
-        before = await self._subs.current(chat)
-        following = list(before.labels) if before is not None and before.active else []
-        result = await self._subs.unsubscribe(chat, words)
-        if result.unknown:
-            valid = ", ".join(self._labels)
-            text = t("unknown_ids", lang, words=echo(result.unknown, lang), valid=valid)
-            await self._reply(interaction, text, ephemeral=True)
-            return
-        if not following:
-            await self._reply(interaction, t("not_subscribed", lang), ephemeral=True)
-            return
-        if not result.removed:
-            asked = self._subs.resolve(words)[0]
-            text = t(
-                "not_following",
-                lang,
-                labels=self._names(asked, lang),
-                remaining=self._names(following, lang),
-            )
-            await self._reply(interaction, text, ephemeral=True)
-            return
-        sub = result.subscription
-        log.info(
-            "discord_unsubscribed guild=%s channel=%s removed=%s",
-            chat.guild_id,
-            chat.chat_id,
-            ",".join(result.removed),
-        )
-        if sub is not None and sub.active:
-            text = t(
-                "unsubscribed",
-                lang,
-                labels=self._names(result.removed, lang),
-                remaining=self._names(sub.labels, lang),
-            )
-        else:
-            text = t("unsubscribed_all", lang)
-        await self._reply(interaction, text, ephemeral=False)
+        reply = await decide.unsubscribe(self._subs, chat, words)
+        self._log(chat, "unsubscribe", reply)
+        await self._answer(interaction, reply, lang)
 
     @unsubscribe.autocomplete("figure")
     async def _unsubscribe_figure(
@@ -329,14 +289,7 @@ class SubscriptionCog(commands.Cog):
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         chat = self._chat(interaction)
         lang = await self._lang(interaction, chat)
-        sub = await self._subs.current(chat)
-        if sub is None or (not sub.active and sub.paused_reason in (None, "unsubscribed")):
-            text = t("not_subscribed", lang)
-        elif not sub.active:
-            text = t("list_paused", lang, reason=paused_reason(sub.paused_reason, lang))
-        else:
-            text = t("list", lang, labels=self._names(sub.labels, lang))
-        await self._reply(interaction, text, ephemeral=True)
+        await self._answer(interaction, await decide.show_list(self._subs, chat), lang)
 
     @app_commands.command(name="topics", description=_command_text("topics"))
     async def topics(self, interaction: discord.Interaction[Any]) -> None:
@@ -379,27 +332,17 @@ class SubscriptionCog(commands.Cog):
     @app_commands.describe(language=_option_text("lang.language"))
     @app_commands.choices(language=LANG_CHOICES)
     @app_commands.guild_only()
-    async def lang(
-        self, interaction: discord.Interaction[Any], language: Choice[str] | None = None
-    ) -> None:
+    async def lang(self, interaction: discord.Interaction[Any], language: str | None = None) -> None:
+        # `str`, not `Choice[str]`: Discord's client offers only the choices, but a crafted
+        # client may send any value, which discord.py would turn into an error before this
+        # handler runs (issue 17 item 8); core.commands answers it with the usage instead.
         chat = self._chat(interaction)
         lang = await self._lang(interaction, chat)
-        if language is None:
-            current = texts.lang_name(lang, lang)
-            await self._reply(
-                interaction, dt("lang_current", lang, current=current), ephemeral=True
-            )
+        if language is not None and await self._refuse_change(interaction, lang):
             return
-        if await self._refuse_change(interaction, lang):
-            return
-        if not await self._subs.set_lang(chat, language.value):
-            # Discord enforces the choices; a compatible server might not.
-            current = texts.lang_name(lang, lang)
-            await self._reply(
-                interaction, dt("lang_current", lang, current=current), ephemeral=True
-            )
-            return
-        await self._reply(interaction, t("lang_set", language.value), ephemeral=False)
+        reply = await decide.set_lang(self._subs, chat, language, lang)
+        self._log(chat, "lang", reply)
+        await self._answer(interaction, reply, lang)
 
     @app_commands.command(name="help", description=_command_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

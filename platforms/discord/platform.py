@@ -68,7 +68,7 @@ class DiscordPlatform:
         self.bot = new_bot()
         labels = {info.id: info for info in subscriptions.labels}
         # Typed as the outbox's protocol so the platform is a `platforms.base.Platform`.
-        self.sender: Sender = DiscordSender(
+        self.sender: Sender[Any] = DiscordSender(
             lambda: self.bot,
             self.ensure_login,
             labels,

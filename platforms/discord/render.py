@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -257,3 +258,35 @@ def latest_embed(
 
 def _unix(when: datetime) -> int:
     return int(when.timestamp())
+
+
+MAX_EMBEDS = 10  # Discord: embeds per message
+CONTENT_LIMIT = 2000  # Discord: message content
+
+
+@dataclass(frozen=True)
+class DiscordMessage:
+    """One Discord message as Mirsad posts it: optional content and embeds (as dicts)."""
+
+    embeds: tuple[dict[str, Any], ...]
+    content: str | None = None
+
+
+def digest_messages(header: str, embeds: Sequence[dict[str, Any]]) -> tuple[DiscordMessage, ...]:
+    """Story embeds packed into as few messages as Discord takes: at most 10 embeds and 6000
+    embed characters per message, in order, each message headed by `header` (with `i/n`)."""
+    groups: list[list[dict[str, Any]]] = []
+    used = 0
+    for embed in embeds:
+        size = embed_length(embed)
+        if groups and len(groups[-1]) < MAX_EMBEDS and used + size <= TOTAL_LIMIT:
+            groups[-1].append(embed)
+            used += size
+        else:
+            groups.append([embed])
+            used = size
+    out = []
+    for number, group in enumerate(groups, start=1):
+        title = header if len(groups) == 1 else f"{header} · {number}/{len(groups)}"
+        out.append(DiscordMessage(tuple(group), truncate(neutralise_mentions(title), CONTENT_LIMIT)))
+    return tuple(out)

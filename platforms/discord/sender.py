@@ -1,5 +1,6 @@
-"""The Discord Sender: posts one alert embed through discord.py and turns Discord's answer
-into a SendResult for the outbox (alerts/outbox.py).
+"""The Discord Sender: renders a payload as embeds (a new alert, an edit of a message already
+posted, a digest packed into as few messages as Discord takes), posts or edits it through
+discord.py and turns Discord's answer into a SendResult for the outbox (alerts/outbox.py).
 
 Rate limits stay discord.py's job: it keeps a bucket per route (per channel for messages)
 from the X-RateLimit-* headers, waits before a bucket runs dry and sleeps through short 429s.
@@ -15,6 +16,7 @@ Discord's invalid-request limit (10,000 per 10 minutes, then a ban of the whole 
     400 50083 thread archived and locked                                       -> gone
     400 other (an embed Discord refuses)                                       -> failed
     429 / RateLimited, 5xx, network errors, timeouts                            -> retry
+    edit of a deleted message (404 10008)                                       -> failed
 """
 
 from __future__ import annotations
@@ -22,14 +24,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, assert_never
 
 import aiohttp
 import discord
 
-from alerts.outbox import Pacing, SendResult
-from models import LabelInfo
-from platforms.discord.render import story_embed
-from store import Delivery
+from alerts.outbox import Pacing
+from alerts.payloads import (
+    Digest,
+    EditAlert,
+    Failed,
+    Gone,
+    NewAlert,
+    Payload,
+    Rendered,
+    RenderedDigest,
+    RenderedEdit,
+    RenderedNew,
+    Retry,
+    SendResult,
+    Sent,
+)
+from core import texts
+from core.pause import PauseCode, PauseReason
+from models import LabelInfo, Match, Story
+from platforms.discord.render import DiscordMessage, digest_messages, story_embed
+from store import Subscription
 
 log = logging.getLogger("mirsad.discord")
 
@@ -47,17 +67,19 @@ SEND_TIMEOUT = 60.0
 PLATFORM_WAIT = 300.0
 
 # Discord error codes that mean the channel cannot take alerts any more.
-_GONE_CODES = {
-    50013: "missing permissions (Discord 50013)",
-    50001: "missing access (Discord 50001)",
-    50007: "cannot send messages to this user (Discord 50007)",
-    10003: "unknown channel (Discord 10003)",
-    50083: "thread archived and locked (Discord 50083)",
+_GONE_CODES: dict[int, tuple[PauseCode, str]] = {
+    50013: ("no_permission", "missing permissions (Discord 50013)"),
+    50001: ("no_access", "missing access (Discord 50001)"),
+    50007: ("cannot_dm", "cannot send messages to this user (Discord 50007)"),
+    10003: ("chat_gone", "unknown channel (Discord 10003)"),
+    50083: ("thread_locked", "thread archived and locked (Discord 50083)"),
 }
+UNKNOWN_MESSAGE = 10008  # an edit of a message that was deleted
 
 
 class DiscordSender:
-    """Sends alerts as embeds with `allowed_mentions` none; see the module docstring."""
+    """Renders payloads as embeds and posts or edits them with `allowed_mentions` none; see
+    the module docstring."""
 
     platform = "discord"
 
@@ -84,47 +106,85 @@ class DiscordSender:
         # Discord has no Telegram-style group limit; per-channel buckets are discord.py's.
         return False
 
-    async def send(self, delivery: Delivery) -> SendResult:
-        sub = delivery.subscription
-        if not sub.chat_id.isdigit():
-            return SendResult("gone", reason=f"not a Discord channel id: {sub.chat_id[:40]!r}")
-        story = delivery.story
-        embed = story_embed(
-            story,
-            delivery.match,
-            self._labels,
-            sub.lang,
-            self._sources.get(story.feed_id, story.feed_id),
-        )
+    # --- rendering (pure) ---------------------------------------------------------------------
+
+    def _embed(self, story: Story, match: Match, lang: str) -> dict[str, Any]:
+        source = self._sources.get(story.feed_id, story.feed_id)
+        return story_embed(story, match, self._labels, lang, source)
+
+    def render(self, payload: Payload, lang: str) -> Rendered[DiscordMessage]:
+        match payload:
+            case NewAlert(story, found):
+                return RenderedNew(DiscordMessage((self._embed(story, found, lang),)))
+            case EditAlert(story, found, message_id):
+                return RenderedEdit(message_id, DiscordMessage((self._embed(story, found, lang),)))
+            case Digest(items):
+                header = texts.t("digest", lang, count=len(items))
+                embeds = [self._embed(story, found, lang) for story, found in items]
+                return RenderedDigest(digest_messages(header, embeds))
+            case _:
+                assert_never(payload)
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def send(self, target: Subscription, rendered: Rendered[DiscordMessage]) -> SendResult:
+        if not target.chat_id.isdigit():
+            return Gone(
+                PauseReason("chat_gone", f"not a Discord channel id: {target.chat_id[:40]!r}")
+            )
         try:
             async with asyncio.timeout(self._timeout):
                 await self._ready()
-                channel = self._client().get_partial_messageable(int(sub.chat_id))
-                message = await channel.send(
-                    embed=discord.Embed.from_dict(embed),
-                    allowed_mentions=discord.AllowedMentions.none(),
-                )
+                channel = self._client().get_partial_messageable(int(target.chat_id))
+                match rendered:
+                    case RenderedNew(message):
+                        return Sent((await self._post(channel, message),))
+                    case RenderedDigest(messages):
+                        # in order; a refused later part retries the whole digest (at least once)
+                        ids = [await self._post(channel, message) for message in messages]
+                        return Sent(tuple(ids))
+                    case RenderedEdit(message_id, message):
+                        return await self._edit(channel, message_id, message)
+                    case _:
+                        assert_never(rendered)
         except discord.LoginFailure:
             log.error("discord_login_failed: the bot token was rejected")
-            return SendResult(
-                "retry",
-                reason="Discord rejected the bot token",
-                retry_after=PLATFORM_WAIT,
-                retry_scope="platform",
+            return Retry(
+                "Discord rejected the bot token", retry_after=PLATFORM_WAIT, scope="platform"
             )
         except discord.RateLimited as exc:
-            return SendResult(
-                "retry",
-                reason=f"rate limited for {exc.retry_after:.1f}s",
-                retry_after=exc.retry_after,
-            )
+            return Retry(f"rate limited for {exc.retry_after:.1f}s", retry_after=exc.retry_after)
         except discord.HTTPException as exc:
             return translate_http_error(exc)
         except TimeoutError:
-            return SendResult("retry", reason=f"no answer from Discord within {self._timeout:g}s")
+            return Retry(f"no answer from Discord within {self._timeout:g}s")
         except (aiohttp.ClientError, OSError) as exc:
-            return SendResult("retry", reason=f"network: {type(exc).__name__}: {exc}"[:300])
-        return SendResult.sent(str(message.id))
+            return Retry(f"network: {type(exc).__name__}: {exc}"[:300])
+
+    @staticmethod
+    async def _post(channel: discord.PartialMessageable, message: DiscordMessage) -> str:
+        posted = await channel.send(
+            content=message.content,
+            embeds=[discord.Embed.from_dict(e) for e in message.embeds],
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        return str(posted.id)
+
+    @staticmethod
+    async def _edit(
+        channel: discord.PartialMessageable, message_id: str, message: DiscordMessage
+    ) -> SendResult:
+        try:
+            await channel.get_partial_message(int(message_id)).edit(
+                content=message.content,
+                embeds=[discord.Embed.from_dict(e) for e in message.embeds],
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_MESSAGE:  # the message was deleted, not the channel
+                return Failed(f"the message to edit is gone (Discord {exc.code})")
+            raise
+        return Sent((message_id,))
 
 
 def translate_http_error(exc: discord.HTTPException) -> SendResult:
@@ -132,20 +192,21 @@ def translate_http_error(exc: discord.HTTPException) -> SendResult:
     status, code = exc.status, exc.code
     detail = f"Discord {status} {code}: {exc.text}"[:300]
     if code in _GONE_CODES:
-        return SendResult("gone", reason=_GONE_CODES[code])
+        pause_code, text = _GONE_CODES[code]
+        return Gone(PauseReason(pause_code, text))
     if status in (403, 404):
         # Any other refusal of this channel: pausing is cheaper than a ban for hammering it.
-        return SendResult("gone", reason=f"refused by Discord ({status} {code}): {exc.text}"[:300])
+        return Gone(PauseReason("refused", f"refused by Discord ({status} {code}): {exc.text}"[:300]))
     if status == 429:
         # Only reaches here without `Via`: Cloudflare's edge, which limits the whole bot.
         retry_after = _header_seconds(exc, "Retry-After") or PLATFORM_WAIT
-        return SendResult("retry", reason=detail, retry_after=retry_after, retry_scope="platform")
+        return Retry(detail, retry_after=retry_after, scope="platform")
     if status == 401:
         log.error("discord_unauthorized: the bot token is no longer valid")
-        return SendResult("retry", reason=detail, retry_after=PLATFORM_WAIT, retry_scope="platform")
+        return Retry(detail, retry_after=PLATFORM_WAIT, scope="platform")
     if status >= 500:
-        return SendResult("retry", reason=detail)
-    return SendResult("failed", reason=f"Discord refused the alert: {detail}"[:300])
+        return Retry(detail)
+    return Failed(f"Discord refused the alert: {detail}"[:300])
 
 
 def _header_seconds(exc: discord.HTTPException, name: str) -> float | None:

@@ -13,8 +13,7 @@ when the channel's /lang (or a locale starting with "ar") says so. The Translato
 
 from __future__ import annotations
 
-from core.texts import DEFAULT_LANG, t
-from core.texts import keys as shared_keys
+from core.texts import DEFAULT_LANG
 
 DESCRIPTION_LIMIT = 100  # Discord: command and option descriptions are 1-100 characters
 
@@ -81,27 +80,6 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "This channel's language: {current}. Choose another with /lang `language:`.",
         "ar": "لغة هذه القناة: {current}. لاختيار غيرها: /lang `language:`.",
     },
-    # Why a channel's alerts were paused (set by platforms.discord.sender, shown by /list).
-    "reason_50013": {
-        "en": "I lost the permission to post here (Missing Permissions)",
-        "ar": "فقدتُ صلاحية النشر هنا (Missing Permissions)",
-    },
-    "reason_50001": {
-        "en": "I can no longer see this channel (Missing Access)",
-        "ar": "لم أعد أستطيع رؤية هذه القناة (Missing Access)",
-    },
-    "reason_10003": {
-        "en": "the channel was deleted (Unknown Channel)",
-        "ar": "حُذفت القناة (Unknown Channel)",
-    },
-    "reason_50083": {
-        "en": "the thread is archived and locked",
-        "ar": "السلسلة مؤرشفة ومقفلة",
-    },
-    "reason_50007": {
-        "en": "I cannot send messages to this user",
-        "ar": "لا أستطيع مراسلة هذا المستخدم",
-    },
 }
 
 
@@ -128,18 +106,3 @@ def option_description(key: str, lang: str | None = None) -> str:
     if lang is None:
         return bilingual(texts["en"], texts["ar"])
     return texts.get(lang) or texts[DEFAULT_LANG]
-
-
-def paused_reason(reason: str | None, lang: str) -> str:
-    """A stored pause reason in the reader's language.
-
-    Discord reasons are stored as "… (Discord NNNNN)" by the sender; known codes are
-    translated, anything else (e.g. "unsubscribed") is shown as stored."""
-    if not reason:
-        return ""
-    for code in ("50013", "50001", "10003", "50083", "50007"):
-        if f"(Discord {code})" in reason:
-            return dt(f"reason_{code}", lang)
-    if f"reason_{reason}" in shared_keys():
-        return t(f"reason_{reason}", lang)
-    return reason

@@ -50,7 +50,8 @@ from telegram.ext import (
     filters,
 )
 
-from core import texts
+from core import commands, texts
+from core.pause import PauseCode, PauseReason
 from core.subscriptions import ChangeResult, Chat, Subscriptions
 from models import LabelInfo
 from platforms.telegram.render import render_latest
@@ -205,9 +206,6 @@ class TelegramHandlers:
     def _names(self, ids: Sequence[str], lang: str) -> str:
         return texts.names(ids, self._labels, lang)
 
-    def _valid(self) -> str:
-        return ", ".join(self._labels)
-
     def _keyboard(self, followed: Sequence[str], lang: str) -> InlineKeyboardMarkup:
         buttons = [
             InlineKeyboardButton(
@@ -238,110 +236,69 @@ class TelegramHandlers:
             await self._reply(update, context, texts.t("help", asker.lang))
             self._log(asker, "help", "ok")
 
-    async def subscribe(self, update: Update, context: Context) -> None:
-        """/subscribe [ids]: add labels (none: the defaults, with toggle buttons)."""
+    def _render(self, reply: commands.Reply, lang: str) -> str:
+        return texts.render(reply, lang, self._labels)
+
+    async def _change(
+        self, update: Update, context: Context, command: str
+    ) -> tuple[_Asker, list[str]] | None:
+        """Who asks to change this chat, and their words; None (answered) if they may not."""
         asker = await self._asker(update)
         if asker is None:
-            return
+            return None
         if refusal := await self._refusal(update, asker, context):
             await self._reply(update, context, texts.t(refusal, asker.lang))
-            self._log(asker, "subscribe", "refused")
+            self._log(asker, command, "refused")
+            return None
+        return asker, list(context.args or [])
+
+    async def subscribe(self, update: Update, context: Context) -> None:
+        """/subscribe [ids]: add labels (none: the defaults, with toggle buttons)."""
+        asked = await self._change(update, context, "subscribe")
+        if asked is None:
             return
-        words = list(context.args or [])
-        result = await self._subs.subscribe(asker.chat, words)
-        if not result.ok:
-            await self._reply(
-                update,
-                context,
-                texts.t(
-                    "unknown_ids",
-                    asker.lang,
-                    words=texts.echo(result.unknown, asker.lang),
-                    valid=self._valid(),
-                ),
-            )
-            self._log(asker, "subscribe", "unknown_ids")
-            return
+        asker, words = asked
+        reply = await commands.subscribe(self._subs, asker.chat, words)
         lang = asker.lang
         if (
-            asker.kind == ChatType.PRIVATE
+            reply.key != "unknown_ids"
+            and asker.kind == ChatType.PRIVATE
             and asker.user_lang
             and await self._subs.lang(asker.chat) is None
         ):
             # remember the user's language for the alerts of this private chat
             await self._subs.set_lang(asker.chat, lang)
-        active = self._active(result)
-        key = "subscribed" if result.added else "already_subscribed"
-        text = texts.t(key, lang, labels=self._names(active, lang))
-        if words:
+        text = self._render(reply, lang)
+        if words or reply.key == "unknown_ids":
             await self._reply(update, context, text)
-        else:
+        else:  # the defaults (or a resume): offer the buttons to choose
+            active = commands.followed(await self._subs.current(asker.chat), self._subs)
             await self._reply(
                 update,
                 context,
                 text + "\n\n" + texts.t("choose", lang),
                 markup=self._keyboard(active, lang),
             )
-        self._log(asker, "subscribe", f"ok labels={','.join(active)}")
+        self._log(asker, "subscribe", reply.key)
 
     async def unsubscribe(self, update: Update, context: Context) -> None:
         """/unsubscribe [ids]: remove some labels, or all of them."""
-        asker = await self._asker(update)
-        if asker is None:
+        asked = await self._change(update, context, "unsubscribe")
+        if asked is None:
             return
-        if refusal := await self._refusal(update, asker, context):
-            await self._reply(update, context, texts.t(refusal, asker.lang))
-            self._log(asker, "unsubscribe", "refused")
-            return
-        words = list(context.args or [])
-        lang = asker.lang
-        result = await self._subs.unsubscribe(asker.chat, words)
-        remaining = self._active(result)
-        if not result.ok:
-            text = texts.t(
-                "unknown_ids", lang, words=texts.echo(result.unknown, lang), valid=self._valid()
-            )
-        elif not result.removed:
-            if words and remaining:
-                ids, _ = self._subs.resolve(words)
-                text = texts.t(
-                    "not_following",
-                    lang,
-                    labels=self._names(ids, lang),
-                    remaining=self._names(remaining, lang),
-                )
-            else:
-                text = texts.t("not_subscribed", lang)
-        elif not remaining:
-            text = texts.t("unsubscribed_all", lang)
-        else:
-            text = texts.t(
-                "unsubscribed",
-                lang,
-                labels=self._names(result.removed, lang),
-                remaining=self._names(remaining, lang),
-            )
-        await self._reply(update, context, text)
-        self._log(asker, "unsubscribe", f"removed={','.join(result.removed) or '-'}")
+        asker, words = asked
+        reply = await commands.unsubscribe(self._subs, asker.chat, words)
+        await self._reply(update, context, self._render(reply, asker.lang))
+        self._log(asker, "unsubscribe", reply.key)
 
     async def list(self, update: Update, context: Context) -> None:
         """/list: what this chat (or forum topic) receives."""
         asker = await self._asker(update)
         if asker is None:
             return
-        sub = await self._subs.current(asker.chat)
-        if (
-            sub is None
-            or (not sub.active and sub.paused_reason in (None, "unsubscribed"))
-            or not sub.labels
-        ):
-            text = texts.t("not_subscribed", asker.lang)
-        elif not sub.active:
-            text = texts.t("list_paused", asker.lang, reason=sub.paused_reason)
-        else:
-            text = texts.t("list", asker.lang, labels=self._names(sub.labels, asker.lang))
-        await self._reply(update, context, text)
-        self._log(asker, "list", "ok")
+        reply = await commands.show_list(self._subs, asker.chat)
+        await self._reply(update, context, self._render(reply, asker.lang))
+        self._log(asker, "list", reply.key)
 
     async def topics(self, update: Update, context: Context) -> None:
         """/topics: what can be followed, with names in the asker's language."""
@@ -369,20 +326,14 @@ class TelegramHandlers:
         if asker is None:
             return
         args = [a.lower() for a in context.args or []]
-        wanted = args[0] if len(args) == 1 else None
-        if wanted not in texts.LANGS:
-            current = texts.lang_name(asker.lang, asker.lang)
-            await self._reply(update, context, texts.t("lang_usage", asker.lang, current=current))
-            self._log(asker, "lang", "usage")
-            return
-        assert wanted is not None
-        if refusal := await self._refusal(update, asker, context):
+        wanted = args[0] if len(args) == 1 and args[0] in texts.LANGS else None
+        if wanted is not None and (refusal := await self._refusal(update, asker, context)):
             await self._reply(update, context, texts.t(refusal, asker.lang))
             self._log(asker, "lang", "refused")
             return
-        await self._subs.set_lang(asker.chat, wanted)
-        await self._reply(update, context, texts.t("lang_set", wanted))
-        self._log(asker, "lang", f"set={wanted}")
+        reply = await commands.set_lang(self._subs, asker.chat, wanted, asker.lang)
+        await self._reply(update, context, self._render(reply, asker.lang))
+        self._log(asker, "lang", reply.key)
 
     async def unknown_command(self, update: Update, context: Context) -> None:
         """A command we do not know: a one-line list of the valid ones.
@@ -464,24 +415,26 @@ class TelegramHandlers:
             return
         chat = change.chat
         new = change.new_chat_member
-        reason: str | None = None
+        reason: PauseReason | None = None
         if new.status == ChatMemberStatus.BANNED:
-            reason = (
-                "bot was blocked by the user"
-                if chat.type == ChatType.PRIVATE
-                else "bot was kicked from the chat"
-            )
+            code: PauseCode = "blocked" if chat.type == ChatType.PRIVATE else "kicked"
+            reason = PauseReason(code, f"my_chat_member: {new.status}")
         elif new.status == ChatMemberStatus.LEFT:
-            reason = "bot was removed from the chat"
+            reason = PauseReason("removed", f"my_chat_member: {new.status}")
         elif isinstance(new, ChatMemberRestricted) and not new.can_send_messages:
-            reason = "bot may not send messages in this chat"
+            reason = PauseReason("no_permission", "restricted: may not send messages")
         elif chat.type == ChatType.CHANNEL and new.status not in ADMIN_STATUSES:
-            reason = "bot is no longer an administrator of the channel"
+            reason = PauseReason("no_permission", "no longer an administrator of the channel")
         if reason is None:
             log.info("telegram_membership chat=%s status=%s", chat.id, new.status)
             return
         paused = await self._subs.pause(Chat(PLATFORM, str(chat.id)), reason)
-        log.info("telegram_chat_paused chat=%s subscriptions=%d reason=%r", chat.id, paused, reason)
+        log.info(
+            "telegram_chat_paused chat=%s subscriptions=%d reason=%r",
+            chat.id,
+            paused,
+            reason.stored(),
+        )
 
     async def migrated(self, update: Update, context: Context) -> None:
         """A group became a supergroup: its subscriptions follow it to the new id."""

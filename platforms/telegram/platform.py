@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from telegram import BotCommand
 from telegram.error import TelegramError
@@ -64,7 +65,7 @@ class TelegramPlatform:
             token, api_base_url, self.limiter, poll_timeout=poll_timeout
         )
         labels = {info.id: info for info in subscriptions.labels}
-        self.sender: Sender = TelegramSender(
+        self.sender: Sender[Any] = TelegramSender(
             self.application.bot, labels, tz, sources=sources, limiter=self.limiter
         )
         self.handlers = TelegramHandlers(subscriptions, store, tz, clock, sources=sources)

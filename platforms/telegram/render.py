@@ -201,3 +201,39 @@ def render_latest(
         )
         lines.append(f"{mark_for(title)}{number}. {shown}\n{ui_mark}{meta}")
     return "\n".join(lines)
+
+
+def render_digest(
+    header: str,
+    entries: Sequence[AlertText],
+    *,
+    lang: str,
+    limit: int = MAX_TEXT,
+) -> tuple[AlertText, ...]:
+    """Pack rendered alerts into as few messages as fit `limit`, each headed by `header`
+    (with `i/n` when there are several). Entries stay whole and in order; the plain shape,
+    the longer one once entities are parsed, decides the fit."""
+    ui_mark = RLM if lang == "ar" else LRM
+    gap = "\n\n"
+    room = limit - utf16_len(ui_mark + header + " · 99/99") - utf16_len(gap)
+    groups: list[list[AlertText]] = []
+    used = 0
+    for entry in entries:
+        size = utf16_len(entry.plain)
+        if groups and used + utf16_len(gap) + size <= room:
+            groups[-1].append(entry)
+            used += utf16_len(gap) + size
+        else:
+            groups.append([entry])
+            used = size
+    out = []
+    for number, group in enumerate(groups, start=1):
+        title = header if len(groups) == 1 else f"{header} · {number}/{len(groups)}"
+        html_head = f"{ui_mark}<b>{html.escape(title, quote=False)}</b>"
+        out.append(
+            AlertText(
+                html=gap.join([html_head, *(e.html for e in group)]),
+                plain=gap.join([ui_mark + title, *(e.plain for e in group)]),
+            )
+        )
+    return tuple(out)

@@ -1,24 +1,31 @@
-"""The outbox's Sender for Telegram.
+"""The outbox's Sender for Telegram: renders a payload, sends it, reads the answer.
 
-`TelegramSender.send` renders one alert (platforms/telegram/render.py) and translates every
-Bot API answer into a SendResult, so the outbox decides what happens next:
+`TelegramSender.render` turns a payload (alerts/payloads.py) into Telegram messages
+(platforms/telegram/render.py: HTML plus a plain-text fallback); `send` posts them
+(sendMessage), or edits the message already sent (editMessageText), and translates every Bot
+API answer into a SendResult, so the outbox decides what happens next:
 
     RetryAfter (429)                      -> retry, after exactly `retry_after` seconds
     ChatMigrated (400 migrate_to_chat_id) -> moved: the chat id is rewritten, the alert re-sent
     Forbidden (403 blocked / kicked)      -> gone: the chat's subscriptions are paused
-    BadRequest "chat not found", no rights-> gone
+    BadRequest "chat not found", no rights-> gone (the reason's code: chat_gone, no_permission…)
     BadRequest "can't parse entities"     -> sent again at once as plain text; failed if refused
     other BadRequest                      -> failed (the same request would fail again)
     TimedOut / NetworkError / 5xx         -> retry with backoff (a timed-out send may have
                                              arrived: at worst one repeat, never a loss)
+
+A digest that needs several messages is sent in order; if a later part is refused, the
+outcome of that part is returned and the whole digest is tried again (at least once: its
+earlier parts may repeat, none is lost). An edit of a message Telegram no longer has fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import tzinfo
+from typing import assert_never
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
@@ -27,21 +34,44 @@ from telegram.error import (
     ChatMigrated,
     Forbidden,
     InvalidToken,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
 
-from alerts.outbox import Pacing, SendResult
-from models import LabelInfo
+from alerts.outbox import Pacing
+from alerts.payloads import (
+    Digest,
+    EditAlert,
+    Failed,
+    Gone,
+    Moved,
+    NewAlert,
+    Payload,
+    Rendered,
+    RenderedDigest,
+    RenderedEdit,
+    RenderedNew,
+    Retry,
+    SendResult,
+    Sent,
+)
+from core import texts
+from core.pause import PauseReason, classify
+from models import LabelInfo, Match, Story
 from platforms.telegram.limiter import (
     TelegramRateLimiter,
     chat_id_param,
     is_group_id,
     retry_after_seconds,
 )
-from platforms.telegram.render import render_alert
-from store import Delivery
+from platforms.telegram.render import (
+    MAX_TEXT,
+    AlertText,
+    render_alert,
+    render_digest,
+    utf16_len,
+)
+from store import Subscription
 
 log = logging.getLogger("mirsad.telegram")
 
@@ -61,7 +91,6 @@ _GONE_BAD_REQUESTS = (
     "peer_id_invalid",
     "group chat was deactivated",
 )
-
 
 
 class TelegramSender:
@@ -96,6 +125,30 @@ class TelegramSender:
         """True when `send` had to initialize the bot itself (no polling, e.g. `bot.py once`)."""
         return self._ready
 
+    # --- rendering (pure) ---------------------------------------------------------------------
+
+    def _alert(self, story: Story, match: Match, lang: str, limit: int = MAX_TEXT) -> AlertText:
+        source = self._sources.get(story.feed_id, story.feed_id)
+        return render_alert(
+            story, match, self._labels, lang=lang, tz=self._tz, source=source, limit=limit
+        )
+
+    def render(self, payload: Payload, lang: str) -> Rendered[AlertText]:
+        match payload:
+            case NewAlert(story, found):
+                return RenderedNew(self._alert(story, found, lang))
+            case EditAlert(story, found, message_id):
+                return RenderedEdit(message_id, self._alert(story, found, lang))
+            case Digest(items):
+                header = texts.t("digest", lang, count=len(items))
+                room = MAX_TEXT - utf16_len(header) - 16  # an entry always fits one message
+                entries = [self._alert(story, found, lang, room) for story, found in items]
+                return RenderedDigest(render_digest(header, entries, lang=lang))
+            case _:
+                assert_never(payload)
+
+    # --- sending -------------------------------------------------------------------------------
+
     async def _ensure_ready(self) -> None:
         # `bot.py once` sends without starting the Telegram application; the bot still needs
         # its HTTP clients (and getMe) before the first request. Idempotent in PTB.
@@ -106,80 +159,103 @@ class TelegramSender:
                 await self._bot.initialize()
                 self._ready = True
 
-    async def send(self, delivery: Delivery) -> SendResult:
-        """Send one alert; never raises for a Bot API answer (see the module docstring)."""
-        sub = delivery.subscription
-        story = delivery.story
-        text = render_alert(
-            story,
-            delivery.match,
-            self._labels,
-            lang=sub.lang,
-            tz=self._tz,
-            source=self._sources.get(story.feed_id, story.feed_id),
-        )
+    async def send(self, target: Subscription, rendered: Rendered[AlertText]) -> SendResult:
+        """Send or edit; never raises for a Bot API answer (see the module docstring)."""
         try:
             await self._ensure_ready()
-            message = await self._send(sub.chat_id, sub.thread_id, text.html, ParseMode.HTML)
+        except TelegramError as exc:
+            return self._result(exc)
+        match rendered:
+            case RenderedNew(message):
+                return await self._post_all(target, (message,))
+            case RenderedDigest(messages):
+                return await self._post_all(target, messages)
+            case RenderedEdit(message_id, message):
+                return await self._edit(target, message_id, message)
+            case _:
+                assert_never(rendered)
+
+    async def _post_all(self, target: Subscription, messages: Sequence[AlertText]) -> SendResult:
+        ids: list[str] = []
+        for message in messages:
+            result = await self._html_or_plain(
+                target, message, lambda text, mode: self._post(target, text, mode)
+            )
+            if not isinstance(result, Sent):
+                return result
+            ids.extend(result.message_ids)
+        return Sent(tuple(ids))
+
+    async def _edit(self, target: Subscription, message_id: str, message: AlertText) -> SendResult:
+        async def edit(text: str, mode: str | None) -> str:
+            await self._bot.edit_message_text(
+                text,
+                chat_id=chat_id_param(target.chat_id),
+                message_id=int(message_id),
+                parse_mode=mode,
+            )
+            return message_id
+
+        result = await self._html_or_plain(target, message, edit)
+        if isinstance(result, Failed) and "not modified" in result.reason.lower():
+            return Sent((message_id,))  # the message already says exactly this
+        return result
+
+    async def _html_or_plain(
+        self,
+        target: Subscription,
+        message: AlertText,
+        call: Callable[[str, str | None], Awaitable[str]],
+    ) -> SendResult:
+        """`call` with the HTML; refused HTML is sent again at once as plain text."""
+        try:
+            return Sent((await call(message.html, ParseMode.HTML),))
         except BadRequest as exc:
             if "can't parse entities" not in exc.message.lower():
                 return self._result(exc)
             # Our HTML was refused: better the alert as plain text than no alert (issue 7).
             log.warning(
-                "telegram_html_refused chat=%s story=%s reason=%r: sending as plain text",
-                sub.chat_id,
-                story.id,
+                "telegram_html_refused chat=%s reason=%r: sending as plain text",
+                target.chat_id,
                 exc.message,
             )
             try:
-                message = await self._send(sub.chat_id, sub.thread_id, text.plain, None)
+                return Sent((await call(message.plain, None),))
             except BadRequest as again:
-                return SendResult(
-                    "failed", reason=f"refused as HTML and as plain text: {again.message}"
-                )
+                return Failed(f"refused as HTML and as plain text: {again.message}")
             except TelegramError as again:
                 return self._result(again)
         except TelegramError as exc:
             return self._result(exc)
-        return SendResult.sent(str(message.message_id))
 
-    async def _send(
-        self, chat_id: str, thread_id: str, text: str, parse_mode: str | None
-    ) -> Message:
-        return await self._bot.send_message(
-            chat_id=chat_id_param(chat_id),
+    async def _post(self, target: Subscription, text: str, parse_mode: str | None) -> str:
+        message: Message = await self._bot.send_message(
+            chat_id=chat_id_param(target.chat_id),
             text=text,
             parse_mode=parse_mode,
-            message_thread_id=int(thread_id) if thread_id else None,
+            message_thread_id=int(target.thread_id) if target.thread_id else None,
         )
+        return str(message.message_id)
 
     def _result(self, exc: TelegramError) -> SendResult:
         if isinstance(exc, RetryAfter):
             seconds = retry_after_seconds(exc)
-            return SendResult(
-                "retry",
-                reason=f"rate limited: retry after {seconds:g} s",
-                retry_after=seconds,
-                retry_scope="chat",
-            )
+            return Retry(f"rate limited: retry after {seconds:g} s", retry_after=seconds)
         if isinstance(exc, ChatMigrated):
-            return SendResult(
-                "moved",
-                reason=f"group upgraded to supergroup {exc.new_chat_id}",
-                new_chat_id=str(exc.new_chat_id),
+            return Moved(
+                str(exc.new_chat_id), reason=f"group upgraded to supergroup {exc.new_chat_id}"
             )
         if isinstance(exc, Forbidden):
-            return SendResult("gone", reason=exc.message)
+            return Gone(classify(exc.message, "refused"))
         if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is a subclass of it
             lowered = exc.message.lower()
             if "thread not found" in lowered:  # a deleted forum topic: pause that topic only
-                return SendResult("gone", reason=exc.message, gone_scope="subscription")
+                return Gone(PauseReason("topic_gone", exc.message), scope="subscription")
             if any(text in lowered for text in _GONE_BAD_REQUESTS):
-                return SendResult("gone", reason=exc.message)
-            return SendResult("failed", reason=exc.message)
+                return Gone(classify(exc.message, "refused"))
+            return Failed(exc.message)
         if isinstance(exc, InvalidToken):
             log.error("telegram_invalid_token: check TELEGRAM_BOT_TOKEN")
-            return SendResult("retry", reason="invalid bot token")
-        if isinstance(exc, NetworkError):  # includes TimedOut and 5xx answers
-            return SendResult("retry", reason=f"{type(exc).__name__}: {exc.message}")
-        return SendResult("retry", reason=f"{type(exc).__name__}: {exc.message}")
+            return Retry("invalid bot token")
+        # NetworkError (TimedOut, 5xx answers) and anything else from PTB: try again later
+        return Retry(f"{type(exc).__name__}: {exc.message}")

@@ -1,0 +1,221 @@
+"""One table of command scenarios, run on BOTH platforms through their real clients (PTB
+against tests/fake_telegram.py, discord.py against tests/fake_discord.py): each step must
+give the same reply text, the same visibility where the platform has one, and leave the same
+subscription behind. The decisions live once, in core/commands.py; these tests hold the
+platforms to them (issue 11: the copies had drifted three times)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import discord
+import pytest
+
+from core.pause import PauseReason
+from core.subscriptions import Subscriptions
+from platforms.telegram.platform import TelegramPlatform
+from store import Store
+from tests.conftest import FakeClock
+from tests.fake_discord import (
+    ADMIN_ID,
+    CHANNEL_A,
+    FakeDiscord,
+    mirsad_config,
+    running_mirsad,
+)
+from tests.fake_telegram import FakeTelegram, real_labels, scaled, user
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+GROUP = -1005001  # the Telegram group; its administrator writes in English
+ADMIN = 51
+T0 = datetime(2026, 2, 11, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command and what must come of it. `args`: the words after the command, as typed in
+    Telegram; `options`: the same request as Discord slash-command options."""
+
+    command: str
+    args: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+    text: str = ""  # the reply, exactly (Telegram: its first paragraph; see `Driver.run`)
+    public: bool = False  # Discord: shown to the channel (not ephemeral)
+    labels: tuple[str, ...] | None = None  # the labels received afterwards, if checked
+    discord_text: str | None = None  # where Discord words the same reply its own way
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A change made directly in the store between commands (what a platform answer or an
+    older version left behind)."""
+
+    act: Callable[[Store, str, str], Awaitable[object]]
+
+
+Scenario = list[Step | Setup]
+
+NOT_SUBSCRIBED = "This chat is not subscribed. Send /subscribe to subscribe."
+
+
+async def _pause_no_permission(store: Store, platform: str, chat: str) -> object:
+    reason = PauseReason("no_permission", "missing permissions")
+    return await store.pause_chat(platform, chat, reason.stored(), T0)
+
+
+async def _follow_only_retired(store: Store, platform: str, chat: str) -> object:
+    # a label the config no longer has: nothing this bot knows is followed
+    return await store.save_subscription(platform, chat, ["retired_figure"], T0)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "subscribe, again, unknown, list": [
+        Step("subscribe", "Donald Trump", {"figure": "Donald Trump"},
+             "Subscribed. This chat now receives: Donald Trump", public=True, labels=("trump",)),
+        Step("subscribe", "trump", {"figure": "trump"}, "This chat already receives: Donald Trump"),
+        Step("subscribe", "tr\u200bump", {"figure": "tr\u200bump"},
+             "This chat already receives: Donald Trump"),
+        Step("subscribe", "bogus", {"figure": "bogus"},
+             "Unknown: «bogus». Valid ids: altman, musk, trump, ai, ai_policy", labels=("trump",)),
+        Step("list", text="This chat receives alerts about: Donald Trump"),
+    ],
+    "unsubscribe, partly and wholly": [
+        Step("subscribe", "musk ai", {"figure": "musk", "topic": "ai"},
+             "Subscribed. This chat now receives: Elon Musk, Artificial Intelligence", public=True),
+        Step("unsubscribe", "trump", {"figure": "trump"},
+             "This chat does not follow: Donald Trump. It follows: Elon Musk, Artificial Intelligence"),
+        Step("unsubscribe", "ai", {"topic": "ai"},
+             "Removed: Artificial Intelligence. This chat still receives: Elon Musk", public=True,
+             labels=("musk",)),
+        Step("unsubscribe", text="Unsubscribed. No more alerts will be sent to this chat.",
+             public=True, labels=()),
+        Step("list", text=NOT_SUBSCRIBED),
+        Step("unsubscribe", text=NOT_SUBSCRIBED),
+    ],
+    "resume after the platform paused the chat": [
+        Step("subscribe", "trump", {"figure": "trump"},
+             "Subscribed. This chat now receives: Donald Trump", public=True),
+        Setup(_pause_no_permission),
+        Step("list", text="The subscription is paused (I lost the permission to post here). "
+                          "Send /subscribe to resume it.", labels=()),
+        # the labels it followed come back, not the defaults
+        Step("subscribe", text="Subscribed. This chat now receives: Donald Trump", public=True,
+             labels=("trump",)),
+    ],
+    "no label this bot knows counts as not subscribed": [
+        Setup(_follow_only_retired),
+        Step("list", text=NOT_SUBSCRIBED),
+        Setup(_pause_no_permission),
+        Step("list", text=NOT_SUBSCRIBED),
+        Step("subscribe", "ai", {"topic": "ai"},
+             "Subscribed. This chat now receives: Artificial Intelligence", public=True,
+             labels=("ai",)),
+    ],
+    "language, including a value no client offers": [
+        Step("lang", "fr", {"language": "fr"},
+             "Current language: English. To change it: /lang ar or /lang en",
+             discord_text="This channel's language: English. Choose another with /lang `language:`."),
+        Step("lang", "en", {"language": "en"}, "This chat's language is now English.", public=True),
+        Step("lang", "ar", {"language": "ar"}, "لغة هذه المحادثة الآن: العربية.", public=True),
+        Step("list", text="هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك."),
+    ],
+}
+
+
+class Driver:
+    """Runs a command on one platform as an administrator; returns (text, public)."""
+
+    platform: str
+    chat: str
+    store: Store
+
+    async def run(self, step: Step) -> tuple[str, bool | None]:
+        raise NotImplementedError
+
+    async def labels(self) -> tuple[str, ...] | None:
+        sub = await self.store.subscription(self.platform, self.chat, "")
+        return None if sub is None else (sub.labels if sub.active else ())
+
+
+class TelegramDriver(Driver):
+    platform = "telegram"
+    chat = str(GROUP)
+
+    def __init__(self, fake: FakeTelegram, store: Store) -> None:
+        self.fake, self.store = fake, store
+        self.group = fake.group(GROUP, admins={ADMIN: "administrator"})
+
+    async def run(self, step: Step) -> tuple[str, bool | None]:
+        before = len(self.fake.messages(GROUP))
+        text = f"/{step.command} {step.args}".strip()
+        self.fake.push(self.fake.command(self.group, text, from_user=user(ADMIN, "en")))
+        answer = await self.fake.wait_for_message(GROUP, before + 1)
+        # a /subscribe without words adds the label buttons under a second paragraph
+        return answer.visible.split("\n\n")[0], None  # Telegram has no private replies here
+
+
+class DiscordDriver(Driver):
+    platform = "discord"
+    chat = str(CHANNEL_A)
+
+    def __init__(self, fake: FakeDiscord, store: Store) -> None:
+        self.fake, self.store = fake, store
+
+    async def run(self, step: Step) -> tuple[str, bool | None]:
+        answer = await self.fake.command(step.command, step.options or None, user=ADMIN_ID)
+        return answer.content, not answer.ephemeral
+
+
+@pytest.fixture(params=["telegram", "discord"])
+async def driver(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[Driver]:
+    if request.param == "telegram":
+        async with FakeTelegram() as fake:
+            store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'telegram.db'}")
+            platform = TelegramPlatform(
+                token=fake.token, api_base_url=fake.api_base_url,
+                subscriptions=Subscriptions(store, real_labels(), clock), store=store,
+                tz=ZoneInfo("Africa/Casablanca"), clock=clock, limiter=scaled(fake, 0.05),
+                poll_timeout=0.5,
+            )
+            await platform.start()
+            try:
+                yield TelegramDriver(fake, store)
+            finally:
+                await platform.stop()
+                await store.close()
+            assert fake.rate_limited == []  # the table never trips Telegram's flood limits
+    else:
+        saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        discord_fake = await FakeDiscord().start()
+        try:
+            async with running_mirsad(discord_fake, mirsad_config(tmp_path, discord_fake), clock) as app:
+                yield DiscordDriver(discord_fake, app.parts.store)
+        finally:
+            await discord_fake.close()
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_both_platforms_decide_the_same(driver: Driver, name: str) -> None:
+    for number, item in enumerate(SCENARIOS[name], start=1):
+        if isinstance(item, Setup):
+            await item.act(driver.store, driver.platform, driver.chat)
+            continue
+        text, public = await driver.run(item)
+        expected = item.text
+        if driver.platform == "discord" and item.discord_text is not None:
+            expected = item.discord_text
+        where = f"{name} step {number} /{item.command} {item.args}"
+        assert text == expected, where
+        if public is not None:
+            assert public == item.public, where
+        if item.labels is not None:
+            assert await driver.labels() == item.labels, where
+

@@ -1,0 +1,232 @@
+"""The database file lost, replaced, damaged or new (issue 17, case 4, and the corrupt-file
+message of case 8).
+
+Before: a database deleted under a running bot went on in the unlinked file, and a restart
+silently created an empty one (no subscriptions, new stories alerted nobody, nothing logged).
+Now the bot stops with a line naming the file, a restart refuses the empty database while the
+marker beside it says one existed (unless --new-database), creating one is a WARNING, and a
+damaged file is named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from runtime.app import AppOptions, Parts, run_forever
+from store import Store
+from store.dbfile import DatabaseFile, DatabaseLost, DatabaseMissing, DatabaseWatch
+from tests.conftest import ROOT, write_config
+
+
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path, "database: state/m.db\nfeeds: []\nhealth:\n  enabled: false\n")
+
+
+def bot(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
+
+
+def url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def a_database_with_a_subscription(path: Path) -> None:
+    store = await Store.open(url(path))
+    await store.save_subscription("telegram", "42", ["trump"], datetime.now(UTC))
+    await store.close()
+
+
+def remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+async def test_creating_a_database_warns_with_its_path_and_leaves_a_marker(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "state" / "m.db"
+    store = await Store.open(url(db))
+    await store.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(f"database_created path={db} marker={db}.marker" in w for w in warnings)
+    assert (tmp_path / "state" / "m.db.marker").exists()
+    caplog.clear()
+    store = await Store.open(url(db))  # opening it again is quiet
+    await store.close()
+    assert not [r for r in caplog.records if "database_created" in r.getMessage()]
+
+
+async def test_a_lost_database_is_refused_while_its_marker_exists(tmp_path: Path) -> None:
+    db = tmp_path / "state" / "m.db"
+    await a_database_with_a_subscription(db)
+    remove_database(db)
+    with pytest.raises(DatabaseMissing) as info:
+        await Store.open(url(db))
+    assert str(info.value) == (
+        f"the database {db} is missing or empty, but {db}.marker says one was created there "
+        "before: restore it (from a backup), or start with --new-database to begin again "
+        "with an empty database (no subscriptions)"
+    )
+    assert not db.exists()  # nothing was created
+    db.touch()  # an empty file is no database either
+    with pytest.raises(DatabaseMissing):
+        await Store.open(url(db))
+    store = await Store.open(url(db), new_database=True)
+    assert await store.subscriptions("telegram", "42") == []
+    await store.close()
+
+
+async def test_a_new_database_sets_the_lost_ones_write_ahead_log_aside(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    await a_database_with_a_subscription(db)
+    db.unlink()
+    wal = tmp_path / "m.db-wal"
+    wal.write_bytes(b"left over from the lost database")
+    store = await Store.open(url(db), new_database=True)
+    await store.close()
+    assert (tmp_path / "m.db-wal.orphaned").read_bytes() == b"left over from the lost database"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_run_refuses_an_empty_database_where_one_lived_and_new_database_accepts_it(
+    tmp_path: Path,
+) -> None:
+    path = config(tmp_path)
+    db = tmp_path / "state" / "m.db"
+    asyncio.run(a_database_with_a_subscription(db))
+    remove_database(db)
+
+    refused = bot("run", "--config", str(path))
+    assert refused.returncode == 1
+    (line,) = [x for x in refused.stderr.splitlines() if "mirsad_stopped" in x]
+    assert line.endswith(
+        f"CRITICAL mirsad mirsad_stopped error='the database {db} is missing or empty, but "
+        f"{db}.marker says one was created there before: restore it (from a backup), or start "
+        "with --new-database to begin again with an empty database (no subscriptions)'"
+    )
+    assert "Traceback" not in refused.stderr
+    assert not db.exists()
+
+    accepted = bot("once", "--new-database", "--config", str(path))
+    assert accepted.returncode == 0, accepted.stderr
+    assert f"WARNING mirsad.store database_created path={db}" in accepted.stderr
+    assert db.exists()
+
+
+def test_a_damaged_database_is_named(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    db = tmp_path / "state" / "m.db"
+    db.parent.mkdir()
+    db.write_bytes(b"this is not a SQLite file, it was overwritten by mistake\n" * 100)
+    expected = (
+        f"the database {db} is damaged or not a Mirsad database (file is not a database): "
+        "restore it from a backup, or move it away and start with --new-database"
+    )
+    run = bot("run", "--config", str(path))
+    assert run.returncode == 1
+    assert f"CRITICAL mirsad mirsad_stopped error='{expected}'" in run.stderr
+    assert "Traceback" not in run.stderr
+    once = bot("once", "--config", str(path))
+    assert once.returncode == 1
+    assert once.stderr.strip().endswith(f"error: the poll cycle could not run: {expected}")
+
+
+def test_the_watch_notices_a_deleted_or_replaced_file(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    db.write_bytes(b"x")
+    file = DatabaseFile(db)
+    watch = DatabaseWatch(file)
+    assert watch.problem() is None
+    other = tmp_path / "restored.db"
+    other.write_bytes(b"y")
+    other.replace(db)  # a backup copied over it: same path, another inode
+    assert watch.problem() == (
+        f"the database {db} was replaced by another file while Mirsad was running: "
+        "start Mirsad again to use the new file"
+    )
+    db.unlink()
+    assert watch.problem() == (
+        f"the database {db} was deleted while Mirsad was running: restore it from a backup "
+        "before starting again"
+    )
+
+
+async def test_run_stops_when_the_database_is_replaced_under_it(tmp_path: Path) -> None:
+    settings = load_settings(config(tmp_path), env={})
+    db = tmp_path / "state" / "m.db"
+    ready: list[Parts] = []
+    options = AppOptions(on_ready=ready.append, database_check_seconds=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_forever(settings, options, stop))
+    for _ in range(200):
+        if ready:
+            break
+        await asyncio.sleep(0.02)
+    assert ready
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(db.read_bytes())
+    copy.replace(db)
+    with pytest.raises(DatabaseLost, match=r"was replaced by another file while Mirsad"):
+        await asyncio.wait_for(task, 10)
+    assert stop.is_set()  # the watch stopped the bot; the test never set it
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+async def test_bot_run_exits_1_naming_the_file_when_the_database_is_deleted(
+    tmp_path: Path,
+) -> None:
+    path = config(tmp_path)
+    db = tmp_path / "state" / "m.db"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bot.py"),
+        "run",
+        "--config",
+        str(path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        async for raw in proc.stderr:
+            lines.append(raw.decode().rstrip())
+            if "mirsad_ready" in lines[-1]:
+                break
+        db.unlink()
+        _, rest = await asyncio.wait_for(proc.communicate(), 30)  # checked every 5 s
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+    lines += rest.decode().splitlines()
+    assert proc.returncode == 1
+    expected = (
+        f"the database {db} was deleted while Mirsad was running: restore it from a backup "
+        "before starting again"
+    )
+    assert any(line.endswith(f"CRITICAL mirsad database_lost {expected}") for line in lines), "\n".join(lines)
+    assert any(line.endswith(f"mirsad_stopped error='{expected}'") for line in lines)
+    # and a restart does not silently begin again with an empty database
+    refused = bot("run", "--config", str(path))
+    assert refused.returncode == 1
+    assert f"the database {db} is missing or empty, but {db}.marker" in refused.stderr
