@@ -55,10 +55,6 @@ _COMMON: tuple[tuple[str, str], ...] = (
     ("ة", "ه"),
     ("ؤ", "و"),
     ("ئ", "ي"),
-    ("\n", " "),
-    ("\r", " "),
-    ("\t", " "),
-    ("\xa0", " "),
 )
 # Rarer letters folded one for one (slow path), as filters.arabic.normalize folds them.
 _RARE_ONE: dict[str, str] = {
@@ -102,48 +98,70 @@ _RARE_ONE_RE = re.compile(f"[{''.join(_RARE_ONE)}]")
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """A folded text and the way back: `offsets[i]` is the original index of folded
-    character i (None: the same index), with one extra entry for the end."""
+    """A folded text and the way back to original offsets: characters were removed in
+    `stages` (each: p - k for the k-th character removed at p, sorted), after which folded
+    index i is an index into `offsets` (None: the same index) with one entry for the end."""
 
     text: str
     offsets: tuple[int, ...] | None = None
-    removed: tuple[int, ...] = ()  # p - k for the k-th removed character at p (sorted)
+    stages: tuple[tuple[int, ...], ...] = ()
 
     def original(self, i: int) -> int:
-        if self.offsets is not None:
-            return self.offsets[i]
-        return i + bisect_right(self.removed, i) if self.removed else i
+        for removed in reversed(self.stages):
+            i += bisect_right(removed, i)
+        return i if self.offsets is None else self.offsets[i]
+
+
+# Separators between the words of a phrase become a space (منصة “إكس”, إيه.آي, l'IA,
+# AI-powered, a line break in a hard-wrapped feed); runs of spaces are then folded to one.
+_SEPARATOR_RE = re.compile("[\n\r\t\xa0.\\-'’\\[\\]“”«»\"()]")
 
 
 def _fold_common(text: str) -> str:
     for old, new in _COMMON:
         if old in text:
             text = text.replace(old, new)
-    return text
+    return _SEPARATOR_RE.sub(" ", text)
+
+
+def _removed(pattern: re.Pattern[str], text: str) -> tuple[int, ...]:
+    return tuple(m.start() - k for k, m in enumerate(pattern.finditer(text)))
 
 
 def fold_text(text: str) -> Folded:
-    """Fold `text` for matching, keeping case and ء, with a map back to original offsets."""
-    if not _RARE_RE.search(text):
-        return Folded(_fold_common(text))
-    if not _COMPAT_RE.search(text):
-        # Removals and one-for-one folds: folded index i is original index i plus the number
-        # of characters removed before it.
-        removed = tuple(m.start() - k for k, m in enumerate(_REMOVED_RE.finditer(text)))
-        out = _REMOVED_RE.sub("", text) if removed else text
-        for letter in set(_RARE_ONE_RE.findall(out)):
-            out = out.replace(letter, _RARE_ONE[letter])
-        return Folded(_fold_common(out), None, removed)
-    chars: list[str] = []
-    offsets: list[int] = []
-    for i, c in enumerate(text):
-        for d in unicodedata.normalize("NFKC", c):
-            if _REMOVED_RE.match(d):
-                continue
-            chars.append(d.translate(_RARE_TABLE))
-            offsets.append(i)
-    offsets.append(len(text))
-    return Folded(_fold_common("".join(chars)), tuple(offsets))
+    """Fold `text` for matching, keeping case and ء, with a map back to original offsets.
+    Separators inside a phrase (quotes, brackets, dots, hyphens, apostrophes, line breaks)
+    become one space: منصة “إكس” and إيه.آي read as منصة إكس and إيه آي."""
+    stages: tuple[tuple[int, ...], ...] = ()
+    offsets: tuple[int, ...] | None = None
+    if _RARE_RE.search(text):
+        if not _COMPAT_RE.search(text):
+            # removals and one-for-one folds: only removed positions need remembering
+            removed = _removed(_REMOVED_RE, text)
+            if removed:
+                stages = (removed,)
+                text = _REMOVED_RE.sub("", text)
+            for letter in set(_RARE_ONE_RE.findall(text)):
+                text = text.replace(letter, _RARE_ONE[letter])
+        else:
+            chars: list[str] = []
+            mapping: list[int] = []
+            for i, c in enumerate(text):
+                for d in unicodedata.normalize("NFKC", c):
+                    if _REMOVED_RE.match(d):
+                        continue
+                    chars.append(d.translate(_RARE_TABLE))
+                    mapping.append(i)
+            mapping.append(len(text))
+            text, offsets = "".join(chars), tuple(mapping)
+    text = _fold_common(text)
+    if "  " in text:
+        stages = (*stages, _removed(_EXTRA_SPACES, text))
+        text = _EXTRA_SPACES.sub("", text)
+    return Folded(text, offsets, stages)
+
+
+_EXTRA_SPACES = re.compile("(?<= ) ")  # one match per extra space: positions stay exact
 
 
 def fold_phrase(text: str) -> str:
@@ -181,8 +199,6 @@ _AR_SUFFIX_SET = frozenset(("", *AR_SUFFIXES))
 # Suffixes a non-last inflected word may carry inside a phrase (ذكاءً اصطناعياً, أوامر تنفيذية).
 _INNER_SUFFIXES = ("", "ه", "ا", "ي", "يه", "يا", "ات")
 _LATIN_SUFFIXES = frozenset(("", "s", "es", "e"))
-_SEPARATORS = (" ", ".", "-")
-_ELISION = (" ", "'", "’")
 _MIN_STEM = 2
 
 
@@ -338,7 +354,7 @@ class PhraseAutomaton:
                         continue
                     seen.add(ident)
                     lo, hi = original(edges[0]), original(edges[1] - 1) + 1
-                    if (folded.removed or folded.offsets) and ftext[edges[1] - 1] in _AR:
+                    if (folded.stages or folded.offsets) and ftext[edges[1] - 1] in _AR:
                         # marks after an Arabic word's last letter belong to it (ذكاءً)
                         marks = _MARKS_RUN.match(source, hi)
                         hi = marks.end() if marks else hi
@@ -451,36 +467,19 @@ def _keys_for(
         suffixes = _AR_SUFFIX_SET if last_inflects else frozenset({""})
     else:
         suffixes = _LATIN_SUFFIXES if last_inflects else frozenset({""})
-    gaps = len(words) - 1
-    # Each gap: one space, dot or hyphen (إيه.آي, X.AI); after a one-letter Latin word also an
-    # apostrophe (French elision: l'IA, d'administration). Long phrases: one kind throughout.
-    options = [
-        _ELISION if len(w) == 1 and not _is_arabic(w) else _SEPARATORS for w in words[:-1]
-    ]
-    seps: list[tuple[str, ...]] = (
-        list(product(*options)) if gaps <= 3 else [(s,) * gaps for s in _SEPARATORS]
-    )
     lam_prefixes = frozenset(h + "ل" for h in _CONJ)
     latin = any(not _is_arabic(w) for w in words)
+    # Words are joined by one space: the text's separators are folded to one (fold_text).
     for combo in product(*per_word):
-        for sep in seps:
-            key = _join(combo, sep)
-            cased = _case_variants(key, case_sensitive) if latin else (key,)
-            for form in cased:
-                yield form, _Key(pid, len(form), first_ar, last_ar, prefixes, suffixes)
-            if first_ar and combo[0].startswith("ال") and len(combo[0]) > 3 and not first_inflects:
-                # ل + ال is written لل: للذكاء holds الذكاء as "ل" + "لذكاء"
-                lam_key = _join((combo[0][1:], *combo[1:]), sep)
-                for form in _case_variants(lam_key, case_sensitive) if latin else (lam_key,):
-                    yield form, _Key(pid, len(form), True, last_ar, lam_prefixes, suffixes)
-
-
-def _join(words: Sequence[str], seps: Sequence[str]) -> str:
-    out = [words[0]]
-    for sep, word in zip(seps, words[1:], strict=True):
-        out.append(sep)
-        out.append(word)
-    return "".join(out)
+        key = " ".join(combo)
+        cased = _case_variants(key, case_sensitive) if latin else (key,)
+        for form in cased:
+            yield form, _Key(pid, len(form), first_ar, last_ar, prefixes, suffixes)
+        if first_ar and combo[0].startswith("ال") and len(combo[0]) > 3 and not first_inflects:
+            # ل + ال is written لل: للذكاء holds الذكاء as "ل" + "لذكاء"
+            lam_key = " ".join((combo[0][1:], *combo[1:]))
+            for form in _case_variants(lam_key, case_sensitive) if latin else (lam_key,):
+                yield form, _Key(pid, len(form), True, last_ar, lam_prefixes, suffixes)
 
 
 def sentence_ends(text: str) -> list[int]:

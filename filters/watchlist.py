@@ -77,7 +77,7 @@ class _Signal:
 class _Entry:
     id: str
     terms: tuple[_Term, ...]
-    exclusions: tuple[int, ...]
+    exclusions: frozenset[int]
     signals: tuple[_Signal, ...] = ()
     scope: str = "sentence"
     skip_list_only: bool = False
@@ -217,7 +217,7 @@ class Matcher:
         for x in fig.exclusions:
             spellings = phrase_variants(x) if generate and _arabic(x) else []
             exclusions.update(dict.fromkeys([self._phrase(x), *map(self._phrase, spellings)]))
-        return _Entry(id=fig.id, terms=tuple(terms), exclusions=tuple(exclusions))
+        return _Entry(id=fig.id, terms=tuple(terms), exclusions=frozenset(exclusions))
 
     def _name_terms(self, fig: FigureSpec, generate: bool) -> list[_Term]:
         """Aliases generated from the figure's names (issue 12): the full name in each
@@ -279,7 +279,7 @@ class Matcher:
                 *(self._term(as_term(t), False, is_name=True) for t in topic.names),
                 *(self._term(as_term(t), True) for t in topic.terms),
             ),
-            exclusions=tuple(self._phrase(x, inflect=True) for x in topic.exclusions),
+            exclusions=frozenset(self._phrase(x, inflect=True) for x in topic.exclusions),
             signals=signals,
             scope=topic.scope,
             skip_list_only=topic.skip_list_only,
@@ -445,7 +445,7 @@ class Matcher:
         own = story.active.get((entry.id, -1))
         if own is None and not entry.signals:
             return []
-        excluded = [h for pid in entry.exclusions for h in story.hits.get(pid, ())]
+        excluded = [h for pid, hs in story.hits.items() if pid in entry.exclusions for h in hs]
         out = [
             _Found(term.text, hit, term.is_name)
             for term in own or ()

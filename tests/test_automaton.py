@@ -162,3 +162,15 @@ _FUZZ = PhraseAutomaton()
 for _name in NAMES:
     _FUZZ.add(_name)
 _FUZZ.compile()
+
+
+def test_quotes_and_runs_of_spaces_between_words() -> None:
+    automaton = PhraseAutomaton()
+    platform = automaton.add("منصة إكس")
+    family = automaton.add("famille Trump")
+    automaton.compile()
+    text = "عبر منصة “إكس” أمس. La  famille   Trump, «  Trump »"
+    assert [(h.pattern, text[h.start : h.end]) for h in automaton.find(text)] == [
+        (platform, "منصة “إكس"),
+        (family, "famille   Trump"),
+    ]
