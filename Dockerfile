@@ -15,12 +15,14 @@ RUN python -m pip install --no-cache-dir -r requirements.txt
 
 COPY bot.py config.py models.py config.yaml ./
 COPY alerts ./alerts
+COPY charts ./charts
 COPY feeds ./feeds
 COPY filters ./filters
 COPY core ./core
 COPY platforms ./platforms
 COPY runtime ./runtime
 COPY store ./store
+COPY web ./web
 
 # An unprivileged user owns only the data folder; the code stays read-only to it.
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin mirsad \

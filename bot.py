@@ -136,7 +136,9 @@ def cmd_once(path: Path, out: TextIO, err: TextIO, new_database: bool = False) -
     return EXIT_OK
 
 
-def cmd_run(path: Path, err: TextIO, new_database: bool = False) -> int:
+def cmd_run(
+    path: Path, err: TextIO, new_database: bool = False, roles: frozenset[str] | None = None
+) -> int:
     from alerts.outbox import StoreOutage
     from runtime.app import AppOptions, run_forever
     from store.dbfile import DatabaseFileError
@@ -152,6 +154,8 @@ def cmd_run(path: Path, err: TextIO, new_database: bool = False) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         options = AppOptions(platform_factories=_platforms(settings), new_database=new_database)
+        if roles is not None:
+            options.roles = roles
         await run_forever(settings, options, stop)
 
     try:
@@ -190,14 +194,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run/once: start on an empty database even though the marker beside it "
         "(<database>.marker) says one existed there before",
     )
+    parser.add_argument(
+        "--roles",
+        default="poll,deliver,commands",
+        help="run: what this instance does, comma-separated (poll, deliver, commands; default "
+        "all); several instances on one PostgreSQL database can split them",
+    )
     args = parser.parse_args(argv)
+    roles = frozenset(r.strip() for r in args.roles.split(",") if r.strip())
+    unknown = sorted(roles - {"poll", "deliver", "commands"})
+    if unknown or not roles:
+        parser.error(
+            f"--roles: unknown role {', '.join(unknown)!r}; use poll, deliver and/or commands"
+            if unknown
+            else "--roles: name at least one of poll, deliver, commands"
+        )
     if args.command == "check-config":
         return cmd_check_config(args.config, sys.stdout, sys.stderr)
     if args.command == "classify":
         return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr, args.explain)
     if args.command == "once":
         return cmd_once(args.config, sys.stdout, sys.stderr, args.new_database)
-    return cmd_run(args.config, sys.stderr, args.new_database)
+    return cmd_run(args.config, sys.stderr, args.new_database, roles)
 
 
 if __name__ == "__main__":

@@ -8,45 +8,27 @@ without reading code. Tokens are read only from the environment (``TELEGRAM_BOT_
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, create_model, field_validator
 
 from core.redact import looks_like_token, redact
+from core.validation import StrictModel as _Strict
+from core.validation import check_http_url as _check_http_url
 from filters.schema import WatchlistsConfig
+from platforms import registry
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def _check_http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {redact(value)!r}")
-    return value
-
-
-def _check_api_url(value: str, token_variable: str, example: str) -> str:
-    """A platform's API base URL: the server only; a bot token pasted into it is refused
-    (without being printed back), since the token comes from the environment."""
-    if looks_like_token(value):
-        raise ValueError(
-            f"holds a bot token ({redact(value)}): give the server only "
-            f"(e.g. {example}) and set the token in {token_variable}"
-        )
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FeedConfig(_Strict):
@@ -81,51 +63,19 @@ class HttpConfig(_Strict):
     user_agent: str | None = None
 
 
-class TelegramConfig(_Strict):
-    # None = on when TELEGRAM_BOT_TOKEN is set; True = required; False = off.
-    enabled: bool | None = None
-    api_base_url: str = "https://api.telegram.org"
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _url_shape(cls, value: str) -> str:
-        return _check_api_url(
-            _check_http_url(value), "TELEGRAM_BOT_TOKEN", "https://api.telegram.org"
-        ).rstrip("/")
-
-
-class DiscordConfig(_Strict):
-    enabled: bool | None = None
-    guild_ids: list[int] = Field(default_factory=list)
-    api_base_url: str | None = None
-    gateway_url: str | None = None
-    require_manage_channels: bool = True
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _api_url_shape(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return _check_api_url(
-            _check_http_url(value), "DISCORD_BOT_TOKEN", "https://discord.com/api"
-        ).rstrip("/")
-
-    @field_validator("gateway_url")
-    @classmethod
-    def _gateway_url_shape(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("ws", "wss"):
-            raise ValueError(f"not a ws(s) URL: {redact(value)!r}")
-        return (
-            None
-            if value is None
-            else _check_api_url(value, "DISCORD_BOT_TOKEN", "wss://gateway.discord.gg")
-        )
-
-
 class HealthConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     enabled: bool = True
+
+
+class DashboardConfig(_Strict):
+    """The operator's web dashboard (web/): off unless enabled. Off loopback it requires
+    MIRSAD_DASHBOARD_TOKEN (or _FILE) in the environment."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=0, le=65535)
 
 
 class DeliveryConfig(_Strict):
@@ -148,9 +98,8 @@ class Config(_Strict):
     max_items_per_feed: int = Field(default=500, ge=1, le=100_000)
     feeds: list[FeedConfig] = Field(default_factory=list)
     http: HttpConfig = Field(default_factory=HttpConfig)
-    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
-    discord: DiscordConfig = Field(default_factory=DiscordConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     watchlists: WatchlistsConfig
@@ -165,19 +114,40 @@ class Config(_Strict):
         return value
 
 
+@functools.cache
+def _config_model(platforms: tuple[registry.PlatformEntry, ...]) -> type[Config]:
+    """The config as loaded: `Config` plus one section per platform of the registry
+    (`telegram:`, `discord:`...), each validated by that platform's own model. Code reads a
+    platform's section through its registry entry (`entry.section(config)`)."""
+    sections: dict[str, Any] = {
+        e.name: (e.config_model, Field(default_factory=e.config_model))
+        for e in platforms
+        if e.config_model is not None
+    }
+    return create_model("Config", __base__=Config, **sections)
+
+
 @dataclass(frozen=True)
 class Secrets:
-    """Tokens from the environment. `repr` never shows them."""
+    """Tokens from the environment, by platform name. `repr` never shows them."""
 
-    telegram_token: str | None = None
-    discord_token: str | None = None
+    tokens: Mapping[str, str] = field(default_factory=dict)  # platform name -> its bot token
+    dashboard_token: str | None = None
+    # MIRSAD_DATABASE_URL: a database URL with a password (PostgreSQL) overrides `database:`
+    database_url: str | None = None
 
     def __repr__(self) -> str:
-        shown = {k: ("set" if v else "unset") for k, v in vars(self).items()}
+        shown = {
+            e.name: ("set" if self.token(e.name) else "unset") for e in registry.PLATFORMS
+        }
+        shown["dashboard"] = "set" if self.dashboard_token else "unset"
         return f"Secrets({shown})"
 
+    def token(self, platform: str) -> str | None:
+        return self.tokens.get(platform)
+
     def values(self) -> list[str]:
-        return [v for v in (self.telegram_token, self.discord_token) if v]
+        return [v for v in (*self.tokens.values(), self.dashboard_token, self.database_url) if v]
 
 
 @dataclass(frozen=True)
@@ -190,17 +160,12 @@ class Settings:
 
     @property
     def database_url(self) -> str:
-        return database_url(self.config.database, self.path)
+        return self.secrets.database_url or database_url(self.config.database, self.path)
 
-    @property
-    def telegram_enabled(self) -> bool:
-        wanted = self.config.telegram.enabled
-        return bool(self.secrets.telegram_token) if wanted is None else wanted
-
-    @property
-    def discord_enabled(self) -> bool:
-        wanted = self.config.discord.enabled
-        return bool(self.secrets.discord_token) if wanted is None else wanted
+    def platform_enabled(self, name: str) -> bool:
+        """Whether platform `name` runs: its `enabled:`, else whether its token is set."""
+        found = next((e for e in registry.PLATFORMS if e.name == name), None)
+        return found is not None and found.enabled(self)
 
 
 @dataclass(frozen=True)
@@ -266,7 +231,22 @@ def read_secrets(env: Mapping[str, str]) -> Secrets:
                 ) from None
         return None
 
-    return Secrets(telegram_token=one("TELEGRAM_BOT_TOKEN"), discord_token=one("DISCORD_BOT_TOKEN"))
+    found = {e.name: one(e.token_env) for e in registry.PLATFORMS}
+    return Secrets(
+        {name: token for name, token in found.items() if token},
+        dashboard_token=one("MIRSAD_DASHBOARD_TOKEN"),
+        database_url=one("MIRSAD_DATABASE_URL"),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True for a host only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name or a wildcard (0.0.0.0, "") listens where others can reach it
 
 
 # --- locating keys in the YAML text -------------------------------------------------------
@@ -340,7 +320,7 @@ def _problems_from_validation(
             key = str(loc[-1]) if loc else ""
             message = (
                 "tokens never go in the config file: set them in the environment "
-                "(TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN)"
+                f"({', '.join(e.token_env for e in registry.PLATFORMS)})"
                 if "token" in key.lower()
                 else "unknown key (check its spelling and where it is indented)"
             )
@@ -386,7 +366,7 @@ def load_settings(
     _index_lines(root, (), lines, problems)
     config: Config | None = None
     try:
-        config = Config.model_validate(data)
+        config = _config_model(registry.PLATFORMS).model_validate(data)
     except ValidationError as exc:
         problems.extend(_problems_from_validation(exc, lines))
 
@@ -409,17 +389,26 @@ def load_settings(
                     )
                 )
             seen.add(feed.id)
-        for name, section in (("telegram", config.telegram), ("discord", config.discord)):
-            token = secrets.telegram_token if name == "telegram" else secrets.discord_token
-            if section.enabled and not token:
-                var = f"{name.upper()}_BOT_TOKEN"
+        for entry in registry.PLATFORMS:
+            section = entry.section(config)
+            if getattr(section, "enabled", None) and not secrets.token(entry.name):
                 problems.append(
                     ConfigProblem(
-                        f"{name}.enabled",
-                        _line_for((name, "enabled"), lines),
-                        f"is true but {var} is not set in the environment",
+                        f"{entry.name}.enabled",
+                        _line_for((entry.name, "enabled"), lines),
+                        f"is true but {entry.token_env} is not set in the environment",
                     )
                 )
+        dashboard = config.dashboard
+        if dashboard.enabled and not is_loopback(dashboard.host) and not secrets.dashboard_token:
+            problems.append(
+                ConfigProblem(
+                    "dashboard.host",
+                    _line_for(("dashboard", "host"), lines),
+                    f"{dashboard.host!r} is not loopback: set MIRSAD_DASHBOARD_TOKEN (or "
+                    "MIRSAD_DASHBOARD_TOKEN_FILE) in the environment, or listen on 127.0.0.1",
+                )
+            )
     if problems:
         raise ConfigError(path, problems)
     assert config is not None

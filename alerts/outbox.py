@@ -25,6 +25,7 @@ Rules (ARCHITECTURE.md "Delivery rules"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,11 @@ REFILL_BELOW = 16
 REQUERY_SECONDS = 0.25
 MAX_ATTEMPTS = 15  # with the backoff below: about a day of trying before an alert is given up
 MAX_BACKOFF = timedelta(hours=2)
+# Several instances: how long the sender lease on a platform token and a claim on an outbox row
+# last without renewal (a crashed instance's alerts are taken over after at most these).
+SENDER_LEASE = timedelta(seconds=10)
+OUTBOX_CLAIM = timedelta(seconds=20)
+CLAIMED_RECHECK = 0.5  # seconds
 # While the store refuses writes: first retry of the owed writes after this, doubling up to
 # STORE_RETRY_MAX; give up (exit for a restart) after STORE_OUTAGE_LIMIT (config
 # `delivery.store_outage_limit`).
@@ -142,6 +148,7 @@ class OutboxWorker:
         batch: int = 100,
         on_result: Callable[[Delivery, SendResult], None] | None = None,
         store_outage_limit: float = STORE_OUTAGE_LIMIT,
+        instance: str | None = None,
     ) -> None:
         loop_time = monotonic or (lambda: asyncio.get_running_loop().time())
         self._store = store
@@ -167,10 +174,61 @@ class OutboxWorker:
         self._outage_limit = store_outage_limit
         self._outage: _Outage | None = None  # set while the store refuses writes
         self.stats = DeliveryStats()
+        # Several instances on one database (issue 16): this one's name on the outbox rows it
+        # claims and on the sender leases it holds; None = the only instance (no claims).
+        self._instance = instance
+        self._sender_until: dict[str, datetime] = {}  # platform -> end of our sender lease
 
     @property
     def platforms(self) -> list[str]:
         return list(self._senders)
+
+    async def _sending_platforms(self, now: datetime) -> list[str]:
+        """The platforms this instance sends on now: all of them when it is the only
+        instance; otherwise those whose sender lease it holds (renewed here), so that one
+        instance at a time sends on a token and the platform's global rate is never shared
+        out twice."""
+        if self._instance is None:
+            return self.platforms
+        held = []
+        for platform in self.platforms:
+            until = self._sender_until.get(platform)
+            if until is None or until - now < SENDER_LEASE / 2:
+                if await self._store.acquire_lease(
+                    f"sender:{platform}", self._instance, now, SENDER_LEASE
+                ):
+                    if until is None:
+                        log.info("sender_lease_taken platform=%s", platform)
+                    until = now + SENDER_LEASE
+                else:
+                    if until is not None:
+                        log.warning("sender_lease_lost platform=%s", platform)
+                    until = None
+            if until is None:
+                self._sender_until.pop(platform, None)
+            else:
+                self._sender_until[platform] = until
+                held.append(platform)
+        return held
+
+    async def _heads(self, now: datetime) -> list[Delivery]:
+        """The due heads this instance may send now (claimed for it with several instances)."""
+        platforms = await self._sending_platforms(now)
+        if not platforms:
+            return []
+        if self._instance is None:
+            return await self._store.next_deliveries(platforms, now, self._batch)
+        return await self._store.next_deliveries(
+            platforms, now, self._batch, owner=self._instance, claim=OUTBOX_CLAIM
+        )
+
+    async def release(self) -> None:
+        """Shutdown: hand the sender leases over at once instead of letting them run out."""
+        if self._instance is None:
+            return
+        for platform in list(self._sender_until):
+            await self._store.release_lease(f"sender:{platform}", self._instance)
+        self._sender_until.clear()
 
     def problem(self) -> str | None:
         """Why delivery is stopped, for /healthz; None while it works."""
@@ -237,6 +295,8 @@ class OutboxWorker:
             # one last try to record what went out; what stays owed is sent again after a
             # restart (at most one alert per chat: one send at a time per chat)
             await self._recover(stop)
+        with contextlib.suppress(Exception):  # best effort: a lease not released runs out
+            await self.release()
 
     async def _wait_for_room(self, looked: float) -> None:
         """Wait for a send to finish; while many are still under way, until REQUERY_SECONDS
@@ -260,7 +320,7 @@ class OutboxWorker:
         """
         now = self._clock()
         if rows is None:
-            rows = await self._store.next_deliveries(self.platforms, now, self._batch)
+            rows = await self._heads(now)
         mono = self._mono()
         waits = [
             self._chat_ready.get((d.subscription.platform, d.subscription.chat_id), 0.0) - mono
@@ -273,10 +333,15 @@ class OutboxWorker:
             return max(min(waits), 0.0)
         if self._tasks:
             return 0.05
+        if self._instance is not None and not self._sender_until:
+            return SENDER_LEASE.total_seconds() / 3  # another instance sends: ask again later
         nxt = await self._store.next_delivery_at(self.platforms)
         if nxt is None or nxt - now > timedelta(seconds=30):
             return None if nxt is None or not self._tasks else 0.05
-        return max((nxt - now).total_seconds(), 0.0)
+        # With several instances the due row may be another instance's claim (it runs out in
+        # OUTBOX_CLAIM): look again shortly rather than spinning on it.
+        floor = CLAIMED_RECHECK if self._instance is not None else 0.0
+        return max((nxt - now).total_seconds(), floor)
 
     async def _start_ready(self) -> int:
         started, _ = await self._start_ready_rows()
@@ -291,7 +356,7 @@ class OutboxWorker:
         mono = self._mono()
         started = 0
         self._handled.clear()
-        rows = await self._store.next_deliveries(self.platforms, now, self._batch)
+        rows = await self._heads(now)
         waiting: list[Delivery] = []
         for delivery in rows:
             if self._outage is not None:

@@ -18,8 +18,9 @@ outbox handles each with `match` + `assert_never`, so a new kind cannot fall thr
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeAlias, TypeVar, Union
+from typing import Generic, Literal, TypeAlias, TypeVar, Union, assert_never
 
 from core.pause import PauseReason
 from models import Match, Story
@@ -54,6 +55,7 @@ Payload: TypeAlias = NewAlert | EditAlert | Digest
 # --- rendered payloads (M: one platform message) ------------------------------------------------
 
 M = TypeVar("M")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -132,3 +134,66 @@ class Failed:
 
 
 SendResult: TypeAlias = Sent | Retry | Gone | Moved | Failed
+
+
+# --- the two dispatches every platform shares -------------------------------------------------
+
+StoryMatch: TypeAlias = tuple[Story, Match]
+
+
+def render_with(
+    payload: Payload,
+    alert: Callable[[Story, Match], M],
+    digest: Callable[[Sequence[StoryMatch]], tuple[M, ...]],
+) -> Rendered[M]:
+    """A payload rendered by a platform's two renderers: one story -> one message (a new
+    alert and an edit look the same), several stories -> messages within its limits."""
+    match payload:
+        case NewAlert(story, found):
+            return RenderedNew(alert(story, found))
+        case EditAlert(story, found, message_id):
+            return RenderedEdit(message_id, alert(story, found))
+        case Digest(items):
+            return RenderedDigest(digest(items))
+        case _:
+            assert_never(payload)
+
+
+async def send_with(
+    rendered: Rendered[M],
+    post: Callable[[Sequence[M]], Awaitable[SendResult]],
+    edit: Callable[[str, M], Awaitable[SendResult]],
+) -> SendResult:
+    """A rendered payload sent by a platform's two operations: post messages in order (one
+    for an alert, one or more for a digest), or edit the message already sent."""
+    match rendered:
+        case RenderedNew(message):
+            return await post((message,))
+        case RenderedDigest(messages):
+            return await post(messages)
+        case RenderedEdit(message_id, message):
+            return await edit(message_id, message)
+        case _:
+            assert_never(rendered)
+
+
+def pack(items: Sequence[T], size: Callable[[T], int], room: int, most: int = 0) -> list[list[T]]:
+    """`items` in order, in as few groups as keep each group's total `size` within `room` (and
+    at most `most` items, if set). An item bigger than `room` stands alone; callers render
+    each item to fit."""
+    groups: list[list[T]] = []
+    used = 0
+    for item in items:
+        cost = size(item)
+        if groups and used + cost <= room and not (most and len(groups[-1]) >= most):
+            groups[-1].append(item)
+            used += cost
+        else:
+            groups.append([item])
+            used = cost
+    return groups
+
+
+def part_title(header: str, number: int, count: int) -> str:
+    """A digest message's heading: `header`, with `number/count` when it takes several."""
+    return header if count == 1 else f"{header} · {number}/{count}"

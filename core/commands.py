@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core import pause
-from core.subscriptions import Chat, Subscriptions
+from core.subscriptions import LANGS, Chat, Subscriptions
 from store import Subscription
 
 
@@ -136,7 +136,10 @@ async def show_list(subs: Subscriptions, chat: Chat) -> Reply:
 
 async def set_lang(subs: Subscriptions, chat: Chat, wanted: str | None, current: str) -> Reply:
     """/lang [code]: set the chat's language, or say which it is and how to change it.
-    A value outside the known languages (a crafted client) gets the usage, not an error."""
-    if wanted is None or not await subs.set_lang(chat, wanted):
+    A value outside the known languages (typed, or sent by a crafted Discord client) is
+    named back with the valid ones; nothing changes."""
+    if wanted is None:
         return Reply("lang_usage", fields={"current": LangName(current)})
+    if not await subs.set_lang(chat, wanted):
+        return Reply("lang_unknown", fields={"words": Words((wanted,)), "valid": ", ".join(LANGS)})
     return Reply("lang_set", public=True, lang=wanted, changed=True)

@@ -14,9 +14,10 @@ from datetime import datetime, tzinfo
 from typing import Any, Generic, Protocol, TextIO, TypeVar, runtime_checkable
 
 from alerts.outbox import Sender
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from models import LabelInfo
-from store import Store
+from store import MetaStore, SubscriptionStore
 
 SectionT = TypeVar("SectionT")
 
@@ -30,6 +31,11 @@ class Platform(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class PlatformStore(SubscriptionStore, MetaStore, Protocol):
+    """What of the store a platform may use: chats' subscriptions and settings, and small
+    keyed values of its own (Discord keeps its command-sync hash there). Never the outbox."""
 
 
 @runtime_checkable
@@ -46,12 +52,13 @@ class PlatformContext(Generic[SectionT]):
 
     config: SectionT  # the platform's own config section (its model in the registry)
     token: str | None  # its secret from the environment, if it has one
-    store: Store
+    store: PlatformStore
     subscriptions: Subscriptions
     sources: Mapping[str, str]  # feed id -> name shown in alerts
     tz: tzinfo
     clock: Callable[[], datetime]
     stream: TextIO  # the terminal, for the console platform
+    stats: Stats | None = None  # /stats: the chart decision (core/stats.py)
 
     @property
     def labels(self) -> dict[str, LabelInfo]:

@@ -1,8 +1,10 @@
 """The one list of platforms: which exist, their config model, and how each is built.
 
-`bot.py` and `runtime/` ask this module which platforms are enabled and build them from
-here; nothing else names a platform. Each factory is imported only when its platform runs, so
-a Telegram-only bot never imports discord.py (and the reverse).
+`config.py` adds each platform's section (its model) to the config and reads its token;
+`bot.py` and `runtime/` ask this module which platforms are enabled and build them from here;
+nothing else names a platform. Each factory is imported only when its platform runs, so a
+Telegram-only bot never imports discord.py (and the reverse). This module imports only the
+platforms' settings models, so that `config.py` can import it.
 
 Adding a platform: one package under `platforms/` and one `PlatformEntry` line below (see
 docs/ARCHITECTURE.md, "Adding a platform").
@@ -13,38 +15,43 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from config import Config, DiscordConfig, Secrets, Settings, TelegramConfig
-from platforms.base import PlatformFactory
-from store import Store
+from core.validation import StrictModel
+from platforms.discord.settings import DiscordConfig
+from platforms.telegram.settings import TelegramConfig
+
+if TYPE_CHECKING:
+    from config import Config, Settings
+    from platforms.base import PlatformFactory
+    from store import SubscriptionStore
 
 
 @dataclass(frozen=True)
 class PlatformEntry:
-    """One platform: its name (also its config section and `<NAME>_BOT_TOKEN` secret), its
-    config model and its factory as `module:function`."""
+    """One platform: its name (also its config section and the `<NAME>_BOT_TOKEN` secret),
+    its config model and its factory as `module:function`."""
 
     name: str
-    config_model: type[Any] | None
+    config_model: type[StrictModel] | None
     factory_path: str
+
+    @property
+    def token_env(self) -> str:
+        return f"{self.name.upper()}_BOT_TOKEN"
 
     def section(self, config: Config) -> Any:
         """This platform's config section (an instance of `config_model`), or None."""
         return getattr(config, self.name, None) if self.config_model is not None else None
 
-    def token(self, secrets: Secrets) -> str | None:
-        return cast(str | None, getattr(secrets, f"{self.name}_token", None))
-
     def enabled(self, settings: Settings) -> bool:
         """`enabled: true/false` in its section; unset means "on when its token is set"."""
-        section = self.section(settings.config)
-        wanted = getattr(section, "enabled", None)
-        return bool(self.token(settings.secrets)) if wanted is None else bool(wanted)
+        wanted = getattr(self.section(settings.config), "enabled", None)
+        return bool(settings.secrets.token(self.name)) if wanted is None else bool(wanted)
 
     def factory(self) -> PlatformFactory:
         module, _, name = self.factory_path.partition(":")
-        return cast(PlatformFactory, getattr(importlib.import_module(module), name))
+        return cast("PlatformFactory", getattr(importlib.import_module(module), name))
 
 
 # The chat platforms, in the order they start.
@@ -70,7 +77,7 @@ def factories(settings: Settings) -> tuple[tuple[str, PlatformFactory], ...]:
     return tuple((e.name, e.factory()) for e in enabled(settings))
 
 
-async def retire_fallback(store: Store, now: datetime) -> None:
+async def retire_fallback(store: SubscriptionStore, now: datetime) -> None:
     """A chat platform runs: the terminal's subscription (from an earlier run) is paused."""
     from platforms.console.platform import retire
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -19,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 from alerts.outbox import OutboxWorker, Sender
 from config import Settings
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from feeds.fetch import Fetcher, FetchSettings
+from feeds.health import FeedHealth
 from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
 from platforms import registry
@@ -28,11 +33,13 @@ from platforms.base import Platform, PlatformContext, PlatformFactory, Preparabl
 from runtime.health import HealthServer, Liveness, Metrics
 from store import Store
 from store.dbfile import DatabaseLost, DatabaseWatch
+from store.reports import Reports, TrendCounts
 
 log = logging.getLogger("mirsad")
 
 KEEPALIVE_MAX = 900.0  # seconds an idle feed connection is kept at most
 
+ALL_ROLES = frozenset({"poll", "deliver", "commands"})
 DATABASE_CHECK_SECONDS = 5.0
 TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due (one query)
 
@@ -55,7 +62,11 @@ class Parts:
     metrics: Metrics
     clock: Callable[[], datetime]
     sources: dict[str, str]  # feed id -> name shown in alerts
+    feed_health: FeedHealth  # per-feed state in words; /healthz asks it
     health_port: int | None = None
+    dashboard_port: int | None = None
+    reports: Reports | None = None  # the dashboard's and /stats' read side (store/reports.py)
+    trends: TrendCounts | None = None  # matched stories per label per day, shared by both
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
@@ -86,10 +97,21 @@ class AppOptions:
     platform_factories: tuple[tuple[str, PlatformFactory], ...] = ()
     on_poll: Callable[[PollOutcome], None] | None = None
     on_ready: Callable[[Parts], None] | None = None
+    # What this instance does (`bot.py run --roles`): poll feeds, deliver alerts, answer
+    # commands; all three by default. Several instances on one PostgreSQL database can split them.
+    roles: frozenset[str] = ALL_ROLES
+    # This instance's name on the feeds and alerts it claims (several instances on PostgreSQL);
+    # None: made from the host name and process id when the database is PostgreSQL.
+    instance: str | None = None
     # start on an empty database even though its marker says one existed (--new-database)
     new_database: bool = False
     # how often `run` checks that the SQLite file is still the one it opened
     database_check_seconds: float = DATABASE_CHECK_SECONDS
+
+
+def new_instance_id() -> str:
+    """A name for this process among the instances sharing a database (logged, stored)."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) -> Parts:
@@ -112,16 +134,41 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     stack.push_async_callback(fetcher.aclose)
     subscriptions = Subscriptions(store, matcher.labels, clock)
     metrics = Metrics(clock)
+    # The read side for /stats and the dashboard: its own connections, one set of trend counts.
+    reports = Reports.open(settings.database_url)
+    stack.push_async_callback(reports.close)
+    trends = TrendCounts(reports, ZoneInfo(config.timezone))
+    stats = Stats(subscriptions, trends, clock)
+
+    feed_health = FeedHealth(
+        [f.id for f in config.feeds if f.enabled], timedelta(seconds=config.poll_interval), clock
+    )
 
     def on_poll(outcome: PollOutcome) -> None:
         metrics.observe_poll(outcome)
+        feed_health.observe(outcome)
         if outcome.queued:
             parts.outbox.wake()  # deliver now, not after the slowest feed of the round
         if options.on_poll is not None:
             options.on_poll(outcome)
 
+    # Claims and sender leases only matter with several instances, which need PostgreSQL; the
+    # SQLite default (one process) skips the writes they cost.
+    instance = options.instance
+    if instance is None and store.dialect == "postgresql":
+        instance = new_instance_id()
+    if instance is None:
+        # the only instance: claims left by a crash of this one are ours to drop, so the
+        # feeds it was polling are due again now instead of after their interval
+        await store.release_feed_claims("local")
     poller = Poller(
-        store, fetcher, matcher, clock, on_outcome=on_poll, max_items=config.max_items_per_feed
+        store,
+        fetcher,
+        matcher,
+        clock,
+        on_outcome=on_poll,
+        max_items=config.max_items_per_feed,
+        instance=instance or "local",
     )
     parts = Parts(
         settings,
@@ -135,6 +182,9 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         metrics,
         clock,
         {f.id: f.name or f.id for f in config.feeds},
+        feed_health=feed_health,
+        reports=reports,
+        trends=trends,
     )
 
     tz = ZoneInfo(config.timezone)
@@ -143,13 +193,14 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         entry = registry.entry(name)
         context: PlatformContext[object] = PlatformContext(
             config=entry.section(config) if entry is not None else None,
-            token=entry.token(settings.secrets) if entry is not None else None,
+            token=settings.secrets.token(name),
             store=store,
             subscriptions=subscriptions,
             sources=parts.sources,
             tz=tz,
             clock=clock,
             stream=options.stream,
+            stats=stats,
         )
         platform = factory(context)
         parts.platforms.append(platform)
@@ -169,7 +220,10 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         clock,
         on_result=metrics.observe_delivery,
         store_outage_limit=config.delivery.store_outage_limit,
+        instance=instance,
     )
+    if instance is not None:
+        log.info("instance name=%s", instance)
     return parts
 
 
@@ -197,13 +251,17 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         parts = await build(settings, stack, options)
         liveness = Liveness(started_at=options.clock())
 
+        roles = options.roles
+
         async def tick() -> None:
-            if stop.is_set():
+            if stop.is_set() or "poll" not in roles:
                 return
             await parts.poller.dispatch_due()  # the polls run on; their outcomes wake the outbox
             liveness.last_cycle_at = options.clock()
 
         async def prune() -> None:
+            if "poll" not in roles:  # the instances that poll keep the store trimmed
+                return
             await parts.store.prune(options.clock(), timedelta(days=config.retention_days))
 
         if config.health.enabled:
@@ -217,11 +275,14 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
-                checks=(parts.outbox.problem,),
+                checks=(parts.outbox.problem, parts.feed_health.problem),
             )
             await health.start()
             stack.push_async_callback(health.stop)
             parts.health_port = health.port
+
+        if config.dashboard.enabled:
+            parts.dashboard_port = await _start_dashboard(settings, parts, stack)
 
         scheduler = AsyncIOScheduler(timezone=UTC)
         # One polling job; per-feed timing lives in the store. max_instances=1 + coalesce: a
@@ -246,6 +307,9 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 _keep_starting(p, stop, started, parts.metrics), name=f"start-{p.name}"
             )
             for p in parts.platforms
+            # without the commands role a platform is not started: no updates, no gateway;
+            # its sender still delivers (as in `bot.py once`)
+            if "commands" in roles
         ]
 
         async def stop_starting() -> None:
@@ -256,9 +320,10 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
 
         stack.push_async_callback(stop_starting)
         log.info(
-            "mirsad_ready feeds=%d platforms=%s",
+            "mirsad_ready feeds=%d platforms=%s roles=%s",
             len(config.feeds),
             ",".join(parts.outbox.platforms),
+            ",".join(sorted(roles)),
         )
         if options.on_ready is not None:
             options.on_ready(parts)
@@ -272,7 +337,10 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         try:
             # returns after stop once the sends in flight are done; raises StoreOutage when
             # the database refused writes for too long (the process exits for a restart)
-            await parts.outbox.run(stop)
+            if "deliver" in roles:
+                await parts.outbox.run(stop)
+            else:
+                await stop.wait()
         except Exception as exc:
             # a read failing because the file is gone: say that, not "unable to open"
             problem = parts.store.watch.problem() if parts.store.watch else None
@@ -302,6 +370,28 @@ async def _watch_database(
             log.critical("database_lost %s", problem)
             lost.append(problem)
             stop.set()
+
+
+async def _start_dashboard(settings: Settings, parts: Parts, stack: AsyncExitStack) -> int:
+    """Serve the web dashboard (web/) on its own host and port; returns the port."""
+    from web import Dashboard
+
+    config = settings.config
+    assert parts.reports is not None and parts.trends is not None
+    dashboard = Dashboard(
+        parts.reports,
+        trends=parts.trends,
+        feed_names=parts.sources,
+        labels=parts.matcher.labels,
+        clock=parts.clock,
+        zone=ZoneInfo(config.timezone),
+        host=config.dashboard.host,
+        port=config.dashboard.port,
+        token=settings.secrets.dashboard_token,
+    )
+    await dashboard.start()
+    stack.push_async_callback(dashboard.stop)
+    return dashboard.port
 
 
 async def _stop_quietly(platform: Platform) -> None:

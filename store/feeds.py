@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from . import records as rec
 from . import tables as t
@@ -87,6 +87,66 @@ class FeedRepository(Repository):
             )
             return [rec.feed_from_row(r) for r in rows]
 
+    async def claim_due_feeds(
+        self, now: datetime, owner: str, *, min_lease: timedelta, limit: int = 1000
+    ) -> list[rec.FeedState]:
+        """The due feeds nobody is polling, each now claimed by `owner` (issue 16).
+
+        Several instances on one PostgreSQL database each poll a due feed exactly once: the
+        candidates are locked with FOR UPDATE SKIP LOCKED, so a feed another instance is
+        claiming at the same moment is skipped, not waited for. The claim lasts the feed's
+        interval (at least `min_lease`), so a crashed instance's feeds are polled again one
+        interval later by another, never twice within one interval. Recording the outcome
+        releases the claim. (On SQLite, this process's writers take turns.)
+        """
+        query = (
+            select(t.feeds)
+            .where(
+                t.feeds.c.enabled,
+                t.feeds.c.next_poll_at <= now,
+                or_(t.feeds.c.lease_until.is_(None), t.feeds.c.lease_until <= now),
+            )
+            .order_by(t.feeds.c.next_poll_at, t.feeds.c.id)
+            .limit(limit)
+        )
+
+        def until(row: Any) -> datetime:
+            return now + max(timedelta(seconds=row.interval), min_lease)
+
+        free = or_(t.feeds.c.lease_until.is_(None), t.feeds.c.lease_until <= now)
+        claimed: list[Any] = []
+        async with self._db.write() as conn:
+            if self._db.dialect == "postgresql":
+                claimed = list((await conn.execute(query.with_for_update(skip_locked=True))).all())
+                if claimed:
+                    await conn.execute(
+                        update(t.feeds)
+                        .where(t.feeds.c.id == bindparam("b_id"))
+                        .values(lease_owner=owner, lease_until=bindparam("b_until")),
+                        [{"b_id": r.id, "b_until": until(r)} for r in claimed],
+                    )
+            else:
+                # SQLite has no row locks: each claim is a conditional update that another
+                # process's claim of the same feed makes match nothing
+                for r in (await conn.execute(query)).all():
+                    taken = await conn.execute(
+                        update(t.feeds)
+                        .where(t.feeds.c.id == r.id, free)
+                        .values(lease_owner=owner, lease_until=until(r))
+                    )
+                    if taken.rowcount:
+                        claimed.append(r)
+        return [rec.feed_from_row(r) for r in claimed]
+
+    async def release_feed_claims(self, owner: str) -> None:
+        """Give up `owner`'s claims (a shutdown that cut polls short): others may poll them."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(t.feeds)
+                .where(t.feeds.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
     async def next_poll_at(self) -> datetime | None:
         async with self._db.read() as conn:
             value: datetime | None = (
@@ -122,6 +182,8 @@ class FeedRepository(Repository):
                 last_polled_at=bindparam("b_polled_at"),
                 last_success_at=bindparam("b_polled_at"),
                 initialized=True,
+                lease_owner=None,
+                lease_until=None,
                 error_count=0,
                 last_error=None,
             )
@@ -150,6 +212,8 @@ class FeedRepository(Repository):
                 .where(t.feeds.c.id == feed_id)
                 .values(
                     error_count=t.feeds.c.error_count + 1,
+                    lease_owner=None,
+                    lease_until=None,
                     last_error=update_.error,
                     last_polled_at=now,
                     next_poll_at=update_.next_poll_at,

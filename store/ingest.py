@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Match, Story
@@ -52,15 +54,23 @@ class StoryRepository(Repository):
         now: datetime,
         *,
         alert: bool,
+        listed: Sequence[str] = (),
     ) -> rec.IngestResult:
         """Store a successful poll in ONE transaction.
 
         New stories, their matches, one outbox row per (active subscription, matching story)
         and the feed's new state commit together, so a crash leaves either all or none.
         `alert=False` (a feed's first poll) records stories as seen and queues nothing.
+        `listed`: ids of stored stories the feed still lists that were not parsed again
+        (feeds/incremental.py); they are marked seen like the listed `stories`.
         """
         async with self._db.write() as conn:
             new_ids = await self._insert_new_stories(conn, stories, now)
+            for start in range(0, len(listed), 500):
+                chunk = list(listed[start : start + 500])
+                await conn.execute(
+                    update(t.stories).where(t.stories.c.id.in_(chunk)).values(seen_at=now)
+                )
             new_matches = {sid: m for sid, m in matched.items() if sid in new_ids and m}
             if new_matches:
                 await conn.execute(
@@ -91,6 +101,8 @@ class StoryRepository(Repository):
                     last_success_at=now,
                     **({} if feed_update.not_modified else {"last_listed_at": now}),
                     initialized=True,
+                    lease_owner=None,  # the poll's claim ends with its outcome
+                    lease_until=None,
                     error_count=0,
                     last_error=None,
                     **({"last_new_at": now} if new_ids else {}),
@@ -101,41 +113,51 @@ class StoryRepository(Repository):
     async def _insert_new_stories(
         self, conn: AsyncConnection, stories: Sequence[Story], now: datetime
     ) -> set[str]:
-        ids = [s.id for s in stories]
+        # Sorted, so that two instances ingesting overlapping stories on PostgreSQL lock the
+        # rows in the same order and cannot deadlock.
+        ids = sorted({s.id for s in stories})
+        postgres = self._db.dialect == "postgresql"
         existing: set[str] = set()
         for start in range(0, len(ids), 500):
-            rows = await conn.execute(
-                select(t.stories.c.id).where(t.stories.c.id.in_(ids[start : start + 500]))
-            )
-            existing.update(r.id for r in rows)
+            query = select(t.stories.c.id).where(t.stories.c.id.in_(ids[start : start + 500]))
+            if postgres:
+                query = query.order_by(t.stories.c.id).with_for_update()
+            existing.update(r.id for r in await conn.execute(query))
         if existing:
             # still in its feed: keep it from being pruned (and so from alerting again later)
             await conn.execute(
-                update(t.stories).where(t.stories.c.id.in_(list(existing))).values(seen_at=now)
+                update(t.stories).where(t.stories.c.id.in_(sorted(existing))).values(seen_at=now)
             )
         fresh: dict[str, Story] = {}
-        for s in stories:
+        for s in sorted(stories, key=lambda s: s.id):
             if s.id not in existing and s.id not in fresh:
                 fresh[s.id] = s
-        if fresh:
-            await conn.execute(
-                insert(t.stories),
-                [
-                    {
-                        "id": s.id,
-                        "feed_id": s.feed_id,
-                        "title": s.title,
-                        "summary": s.summary,
-                        "link": s.link,
-                        "published": s.published,
-                        "image": s.image,
-                        "language": s.language,
-                        "seen_at": now,
-                    }
-                    for s in fresh.values()
-                ],
-            )
-        return set(fresh)
+        if not fresh:
+            return set()
+        rows = [
+            {
+                "id": s.id,
+                "feed_id": s.feed_id,
+                "title": s.title,
+                "summary": s.summary,
+                "link": s.link,
+                "published": s.published,
+                "image": s.image,
+                "language": s.language,
+                "seen_at": now,
+            }
+            for s in fresh.values()
+        ]
+        # Another instance may have inserted some of them since the look above (two feeds
+        # listing one story): that instance alerts on them, this one treats them as known.
+        upsert = pg_insert if postgres else sqlite_insert
+        inserted = await conn.execute(
+            upsert(t.stories)
+            .on_conflict_do_nothing(index_elements=[t.stories.c.id])
+            .returning(t.stories.c.id),
+            rows,
+        )
+        return {r.id for r in inserted}
 
     async def _queue(
         self,

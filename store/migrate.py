@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -57,6 +58,7 @@ async def _sqlite_file_lock(database: str | None) -> AsyncIterator[None]:
         yield
         return
     lock_path = Path(f"{database}.migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)  # waits for another starter
@@ -97,11 +99,30 @@ def _upgrade(sync: Connection) -> None:
         sync.execute(t.meta.insert().values(key="schema_version", value=str(int(head))))
 
 
+# Alembic keeps the running migration in module globals (`alembic.context`, `alembic.op`), so
+# one process runs one migration at a time whatever the database (tests open several at once).
+_in_process: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextlib.asynccontextmanager
+async def opening(url: str) -> AsyncIterator[None]:
+    """Held while a store opens `url`: one opening per process at a time, and on SQLite one
+    per database file across processes (the file checks, creation and migration together;
+    PostgreSQL's lock is taken inside the migration itself)."""
+    one_here = _in_process.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    parsed = make_url(url)
+    async with one_here:
+        if parsed.drivername.startswith("sqlite"):
+            async with _sqlite_file_lock(parsed.database):
+                yield
+        else:
+            yield
+
+
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database to the newest revision (a no-op when it is there already)."""
-    url = engine.url
-    lock: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
-    if engine.dialect.name == "sqlite":
-        lock = _sqlite_file_lock(make_url(url).database)
-    async with lock, engine.begin() as conn:
+    """Bring the database to the newest revision (a no-op when it is there already).
+    Call it inside `opening(url)`."""
+    async with engine.begin() as conn:
         await conn.run_sync(_upgrade)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from . import records as rec
 from . import tables as t
@@ -17,12 +17,22 @@ class OutboxRepository(Repository):
     """The `outbox` table, as the delivery worker uses it."""
 
     async def next_deliveries(
-        self, platforms: Sequence[str], now: datetime, limit: int = 500
+        self,
+        platforms: Sequence[str],
+        now: datetime,
+        limit: int = 500,
+        *,
+        owner: str | None = None,
+        claim: timedelta = timedelta(seconds=30),
     ) -> list[rec.Delivery]:
         """The head of each active subscription's queue, if it is due.
 
         Alerts go out in publication order per subscription: only the oldest pending row of
         each subscription is eligible, so a row waiting for a retry holds back the later ones.
+
+        With several instances (`owner` given), the heads returned are claimed by `owner` for
+        `claim`: another instance skips them, and since only heads are offered, it skips the
+        rest of that queue too, so per-chat order holds. A crashed instance's claims run out.
         """
         ranked = (
             select(
@@ -63,6 +73,8 @@ class OutboxRepository(Repository):
             .order_by(t.outbox.c.published, t.outbox.c.id)
             .limit(limit)
         )
+        if owner is not None:
+            return await self._claim(query, now, owner, claim)
         async with self._db.read() as conn:
             return [
                 rec.Delivery(
@@ -75,6 +87,52 @@ class OutboxRepository(Repository):
                 )
                 for r in await conn.execute(query)
             ]
+
+    async def _claim(
+        self, query: Select[Any], now: datetime, owner: str, claim: timedelta
+    ) -> list[rec.Delivery]:
+        free_or_mine = or_(
+            t.outbox.c.claim_until.is_(None),
+            t.outbox.c.claim_until <= now,
+            t.outbox.c.claimed_by == owner,
+        )
+        query = query.add_columns(t.outbox.c.claim_until, t.outbox.c.claimed_by).where(free_or_mine)
+        async with self._db.write() as conn:
+            rows = (await conn.execute(query)).all()
+            # a claim of ours with more than half its time left is not renewed (saves writes)
+            renew = [
+                r.outbox_id
+                for r in rows
+                if r.claimed_by != owner or r.claim_until is None or r.claim_until < now + claim / 2
+            ]
+            taken: set[int] = set()
+            if renew:
+                lockable = select(t.outbox.c.id).where(
+                    t.outbox.c.id.in_(renew), t.outbox.c.status == "pending", free_or_mine
+                )
+                if self._db.dialect == "postgresql":
+                    # the heads were found with a window function, which cannot be locked: lock
+                    # the rows themselves, skipping those another instance is claiming now
+                    lockable = lockable.with_for_update(skip_locked=True)
+                result = await conn.execute(
+                    update(t.outbox)
+                    .where(t.outbox.c.id.in_(lockable.scalar_subquery()))
+                    .values(claimed_by=owner, claim_until=now + claim)
+                    .returning(t.outbox.c.id)
+                )
+                taken = {r.id for r in result}
+        return [
+            rec.Delivery(
+                outbox_id=r.outbox_id,
+                attempts=r.attempts,
+                queued_at=r.queued_at,
+                subscription=rec.subscription_from_row(r),
+                story=rec.story_from_row(r),
+                match=rec.match_from_row(r.match_labels, r.evidence),
+            )
+            for r in rows
+            if r.outbox_id in taken or r.outbox_id not in renew
+        ]
 
     async def next_delivery_at(self, platforms: Sequence[str]) -> datetime | None:
         async with self._db.read() as conn:
@@ -106,6 +164,8 @@ class OutboxRepository(Repository):
                     sent_at=now,
                     attempts=t.outbox.c.attempts + 1,
                     last_error=None,
+                    claimed_by=None,
+                    claim_until=None,
                 )
             )
 
@@ -120,6 +180,8 @@ class OutboxRepository(Repository):
                     last_error=error,
                     next_attempt_at=next_attempt_at,
                     attempts=t.outbox.c.attempts + (1 if count_attempt else 0),
+                    claimed_by=None,
+                    claim_until=None,
                 )
             )
 
@@ -128,7 +190,13 @@ class OutboxRepository(Repository):
             await conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.id == outbox_id)
-                .values(status="failed", last_error=error, attempts=t.outbox.c.attempts + 1)
+                .values(
+                    status="failed",
+                    last_error=error,
+                    attempts=t.outbox.c.attempts + 1,
+                    claimed_by=None,
+                    claim_until=None,
+                )
             )
 
     async def outbox_counts(self) -> dict[tuple[str, str], int]:

@@ -7,7 +7,7 @@ store with other backing, and a reader sees at a glance what each part may touch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from models import Match, Story
@@ -29,6 +29,12 @@ class PollStore(Protocol):
     async def feeds(self) -> list[FeedState]: ...
 
     async def due_feeds(self, now: datetime) -> list[FeedState]: ...
+
+    async def claim_due_feeds(
+        self, now: datetime, owner: str, *, min_lease: timedelta, limit: int = 1000
+    ) -> list[FeedState]: ...
+
+    async def release_feed_claims(self, owner: str) -> None: ...
 
     async def known_story_ids(self, ids: Sequence[str]) -> set[str]: ...
 
@@ -53,6 +59,7 @@ class PollStore(Protocol):
         now: datetime,
         *,
         alert: bool,
+        listed: Sequence[str] = (),
     ) -> IngestResult: ...
 
 
@@ -66,11 +73,25 @@ class ChatLifecycleStore(Protocol):
     ) -> ChatMigration: ...
 
 
-class DeliveryStore(ChatLifecycleStore, Protocol):
+class LeaseStore(Protocol):
+    """Roles one instance holds at a time (the sender of a platform token)."""
+
+    async def acquire_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool: ...
+
+    async def release_lease(self, name: str, owner: str) -> None: ...
+
+
+class DeliveryStore(ChatLifecycleStore, LeaseStore, Protocol):
     """What the outbox worker uses: due heads in, send outcomes out."""
 
     async def next_deliveries(
-        self, platforms: Sequence[str], now: datetime, limit: int = 500
+        self,
+        platforms: Sequence[str],
+        now: datetime,
+        limit: int = 500,
+        *,
+        owner: str | None = None,
+        claim: timedelta = ...,  # how long the rows returned stay ours
     ) -> list[Delivery]: ...
 
     async def next_delivery_at(self, platforms: Sequence[str]) -> datetime | None: ...

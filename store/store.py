@@ -15,8 +15,9 @@ from .dbfile import DatabaseFile, DatabaseWatch
 from .engine import Database, create_engine
 from .feeds import FeedRepository
 from .ingest import StoryRepository
+from .leases import LeaseRepository
 from .meta import MetaRepository
-from .migrate import upgrade
+from .migrate import opening, upgrade
 from .outbox import OutboxRepository
 from .retention import RetentionRepository
 from .subscriptions import SubscriptionRepository
@@ -29,6 +30,7 @@ class Store(
     OutboxRepository,
     RetentionRepository,
     MetaRepository,
+    LeaseRepository,
 ):
     """Feed state, stories, matches, subscriptions, the outbox and retention on one database."""
 
@@ -44,6 +46,11 @@ class Store(
         raises DatabaseMissing unless `new_database`; a file SQLite cannot read raises
         DatabaseDamaged naming it (store/dbfile.py).
         """
+        async with opening(url):  # instances starting together take turns
+            return await cls._open(url, new_database)
+
+    @classmethod
+    async def _open(cls, url: str, new_database: bool) -> Store:
         file = DatabaseFile.from_url(url)
         created = file is not None and file.is_empty()
         if file is not None and created:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -83,16 +84,21 @@ class SubscriptionRepository(Repository):
             )
             result = await conn.execute(update(t.subscriptions).where(where).values(**values))
             if result.rowcount == 0:
+                # PostgreSQL aborts the whole transaction on an error: isolate the insert
+                savepoint: AbstractAsyncContextManager[Any] = (
+                    conn.begin_nested() if self._db.dialect == "postgresql" else nullcontext()
+                )
                 try:
-                    await conn.execute(
-                        insert(t.subscriptions).values(
-                            platform=platform,
-                            chat_id=chat_id,
-                            thread_id=thread_id,
-                            created_at=now,
-                            **values,
+                    async with savepoint:
+                        await conn.execute(
+                            insert(t.subscriptions).values(
+                                platform=platform,
+                                chat_id=chat_id,
+                                thread_id=thread_id,
+                                created_at=now,
+                                **values,
+                            )
                         )
-                    )
                 except IntegrityError:  # a concurrent insert won the race; update instead
                     await conn.execute(update(t.subscriptions).where(where).values(**values))
             if not active:

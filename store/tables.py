@@ -72,6 +72,10 @@ feeds = Table(
     Column("error_count", Integer, nullable=False, default=0),  # consecutive failures
     Column("last_error", Text),
     Column("enabled", Boolean, nullable=False, default=True),
+    # Several instances on one database: the instance polling the feed now, and until when its
+    # claim holds (a crashed instance's claim runs out and another polls the feed).
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime),
 )
 
 stories = Table(
@@ -139,6 +143,9 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    # the instance sending this row now, and until when its claim holds (several instances)
+    Column("claimed_by", String(64)),
+    Column("claim_until", UTCDateTime),
     UniqueConstraint("subscription_id", "story_id", name="uq_outbox_subscription_story"),
     Index("ix_outbox_pending", "status", "subscription_id", "published"),
 )
@@ -150,4 +157,14 @@ chat_settings = Table(
     Column("platform", String(16), primary_key=True),
     Column("chat_id", String(64), primary_key=True),
     Column("lang", String(8), nullable=False),
+)
+
+leases = Table(
+    # Named roles one instance holds at a time, e.g. "sender:telegram" (the instance sending
+    # on that token, so N instances share one global rate budget). Taken over once expired.
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("until", UTCDateTime, nullable=False),
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from store import Store
+from tests.pg import POSTGRES_URL, fresh_database
 
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 os.environ["no_proxy"] = "127.0.0.1,localhost"
@@ -20,6 +21,8 @@ for _name in (
     "DISCORD_BOT_TOKEN",
     "TELEGRAM_BOT_TOKEN_FILE",
     "DISCORD_BOT_TOKEN_FILE",
+    "MIRSAD_DATABASE_URL",
+    "MIRSAD_DATABASE_URL_FILE",
 ):
     os.environ.pop(_name, None)  # a developer's real token must never reach a test
 
@@ -49,9 +52,24 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# Every test that takes `store` (or `database_url`) runs on SQLite and, when a PostgreSQL
+# server is configured for tests (tests/pg.py), on PostgreSQL too.
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'mirsad.db'}"
+        return
+    async with fresh_database() as url:
+        yield url
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'mirsad.db'}")
+async def store(database_url: str) -> AsyncIterator[Store]:
+    s = await Store.open(database_url)
     yield s
     await s.close()
 

@@ -578,6 +578,38 @@ class FakeTelegram:
         self._overall.append(now)
         return self._message_json(chat, sent)
 
+    async def _m_sendphoto(self, params: JSON) -> JSON:
+        """A photo upload (multipart): recorded as a Sent with method "sendPhoto", the caption
+        as its text and the uploaded bytes in params["photo"]."""
+        chat = self._chat(params)
+        now = self.clock()
+        photo = params.get("photo")
+        if not isinstance(photo, bytes) or not photo:
+            raise _ApiError(400, "Bad Request: there is no photo in the request")
+        if len(photo) > 10 * 1024 * 1024:
+            raise _ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        caption = str(params.get("caption") or "")
+        if len(caption) > 1024:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        self._flood_check(chat, now)
+        thread = params.get("message_thread_id")
+        thread_id = int(thread) if thread not in (None, "") else None
+        sent = Sent(chat.id, next(self._ids(chat.id)), caption, caption, None, thread_id, None, now,
+                    method="sendPhoto", params=params)
+        self.sent.append(sent)
+        self._messages[(chat.id, sent.message_id)] = sent
+        self._chat_last[chat.id] = now
+        if chat.id < 0:
+            self._group_times.setdefault(chat.id, deque()).append(now)
+        self._overall.append(now)
+        width, height = (int.from_bytes(photo[16:20], "big"), int.from_bytes(photo[20:24], "big"))
+        data = self._message_json(chat, sent)
+        del data["text"]
+        data["caption"] = caption
+        data["photo"] = [{"file_id": f"photo-{chat.id}-{sent.message_id}", "file_unique_id":
+                          f"u{sent.message_id}", "width": width, "height": height, "file_size": len(photo)}]
+        return data
+
     def _message_json(self, chat: Chat, sent: Sent) -> JSON:
         data: JSON = {"message_id": sent.message_id, "date": int(time.time()), "chat": chat.as_dict(),
                       "from": self.bot, "text": sent.visible}
@@ -643,6 +675,9 @@ async def _params(request: web.Request) -> JSON:
     form = await request.post()
     params: JSON = {**request.query}
     for key, value in form.items():
+        if isinstance(value, web.FileField):  # an upload (sendPhoto): keep its bytes
+            params[key] = value.file.read()
+            continue
         if not isinstance(value, str):
             continue
         if key in _JSON_FIELDS:

@@ -39,6 +39,7 @@ import gzip as gzip_module
 import http
 import os
 import threading
+import time
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class Request:
     query: str
     headers: dict[str, str]  # lower-case keys
     bytes_sent: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass(frozen=True)

@@ -117,9 +117,10 @@ SCENARIOS: dict[str, Scenario] = {
              labels=("ai",)),
     ],
     "language, including a value no client offers": [
-        Step("lang", "fr", {"language": "fr"},
-             "Current language: English. To change it: /lang ar or /lang en",
+        Step("lang", text="Current language: English. To change it: /lang ar or /lang en",
              discord_text="This channel's language: English. Choose another with /lang `language:`."),
+        # Discord's client offers only the choices: a crafted one sends anything (issue 17 item 8)
+        Step("lang", "xx", {"language": "xx"}, "Unknown language: «xx». Choose one of: ar, en"),
         Step("lang", "en", {"language": "en"}, "This chat's language is now English.", public=True),
         Step("lang", "ar", {"language": "ar"}, "لغة هذه المحادثة الآن: العربية.", public=True),
         Step("list", text="هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك."),

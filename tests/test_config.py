@@ -28,7 +28,7 @@ def test_default_config_is_valid() -> None:
     assert [f.id for f in config.watchlists.figures] == ["altman", "musk", "trump"]
     assert [t.id for t in config.watchlists.topics] == ["ai", "ai_policy"]
     assert settings.database_url == f"sqlite+aiosqlite:///{ROOT / 'data' / 'mirsad.db'}"
-    assert not settings.telegram_enabled and not settings.discord_enabled
+    assert not settings.platform_enabled("telegram") and not settings.platform_enabled("discord")
 
 
 def test_unknown_key_wrong_type_bad_url_and_duplicate_id_each_named_with_line(make_config) -> None:
@@ -96,7 +96,7 @@ def test_secrets_never_in_config_and_required_when_enabled(make_config) -> None:
         "telegram.enabled (line 2): is true but TELEGRAM_BOT_TOKEN is not set in the environment"
     ]
     settings = load_settings(path, env={"TELEGRAM_BOT_TOKEN": "123456:ABCDEF"})
-    assert settings.telegram_enabled
+    assert settings.platform_enabled("telegram")
     assert "123456" not in repr(settings.secrets)
 
 
@@ -106,8 +106,8 @@ def test_token_from_file(make_config, tmp_path: Path) -> None:
     settings = load_settings(
         make_config("feeds: []\n"), env={"DISCORD_BOT_TOKEN_FILE": str(secret)}
     )
-    assert settings.secrets.discord_token == "999:SECRETSECRET"
-    assert settings.discord_enabled
+    assert settings.secrets.token("discord") == "999:SECRETSECRET"
+    assert settings.platform_enabled("discord")
 
 
 def test_bad_watchlist_pattern_is_named(make_config) -> None:
@@ -162,3 +162,17 @@ def test_check_config_never_prints_a_token(make_config) -> None:
     assert result.returncode == 0
     assert token not in result.stdout + result.stderr
     assert "telegram" in result.stdout
+
+
+def test_the_database_url_may_come_from_the_environment(tmp_path: Path) -> None:
+    """A PostgreSQL URL holds a password: it may stay out of config.yaml (issue 16)."""
+    url = "postgresql+asyncpg://mirsad:s3cret-pw@db:5432/mirsad"
+    settings = load_settings(ROOT / "config.yaml", env={"MIRSAD_DATABASE_URL": url})
+    assert settings.database_url == url
+    assert url in settings.secrets.values()  # redacted from every log line
+    assert "s3cret-pw" not in repr(settings.secrets)
+    secret_file = tmp_path / "db-url"
+    secret_file.write_text(url + "\n")
+    from_file = load_settings(ROOT / "config.yaml", env={"MIRSAD_DATABASE_URL_FILE": str(secret_file)})
+    assert from_file.database_url == url
+    assert load_settings(ROOT / "config.yaml", env={}).database_url.startswith("sqlite+aiosqlite:///")

@@ -59,18 +59,18 @@ async def test_switching_between_global_and_guild_sync_removes_the_old_copy(
     fake = fake_discord
     async with running_mirsad(fake, mirsad_config(tmp_path, fake, guild_ids="[]"), clock):
         pass
-    assert len(fake.commands[None]) == 7
+    assert len(fake.commands[None]) == 8
     guild_config = mirsad_config(tmp_path, fake, guild_ids=f"[{GUILD_ID}]")
     async with running_mirsad(fake, guild_config, clock) as app:
         assert app.platform.bot.synced == [str(GUILD_ID)]
-    assert fake.commands[None] == [] and len(fake.commands[GUILD_ID]) == 7
+    assert fake.commands[None] == [] and len(fake.commands[GUILD_ID]) == 8
     puts = len(fake.command_puts)
     async with running_mirsad(fake, guild_config, clock):  # done once, not at every start
         pass
     assert len(fake.command_puts) == puts
     async with running_mirsad(fake, mirsad_config(tmp_path, fake, guild_ids="[]"), clock):
         pass
-    assert fake.commands[GUILD_ID] == [] and len(fake.commands[None]) == 7
+    assert fake.commands[GUILD_ID] == [] and len(fake.commands[None]) == 8
 
 
 async def test_reading_commands_work_in_a_dm(
@@ -140,3 +140,31 @@ async def test_without_gateway_url_the_gateway_is_asked_from_the_rest_server(
         assert ("GET", "/gateway/bot") in fake_discord.requests
         assert fake_discord.ready.is_set()
         assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == fake_discord.gateway_url
+
+
+async def test_an_instance_connects_the_gateway_shard_it_is_given(
+    tmp_path, fake_discord: FakeDiscord, clock: FakeClock
+) -> None:
+    """Several instances (issue 16): each runs one shard of `shard_count`."""
+    shard = "  shard_count: 2\n  shard_ids: [1]\n"
+    config = mirsad_config(tmp_path, fake_discord, extra=shard)
+    async with running_mirsad(fake_discord, config, clock):
+        pass
+    assert fake_discord.identified_shards == [[1, 2]]
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ("  shard_count: 2\n", "set shard_count and shard_ids together"),
+        ("  shard_count: 2\n  shard_ids: [0, 1]\n", "one shard per instance"),
+        ("  shard_count: 2\n  shard_ids: [2]\n", "2 is not in 0..1"),
+    ],
+)
+def test_shard_settings_that_cannot_work_are_refused(
+    tmp_path, fake_discord: FakeDiscord, extra: str, error: str
+) -> None:
+    from config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match=error):
+        load_settings(mirsad_config(tmp_path, fake_discord, extra=extra), env={})

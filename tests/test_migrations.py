@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy import Connection
 from store import Store
 from store.migrate import SchemaError, head_revision
 from store.tables import metadata
-from tests.conftest import DATA
+from tests.conftest import DATA, ROOT
 
 
 async def test_a_real_schema_2_database_is_migrated_in_place(tmp_path: Path) -> None:
@@ -77,21 +78,47 @@ async def test_a_database_from_a_newer_mirsad_is_refused(tmp_path: Path) -> None
         await Store.open(f"sqlite+aiosqlite:///{path}")
 
 
-async def test_instances_starting_together_on_a_new_database_both_start(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
-    stores = await asyncio.gather(*(Store.open(url) for _ in range(4)))
+OPEN_AND_CLOSE = """
+import asyncio, sys
+from store import Store
+
+async def main() -> None:
+    store = await Store.open(sys.argv[1])
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+async def test_instances_starting_together_on_a_new_database_all_start(database_url: str) -> None:
+    """The migration lock: three processes open one new database at once (SQLite: the file
+    lock; PostgreSQL: the advisory lock); one migrates, the others wait and find it done."""
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            OPEN_AND_CLOSE,
+            database_url,
+            cwd=ROOT,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    results = [await asyncio.wait_for(p.communicate(), 60) for p in procs]
+    for proc, (_, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err.decode()[-2000:]
+    store = await Store.open(database_url)
     try:
-        assert all([await s.ping() for s in stores])
-        assert await stores[0].get_meta("schema_version") == str(int(head_revision()))
+        assert await store.get_meta("schema_version") == str(int(head_revision()))
     finally:
-        for s in stores:
-            await s.close()
+        await store.close()
 
 
-async def test_the_migrations_build_exactly_the_schema_of_store_tables(tmp_path: Path) -> None:
+async def test_the_migrations_build_exactly_the_schema_of_store_tables(database_url: str) -> None:
     """A new column or index goes into tables.py AND a new revision file: this catches one
-    without the other."""
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    without the other, on each backend."""
+    store = await Store.open(database_url)
 
     def diff(sync: Connection) -> list[object]:
         context = MigrationContext.configure(sync, opts={"compare_type": False})

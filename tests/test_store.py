@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models import Evidence, Match, Story
 from store import FeedUpdate, Store
+from store.migrate import head_revision
 from tests.conftest import FakeClock
 
 
@@ -377,22 +378,26 @@ async def test_concurrent_ingests_all_commit(store: Store, clock: FakeClock) -> 
 
 
 async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: FakeClock) -> None:
-    path = tmp_path / "m.db"
-    s = await Store.open(f"sqlite+aiosqlite:///{path}")
-    await s.sync_feeds([("f", "https://example.org/feed", None, 60)], clock.now)
-    await s.ingest("f", [story(1)], {}, FeedUpdate(next_poll_at=clock.now), clock.now, alert=False)
-    await s.close()
     import sqlite3
 
-    with sqlite3.connect(path) as raw:  # make it what version 1 wrote
-        raw.execute("ALTER TABLE feeds DROP COLUMN last_listed_at")
-        raw.execute("DROP INDEX ix_stories_feed_title")
-        raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-        raw.execute("DROP TABLE alembic_version")  # releases before Alembic had none
+    path = tmp_path / "m.db"
+    with sqlite3.connect(path) as raw:  # what version 1 wrote: its tables, no Alembic
+        raw.executescript(SCHEMA_1)
+        raw.execute(
+            "INSERT INTO feeds (id, url, interval, next_poll_at, last_new_at, initialized, "
+            "error_count, enabled) VALUES ('f', 'https://example.org/feed', 60, "
+            "'2026-02-11 12:00:00.000000', '2026-02-11 11:00:00.000000', 1, 0, 1)"
+        )
+        raw.execute(
+            "INSERT INTO stories (id, feed_id, title, summary, link, published, seen_at) "
+            "VALUES ('https://example.org/1', 'f', 't', 's', 'https://example.org/1', "
+            "'2026-02-11 10:00:00.000000', '2026-02-11 12:00:00.000000')"
+        )
+        raw.execute("INSERT INTO meta VALUES ('schema_version', '1')")
 
     s = await Store.open(f"sqlite+aiosqlite:///{path}")
     try:
-        assert await s.get_meta("schema_version") == "2"
+        assert await s.get_meta("schema_version") == str(int(head_revision()))
         assert await s.known_story_ids([story(1).id]) == {story(1).id}
     finally:
         await s.close()
@@ -401,3 +406,38 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: 
         indexes = {r[1] for r in raw.execute("PRAGMA index_list(stories)")}
     assert row[0] is not None and row[0] == row[1]
     assert "ix_stories_feed_title" in indexes
+
+
+# The DDL the version-1 release ran (SQLAlchemy create_all on SQLite), for the test above.
+SCHEMA_1 = """
+CREATE TABLE meta (key VARCHAR(64) NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key));
+CREATE TABLE feeds (id VARCHAR(64) NOT NULL, url TEXT NOT NULL, language VARCHAR(16),
+  interval INTEGER NOT NULL, etag TEXT, last_modified TEXT, next_poll_at DATETIME NOT NULL,
+  last_polled_at DATETIME, last_success_at DATETIME, last_new_at DATETIME,
+  initialized BOOLEAN NOT NULL, error_count INTEGER NOT NULL, last_error TEXT,
+  enabled BOOLEAN NOT NULL, PRIMARY KEY (id));
+CREATE TABLE stories (id TEXT NOT NULL, feed_id VARCHAR(64) NOT NULL, title TEXT NOT NULL,
+  summary TEXT NOT NULL, link TEXT NOT NULL, published DATETIME NOT NULL, image TEXT,
+  language VARCHAR(16), seen_at DATETIME NOT NULL, PRIMARY KEY (id),
+  FOREIGN KEY(feed_id) REFERENCES feeds (id));
+CREATE INDEX ix_stories_seen_at ON stories (seen_at);
+CREATE TABLE matches (story_id TEXT NOT NULL, labels JSON NOT NULL, evidence JSON NOT NULL,
+  matched_at DATETIME NOT NULL, PRIMARY KEY (story_id),
+  FOREIGN KEY(story_id) REFERENCES stories (id) ON DELETE CASCADE);
+CREATE INDEX ix_matches_matched_at ON matches (matched_at);
+CREATE TABLE subscriptions (id INTEGER NOT NULL, platform VARCHAR(16) NOT NULL,
+  chat_id VARCHAR(64) NOT NULL, thread_id VARCHAR(64) NOT NULL, guild_id VARCHAR(64),
+  labels JSON NOT NULL, active BOOLEAN NOT NULL, paused_reason TEXT,
+  created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL, PRIMARY KEY (id),
+  CONSTRAINT uq_subscription_chat UNIQUE (platform, chat_id, thread_id));
+CREATE TABLE outbox (id INTEGER NOT NULL, subscription_id INTEGER NOT NULL,
+  story_id TEXT NOT NULL, published DATETIME NOT NULL, status VARCHAR(16) NOT NULL,
+  attempts INTEGER NOT NULL, next_attempt_at DATETIME NOT NULL, message_id VARCHAR(64),
+  last_error TEXT, created_at DATETIME NOT NULL, sent_at DATETIME, PRIMARY KEY (id),
+  CONSTRAINT uq_outbox_subscription_story UNIQUE (subscription_id, story_id),
+  FOREIGN KEY(subscription_id) REFERENCES subscriptions (id) ON DELETE CASCADE,
+  FOREIGN KEY(story_id) REFERENCES stories (id) ON DELETE CASCADE);
+CREATE INDEX ix_outbox_pending ON outbox (status, subscription_id, published);
+CREATE TABLE chat_settings (platform VARCHAR(16) NOT NULL, chat_id VARCHAR(64) NOT NULL,
+  lang VARCHAR(8) NOT NULL, PRIMARY KEY (platform, chat_id));
+"""

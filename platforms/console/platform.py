@@ -13,7 +13,7 @@ from alerts.outbox import Sender
 from core.pause import PauseReason
 from platforms.base import PlatformContext
 from platforms.console.sender import CONSOLE_CHAT, ConsoleSender
-from store import Store
+from store import SubscriptionStore
 
 PLATFORM = "console"
 
@@ -44,7 +44,7 @@ def create_platform(context: PlatformContext[Any]) -> ConsolePlatform:
     return ConsolePlatform(context)
 
 
-async def retire(store: Store, now: datetime) -> None:
+async def retire(store: SubscriptionStore, now: datetime) -> None:
     """A chat platform is configured now: the terminal stops receiving alerts."""
     if await store.subscription(PLATFORM, CONSOLE_CHAT):
         reason = PauseReason("replaced", "a chat platform is configured")

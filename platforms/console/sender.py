@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import tzinfo
-from typing import TextIO, assert_never
+from typing import TextIO
 
 from alerts.outbox import Pacing
-from alerts.payloads import (
-    Digest,
-    EditAlert,
-    NewAlert,
-    Payload,
-    Rendered,
-    RenderedDigest,
-    RenderedEdit,
-    RenderedNew,
-    SendResult,
-    Sent,
-)
+from alerts.payloads import EditAlert, Payload, Rendered, SendResult, Sent, render_with, send_with
 from models import LabelInfo, Match, Story
 from platforms.console.render import render_console, render_digest_header
 from store import Subscription
@@ -51,24 +40,21 @@ class ConsoleSender:
 
     def render(self, payload: Payload, lang: str) -> Rendered[str]:
         """The terminal has no message ids: an edit prints the story again as an UPDATE."""
-        match payload:
-            case NewAlert(story, found):
-                return RenderedNew(self._block(story, found))
-            case EditAlert(story, found, message_id):
-                return RenderedEdit(message_id, self._block(story, found, "UPDATE"))
-            case Digest(items):
-                blocks = [self._block(story, found) for story, found in items]
-                return RenderedDigest((render_digest_header(len(items)) + "".join(blocks),))
-            case _:
-                assert_never(payload)
+        heading = "UPDATE" if isinstance(payload, EditAlert) else "ALERT"
+
+        def digest(items: Sequence[tuple[Story, Match]]) -> tuple[str, ...]:
+            blocks = [self._block(story, found) for story, found in items]
+            return (render_digest_header(len(items)) + "".join(blocks),)
+
+        return render_with(payload, lambda story, found: self._block(story, found, heading), digest)
 
     async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
-        match rendered:
-            case RenderedNew(text) | RenderedEdit(_, text):
-                self._stream.write(text)
-            case RenderedDigest(texts):
-                self._stream.write("".join(texts))
-            case _:
-                assert_never(rendered)
+        return await send_with(rendered, self._print, self._reprint)
+
+    async def _print(self, texts: Sequence[str]) -> SendResult:
+        self._stream.write("".join(texts))
         self._stream.flush()
         return Sent()
+
+    async def _reprint(self, message_id: str, text: str) -> SendResult:
+        return await self._print((text,))

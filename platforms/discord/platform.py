@@ -11,14 +11,15 @@ import aiohttp
 import discord
 
 from alerts.outbox import Pacing, Sender
-from config import DiscordConfig
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from platforms.base import PlatformContext
 from platforms.discord.commands import PLATFORM, SubscriptionCog
 from platforms.discord.endpoints import Endpoints
 from platforms.discord.sender import DISCORD_PACING, SEND_TIMEOUT, DiscordSender
+from platforms.discord.settings import DiscordConfig
 from platforms.discord.sync import MirsadBot
-from store import Store
+from store import MetaStore
 
 log = logging.getLogger("mirsad.discord")
 
@@ -36,7 +37,7 @@ class DiscordPlatform:
     def __init__(
         self,
         token: str,
-        store: Store,
+        store: MetaStore,
         subscriptions: Subscriptions,
         sources: Mapping[str, str],
         *,
@@ -47,6 +48,7 @@ class DiscordPlatform:
         pacing: Pacing = DISCORD_PACING,
         send_timeout: float = SEND_TIMEOUT,
         ready_timeout: float = 60.0,
+        stats: Stats | None = None,
         **client_options: Any,
     ) -> None:
         if not token:
@@ -58,7 +60,10 @@ class DiscordPlatform:
 
         def new_bot() -> MirsadBot:
             cog = SubscriptionCog(
-                subscriptions, sources, require_manage_channels=require_manage_channels
+                subscriptions,
+                sources,
+                require_manage_channels=require_manage_channels,
+                stats=stats,
             )
             return MirsadBot(
                 cog, store, guild_ids=guild_ids, sync_key=self._endpoints.key, **client_options
@@ -193,6 +198,10 @@ def create_platform(
 
     Extra keyword arguments go to `discord.Client` (tests pass `guild_ready_timeout`)."""
     config = context.config
+    if config.shard_ids is not None and config.shard_count is not None:
+        # this instance's one gateway shard; discord.py sends it in IDENTIFY
+        client_options.setdefault("shard_id", config.shard_ids[0])
+        client_options.setdefault("shard_count", config.shard_count)
     return DiscordPlatform(
         context.token or "",
         context.store,
@@ -205,5 +214,6 @@ def create_platform(
         pacing=pacing,
         send_timeout=send_timeout,
         ready_timeout=ready_timeout,
+        stats=context.stats,
         **client_options,
     )

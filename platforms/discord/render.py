@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from alerts.payloads import pack, part_title
 from alerts.render import label_name, shorten
 from models import LabelInfo, Match, Story
 
@@ -273,20 +274,13 @@ class DiscordMessage:
 
 
 def digest_messages(header: str, embeds: Sequence[dict[str, Any]]) -> tuple[DiscordMessage, ...]:
-    """Story embeds packed into as few messages as Discord takes: at most 10 embeds and 6000
-    embed characters per message, in order, each message headed by `header` (with `i/n`)."""
-    groups: list[list[dict[str, Any]]] = []
-    used = 0
-    for embed in embeds:
-        size = embed_length(embed)
-        if groups and len(groups[-1]) < MAX_EMBEDS and used + size <= TOTAL_LIMIT:
-            groups[-1].append(embed)
-            used += size
-        else:
-            groups.append([embed])
-            used = size
-    out = []
-    for number, group in enumerate(groups, start=1):
-        title = header if len(groups) == 1 else f"{header} · {number}/{len(groups)}"
-        out.append(DiscordMessage(tuple(group), truncate(neutralise_mentions(title), CONTENT_LIMIT)))
-    return tuple(out)
+    """Story embeds in as few messages as Discord takes (at most 10 embeds and 6000 embed
+    characters each), in order, each message headed by `header` (with `i/n`)."""
+    groups = pack(embeds, embed_length, TOTAL_LIMIT, most=MAX_EMBEDS)
+    return tuple(
+        DiscordMessage(
+            tuple(group),
+            truncate(neutralise_mentions(part_title(header, number, len(groups))), CONTENT_LIMIT),
+        )
+        for number, group in enumerate(groups, start=1)
+    )

@@ -23,28 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, assert_never
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import aiohttp
 import discord
 
+from alerts import payloads
 from alerts.outbox import Pacing
-from alerts.payloads import (
-    Digest,
-    EditAlert,
-    Failed,
-    Gone,
-    NewAlert,
-    Payload,
-    Rendered,
-    RenderedDigest,
-    RenderedEdit,
-    RenderedNew,
-    Retry,
-    SendResult,
-    Sent,
-)
+from alerts.payloads import Failed, Gone, Payload, Rendered, Retry, SendResult, Sent
 from core import texts
 from core.pause import PauseCode, PauseReason
 from models import LabelInfo, Match, Story
@@ -113,17 +100,13 @@ class DiscordSender:
         return story_embed(story, match, self._labels, lang, source)
 
     def render(self, payload: Payload, lang: str) -> Rendered[DiscordMessage]:
-        match payload:
-            case NewAlert(story, found):
-                return RenderedNew(DiscordMessage((self._embed(story, found, lang),)))
-            case EditAlert(story, found, message_id):
-                return RenderedEdit(message_id, DiscordMessage((self._embed(story, found, lang),)))
-            case Digest(items):
-                header = texts.t("digest", lang, count=len(items))
-                embeds = [self._embed(story, found, lang) for story, found in items]
-                return RenderedDigest(digest_messages(header, embeds))
-            case _:
-                assert_never(payload)
+        def digest(items: Sequence[tuple[Story, Match]]) -> tuple[DiscordMessage, ...]:
+            header = texts.t("digest", lang, count=len(items))
+            return digest_messages(header, [self._embed(story, found, lang) for story, found in items])
+
+        return payloads.render_with(
+            payload, lambda story, found: DiscordMessage((self._embed(story, found, lang),)), digest
+        )
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -136,17 +119,11 @@ class DiscordSender:
             async with asyncio.timeout(self._timeout):
                 await self._ready()
                 channel = self._client().get_partial_messageable(int(target.chat_id))
-                match rendered:
-                    case RenderedNew(message):
-                        return Sent((await self._post(channel, message),))
-                    case RenderedDigest(messages):
-                        # in order; a refused later part retries the whole digest (at least once)
-                        ids = [await self._post(channel, message) for message in messages]
-                        return Sent(tuple(ids))
-                    case RenderedEdit(message_id, message):
-                        return await self._edit(channel, message_id, message)
-                    case _:
-                        assert_never(rendered)
+                return await payloads.send_with(
+                    rendered,
+                    lambda messages: self._post_all(channel, messages),
+                    lambda message_id, message: self._edit(channel, message_id, message),
+                )
         except discord.LoginFailure:
             log.error("discord_login_failed: the bot token was rejected")
             return Retry(
@@ -162,13 +139,19 @@ class DiscordSender:
             return Retry(f"network: {type(exc).__name__}: {exc}"[:300])
 
     @staticmethod
-    async def _post(channel: discord.PartialMessageable, message: DiscordMessage) -> str:
-        posted = await channel.send(
-            content=message.content,
-            embeds=[discord.Embed.from_dict(e) for e in message.embeds],
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        return str(posted.id)
+    async def _post_all(
+        channel: discord.PartialMessageable, messages: Sequence[DiscordMessage]
+    ) -> SendResult:
+        """In order; a refused later part retries the whole digest (at least once)."""
+        ids = []
+        for message in messages:
+            posted = await channel.send(
+                content=message.content,
+                embeds=[discord.Embed.from_dict(e) for e in message.embeds],
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            ids.append(str(posted.id))
+        return Sent(tuple(ids))
 
     @staticmethod
     async def _edit(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from urllib.parse import urlsplit
 
+from alerts.payloads import pack, part_title
 from alerts.render import local_time, shorten
 from models import LabelInfo, Match, Story
 
@@ -108,6 +109,16 @@ def safe_link(link: str) -> str | None:
     return link
 
 
+def cut(text: str, limit: int) -> str:
+    """`shorten` (word boundary, ellipsis), then made to fit `limit` UTF-16 units."""
+    if limit <= 0:
+        return ""
+    text = shorten(text, limit)
+    while utf16_len(text) > limit:
+        text = shorten(text, max(len(text) - max(utf16_len(text) - limit, 1), 0))
+    return text
+
+
 def hashtags(match: Match, labels: Mapping[str, LabelInfo], lang: str) -> str:
     """`#ترامب #الذكاء_الاصطناعي` (ar) or `#DonaldTrump #ArtificialIntelligence` (en)."""
     tags: list[str] = []
@@ -119,16 +130,6 @@ def hashtags(match: Match, labels: Mapping[str, LabelInfo], lang: str) -> str:
         if tag not in tags:
             tags.append(tag)
     return " ".join(tags)
-
-
-def cut(text: str, limit: int) -> str:
-    """`shorten` (word boundary, ellipsis), then made to fit `limit` UTF-16 units."""
-    if limit <= 0:
-        return ""
-    text = shorten(text, limit)
-    while utf16_len(text) > limit:
-        text = shorten(text, max(len(text) - max(utf16_len(text) - limit, 1), 0))
-    return text
 
 
 def render_alert(
@@ -215,20 +216,11 @@ def render_digest(
     the longer one once entities are parsed, decides the fit."""
     ui_mark = RLM if lang == "ar" else LRM
     gap = "\n\n"
-    room = limit - utf16_len(ui_mark + header + " · 99/99") - utf16_len(gap)
-    groups: list[list[AlertText]] = []
-    used = 0
-    for entry in entries:
-        size = utf16_len(entry.plain)
-        if groups and used + utf16_len(gap) + size <= room:
-            groups[-1].append(entry)
-            used += utf16_len(gap) + size
-        else:
-            groups.append([entry])
-            used = size
+    room = limit - utf16_len(ui_mark + header + " · 99/99")
+    groups = pack(entries, lambda e: utf16_len(gap + e.plain), room)
     out = []
     for number, group in enumerate(groups, start=1):
-        title = header if len(groups) == 1 else f"{header} · {number}/{len(groups)}"
+        title = part_title(header, number, len(groups))
         html_head = f"{ui_mark}<b>{html.escape(title, quote=False)}</b>"
         out.append(
             AlertText(

@@ -25,7 +25,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import tzinfo
-from typing import assert_never
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
@@ -40,20 +39,16 @@ from telegram.error import (
 
 from alerts.outbox import Pacing
 from alerts.payloads import (
-    Digest,
-    EditAlert,
     Failed,
     Gone,
     Moved,
-    NewAlert,
     Payload,
     Rendered,
-    RenderedDigest,
-    RenderedEdit,
-    RenderedNew,
     Retry,
     SendResult,
     Sent,
+    render_with,
+    send_with,
 )
 from core import texts
 from core.pause import PauseReason, classify
@@ -134,18 +129,13 @@ class TelegramSender:
         )
 
     def render(self, payload: Payload, lang: str) -> Rendered[AlertText]:
-        match payload:
-            case NewAlert(story, found):
-                return RenderedNew(self._alert(story, found, lang))
-            case EditAlert(story, found, message_id):
-                return RenderedEdit(message_id, self._alert(story, found, lang))
-            case Digest(items):
-                header = texts.t("digest", lang, count=len(items))
-                room = MAX_TEXT - utf16_len(header) - 16  # an entry always fits one message
-                entries = [self._alert(story, found, lang, room) for story, found in items]
-                return RenderedDigest(render_digest(header, entries, lang=lang))
-            case _:
-                assert_never(payload)
+        def digest(items: Sequence[tuple[Story, Match]]) -> tuple[AlertText, ...]:
+            header = texts.t("digest", lang, count=len(items))
+            room = MAX_TEXT - utf16_len(header) - 16  # an entry always fits one message
+            entries = [self._alert(story, found, lang, room) for story, found in items]
+            return render_digest(header, entries, lang=lang)
+
+        return render_with(payload, lambda story, found: self._alert(story, found, lang), digest)
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -165,15 +155,11 @@ class TelegramSender:
             await self._ensure_ready()
         except TelegramError as exc:
             return self._result(exc)
-        match rendered:
-            case RenderedNew(message):
-                return await self._post_all(target, (message,))
-            case RenderedDigest(messages):
-                return await self._post_all(target, messages)
-            case RenderedEdit(message_id, message):
-                return await self._edit(target, message_id, message)
-            case _:
-                assert_never(rendered)
+        return await send_with(
+            rendered,
+            lambda messages: self._post_all(target, messages),
+            lambda message_id, message: self._edit(target, message_id, message),
+        )
 
     async def _post_all(self, target: Subscription, messages: Sequence[AlertText]) -> SendResult:
         ids: list[str] = []
