@@ -80,6 +80,16 @@ class StatsReply:
 
 
 @dataclass(frozen=True)
+class StatsPlan:
+    """A /stats answer before its chart is drawn."""
+
+    chart: TrendChart
+    summary: str
+    labels: tuple[str, ...]
+    days: int
+
+
+@dataclass(frozen=True)
 class StatsRequest:
     labels: tuple[str, ...]
     days: int
@@ -148,6 +158,15 @@ class Stats:
         self._clock = clock
 
     async def stats(self, chat: Chat, words: Sequence[str], lang: str) -> StatsReply:
+        """/stats decided and drawn: the chart with its summary, or the error to show."""
+        planned = await self.plan(chat, words, lang)
+        if isinstance(planned, StatsReply):
+            return planned
+        return await self.draw(planned)
+
+    async def plan(self, chat: Chat, words: Sequence[str], lang: str) -> StatsPlan | StatsReply:
+        """Everything but the drawing (fast): a platform that must answer within a deadline
+        (Discord: 3 s) can refuse bad arguments at once and acknowledge before drawing."""
         parsed = parse(words, self._subscriptions)
         if isinstance(parsed, int):
             return StatsReply("error", text("stats_days", lang, max=MAX_DAYS))
@@ -165,10 +184,12 @@ class Stats:
             days=days,
             series=tuple(TrendSeries(names.get(label, label), counts[label]) for label in labels),
         )
-        png = await asyncio.to_thread(render_trend_png, chart)
-        return StatsReply(
-            "chart", summary(counts, days, names, lang), png, tuple(labels), parsed.days
-        )
+        return StatsPlan(chart, summary(counts, days, names, lang), tuple(labels), parsed.days)
+
+    async def draw(self, plan: StatsPlan) -> StatsReply:
+        """The chart as PNG, drawn in a thread (cached by value: the same chart draws once)."""
+        png = await asyncio.to_thread(render_trend_png, plan.chart)
+        return StatsReply("chart", plan.summary, png, plan.labels, plan.days)
 
     async def _chat_labels(self, chat: Chat) -> tuple[str, ...]:
         sub = await self._subscriptions.current(chat)

@@ -17,7 +17,7 @@ from models import LabelInfo
 
 LANGS = ("ar", "en")
 DEFAULT_LANG = "ar"
-COMMANDS = ("start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang")
+COMMANDS = ("start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang", "stats")
 MAX_ECHO = 32  # longest user word we repeat back (a 4,000-character argument is not echoed)
 MAX_ECHO_WORDS = 5
 
@@ -46,6 +46,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/list — ما تتلقاه هذه المحادثة\n"
             "/topics — الشخصيات والمواضيع المتاحة\n"
             "/latest — آخر 5 أخبار مطابقة\n"
+            "/stats [معرّف] [أيام] — رسم بياني لعدد الأخبار في اليوم\n"
             "/lang ar|en — لغة الردود والتنبيهات\n"
             "في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط."
         ),
@@ -56,6 +57,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/list — what this chat receives\n"
             "/topics — the figures and topics you can follow\n"
             "/latest — the last 5 matching stories\n"
+            "/stats [id] [days] — a chart of matching stories per day\n"
             "/lang ar|en — language of replies and alerts\n"
             "In groups and channels only administrators can change the subscription."
         ),
@@ -186,6 +188,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
     "topics": {"ar": "ما يمكن متابعته", "en": "What can be followed"},
     "latest": {"ar": "آخر 5 أخبار مطابقة", "en": "The last 5 matching stories"},
     "lang": {"ar": "لغة الردود (ar أو en)", "en": "Reply language (ar or en)"},
+    "stats": {"ar": "رسم بياني للأخبار في اليوم", "en": "Chart of matching stories per day"},
 }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Generic, Protocol, TextIO, TypeVar, runtime_checkable
 
 from alerts.outbox import Sender
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from models import LabelInfo
 from store import MetaStore, SubscriptionStore
@@ -57,6 +58,7 @@ class PlatformContext(Generic[SectionT]):
     tz: tzinfo
     clock: Callable[[], datetime]
     stream: TextIO  # the terminal, for the console platform
+    stats: Stats | None = None  # /stats: the chart decision (core/stats.py)
 
     @property
     def labels(self) -> dict[str, LabelInfo]:

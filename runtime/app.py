@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 from alerts.outbox import OutboxWorker, Sender
 from config import Settings
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from feeds.fetch import Fetcher, FetchSettings
+from feeds.health import FeedHealth
 from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
 from platforms import registry
@@ -31,6 +33,7 @@ from platforms.base import Platform, PlatformContext, PlatformFactory, Preparabl
 from runtime.health import HealthServer, Liveness, Metrics
 from store import Store
 from store.dbfile import DatabaseLost, DatabaseWatch
+from store.reports import Reports, TrendCounts
 
 log = logging.getLogger("mirsad")
 
@@ -59,8 +62,11 @@ class Parts:
     metrics: Metrics
     clock: Callable[[], datetime]
     sources: dict[str, str]  # feed id -> name shown in alerts
+    feed_health: FeedHealth  # per-feed state in words; /healthz asks it
     health_port: int | None = None
     dashboard_port: int | None = None
+    reports: Reports | None = None  # the dashboard's and /stats' read side (store/reports.py)
+    trends: TrendCounts | None = None  # matched stories per label per day, shared by both
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
@@ -82,8 +88,24 @@ def fetch_settings(settings: Settings) -> FetchSettings:
     )
 
 
+class HealthPortBusy(Exception):
+    """The /healthz port cannot be listened on and the endpoint is required."""
+
+
+def health_port_problem(host: str, port: int, exc: OSError) -> str:
+    """One line naming the keys that fix a health endpoint that cannot listen."""
+    reason = exc.strerror or str(exc)
+    return (
+        f"cannot listen on {host}:{port} for /healthz and /metrics ({reason}): set "
+        "health.port to a free port in config.yaml, or health.enabled: false to run without them"
+    )
+
+
 @dataclass
 class AppOptions:
+    # True where something depends on /healthz (the Docker image sets MIRSAD_HEALTH_REQUIRED=1):
+    # a busy health.port then stops the bot; otherwise it runs on without the endpoint
+    health_required: bool = False
     clock: Callable[[], datetime] = utcnow
     stream: TextIO = sys.stdout
     # (name, factory) per platform to run, usually `registry.factories(settings)`; none: the
@@ -128,9 +150,19 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     stack.push_async_callback(fetcher.aclose)
     subscriptions = Subscriptions(store, matcher.labels, clock)
     metrics = Metrics(clock)
+    # The read side for /stats and the dashboard: its own connections, one set of trend counts.
+    reports = Reports.open(settings.database_url)
+    stack.push_async_callback(reports.close)
+    trends = TrendCounts(reports, ZoneInfo(config.timezone))
+    stats = Stats(subscriptions, trends, clock)
+
+    feed_health = FeedHealth(
+        [f.id for f in config.feeds if f.enabled], timedelta(seconds=config.poll_interval), clock
+    )
 
     def on_poll(outcome: PollOutcome) -> None:
         metrics.observe_poll(outcome)
+        feed_health.observe(outcome)
         if outcome.queued:
             parts.outbox.wake()  # deliver now, not after the slowest feed of the round
         if options.on_poll is not None:
@@ -166,6 +198,9 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         metrics,
         clock,
         {f.id: f.name or f.id for f in config.feeds},
+        feed_health=feed_health,
+        reports=reports,
+        trends=trends,
     )
 
     tz = ZoneInfo(config.timezone)
@@ -181,6 +216,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
             tz=tz,
             clock=clock,
             stream=options.stream,
+            stats=stats,
         )
         platform = factory(context)
         parts.platforms.append(platform)
@@ -255,11 +291,19 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
-                checks=(parts.outbox.problem,),
+                checks=(parts.outbox.problem, parts.feed_health.problem),
             )
-            await health.start()
-            stack.push_async_callback(health.stop)
-            parts.health_port = health.port
+            try:
+                await health.start()
+            except OSError as exc:  # the port is taken (or the address is not this machine's)
+                await health.stop()
+                message = health_port_problem(config.health.host, config.health.port, exc)
+                if options.health_required:
+                    raise HealthPortBusy(message) from None
+                log.error("health_endpoint_off %s", message)
+            else:
+                stack.push_async_callback(health.stop)
+                parts.health_port = health.port
 
         if config.dashboard.enabled:
             parts.dashboard_port = await _start_dashboard(settings, parts, stack)
@@ -354,14 +398,13 @@ async def _watch_database(
 
 async def _start_dashboard(settings: Settings, parts: Parts, stack: AsyncExitStack) -> int:
     """Serve the web dashboard (web/) on its own host and port; returns the port."""
-    from store.reports import Reports
     from web import Dashboard
 
     config = settings.config
-    reports = Reports.open(settings.database_url)
-    stack.push_async_callback(reports.close)
+    assert parts.reports is not None and parts.trends is not None
     dashboard = Dashboard(
-        reports,
+        parts.reports,
+        trends=parts.trends,
         feed_names=parts.sources,
         labels=parts.matcher.labels,
         clock=parts.clock,

@@ -48,7 +48,7 @@ from config import load_settings
 from platforms.base import PlatformContext
 from platforms.discord.platform import DiscordPlatform, create_platform
 from runtime.app import AppOptions, Parts, build
-from tests.conftest import write_config
+from tests.helpers import write_config
 
 TOKEN = "fake.bot-token.for-tests"
 APP_ID = 1300000000000000001
@@ -183,6 +183,7 @@ class Answer:
     interaction_id: int
     type: int
     data: dict[str, Any]
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # (filename, bytes) uploaded
 
     @property
     def content(self) -> str:
@@ -191,6 +192,22 @@ class Answer:
     @property
     def ephemeral(self) -> bool:
         return bool(int(self.data.get("flags") or 0) & EPHEMERAL)
+
+
+async def _message_body(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """A message as JSON, or as multipart (payload_json + files[n]) when it uploads files;
+    an embed may show an upload as `attachment://<filename>`."""
+    if not request.content_type.startswith("multipart/"):
+        return await request.json(), []
+    form = await request.post()
+    raw = form.get("payload_json")
+    data: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else {}
+    files = [
+        (value.filename, value.file.read())
+        for key, value in form.items()
+        if key.startswith("files[") and isinstance(value, web.FileField)
+    ]
+    return data, files
 
 
 # --- validation: what Discord refuses ------------------------------------------------------
@@ -705,11 +722,13 @@ class FakeDiscord:
         if interaction_id is None or int(parts[1]) != APP_ID:
             return _error(404, 10015, "Unknown Webhook")
         if request.method == "POST" and len(parts) == 3:
-            data = await request.json()
+            data, files = await _message_body(request)
             errors = check_message(data)
             if errors:
                 return _error(400, 50035, "Invalid Form Body", errors)
-            self.answers.setdefault(interaction_id, []).append(Answer(interaction_id, 4, data))
+            self.answers.setdefault(interaction_id, []).append(
+                Answer(interaction_id, 4, data, files)
+            )
             self._answered.setdefault(interaction_id, asyncio.Event()).set()
             message_id = next(self._ids)
             channel = self._interaction_channels.get(interaction_id, CHANNEL_A)
@@ -831,8 +850,12 @@ class FakeDiscord:
         self._interaction_channels[interaction_id] = channel
         self._answered[interaction_id] = asyncio.Event()
         opts = []
+        synced = {o.get("name"): o.get("type", 3) for o in command.get("options") or []}
         for key, value in (options or {}).items():
-            opt: dict[str, Any] = {"name": key, "type": 3, "value": value}
+            # an integer option (type 4) arrives as a number, as Discord sends it
+            kind = synced.get(key, 3)
+            sent_value: Any = int(value) if kind == 4 and key != autocomplete else value
+            opt: dict[str, Any] = {"name": key, "type": kind, "value": sent_value}
             if key == autocomplete:
                 opt["focused"] = True
             opts.append(opt)

@@ -143,6 +143,11 @@ class Limits:
     overall_window: float = 1.0
     tolerance: float = 0.05  # clock jitter forgiven (requests travel over loopback)
 
+    @classmethod
+    def strict(cls) -> Limits:
+        """Zero tolerance: a 31st message within any second is refused, however it got there."""
+        return cls(tolerance=0.0)
+
 
 @dataclass
 class Sent:
@@ -240,6 +245,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope type, language) -> commands
         self.calls: list[tuple[str, JSON]] = []  # every API call, in order
         self.rate_limited: list[tuple[int, float, float]] = []  # (chat, time, retry_after) of flood 429s
+        self.overall_limited: list[float] = []  # times of the 429s for the overall limit alone
         self.errors_given: list[tuple[int, int, str]] = []  # (chat, status, description) scripted
         self.port = 0
         self._updates: list[JSON] = []
@@ -257,6 +263,9 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.clock: Callable[[], float] = time.monotonic
+        # seconds a sendMessage spends on its way before Telegram counts it (network jitter):
+        # a late one bunches with the next ones at the server
+        self.delay_on_the_way: Callable[[], float] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -522,6 +531,8 @@ class FakeTelegram:
         self.rate_limited.append((chat.id, now, retry_after))
         if hold_chat:
             self._hold[chat.id] = max(self._hold.get(chat.id, 0.0), now + retry_after)
+        else:
+            self.overall_limited.append(now)
         raise _ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
     def _scripted_error(self, chat: Chat, html: bool, now: float) -> None:
@@ -556,6 +567,8 @@ class FakeTelegram:
         return visible
 
     async def _m_sendmessage(self, params: JSON) -> JSON:
+        if self.delay_on_the_way is not None:
+            await asyncio.sleep(self.delay_on_the_way())
         chat = self._chat(params)
         now = self.clock()
         text = str(params.get("text") or "")
@@ -577,6 +590,38 @@ class FakeTelegram:
             self._group_times.setdefault(chat.id, deque()).append(now)
         self._overall.append(now)
         return self._message_json(chat, sent)
+
+    async def _m_sendphoto(self, params: JSON) -> JSON:
+        """A photo upload (multipart): recorded as a Sent with method "sendPhoto", the caption
+        as its text and the uploaded bytes in params["photo"]."""
+        chat = self._chat(params)
+        now = self.clock()
+        photo = params.get("photo")
+        if not isinstance(photo, bytes) or not photo:
+            raise _ApiError(400, "Bad Request: there is no photo in the request")
+        if len(photo) > 10 * 1024 * 1024:
+            raise _ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        caption = str(params.get("caption") or "")
+        if len(caption) > 1024:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        self._flood_check(chat, now)
+        thread = params.get("message_thread_id")
+        thread_id = int(thread) if thread not in (None, "") else None
+        sent = Sent(chat.id, next(self._ids(chat.id)), caption, caption, None, thread_id, None, now,
+                    method="sendPhoto", params=params)
+        self.sent.append(sent)
+        self._messages[(chat.id, sent.message_id)] = sent
+        self._chat_last[chat.id] = now
+        if chat.id < 0:
+            self._group_times.setdefault(chat.id, deque()).append(now)
+        self._overall.append(now)
+        width, height = (int.from_bytes(photo[16:20], "big"), int.from_bytes(photo[20:24], "big"))
+        data = self._message_json(chat, sent)
+        del data["text"]
+        data["caption"] = caption
+        data["photo"] = [{"file_id": f"photo-{chat.id}-{sent.message_id}", "file_unique_id":
+                          f"u{sent.message_id}", "width": width, "height": height, "file_size": len(photo)}]
+        return data
 
     def _message_json(self, chat: Chat, sent: Sent) -> JSON:
         data: JSON = {"message_id": sent.message_id, "date": int(time.time()), "chat": chat.as_dict(),
@@ -643,6 +688,9 @@ async def _params(request: web.Request) -> JSON:
     form = await request.post()
     params: JSON = {**request.query}
     for key, value in form.items():
+        if isinstance(value, web.FileField):  # an upload (sendPhoto): keep its bytes
+            params[key] = value.file.read()
+            continue
         if not isinstance(value, str):
             continue
         if key in _JSON_FIELDS:

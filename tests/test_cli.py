@@ -12,25 +12,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import ROOT, SHARED, write_config
+import pytest
+
 from tests.feedserver import FeedServer
-
-FEEDS = SHARED / "data" / "feeds"
-
-NEW_ITEM = """
-    <item>
-      <title>ترمب يوقع أمرا تنفيذيا لتنظيم الذكاء الاصطناعي &amp; الرقائق</title>
-      <link>https://www.hespress.com/trump-ai-order-1700001.html?utm_source=rss&amp;utm_medium=feed</link>
-      <description>وقّع الرئيس الأمريكي دونالد ترامب أمرا تنفيذيا جديدا. The post ترمب يوقع appeared first on Hespress - هسبريس جريدة إلكترونية مغربية.</description>
-      <pubDate>Sun, 15 Feb 2026 09:30:00 +0000</pubDate>
-      <guid isPermaLink="false">https://www.hespress.com/?p=1700001</guid>
-    </item>"""
-
-
-def with_new_item(feed: Path, item: str = NEW_ITEM) -> bytes:
-    text = feed.read_text(encoding="utf-8")
-    at = text.index("<item>")
-    return (text[:at] + item.strip() + "\n    " + text[at:]).encode("utf-8")
+from tests.helpers import FEEDS, ROOT, free_port, with_new_item, write_config
 
 
 def bot(
@@ -65,6 +50,7 @@ def loopback_config(
     return write_config(tmp_path, body)
 
 
+@pytest.mark.slow
 def test_once_alerts_only_new_matching_stories_in_the_terminal(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
@@ -80,7 +66,8 @@ def test_once_alerts_only_new_matching_stories_in_the_terminal(
     unchanged = bot("once", config=config)
     assert unchanged.stdout == ""
     assert feed_server.requests("/hespress.xml")[-1].headers.get("if-none-match") == '"a"'
-    assert "status=not_modified" in unchanged.stderr
+    assert "polled 1 feeds: 1 ok, 0 failed; 0 new stories, 0 alerts" in unchanged.stderr
+    assert "status=not_modified" not in unchanged.stderr  # a 304 is logged at DEBUG
 
     feed_server.set(
         "/hespress.xml", with_new_item(FEEDS / "hespress-ar-2026-02-15.xml"), etag='"b"'
@@ -119,8 +106,9 @@ def test_a_broken_feed_is_reported_and_the_others_go_on(
     result = bot("once", config=config)
     assert result.returncode == 0
     assert "polled 3 feeds: 1 ok, 2 failed; 10 new stories, 0 alerts" in result.stderr
-    assert "feed_polled id=gone status=error error='HTTP 404'" in result.stderr
-    assert "feed_polled id=html status=error" in result.stderr
+    assert "feed_failing id=gone error='HTTP 404'" in result.stderr
+    assert "feed_failing id=html error='not a feed: HTML page'" in result.stderr
+    assert "feeds_checked 3 feeds: 1 reachable, 2 failing, retrying in" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -143,7 +131,7 @@ def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
             "summary": "Trump signs an executive order on artificial intelligence",
         },
     ]
-    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines) + "not json\n"
+    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines) + '{"id": "x4", "title": \n'  # broken JSON; plain text is read as a headline
     result = bot("classify", config=ROOT / "config.yaml", stdin=stdin)
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["x1", "x2", "x3"]
@@ -155,12 +143,6 @@ def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
     assert {"trump", "ai", "ai_policy"} <= set(out[2]["labels"])
     assert result.returncode == 1
     assert "error: line 4:" in result.stderr and "Traceback" not in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
@@ -196,11 +178,16 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         assert 'mirsad_feeds_polled_total{status="ok"} 1.0' in metrics
         assert "mirsad_stories_new_total 10.0" in metrics
         assert "mirsad_poll_duration_seconds_count 1.0" in metrics
+        checked = bot("healthcheck", config=config)  # the Docker health check's command
+        assert (checked.returncode, checked.stdout) == (0, "ok\n"), checked.stderr
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=15)
         assert proc.returncode == 0, err
         assert time.monotonic() - started < 10
+        stopped = bot("healthcheck", config=config)
+        assert stopped.returncode == 1 and stopped.stdout == ""
+        assert stopped.stderr.startswith(f"unhealthy: no answer from http://127.0.0.1:{port}/healthz")
         assert "mirsad_ready" in err and "mirsad_stopping" in err
         assert "Traceback" not in err
     finally:
@@ -216,3 +203,92 @@ def test_a_config_with_errors_never_starts_half_way(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert "poll_interval (line 2)" in result.stderr and "feeds[0].url (line 5)" in result.stderr
         assert not (tmp_path / "state").exists()  # nothing was opened or created
+
+
+def run_with_health_port_taken(
+    tmp_path: Path, feed_server: FeedServer, env: dict[str, str]
+) -> tuple[int, str]:
+    """`bot.py run` while another program listens on its health.port: (exit code, stderr)."""
+    feed_server.set("/hespress.xml", FEEDS / "hespress-ar-2026-02-11.xml")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = loopback_config(
+            tmp_path, feed_server, {"hespress_ar": "/hespress.xml"}, extra=f"health:\n  port: {port}\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"PATH": os.environ.get("PATH", ""), "NO_PROXY": "127.0.0.1,localhost", **env},
+        )
+        try:
+            deadline = time.monotonic() + 30  # bounds a hang only; a healthy run polls at once
+            while proc.poll() is None and not feed_server.hits("/hespress.xml"):
+                assert time.monotonic() < deadline, "the bot neither stopped nor polled"
+                time.sleep(0.1)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return proc.returncode, err
+
+
+def test_a_busy_health_port_turns_the_endpoint_off_and_the_bot_runs_on(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    code, err = run_with_health_port_taken(tmp_path, feed_server, {})
+    assert code == 0, err
+    (line,) = [x for x in err.splitlines() if "health_endpoint_off" in x]
+    assert " ERROR " in line and "health.port" in line and "health.enabled: false" in line
+    assert "mirsad_ready" in err and "Traceback" not in err
+    assert feed_server.hits("/hespress.xml") >= 1  # it polled all the same
+
+
+def test_a_busy_health_port_stops_the_bot_in_docker_with_one_line(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    code, err = run_with_health_port_taken(tmp_path, feed_server, {"MIRSAD_HEALTH_REQUIRED": "1"})
+    assert code == 1
+    assert "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if "CRITICAL" in x]
+    assert "cannot listen on 127.0.0.1:" in line and "health.port" in line
+    assert "mirsad_ready" not in err
+
+
+def test_every_command_says_what_it_does_and_the_version_is_shown() -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "bot.py"), *args], capture_output=True, text=True, timeout=60
+        )
+
+    overview = cli("--help")
+    assert overview.returncode == 0
+    for name in ("run", "once", "classify", "check-config", "healthcheck"):
+        assert f"    {name}" in overview.stdout
+        detail = cli(name, "--help")
+        assert detail.returncode == 0 and "--config FILE" in detail.stdout
+        assert len(detail.stdout.split("\n\n")[1]) > 40, detail.stdout  # a sentence, not a name
+    assert "plain text" in cli("classify", "--help").stdout
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("mirsad 0.")
+    wrong = cli("fly")
+    assert wrong.returncode == 2 and "invalid choice: 'fly'" in wrong.stderr
+
+
+def test_classify_takes_plain_text_lines_as_well_as_json(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "feeds: []\n")
+    result = bot(
+        "classify",
+        config=config,
+        stdin='ترمب يوقع أمرا تنفيذيا بشأن الذكاء الاصطناعي\n\n{"id": "x", "title": "Elon Musk"}\n',
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["id"] == 1 and first["labels"] == ["trump", "ai", "ai_policy"]
+    assert second == {"id": "x", "labels": ["musk"], "evidence": second["evidence"]}

@@ -22,8 +22,8 @@ from filters.watchlist import Matcher
 from runtime.app import AppOptions, Parts, run_forever
 from store import Store
 from store.reports import PAUSED_UNTIL, Reports
-from tests.conftest import FakeClock, write_config
 from tests.dashboard_data import ARABIC_TITLE, FAILING_ERROR, NAMES, seed
+from tests.helpers import FakeClock, write_config
 from web import Dashboard, DashboardError
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -185,7 +185,7 @@ async def test_subscriptions_by_platform_with_labels_and_pause_reason(
     assert "-100123" in page and "9001" in page and "server 77" in page
     assert "إيلون ماسك" in page  # label names, not ids
     paused = page[page.index("<code>42</code>") :]
-    assert "paused" in paused[:600] and "blocked" in paused[:600]
+    assert "paused" in paused[:600] and "the bot was blocked" in paused[:600]  # the code, translated
 
 
 async def test_trends_page_shows_totals_and_a_png_chart(

@@ -19,11 +19,11 @@ from feeds.poll import Poller
 from feeds.schedule import PollTiming, next_poll_at
 from filters.watchlist import Matcher
 from store import Store
-from tests.conftest import ROOT, SHARED, FakeClock
 from tests.feedserver import FeedServer
 from tests.giant_feeds import many_items
+from tests.helpers import FEEDS, ROOT, FakeClock
 
-FEED = SHARED / "data" / "feeds" / "hespress-ar-2026-02-11.xml"
+FEED = FEEDS / "hespress-ar-2026-02-11.xml"
 
 
 def matcher() -> Matcher:
@@ -138,6 +138,7 @@ async def test_dispatch_does_not_wait_for_a_slow_feed(
 HOSTILE = Path(__file__).parent / "data" / "feeds"
 
 
+@pytest.mark.slow
 async def test_hostile_feeds_side_by_side_leave_the_good_one_and_the_process_unharmed(
     store: Store, clock: FakeClock, feed_server: FeedServer
 ) -> None:
@@ -271,7 +272,7 @@ async def test_not_modified_answers_are_stored_together(
 async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
     store: Store, clock: FakeClock, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feeds.poll
+    import feeds.incremental
 
     feed_server.set("/a.xml", FEED)
     feed_server.set("/stuck.xml", FEED)
@@ -284,7 +285,7 @@ async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
     )
     threads: list[str] = []
     release = threading.Event()
-    real_parse = feeds.poll.parse_feed
+    real_parse = feeds.incremental.parse_feed
 
     def recording_parse(body: bytes, headers: Any, **kw: Any) -> Any:
         threads.append(threading.current_thread().name)
@@ -292,7 +293,7 @@ async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
             release.wait(10)
         return real_parse(body, headers, **kw)
 
-    monkeypatch.setattr(feeds.poll, "parse_feed", recording_parse)
+    monkeypatch.setattr(feeds.incremental, "parse_feed", recording_parse)
     ticks = 0
 
     async def ticking() -> None:  # the event loop keeps running while a parse is stuck

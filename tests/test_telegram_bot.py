@@ -72,7 +72,7 @@ async def test_start_registers_menus_and_asks_for_the_updates_it_handles(env: En
     menus = fake.commands
     assert set(menus) == {("default", ""), ("default", "ar"), ("default", "en")}
     assert [c["command"] for c in menus[("default", "ar")]] == [
-        "start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang"]
+        "start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang", "stats"]
     assert menus[("default", "ar")][2]["description"] == "اشترك في شخصيات ومواضيع"
     assert menus[("default", "")] == menus[("default", "en")]
     await fake.wait_until(lambda: any(m == "getUpdates" for m, _ in fake.calls))
@@ -150,7 +150,7 @@ async def test_bad_arguments_get_one_helpful_line_and_change_nothing(env: Env) -
     reply = await env.say(chat, "/lang fr")
     assert reply.visible == "Unknown language: «fr». Choose one of: ar, en"
     reply = await env.say(chat, "/frobnicate")
-    assert reply.visible == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang"
+    assert reply.visible == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang /stats"
     assert "\n" not in reply.visible
 
 
@@ -343,6 +343,7 @@ NASTY = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["/subscribe", "/unsubscribe", "/lang", "/list"])
 async def test_any_argument_gets_a_reply_and_non_admins_change_nothing(env: Env, command: str) -> None:
     """Issue 7 "Input from people": odd, huge, mixed-script or hostile arguments always get a

@@ -30,6 +30,8 @@ from aiohttp import web
 
 from charts import TrendChart, TrendSeries, render_trend_png
 from config import is_loopback
+from core import texts
+from core.pause import parse as parse_pause
 from models import LabelInfo
 from store.reports import FeedReport, Reports, TrendCounts
 
@@ -74,6 +76,7 @@ class Dashboard:
         self,
         reports: Reports,
         *,
+        trends: TrendCounts | None = None,
         feed_names: Mapping[str, str],
         labels: Sequence[LabelInfo],
         clock: Callable[[], datetime],
@@ -88,7 +91,7 @@ class Dashboard:
                 "MIRSAD_DASHBOARD_TOKEN_FILE), or listen on 127.0.0.1"
             )
         self._reports = reports
-        self._trends = TrendCounts(reports, zone)
+        self._trends = trends or TrendCounts(reports, zone)
         self._names = dict(feed_names)
         self._labels = {info.id: info for info in labels}
         self._clock = clock
@@ -204,6 +207,7 @@ class Dashboard:
             when=lambda dt, due=False: present.when(dt, now, self._zone, due=due),
             label_name=self._label_name,
             feed_name=lambda fid: self._names.get(fid, fid),
+            pause_reason=_pause_reason,
             **values,
         )
         return web.Response(text=page, content_type="text/html", charset="utf-8")
@@ -303,6 +307,15 @@ class Dashboard:
             )
         log.info("dashboard_feed_action feed=%s action=%s", feed_id, action)
         raise web.HTTPSeeOther(location="/?" + urlencode({"done": f"{action}:{feed_id}"}))
+
+
+def _pause_reason(stored: str | None) -> tuple[str, str]:
+    """A stored pause reason as the operator reads it: the translated code, and the
+    platform's own words when they add something."""
+    reason = parse_pause(stored)
+    if reason is None:
+        return "", ""
+    return texts.pause_reason(stored, "en"), reason.detail if reason.code != "other" else ""
 
 
 async def _add_security_headers(_request: web.Request, response: web.StreamResponse) -> None:

@@ -20,6 +20,7 @@ commands) and the Sender the outbox uses.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from discord.ext import commands
 
 from core import commands as decide
 from core import texts
+from core.stats import MAX_DAYS, Stats, StatsReply
 from core.subscriptions import Chat, Subscriptions
 from core.texts import names, pick_lang, t
 from models import LabelInfo
@@ -45,6 +47,7 @@ log = logging.getLogger("mirsad.discord")
 PLATFORM = "discord"
 CONTENT_LIMIT = 2000  # Discord: message content
 AUTOCOMPLETE_LIMIT = 25  # Discord: choices per autocomplete answer
+STATS_FILE = "mirsad-stats.png"
 
 
 # --- texts for the command menus --------------------------------------------------------
@@ -101,8 +104,10 @@ class SubscriptionCog(commands.Cog):
         sources: Mapping[str, str],
         *,
         require_manage_channels: bool = True,
+        stats: Stats | None = None,
     ) -> None:
         self._subs = subscriptions
+        self._stats = stats
         self._labels: dict[str, LabelInfo] = {info.id: info for info in subscriptions.labels}
         self._sources = sources
         self._require_manage = require_manage_channels
@@ -343,6 +348,57 @@ class SubscriptionCog(commands.Cog):
         reply = await decide.set_lang(self._subs, chat, language, lang)
         self._log(chat, "lang", reply)
         await self._answer(interaction, reply, lang)
+
+    @app_commands.command(name="stats", description=_command_text("stats"))
+    @app_commands.describe(label=_option_text("stats.label"), days=_option_text("stats.days"))
+    async def stats(
+        self,
+        interaction: discord.Interaction[Any],
+        label: str | None = None,
+        days: app_commands.Range[int, 1, MAX_DAYS] | None = None,
+    ) -> None:
+        """A chart of matching stories per day (core/stats.py decides), as an embed with the
+        PNG attached; a bad label is answered to the asker alone."""
+        chat = self._chat(interaction)
+        lang = await self._lang(interaction, chat if interaction.guild_id else None)
+        if self._stats is None:
+            await self._reply(interaction, t("error", lang), ephemeral=True)
+            return
+        words = [w for w in (label, None if days is None else str(days)) if w and w.strip()]
+        planned = await self._stats.plan(chat, words, lang)
+        if isinstance(planned, StatsReply):
+            await self._reply(interaction, planned.text, ephemeral=True)
+            return
+        # Drawing may take longer than the 3 s Discord gives an answer: acknowledge first.
+        await interaction.response.defer(thinking=True)
+        reply = await self._stats.draw(planned)
+        assert reply.png is not None
+        embed = discord.Embed(
+            title=truncate(planned.chart.title, 256),
+            description=truncate(neutralise_mentions(reply.text), 4096),
+            colour=0x0072B2,
+        )
+        embed.set_image(url=f"attachment://{STATS_FILE}")
+        await interaction.followup.send(
+            embed=embed,
+            file=discord.File(io.BytesIO(reply.png), filename=STATS_FILE),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        log.info(
+            "discord_command guild=%s channel=%s command=stats labels=%s days=%d",
+            chat.guild_id,
+            chat.chat_id,
+            ",".join(reply.labels),
+            reply.days,
+        )
+
+    @stats.autocomplete("label")
+    async def _stats_label(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return (self._complete("figure", current) + self._complete("topic", current))[
+            :AUTOCOMPLETE_LIMIT
+        ]
 
     @app_commands.command(name="help", description=_command_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

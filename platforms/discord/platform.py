@@ -11,6 +11,7 @@ import aiohttp
 import discord
 
 from alerts.outbox import Pacing, Sender
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from platforms.base import PlatformContext
 from platforms.discord.commands import PLATFORM, SubscriptionCog
@@ -47,6 +48,7 @@ class DiscordPlatform:
         pacing: Pacing = DISCORD_PACING,
         send_timeout: float = SEND_TIMEOUT,
         ready_timeout: float = 60.0,
+        stats: Stats | None = None,
         **client_options: Any,
     ) -> None:
         if not token:
@@ -58,7 +60,10 @@ class DiscordPlatform:
 
         def new_bot() -> MirsadBot:
             cog = SubscriptionCog(
-                subscriptions, sources, require_manage_channels=require_manage_channels
+                subscriptions,
+                sources,
+                require_manage_channels=require_manage_channels,
+                stats=stats,
             )
             return MirsadBot(
                 cog, store, guild_ids=guild_ids, sync_key=self._endpoints.key, **client_options
@@ -209,5 +214,6 @@ def create_platform(
         pacing=pacing,
         send_timeout=send_timeout,
         ready_timeout=ready_timeout,
+        stats=context.stats,
         **client_options,
     )

@@ -24,6 +24,8 @@ OPTIONS: dict[str, dict[str, str]] = {
     "unsubscribe.figure": {"en": "A figure to stop following", "ar": "شخصية لإلغاء متابعتها"},
     "unsubscribe.topic": {"en": "A topic to stop following", "ar": "موضوع لإلغاء متابعته"},
     "lang.language": {"en": "Arabic or English", "ar": "العربية أو الإنجليزية"},
+    "stats.label": {"en": "A figure or topic (default: this channel's)", "ar": "شخصية أو موضوع (الافتراضي: ما تتابعه القناة)"},
+    "stats.days": {"en": "How many days, 1 to 90 (default 30)", "ar": "عدد الأيام من 1 إلى 90 (الافتراضي 30)"},
 }
 
 _TEXTS: dict[str, dict[str, str]] = {
@@ -36,6 +38,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/list — what this channel follows\n"
             "/topics — the figures and topics you can follow\n"
             "/latest — the last 5 matching stories\n"
+            "/stats `label:` `days:` — a chart of matching stories per day\n"
             "/lang — language of replies and alerts in this channel\n"
             "Alerts go to the channel or thread where /subscribe was used. Changing them needs "
             "the Manage Channels permission."
@@ -48,6 +51,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/list — ما تتابعه هذه القناة\n"
             "/topics — الشخصيات والمواضيع المتاحة\n"
             "/latest — آخر 5 أخبار مطابقة\n"
+            "/stats `label:` `days:` — رسم بياني لعدد الأخبار في اليوم\n"
             "/lang — لغة الردود والتنبيهات في هذه القناة\n"
             "تصل التنبيهات إلى القناة أو السلسلة التي استُخدم فيها /subscribe، ويتطلب تغييرها "
             "صلاحية «إدارة القنوات»."

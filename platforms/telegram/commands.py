@@ -52,6 +52,7 @@ from telegram.ext import (
 
 from core import commands, texts
 from core.pause import PauseCode, PauseReason
+from core.stats import Stats
 from core.subscriptions import ChangeResult, Chat, Subscriptions
 from models import LabelInfo
 from platforms.telegram.render import render_latest
@@ -93,8 +94,10 @@ class TelegramHandlers:
         clock: Callable[[], datetime],
         *,
         sources: Mapping[str, str] | None = None,
+        stats: Stats | None = None,
     ) -> None:
         self._subs = subscriptions
+        self._stats = stats
         self._store = store
         self._tz = tz
         self._clock = clock
@@ -114,6 +117,8 @@ class TelegramHandlers:
             ("latest", self.latest),
             ("lang", self.lang),
         ]
+        if self._stats is not None:
+            commands.append(("stats", self.stats))
         for name, callback in commands:
             app.add_handler(CommandHandler(name, callback, filters=where))
         app.add_handler(MessageHandler(filters.COMMAND & where, self.unknown_command))
@@ -319,6 +324,31 @@ class TelegramHandlers:
             html = render_latest(texts.t("latest", asker.lang), items, lang=asker.lang, tz=self._tz)
             await self._reply(update, context, html, html=True)
         self._log(asker, "latest", f"stories={len(alerts)}")
+
+    async def stats(self, update: Update, context: Context) -> None:
+        """/stats [id] [days]: a chart of matching stories per day, with a one-line summary
+        (decided by core/stats.py; sent as a photo with the summary as its caption)."""
+        asker = await self._asker(update)
+        message = update.effective_message
+        if asker is None or message is None or self._stats is None:
+            return
+        reply = await self._stats.stats(asker.chat, list(context.args or []), asker.lang)
+        if reply.png is None:
+            await self._reply(update, context, reply.text)
+        else:
+            quote = None
+            if message.chat.type != ChatType.PRIVATE:
+                quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+            bot: Any = context.bot  # ExtBot with our rate limiter (see _reply)
+            await bot.send_photo(
+                chat_id=message.chat.id,
+                photo=reply.png,
+                caption=reply.text,  # one line, far below the 1,024-character caption limit
+                message_thread_id=message.message_thread_id if message.is_topic_message else None,
+                reply_parameters=quote,
+                rate_limit_args=REPLY_RETRIES,
+            )
+        self._log(asker, "stats", f"{reply.kind} labels={','.join(reply.labels) or '-'}")
 
     async def lang(self, update: Update, context: Context) -> None:
         """/lang ar|en: the chat's language for replies and alerts."""

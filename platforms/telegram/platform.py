@@ -13,6 +13,7 @@ from telegram.ext import ApplicationBuilder
 
 from alerts.outbox import Sender
 from core import texts
+from core.stats import Stats
 from core.subscriptions import Subscriptions
 from platforms.base import PlatformContext
 from platforms.telegram.commands import ALLOWED_UPDATES, PLATFORM, TelegramApp, TelegramHandlers
@@ -59,6 +60,7 @@ class TelegramPlatform:
         sources: Mapping[str, str] | None = None,
         limiter: TelegramRateLimiter | None = None,
         poll_timeout: float = 10.0,
+        stats: Stats | None = None,
     ) -> None:
         self.limiter = limiter or TelegramRateLimiter()
         self.application = build_application(
@@ -68,7 +70,9 @@ class TelegramPlatform:
         self.sender: Sender[Any] = TelegramSender(
             self.application.bot, labels, tz, sources=sources, limiter=self.limiter
         )
-        self.handlers = TelegramHandlers(subscriptions, store, tz, clock, sources=sources)
+        self.handlers = TelegramHandlers(
+            subscriptions, store, tz, clock, sources=sources, stats=stats
+        )
         self.handlers.register(self.application)
         self._poll_timeout = poll_timeout
 
@@ -134,4 +138,5 @@ def create_platform(context: PlatformContext[TelegramConfig]) -> TelegramPlatfor
         tz=context.tz,
         clock=context.clock,
         sources=context.sources,
+        stats=context.stats,
     )
