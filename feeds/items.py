@@ -126,7 +126,7 @@ def reduce(body: bytes, max_items: int) -> Reduced:
     found = len(items)
     dropped = 0
     if found > max_items:
-        keep = _newest(body, items, max_items)
+        keep = keep_newest(body, items, max_items)
         dropped = found - len(keep)
         parts = [body[: items.starts[0]]]
         parts.extend(body[items.starts[n] : items.ends[n]] for n in keep)
@@ -148,7 +148,7 @@ class _Undated(Exception):
     pass
 
 
-def _newest(body: bytes, items: Items, limit: int) -> list[int]:
+def keep_newest(body: bytes, items: Items, limit: int) -> list[int]:
     """Indexes of the `limit` newest items, in document order: by date when every item has
     one, else the first ones (feeds list their newest first). Memory: O(limit)."""
 
@@ -159,6 +159,8 @@ def _newest(body: bytes, items: Items, limit: int) -> list[int]:
                 raise _Undated
             yield when, -n  # the same date: the earlier item wins
 
+    if len(items) <= limit:
+        return list(range(len(items)))
     try:
         ranked = heapq.nlargest(limit, dated())
     except _Undated:

@@ -75,6 +75,7 @@ class ParsedFeed:
     stories: list[Story]  # in feed order, one per id
     warnings: list[str]
     dropped: int = 0  # items left out over the cap (the oldest)
+    entries: int = 0  # entries feedparser read (after the cap)
 
 
 def parse_feed(
@@ -140,6 +141,7 @@ def parse_feed(
         stories=stories,
         warnings=warnings,
         dropped=dropped,
+        entries=len(entries),
     )
 
 

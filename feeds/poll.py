@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 
 from feeds.errors import FeedError, FetchError, ParseError
 from feeds.fetch import Fetcher, FetchResult
-from feeds.parse import MAX_ITEMS, ParsedFeed, parse_feed
+from feeds.incremental import ItemMemory, Reading, read_feed
+from feeds.parse import MAX_ITEMS
 from feeds.schedule import PollTiming, next_poll_at
 from filters.watchlist import Matcher
 from models import Match
@@ -46,6 +47,7 @@ class PollOutcome:
     error: str | None = None
     first_poll: bool = False
     labels: tuple[str, ...] = ()  # labels of the new matches, one entry per match label
+    next_poll_at: datetime | None = None  # when the feed is polled next (set for failures)
 
 
 class Poller:
@@ -87,6 +89,8 @@ class Poller:
         # parse faster, only take more turns from the event loop. The thread ends with the
         # poller (the executor is collected) or at interpreter exit.
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirsad-parse")
+        # feed id -> its raw items' digests and ids at the last stored poll (parse only new)
+        self._memory: dict[str, ItemMemory] = {}
 
     async def poll_due(self) -> list[PollOutcome]:
         """Poll every feed whose next poll time has come."""
@@ -166,7 +170,7 @@ class Poller:
                 outcome = await self._failed(
                     feed, f"internal error: {type(exc).__name__}", None, started
                 )
-        self._log(outcome)
+        self._log(feed, outcome)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         return outcome
@@ -191,7 +195,21 @@ class Poller:
             await self._store.record_not_modified(feed.id, update, now)
             return PollOutcome(feed.id, "not_modified", ms=_ms(started))
 
-        parsed = await self._parse(feed, result, now)
+        reading = await self._parse(feed, result, now)
+        if reading.unchanged and feed.initialized:
+            # The very body of last time: the same list as a 304 (new validators kept).
+            update = self._success_update(
+                feed,
+                now,
+                result.etag or feed.etag,
+                result.last_modified or feed.last_modified,
+                result.min_interval,
+                False,
+                not_modified=True,
+            )
+            await self._store.record_not_modified(feed.id, update, now)
+            return PollOutcome(feed.id, "not_modified", ms=_ms(started))
+        parsed = reading.parsed
         if parsed.dropped:
             log.warning(
                 "feed_items_capped id=%s kept=%d dropped=%d (the oldest; max_items_per_feed)",
@@ -223,8 +241,15 @@ class Poller:
         )
         # The first good poll only records what the feed already holds: no backfill flood.
         ingest = await self._store.ingest(
-            feed.id, parsed.stories, matched, update, now, alert=feed.initialized
+            feed.id,
+            parsed.stories,
+            matched,
+            update,
+            now,
+            alert=feed.initialized,
+            listed=reading.listed,
         )
+        self._memory[feed.id] = reading.memory  # only once stored: a failed write forgets
         for warning in parsed.warnings[:3]:
             log.info("feed_warning id=%s warning=%r", feed.id, warning)
         return PollOutcome(
@@ -238,10 +263,10 @@ class Poller:
             labels=tuple(label for m in matched.values() for label in m.labels),
         )
 
-    async def _parse(self, feed: FeedState, result: FetchResult, now: datetime) -> ParsedFeed:
-        """parse_feed in the worker thread, so the event loop never waits for a big feed."""
+    async def _parse(self, feed: FeedState, result: FetchResult, now: datetime) -> Reading:
+        """read_feed in the worker thread, so the event loop never waits for a big feed."""
         job = functools.partial(
-            parse_feed,
+            read_feed,
             result.body,
             result.headers,
             feed_id=feed.id,
@@ -249,6 +274,7 @@ class Poller:
             language=feed.language,
             now=now,
             max_items=self._max_items,
+            memory=self._memory.get(feed.id) if feed.initialized else None,
         )
         running = asyncio.get_running_loop().run_in_executor(self._parser, job)
         try:
@@ -293,22 +319,57 @@ class Poller:
         )
         update = FeedUpdate(next_poll_at=next_poll_at(timing, now, self._rng), error=reason)
         await self._store.record_feed_failure(feed.id, update, now)
-        return PollOutcome(feed.id, "error", ms=_ms(started), error=reason)
+        return PollOutcome(
+            feed.id, "error", ms=_ms(started), error=reason, next_poll_at=update.next_poll_at
+        )
 
-    def _log(self, o: PollOutcome) -> None:
+    def _log(self, feed: FeedState, o: PollOutcome) -> None:
+        """One line per change of a feed's state at WARNING/INFO (issue 18: eleven WARNING
+        lines at every retry, and a 304 INFO line per poll, hid what mattered); the routine
+        polls at DEBUG."""
         if o.status == "error":
-            log.warning("feed_polled id=%s status=error error=%r ms=%d", o.feed_id, o.error, o.ms)
-        else:
+            retry = ""
+            if o.next_poll_at is not None:
+                retry = (
+                    f" retry_in={max(0, int((o.next_poll_at - self._clock()).total_seconds()))}s"
+                )
+            if feed.error_count == 0 or feed.last_error != o.error:
+                log.warning(
+                    "feed_failing id=%s error=%r%s%s",
+                    o.feed_id,
+                    o.error,
+                    retry,
+                    f" was={feed.last_error!r}" if feed.error_count else "",
+                )
+            else:
+                log.debug(
+                    "feed_polled id=%s status=error error=%r failures=%d%s",
+                    o.feed_id,
+                    o.error,
+                    feed.error_count + 1,
+                    retry,
+                )
+            return
+        if feed.error_count:
             log.info(
-                "feed_polled id=%s status=%s new=%d matched=%d queued=%d ms=%d%s",
+                "feed_recovered id=%s status=%s after=%d failures last_error=%r",
                 o.feed_id,
                 o.status,
-                o.new,
-                o.matched,
-                o.queued,
-                o.ms,
-                " first_poll=yes" if o.first_poll else "",
+                feed.error_count,
+                feed.last_error,
             )
+        level = logging.INFO if o.new or o.first_poll else logging.DEBUG
+        log.log(
+            level,
+            "feed_polled id=%s status=%s new=%d matched=%d queued=%d ms=%d%s",
+            o.feed_id,
+            o.status,
+            o.new,
+            o.matched,
+            o.queued,
+            o.ms,
+            " first_poll=yes" if o.first_poll else "",
+        )
 
 
 def _ms(started: float) -> int:

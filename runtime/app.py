@@ -25,6 +25,7 @@ from config import Settings
 from core.stats import Stats
 from core.subscriptions import Subscriptions
 from feeds.fetch import Fetcher, FetchSettings
+from feeds.health import FeedHealth
 from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
 from platforms import registry
@@ -61,6 +62,7 @@ class Parts:
     metrics: Metrics
     clock: Callable[[], datetime]
     sources: dict[str, str]  # feed id -> name shown in alerts
+    feed_health: FeedHealth  # per-feed state in words; /healthz asks it
     health_port: int | None = None
     dashboard_port: int | None = None
     reports: Reports | None = None  # the dashboard's and /stats' read side (store/reports.py)
@@ -138,8 +140,13 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     trends = TrendCounts(reports, ZoneInfo(config.timezone))
     stats = Stats(subscriptions, trends, clock)
 
+    feed_health = FeedHealth(
+        [f.id for f in config.feeds if f.enabled], timedelta(seconds=config.poll_interval), clock
+    )
+
     def on_poll(outcome: PollOutcome) -> None:
         metrics.observe_poll(outcome)
+        feed_health.observe(outcome)
         if outcome.queued:
             parts.outbox.wake()  # deliver now, not after the slowest feed of the round
         if options.on_poll is not None:
@@ -175,6 +182,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         metrics,
         clock,
         {f.id: f.name or f.id for f in config.feeds},
+        feed_health=feed_health,
         reports=reports,
         trends=trends,
     )
@@ -267,7 +275,7 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 stale_after=stale,
                 host=config.health.host,
                 port=config.health.port,
-                checks=(parts.outbox.problem,),
+                checks=(parts.outbox.problem, parts.feed_health.problem),
             )
             await health.start()
             stack.push_async_callback(health.stop)

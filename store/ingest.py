@@ -54,15 +54,23 @@ class StoryRepository(Repository):
         now: datetime,
         *,
         alert: bool,
+        listed: Sequence[str] = (),
     ) -> rec.IngestResult:
         """Store a successful poll in ONE transaction.
 
         New stories, their matches, one outbox row per (active subscription, matching story)
         and the feed's new state commit together, so a crash leaves either all or none.
         `alert=False` (a feed's first poll) records stories as seen and queues nothing.
+        `listed`: ids of stored stories the feed still lists that were not parsed again
+        (feeds/incremental.py); they are marked seen like the listed `stories`.
         """
         async with self._db.write() as conn:
             new_ids = await self._insert_new_stories(conn, stories, now)
+            for start in range(0, len(listed), 500):
+                chunk = list(listed[start : start + 500])
+                await conn.execute(
+                    update(t.stories).where(t.stories.c.id.in_(chunk)).values(seen_at=now)
+                )
             new_matches = {sid: m for sid, m in matched.items() if sid in new_ids and m}
             if new_matches:
                 await conn.execute(

@@ -59,6 +59,7 @@ class PollStore(Protocol):
         now: datetime,
         *,
         alert: bool,
+        listed: Sequence[str] = (),
     ) -> IngestResult: ...
 
 

@@ -80,7 +80,8 @@ def test_once_alerts_only_new_matching_stories_in_the_terminal(
     unchanged = bot("once", config=config)
     assert unchanged.stdout == ""
     assert feed_server.requests("/hespress.xml")[-1].headers.get("if-none-match") == '"a"'
-    assert "status=not_modified" in unchanged.stderr
+    assert "polled 1 feeds: 1 ok, 0 failed; 0 new stories, 0 alerts" in unchanged.stderr
+    assert "status=not_modified" not in unchanged.stderr  # a 304 is logged at DEBUG
 
     feed_server.set(
         "/hespress.xml", with_new_item(FEEDS / "hespress-ar-2026-02-15.xml"), etag='"b"'
@@ -119,8 +120,9 @@ def test_a_broken_feed_is_reported_and_the_others_go_on(
     result = bot("once", config=config)
     assert result.returncode == 0
     assert "polled 3 feeds: 1 ok, 2 failed; 10 new stories, 0 alerts" in result.stderr
-    assert "feed_polled id=gone status=error error='HTTP 404'" in result.stderr
-    assert "feed_polled id=html status=error" in result.stderr
+    assert "feed_failing id=gone error='HTTP 404'" in result.stderr
+    assert "feed_failing id=html error='not a feed: HTML page'" in result.stderr
+    assert "feeds_checked 3 feeds: 1 reachable, 2 failing, retrying in" in result.stderr
     assert "Traceback" not in result.stderr
 
 

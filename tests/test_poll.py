@@ -271,7 +271,7 @@ async def test_not_modified_answers_are_stored_together(
 async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
     store: Store, clock: FakeClock, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feeds.poll
+    import feeds.incremental
 
     feed_server.set("/a.xml", FEED)
     feed_server.set("/stuck.xml", FEED)
@@ -284,7 +284,7 @@ async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
     )
     threads: list[str] = []
     release = threading.Event()
-    real_parse = feeds.poll.parse_feed
+    real_parse = feeds.incremental.parse_feed
 
     def recording_parse(body: bytes, headers: Any, **kw: Any) -> Any:
         threads.append(threading.current_thread().name)
@@ -292,7 +292,7 @@ async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
             release.wait(10)
         return real_parse(body, headers, **kw)
 
-    monkeypatch.setattr(feeds.poll, "parse_feed", recording_parse)
+    monkeypatch.setattr(feeds.incremental, "parse_feed", recording_parse)
     ticks = 0
 
     async def ticking() -> None:  # the event loop keeps running while a parse is stuck

@@ -1,0 +1,162 @@
+"""Parse only what is new (issue 19 point 1): the shortcut gives the full parse's answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text as sql
+
+import feeds.incremental as incremental
+from config import load_settings
+from feeds.fetch import Fetcher, FetchSettings
+from feeds.incremental import ItemMemory, read_feed
+from feeds.parse import parse_feed
+from feeds.poll import Poller
+from filters.watchlist import Matcher
+from store import Store
+from tests.conftest import ROOT, FakeClock
+from tests.feedserver import FeedServer
+
+NOW = datetime(2026, 2, 11, 7, 0, tzinfo=UTC)
+
+
+def item(n: int, *, link: str | None = None, title: str | None = None, guid: str = "") -> str:
+    link = f"https://e.com/{n}" if link is None else link
+    parts = f"<title>{title or f'story {n}'}</title><description>text {n}</description>"
+    if link:
+        parts += f"<link>{link}</link>"
+    if guid:
+        parts += f"<guid>{guid}</guid>"
+    return f"<item>{parts}</item>"
+
+
+def rss(*items: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>https://e.com/</link>{''.join(items)}</channel></rss>"
+    ).encode()
+
+
+def read(body: bytes, memory: ItemMemory | None) -> incremental.Reading:
+    return read_feed(
+        body,
+        {},
+        feed_id="f",
+        url="https://e.com/feed",
+        language="ar",
+        now=NOW,
+        max_items=500,
+        memory=memory,
+    )
+
+
+def full_ids(body: bytes) -> list[str]:
+    parsed = parse_feed(body, {}, feed_id="f", url="https://e.com/feed", language="ar", now=NOW)
+    return [s.id for s in parsed.stories]
+
+
+@pytest.fixture
+def parsed_bodies(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bodies handed to feedparser's side (parse_feed), to see what was parsed."""
+    seen: list[bytes] = []
+    real = incremental.parse_feed
+
+    def spy(body: bytes, *args: Any, **kw: Any) -> Any:
+        seen.append(body)
+        return real(body, *args, **kw)
+
+    monkeypatch.setattr(incremental, "parse_feed", spy)
+    return seen
+
+
+def test_only_new_items_are_parsed_and_known_ones_keep_their_ids(
+    parsed_bodies: list[bytes],
+) -> None:
+    first = read(rss(*(item(n) for n in range(1, 51))), None)
+    assert len(first.parsed.stories) == 50 and not first.partial
+    body = rss(*(item(n) for n in range(51, 56)), *(item(n) for n in range(1, 46)))
+    second = read(body, first.memory)
+    assert second.partial
+    assert [s.id for s in second.parsed.stories] == [f"https://e.com/{n}" for n in range(51, 56)]
+    assert sorted(second.listed) == sorted(f"https://e.com/{n}" for n in range(1, 46))
+    assert parsed_bodies[-1].count(b"<item>") == 5  # feedparser saw the 5 new items only
+    # the same ids a full parse gives, for every item
+    assert sorted([*second.listed, *(s.id for s in second.parsed.stories)]) == sorted(
+        full_ids(body)
+    )
+
+
+def test_an_identical_body_is_not_parsed_at_all(parsed_bodies: list[bytes]) -> None:
+    body = rss(item(1), item(2))
+    first = read(body, None)
+    again = read(body, first.memory)
+    assert again.unchanged and again.parsed.stories == []
+    assert len(parsed_bodies) == 1
+
+
+def test_an_edited_item_is_parsed_again(parsed_bodies: list[bytes]) -> None:
+    first = read(rss(item(1), item(2)), None)
+    edited = read(rss(item(1, title="story 1, updated"), item(2)), first.memory)
+    assert [s.title for s in edited.parsed.stories] == ["story 1, updated"]
+    assert edited.listed == ["https://e.com/2"]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # a new item with the link of a listed one: ids then come from the guids
+        (
+            [item(1, guid="a"), item(2, guid="b")],
+            [item(3, link="https://e.com/1", guid="c"), item(1, guid="a"), item(2, guid="b")],
+        ),
+        # items without links: ids depend on the other items (content hashes, guids)
+        (
+            [item(1, link=""), item(2, link="")],
+            [item(3, link=""), item(1, link=""), item(2, link="")],
+        ),
+        (
+            [item(1, link="", guid="g"), item(2, link="", guid="h")],
+            [item(3, link="", guid="g"), item(1, link="", guid="g"), item(2, link="", guid="h")],
+        ),
+    ],
+    ids=["shared-link", "no-links", "shared-guid"],
+)
+def test_when_ids_depend_on_other_items_the_whole_body_is_parsed(
+    before: list[str], after: list[str]
+) -> None:
+    first = read(rss(*before), None)
+    body = rss(*after)
+    second = read(body, first.memory)
+    assert not second.partial and second.listed == []
+    assert [s.id for s in second.parsed.stories] == full_ids(body)
+
+
+def test_irregular_markup_is_parsed_whole() -> None:
+    first = read(rss(item(1), item(2)), None)
+    body = rss(item(3), item(1), item(2)).replace(b"</channel>", b"<item><title>open</channel>")
+    second = read(body, first.memory)
+    assert not second.partial
+
+
+async def test_poller_alerts_only_the_new_items_and_keeps_the_listed_ones_seen(
+    store: Store, clock: FakeClock, feed_server: FeedServer
+) -> None:
+    feed_server.set("/f.xml", rss(*(item(n) for n in range(1, 11))))
+    await store.sync_feeds([("f", feed_server.url("/f.xml"), "ar", 60)], clock.now)
+    matcher = Matcher(load_settings(ROOT / "config.yaml", env={}).config.watchlists)
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
+        poller = Poller(store, fetcher, matcher, clock)
+        (first,) = await poller.poll(await store.feeds())
+        clock.advance(60)
+        feed_server.set("/f.xml", rss(item(11), item(12), *(item(n) for n in range(1, 11))))
+        (second,) = await poller.poll(await store.feeds())
+        clock.advance(60)
+        (third,) = await poller.poll(await store.feeds())  # the same body again (no ETag)
+    assert (first.new, second.new, third.status) == (10, 2, "not_modified")
+    async with store.engine.connect() as conn:
+        seen = dict((await conn.execute(sql("SELECT id, seen_at FROM stories"))).all())
+    assert len(seen) == 12
+    # every listed story was marked seen at the second poll, parsed or not (pruning relies on it)
+    assert len(set(seen.values())) == 1
