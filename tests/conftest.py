@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import textwrap
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from store import Store
+from tests.helpers import DATA, FEEDS, ROOT, FakeClock, write_config
 from tests.pg import POSTGRES_URL, fresh_database
+
+__all__ = ["DATA", "FEEDS", "ROOT", "FakeClock", "write_config"]  # re-exported for older tests
 
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 os.environ["no_proxy"] = "127.0.0.1,localhost"
@@ -28,23 +29,6 @@ for _name in (
 
 with contextlib.suppress(ImportError):  # the loopback feed server, while it is being written
     from tests.feedserver import feed_server  # noqa: F401
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-DATA = Path(__file__).resolve().parent / "data"
-
-
-class FakeClock:
-    """A settable clock: tests move time instead of sleeping."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 2, 11, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -72,17 +56,6 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     s = await Store.open(database_url)
     yield s
     await s.close()
-
-
-def write_config(tmp_path: Path, body: str, *, with_watchlists: bool = True) -> Path:
-    """A config file in tmp_path: `body` plus the real default watchlists from config.yaml."""
-    text = textwrap.dedent(body)
-    if with_watchlists and "watchlists:" not in text:
-        default = (ROOT / "config.yaml").read_text(encoding="utf-8")
-        text += "\n" + default[default.index("# WATCHLISTS-BEGIN") :]
-    path = tmp_path / "config.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ from config import load_settings
 from platforms.base import PlatformContext
 from platforms.discord.platform import DiscordPlatform, create_platform
 from runtime.app import AppOptions, Parts, build
-from tests.conftest import write_config
+from tests.helpers import write_config
 
 TOKEN = "fake.bot-token.for-tests"
 APP_ID = 1300000000000000001

@@ -87,6 +87,8 @@ class FeedServer:
     def __init__(self) -> None:
         self._routes: dict[str, Route] = {}
         self._requests: dict[str, list[Request]] = {}
+        self._in_flight: dict[str, int] = {}  # requests being answered, by path
+        self._peak: dict[str, int] = {}  # the most ever answered at once, by path
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -123,10 +125,16 @@ class FeedServer:
         with self._lock:
             return list(self._requests.get(path, []))
 
+    def peak_in_flight(self, path: str) -> int:
+        """The most requests for `path` this server was answering at the same time."""
+        with self._lock:
+            return self._peak.get(path, 0)
+
     def clear(self) -> None:
         with self._lock:
             self._routes.clear()
             self._requests.clear()
+            self._peak.clear()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -201,11 +209,15 @@ class FeedServer:
         with self._lock:
             self._requests.setdefault(path, []).append(request)
             route = self._routes.get(path)
+            self._in_flight[path] = self._in_flight.get(path, 0) + 1
+            self._peak[path] = max(self._peak.get(path, 0), self._in_flight[path])
         try:
             await self._respond(route, request, writer)
         except (ConnectionError, OSError):
             pass  # the client hung up, e.g. after hitting its size cap: that is the point
         finally:
+            with self._lock:
+                self._in_flight[path] -= 1
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()

@@ -17,9 +17,9 @@ import pytest
 
 from models import Evidence, Match, Story
 from store import FeedUpdate, Store
-from tests.conftest import ROOT, write_config
 from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
+from tests.helpers import ROOT, write_config
 
 EMPTY_FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>t</title><link>https://h.test/</link>

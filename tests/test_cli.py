@@ -5,32 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import ROOT, SHARED, write_config
+import pytest
+
 from tests.feedserver import FeedServer
-
-FEEDS = SHARED / "data" / "feeds"
-
-NEW_ITEM = """
-    <item>
-      <title>ترمب يوقع أمرا تنفيذيا لتنظيم الذكاء الاصطناعي &amp; الرقائق</title>
-      <link>https://www.hespress.com/trump-ai-order-1700001.html?utm_source=rss&amp;utm_medium=feed</link>
-      <description>وقّع الرئيس الأمريكي دونالد ترامب أمرا تنفيذيا جديدا. The post ترمب يوقع appeared first on Hespress - هسبريس جريدة إلكترونية مغربية.</description>
-      <pubDate>Sun, 15 Feb 2026 09:30:00 +0000</pubDate>
-      <guid isPermaLink="false">https://www.hespress.com/?p=1700001</guid>
-    </item>"""
-
-
-def with_new_item(feed: Path, item: str = NEW_ITEM) -> bytes:
-    text = feed.read_text(encoding="utf-8")
-    at = text.index("<item>")
-    return (text[:at] + item.strip() + "\n    " + text[at:]).encode("utf-8")
+from tests.helpers import FEEDS, ROOT, free_port, with_new_item, write_config
 
 
 def bot(
@@ -65,6 +49,7 @@ def loopback_config(
     return write_config(tmp_path, body)
 
 
+@pytest.mark.slow
 def test_once_alerts_only_new_matching_stories_in_the_terminal(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
@@ -157,12 +142,6 @@ def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
     assert {"trump", "ai", "ai_policy"} <= set(out[2]["labels"])
     assert result.returncode == 1
     assert "error: line 4:" in result.stderr and "Traceback" not in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(

@@ -19,7 +19,6 @@ from core.pause import PauseReason
 from core.subscriptions import Subscriptions
 from platforms.telegram.platform import TelegramPlatform
 from store import Store
-from tests.conftest import FakeClock
 from tests.fake_discord import (
     ADMIN_ID,
     CHANNEL_A,
@@ -28,6 +27,7 @@ from tests.fake_discord import (
     running_mirsad,
 )
 from tests.fake_telegram import FakeTelegram, real_labels, scaled, user
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 

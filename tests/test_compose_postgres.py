@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def compose() -> dict[str, Any]:

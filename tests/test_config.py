@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:

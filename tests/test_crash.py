@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 
 from store import Store
-from tests.conftest import ROOT, write_config
 from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
-from tests.test_telegram_delivery import rss
+from tests.helpers import ROOT, rss, write_config
 
 CHATS = [2000 + i for i in range(20)]
 
@@ -126,6 +125,7 @@ async def finish(config: Path, fake: FakeTelegram, expected: int) -> None:
         await asyncio.wait_for(proc.communicate(), 15)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_sigkill_mid_burst_loses_nothing(
     tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram
@@ -150,6 +150,7 @@ async def test_sigkill_mid_burst_loses_nothing(
     check_database(tmp_path / "state" / "m.db", stories)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_sigkill_at_random_points_of_poll_cycles(
     tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram

@@ -22,8 +22,8 @@ from filters.watchlist import Matcher
 from runtime.app import AppOptions, Parts, run_forever
 from store import Store
 from store.reports import PAUSED_UNTIL, Reports
-from tests.conftest import FakeClock, write_config
 from tests.dashboard_data import ARABIC_TITLE, FAILING_ERROR, NAMES, seed
+from tests.helpers import FakeClock, write_config
 from web import Dashboard, DashboardError
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -23,8 +23,8 @@ from config import load_settings
 from filters.watchlist import Matcher
 from store import Store
 from store.reports import PAUSED_UNTIL, Reports
-from tests.conftest import write_config
 from tests.dashboard_data import ARABIC_TITLE, NAMES, seed
+from tests.helpers import write_config
 from web import Dashboard
 
 pytestmark = pytest.mark.slow

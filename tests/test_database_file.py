@@ -25,7 +25,7 @@ from config import load_settings
 from runtime.app import AppOptions, Parts, run_forever
 from store import Store
 from store.dbfile import DatabaseFile, DatabaseLost, DatabaseMissing, DatabaseWatch
-from tests.conftest import ROOT, write_config
+from tests.helpers import ROOT, write_config
 
 
 def config(tmp_path: Path) -> Path:

@@ -14,7 +14,6 @@ import pytest
 
 from models import Evidence, Match, Story
 from store import FeedUpdate
-from tests.conftest import FakeClock
 from tests.fake_discord import (
     ADMIN_ID,
     BOT_PERMISSIONS,
@@ -30,6 +29,7 @@ from tests.fake_discord import (
     mirsad_config,
     running_mirsad,
 )
+from tests.helpers import FakeClock
 
 
 @pytest.fixture

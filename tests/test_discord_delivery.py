@@ -21,7 +21,6 @@ from models import Evidence, Match, Story
 from platforms.discord.platform import DiscordPlatform
 from runtime.app import AppOptions, run_forever, run_once
 from store import Delivery, FeedUpdate
-from tests.conftest import SHARED, FakeClock
 from tests.fake_discord import (
     ADMIN_ID,
     CHANNEL_A,
@@ -41,8 +40,7 @@ from tests.fake_discord import (
     slow,
 )
 from tests.feedserver import FeedServer
-
-FEEDS = SHARED / "data" / "feeds"
+from tests.helpers import FEEDS, FakeClock, with_new_item
 
 HOSTILE_ITEM = f"""
     <item>
@@ -52,12 +50,6 @@ HOSTILE_ITEM = f"""
       <pubDate>Sun, 15 Feb 2026 09:30:00 +0000</pubDate>
       <guid isPermaLink="false">https://www.hespress.com/?p=1700001</guid>
     </item>"""
-
-
-def with_item(feed: Path, item: str) -> bytes:
-    text = feed.read_text(encoding="utf-8")
-    at = text.index("<item>")
-    return (text[:at] + item.strip() + "\n    " + text[at:]).encode("utf-8")
 
 
 async def test_a_story_in_a_feed_arrives_as_an_embed_in_the_subscribed_channel_only(
@@ -87,7 +79,7 @@ async def test_a_story_in_a_feed_arrives_as_an_embed_in_the_subscribed_channel_o
 
         feed_server.set(
             "/hespress.xml",
-            with_item(FEEDS / "hespress-ar-2026-02-15.xml", HOSTILE_ITEM),
+            with_new_item(FEEDS / "hespress-ar-2026-02-15.xml", HOSTILE_ITEM),
             etag='"b"',
         )
         second = await run_once(settings, options)
@@ -349,6 +341,7 @@ async def test_gateway_reconnect_resumes_and_loses_nothing(app: Mirsad, clock: F
     assert "Artificial Intelligence" in after.content
 
 
+@pytest.mark.slow
 async def test_run_forever_starts_discord_delivers_and_stops_cleanly(
     tmp_path: Path, fake_discord: FakeDiscord, feed_server: FeedServer
 ) -> None:
@@ -374,7 +367,7 @@ async def test_run_forever_starts_discord_delivers_and_stops_cleanly(
             await asyncio.sleep(0.05)
         feed_server.set(
             "/hespress.xml",
-            with_item(FEEDS / "hespress-ar-2026-02-15.xml", HOSTILE_ITEM),
+            with_new_item(FEEDS / "hespress-ar-2026-02-15.xml", HOSTILE_ITEM),
             etag='"b"',
         )
         for _ in range(300):  # the next tick (5 s) polls again and the alert goes out

@@ -7,7 +7,6 @@ import pytest
 
 from platforms.discord.endpoints import rest_base
 from platforms.discord.platform import DiscordStartError
-from tests.conftest import FakeClock
 from tests.fake_discord import (
     GUILD_ID,
     MEMBER_ID,
@@ -16,6 +15,7 @@ from tests.fake_discord import (
     mirsad_config,
     running_mirsad,
 )
+from tests.helpers import FakeClock
 
 
 async def test_global_sync_happens_once_until_the_commands_change(

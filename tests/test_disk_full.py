@@ -27,12 +27,9 @@ from pathlib import Path
 import pytest
 
 from store import FeedUpdate, Store
-from tests.conftest import ROOT, write_config
 from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
-from tests.test_cli import free_port
-from tests.test_e2e import get
-from tests.test_telegram_delivery import rss
+from tests.helpers import ROOT, free_port, get, rss, write_config
 
 CHATS = [3000 + i for i in range(20)]
 STORIES = 8

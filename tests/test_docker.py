@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from tests.conftest import ROOT, SHARED
 from tests.feedserver import FeedServer
+from tests.helpers import FEEDS, ROOT
 
 
 def dockerfile() -> DockerfileParser:
@@ -139,6 +139,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_image_install_and_start_steps_in_a_fresh_environment(
     tmp_path: Path, feed_server: FeedServer
@@ -165,7 +166,7 @@ def test_image_install_and_start_steps_in_a_fresh_environment(
     subprocess.run([str(python), *args], cwd=app, check=True, capture_output=True, timeout=540)
 
     # The user mounts their own config; ours points at a loopback feed (no traffic leaves).
-    feed_server.set("/feed.xml", SHARED / "data" / "feeds" / "hespress-ar-2026-02-11.xml")
+    feed_server.set("/feed.xml", FEEDS / "hespress-ar-2026-02-11.xml")
     port = free_port()
     config = (app / "config.yaml").read_text()
     head, _, rest = config.partition("feeds:")

@@ -8,12 +8,10 @@ import os
 import signal
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED, write_config
 from tests.fake_discord import (  # noqa: F401
     ADMIN_ID,
     CHANNEL_A,
@@ -25,19 +23,7 @@ from tests.fake_discord import (  # noqa: F401
 )
 from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
-from tests.test_cli import free_port, with_new_item
-
-FEEDS = SHARED / "data" / "feeds"
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
+from tests.helpers import FEEDS, ROOT, free_port, get, with_new_item, write_config
 
 
 async def wait_for(check, within: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -49,6 +35,7 @@ async def wait_for(check, within: float, what: str) -> None:  # type: ignore[no-
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_bot_run_with_both_platforms_end_to_end(
     tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram, fake_discord: FakeDiscord

@@ -22,8 +22,8 @@ from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
 from runtime.app import AppOptions, Parts, run_forever
 from store import Store
-from tests.conftest import ROOT, FakeClock, write_config
 from tests.feedserver import FeedServer
+from tests.helpers import ROOT, FakeClock, write_config
 
 FEED = Path(__file__).parent / "data" / "feeds" / "hespress-ar-2026-02-11.xml"
 

@@ -151,7 +151,6 @@ async def test_corrupt_gzip_fails_clearly(feed_server: FeedServer) -> None:
 
 async def test_two_gigabyte_body_is_cut_at_the_cap_while_streaming(feed_server: FeedServer) -> None:
     feed_server.set("/huge", b"<item>", size=2_000_000_000, chunked=True)
-    started = time.monotonic()
     tracemalloc.start()
     try:
         async with fetcher(max_bytes=1_000_000) as f:
@@ -160,7 +159,6 @@ async def test_two_gigabyte_body_is_cut_at_the_cap_while_streaming(feed_server: 
     finally:
         tracemalloc.stop()
     assert error.reason == "body over 1000000 bytes"
-    assert time.monotonic() - started < 10
     assert peak < 20_000_000  # the cap plus buffers, nowhere near 2 GB
     assert feed_server.requests("/huge")[0].bytes_sent < 100_000_000
 
@@ -201,16 +199,14 @@ async def test_trickling_server_fails_at_the_total_deadline(feed_server: FeedSer
     async with fetcher(read_timeout=5, total_timeout=1) as f:
         error = await fetch_error(f, feed_server.url("/slow"))
     assert error.reason == "timeout after 1s"
-    assert 0.9 < time.monotonic() - started < 3
+    assert 0.9 < time.monotonic() - started < 20  # the whole body would take 50 s
 
 
 async def test_silent_server_fails_at_the_read_timeout(feed_server: FeedServer) -> None:
     feed_server.set("/silent", b"<rss/>", delay=3)
-    started = time.monotonic()
     async with fetcher(read_timeout=0.3) as f:
         error = await fetch_error(f, feed_server.url("/silent"))
-    assert error.reason == "read timeout after 0.3s"
-    assert time.monotonic() - started < 2
+    assert error.reason == "read timeout after 0.3s"  # the server would have answered at 3 s
 
 
 async def test_refused_connection_is_a_fetch_error() -> None:
@@ -606,16 +602,17 @@ async def test_connections_are_kept_alive_between_polls() -> None:
 
 
 async def test_per_host_concurrency_limit(feed_server: FeedServer) -> None:
-    feed_server.set("/feed", b"<rss/>", delay=0.3)
-
-    async def four_at_once(limit: int) -> float:
-        started = time.monotonic()
+    # counted by the server, not timed: a loaded machine cannot change the count
+    async def four_at_once(limit: int) -> int:
+        path = f"/feed-{limit}"
+        feed_server.set(path, b"<rss/>", delay=0.3)
         async with fetcher(per_host_concurrency=limit) as f:
-            await asyncio.gather(*(f.fetch(feed_server.url("/feed")) for _ in range(4)))
-        return time.monotonic() - started
+            await asyncio.gather(*(f.fetch(feed_server.url(path)) for _ in range(4)))
+        assert feed_server.hits(path) == 4
+        return feed_server.peak_in_flight(path)
 
-    assert await four_at_once(2) >= 0.6  # two waves of two
-    assert await four_at_once(4) < 0.55  # one wave
+    assert await four_at_once(2) == 2  # two waves of two
+    assert await four_at_once(4) == 4  # one wave
 
 
 async def test_a_shared_client_is_left_open() -> None:

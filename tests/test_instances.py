@@ -14,7 +14,7 @@ import pytest
 
 from models import Evidence, Match, Story
 from store import FeedUpdate, Store
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock
 
 
 @pytest.fixture

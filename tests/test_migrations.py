@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from store import Store
 from store.migrate import SchemaError, head_revision
 from store.tables import metadata
-from tests.conftest import DATA, ROOT
+from tests.helpers import DATA, ROOT
 
 
 async def test_a_real_schema_2_database_is_migrated_in_place(tmp_path: Path) -> None:

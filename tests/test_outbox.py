@@ -22,7 +22,7 @@ from alerts.payloads import (
 )
 from core.pause import PauseReason
 from store import FeedUpdate, Store, Subscription
-from tests.test_store import match, story
+from tests.helpers import FakeClock, match, story
 
 
 def utcnow() -> datetime:
@@ -156,13 +156,21 @@ async def test_unexpected_error_is_retried_later_not_lost(store: Store) -> None:
     await queue_stories(store, ["1"], 1)
     sender = FakeSender()
     sender.script["1"] = [ConnectionResetError("reset by peer")]
-    worker = OutboxWorker(store, {"telegram": sender}, utcnow)
-    task = asyncio.create_task(worker.deliver_due())
-    await asyncio.sleep(0.5)
-    (row,) = await store.outbox_rows()
-    assert (row["status"], row["attempts"]) == ("pending", 1)
-    assert "reset by peer" in row["last_error"]
-    await asyncio.wait_for(task, 10)  # the 5 s backoff passes and it is sent
+    clock = FakeClock(utcnow())
+    seen: list[tuple[float, str, int, str]] = []
+
+    async def sleep(seconds: float) -> None:  # what the store holds while the worker waits
+        (row,) = await store.outbox_rows()
+        seen.append((seconds, row["status"], row["attempts"], row["last_error"] or ""))
+        await clock.sleep(seconds)
+
+    worker = OutboxWorker(
+        store, {"telegram": sender}, clock, monotonic=clock.monotonic, sleep=sleep
+    )
+    await asyncio.wait_for(worker.deliver_due(), 10)
+    _, status, attempts, error = seen[0]
+    assert (status, attempts) == ("pending", 1) and "reset by peer" in error
+    assert 4.9 <= sum(s for s, *_ in seen) <= 10.1  # the backoff is waited out, then it is sent
     (row,) = await store.outbox_rows()
     assert row["status"] == "sent" and len(sender.sent) == 1
 

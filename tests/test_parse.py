@@ -153,14 +153,6 @@ async def test_intake_over_loopback(feed_server: FeedServer, expected_path: Path
     assert parse_feed(result.body, result.headers, **args).stories == direct.stories
 
 
-def test_real_feeds_parse_quickly() -> None:
-    body = (DATA / "hespress-ar-2026-02-11.xml").read_bytes()
-    started = time.perf_counter()
-    for _ in range(10):
-        parse(body, language="ar")
-    assert (time.perf_counter() - started) / 10 < 0.1
-
-
 def test_wordpress_footer_gone_from_every_real_hespress_story() -> None:
     for name in ("hespress-ar-2026-02-11.xml", "hespress-ar-2026-02-15.xml"):
         feed = parse((DATA / name).read_bytes(), language="ar")
@@ -212,21 +204,18 @@ def test_valid_feed_without_items_is_not_an_error() -> None:
 
 
 def test_billion_laughs_is_not_expanded() -> None:
-    started = time.perf_counter()
     feed = parse((DATA / "billion-laughs.xml").read_bytes())
-    assert time.perf_counter() - started < 1
     assert "lollol" not in feed.title + feed.stories[0].title + feed.stories[0].summary
 
 
 def test_quadratic_blowup_is_not_expanded() -> None:
+    # memory, not time, is the finding here (the time is in bench/bench_parse.py)
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         feed = parse((DATA / "quadratic-blowup.xml").read_bytes())
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - started < 2
     assert peak < 50_000_000  # feedparser alone: 1 GB of text, about 3 GB of memory
     assert "xxxxxxxxxx" not in feed.stories[0].summary
 
@@ -266,9 +255,7 @@ def test_external_http_entities_are_never_fetched(feed_server: FeedServer) -> No
 )
 def test_entity_declarations_are_removed_wherever_they_hide(prolog: str) -> None:
     body = prolog.format(big="x" * 20_000) + rss(item(description="&a;" * 5_000)).split("?>", 1)[1]
-    started = time.perf_counter()
     feed = parse(body)
-    assert time.perf_counter() - started < 2
     assert "xxxxxxxxxx" not in feed.stories[0].summary
     assert any("entity declarations removed" in w for w in feed.warnings)
 
@@ -283,15 +270,18 @@ def test_entity_declarations_are_removed_wherever_they_hide(prolog: str) -> None
     ids=["quotes", "comments", "declarations"],
 )
 def test_hostile_prologs_cost_linear_time(body: bytes) -> None:
-    started = time.perf_counter()
+    # CPU time, which other jobs on the machine do not inflate: about 0.3 s here, while a
+    # quadratic scan of these 2 MB would take hours
+    started = time.process_time()
     with pytest.raises(ParseError):
         parse(body)
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
 
 
 # -- size ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ten_thousand_items_parse_in_reasonable_time() -> None:
     items = "".join(
         item(
@@ -303,9 +293,9 @@ def test_ten_thousand_items_parse_in_reasonable_time() -> None:
         )
         for i in range(10_000)
     )
-    started = time.perf_counter()
+    started = time.process_time()
     feed = parse(rss(items), max_items=10_000)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(feed.stories) == 10_000
     assert feed.stories[9_999] == Story(
         id="https://e.com/9999",
@@ -315,9 +305,10 @@ def test_ten_thousand_items_parse_in_reasonable_time() -> None:
         link="https://e.com/9999",
         published=datetime(2026, 2, 11, 3, 14, 52, tzinfo=UTC),
     )
-    assert elapsed < 15, elapsed  # about 2 s on the development machine
+    assert elapsed < 15, elapsed  # CPU seconds: about 2 on the development machine
 
 
+@pytest.mark.slow
 def test_ten_thousand_items_sharing_one_guid_stay_distinct() -> None:
     items = "".join(
         item(f"Story {i}", None, guid="same", description=f"text {i}") for i in range(10_000)
@@ -500,14 +491,14 @@ def corpus_headers(body: bytes) -> dict[str, str]:
 )
 def test_feedparser_corpus_never_crashes_or_hangs(path: Path) -> None:
     body = path.read_bytes()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine does not make it fail
     try:
         feed = parse(body, corpus_headers(body))
     except ParseError as e:
         assert e.reason.startswith(("not a feed", "empty body"))
     else:
         assert_sane(feed)
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
 
 
 def test_corpus_scripts_never_reach_text() -> None:

@@ -31,7 +31,6 @@ from platforms.discord.render import MAX_EMBEDS, TOTAL_LIMIT, embed_length
 from platforms.telegram.platform import TelegramPlatform
 from platforms.telegram.render import MAX_TEXT, utf16_len
 from store import Store, Subscription
-from tests.conftest import FakeClock
 from tests.fake_discord import (
     CHANNEL_A,
     FakeDiscord,
@@ -41,6 +40,7 @@ from tests.fake_discord import (
     running_mirsad,
 )
 from tests.fake_telegram import FakeTelegram, fake_telegram, real_labels, scaled  # noqa: F401
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 

@@ -19,11 +19,11 @@ from feeds.poll import Poller
 from feeds.schedule import PollTiming, next_poll_at
 from filters.watchlist import Matcher
 from store import Store
-from tests.conftest import ROOT, SHARED, FakeClock
 from tests.feedserver import FeedServer
 from tests.giant_feeds import many_items
+from tests.helpers import FEEDS, ROOT, FakeClock
 
-FEED = SHARED / "data" / "feeds" / "hespress-ar-2026-02-11.xml"
+FEED = FEEDS / "hespress-ar-2026-02-11.xml"
 
 
 def matcher() -> Matcher:
@@ -138,6 +138,7 @@ async def test_dispatch_does_not_wait_for_a_slow_feed(
 HOSTILE = Path(__file__).parent / "data" / "feeds"
 
 
+@pytest.mark.slow
 async def test_hostile_feeds_side_by_side_leave_the_good_one_and_the_process_unharmed(
     store: Store, clock: FakeClock, feed_server: FeedServer
 ) -> None:

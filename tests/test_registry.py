@@ -16,7 +16,7 @@ from bot import cmd_check_config
 from config import ConfigError, load_settings
 from platforms import registry
 from runtime.app import AppOptions, run_once
-from tests.conftest import write_config
+from tests.helpers import write_config
 
 EXTRA = Path(__file__).resolve().parent / "data" / "extra_platform"
 

@@ -15,8 +15,8 @@ from config import load_settings
 from models import Evidence, Match, Story
 from runtime.app import AppOptions, run_forever
 from store import FeedUpdate, Store, Subscription
-from tests.conftest import write_config
 from tests.feedserver import FeedServer
+from tests.helpers import write_config
 
 EMPTY_FEED = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'

@@ -16,7 +16,7 @@ from config import LoggingConfig, load_settings
 from runtime.app import AppOptions, Parts, run_forever
 from runtime.logs import setup_logging
 from store import Subscription
-from tests.conftest import write_config
+from tests.helpers import write_config
 
 
 class FlakyPlatform:

@@ -19,7 +19,7 @@ import pytest
 from config import LoggingConfig
 from core.redact import REDACTED, looks_like_token, redact
 from runtime.logs import setup_logging
-from tests.conftest import ROOT, write_config
+from tests.helpers import ROOT, write_config
 
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 DISCORD_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456"

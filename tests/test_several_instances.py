@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from store import Store
 from store import tables as t
-from tests.conftest import ROOT, write_config
 from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
+from tests.helpers import ROOT, write_config
 from tests.pg import POSTGRES_URL, fresh_database
 
 pytestmark = [

@@ -17,8 +17,8 @@ from core.subscriptions import Chat, Subscriptions
 from filters.watchlist import Matcher
 from store import Store
 from store.reports import Reports, TrendCounts
-from tests.conftest import FakeClock, write_config
 from tests.dashboard_data import seed
+from tests.helpers import FakeClock, write_config
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 GROUP = Chat("telegram", "-100123")  # subscribed to trump and ai by the seed

@@ -19,7 +19,6 @@ from core.subscriptions import Subscriptions
 from platforms.telegram.platform import TelegramPlatform
 from store import Store
 from store.reports import Reports, TrendCounts
-from tests.conftest import FakeClock
 from tests.dashboard_data import seed
 from tests.fake_discord import (
     MEMBER_ID,
@@ -29,6 +28,7 @@ from tests.fake_discord import (
     running_mirsad,
 )
 from tests.fake_telegram import FakeTelegram, fake_telegram, real_labels, user  # noqa: F401
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 

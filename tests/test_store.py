@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from models import Evidence, Match, Story
+from models import Story
 from store import FeedUpdate, Store
 from store.migrate import head_revision
-from tests.conftest import FakeClock
-
-
-def story(n: int, minutes: int = 0) -> Story:
-    return Story(
-        id=f"https://example.org/{n}",
-        feed_id="f",
-        title=f"title {n}",
-        summary="s",
-        link=f"https://example.org/{n}",
-        published=datetime(2026, 2, 11, 10, 0, tzinfo=UTC) + timedelta(minutes=minutes or n),
-    )
-
-
-def match(*labels: str) -> Match:
-    return Match(labels, tuple(Evidence(label, label, label, "title", 0, 1) for label in labels))
+from tests.helpers import FakeClock, match, story
 
 
 async def test_database_file_is_owner_only_and_wal(tmp_path: Path) -> None:

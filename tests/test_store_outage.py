@@ -21,7 +21,7 @@ import pytest
 from alerts.outbox import OutboxWorker, Pacing, StoreOutage
 from alerts.payloads import NewAlert, Payload, Rendered, RenderedNew, Retry, SendResult, Sent
 from store import FeedUpdate, Store, Subscription
-from tests.test_store import match, story
+from tests.helpers import match, story
 
 CHATS = [str(100 + i) for i in range(8)]
 STORIES = 4

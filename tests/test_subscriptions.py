@@ -9,7 +9,7 @@ from config import load_settings
 from core.subscriptions import Chat, Subscriptions
 from filters.watchlist import Matcher
 from store import Store
-from tests.conftest import ROOT, FakeClock
+from tests.helpers import ROOT, FakeClock
 
 LABELS = Matcher(load_settings(ROOT / "config.yaml", env={}).config.watchlists).labels
 CHAT = Chat("telegram", "42")

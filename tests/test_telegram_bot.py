@@ -343,6 +343,7 @@ NASTY = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["/subscribe", "/unsubscribe", "/lang", "/list"])
 async def test_any_argument_gets_a_reply_and_non_admins_change_nothing(env: Env, command: str) -> None:
     """Issue 7 "Input from people": odd, huge, mixed-script or hostile arguments always get a

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import textwrap
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
@@ -28,9 +27,9 @@ from platforms.telegram.limiter import TelegramRateLimiter
 from platforms.telegram.platform import TelegramPlatform, create_platform
 from runtime.app import AppOptions, build
 from store import FeedUpdate, Store
-from tests.conftest import write_config
 from tests.fake_telegram import FakeTelegram, Limits, fake_telegram, real_labels, user  # noqa: F401
 from tests.feedserver import FeedServer, feed_server  # noqa: F401
+from tests.helpers import FakeClock, rss, write_config
 
 # PTB's own RetryAfter constructor reads its deprecated int `retry_after` (PTB 22.2+)
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -96,6 +95,7 @@ def titles(fake: FakeTelegram, chat_id: int) -> list[str]:
     return [m.visible.split("\n")[0].lstrip("\u200f\u200e") for m in fake.messages(chat_id)]
 
 
+@pytest.mark.slow
 async def test_burst_to_50_chats_is_paced_not_dropped(rig: Rig) -> None:
     """10 stories to 40 private chats and 10 groups: no 429, all delivered once, in order."""
     fake = rig.fake
@@ -138,6 +138,7 @@ async def test_burst_to_50_chats_is_paced_not_dropped(rig: Rig) -> None:
     assert rate > 20  # paced, but not needlessly slow
 
 
+@pytest.mark.slow
 async def test_groups_never_get_more_than_20_per_window(fake_telegram: FakeTelegram, store: Store) -> None:
     """Telegram's group limit with the clock 20 times faster (window 3 s instead of 60 s) on both
     sides, so 30 alerts per group really meet it: none refused, each window holds at most 20."""
@@ -163,6 +164,7 @@ async def test_groups_never_get_more_than_20_per_window(fake_telegram: FakeTeleg
         assert max(sum(1 for t in times if a <= t < a + 60 * factor - 0.01) for a in times) <= 20
 
 
+@pytest.mark.slow
 async def test_retry_after_is_honoured_exactly(rig: Rig) -> None:
     fake = rig.fake
     fake.private_chat(3001)
@@ -208,6 +210,7 @@ async def test_group_upgraded_to_supergroup_gets_the_alert_at_its_new_id(rig: Ri
     assert [(r["chat_id"], r["status"]) for r in rows] == [("-1005002", "sent")]
 
 
+@pytest.mark.slow
 async def test_alerts_go_to_the_forum_topic_that_subscribed(rig: Rig) -> None:
     fake = rig.fake
     fake.group(-6100, forum=True)
@@ -223,6 +226,7 @@ async def test_alerts_go_to_the_forum_topic_that_subscribed(rig: Rig) -> None:
     assert fake.rate_limited == []
 
 
+@pytest.mark.slow
 async def test_a_deleted_forum_topic_pauses_that_topic_only(rig: Rig) -> None:
     fake = rig.fake
     fake.group(-6200)  # not (or no longer) a forum: any message_thread_id is "not found"
@@ -277,6 +281,7 @@ async def test_gone_chats_are_paused_with_the_reason_and_get_nothing_more(
     assert [r for r in await rig.rows() if r["chat_id"] == str(chat_id) and r["story_id"] == "later0"] == []
 
 
+@pytest.mark.slow
 async def test_html_refused_falls_back_to_plain_text_once(rig: Rig) -> None:
     fake = rig.fake
     fake.private_chat(6001)
@@ -308,12 +313,19 @@ async def test_server_errors_are_retried_later(rig: Rig) -> None:
     await rig.subscribe(7001, ["ai"])
     fake.fail(7001, 502, "Bad Gateway")
     stories = await rig.stories(["ai"])
-    await asyncio.wait_for(rig.outbox().deliver_due(), 20)  # waits out the 5 s backoff
+    clock = FakeClock(real_now())  # the 5 s backoff passes on the outbox's clock, not the wall's
+    outbox = OutboxWorker(
+        rig.store, {"telegram": rig.platform.sender}, clock, monotonic=clock.monotonic,
+        sleep=clock.sleep,
+    )
+    await asyncio.wait_for(outbox.deliver_due(), 20)
+    assert 4.9 <= sum(clock.slept) <= 10.1
     assert titles(fake, 7001) == [stories[0].title]
     (row,) = await rig.rows()
     assert row["status"] == "sent" and row["attempts"] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crash", [False, True])
 async def test_restart_mid_burst_loses_nothing_and_repeats_at_most_one_per_chat(
     fake_telegram: FakeTelegram, tmp_path: Path, crash: bool
@@ -427,17 +439,4 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
 OLD_ITEM = ("ترامب يزور المغرب", "https://www.hespress.com/old-1.html", "Tue, 10 Feb 2026 08:00:00 GMT")
 NEW_ITEM = ("ترامب يعلن خطة جديدة للذكاء الاصطناعي", "https://www.hespress.com/new-1.html",
             "Wed, 11 Feb 2026 09:30:00 GMT")
-
-
-def rss(items: Sequence[tuple[str, str, str]]) -> bytes:
-    body = "".join(
-        f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
-        f"<pubDate>{date}</pubDate><description>تفاصيل الخبر</description></item>"
-        for title, link, date in items
-    )
-    return textwrap.dedent(f"""\
-        <?xml version="1.0" encoding="UTF-8"?>
-        <rss version="2.0"><channel><title>هسبريس</title><link>https://www.hespress.com</link>
-        <description>x</description>{body}</channel></rss>
-    """).encode("utf-8")
 
