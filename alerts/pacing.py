@@ -1,9 +1,12 @@
-"""An even-spaced rate gate, shared by the outbox and the Telegram request limiter."""
+"""Pacing: an even-spaced rate gate (the outbox and the Telegram request limiter) and a
+window counted from the answers (the Telegram limiter's hard cap on the overall rate)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 
 class RateGate:
@@ -39,3 +42,57 @@ class RateGate:
     def hold(self, seconds: float) -> None:
         """Nobody starts for `seconds` (a platform-wide 429)."""
         self._next = max(self._next, self._clock() + seconds)
+
+
+class AnswerWindow:
+    """At most `limit` requests counted by the server within any `window` seconds, whatever
+    the network did to their timing.
+
+    Evenly spaced starts are not enough against a strict window: a request delayed on its way
+    (a loop stall, a slow connection) arrives late and bunches with the next ones, and a 31st
+    arrival within one second gets a 429. What the sender knows for sure is that a request
+    reaches the server after it starts and before its answer comes back. So a new request may
+    start only while fewer than `limit` requests are in flight or were answered less than
+    `window` ago: any request the server could count in the same window as the new one is
+    among them. Cost: with a round trip of L seconds the rate is at most limit / (window + L).
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # answer times within the last window
+        self._finished = asyncio.Event()  # a request in flight got its answer
+        self._turn = asyncio.Lock()  # FIFO
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait until a request may start, then hold its place until its answer."""
+        async with self._turn:
+            while True:
+                now = self._clock()
+                while self._answered and self._answered[0] + self._window <= now:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self._limit:
+                    break
+                if self._answered:  # the oldest answer leaves the window first
+                    await self._sleep(self._answered[0] + self._window - now)
+                else:  # all in flight: the first answer starts the count down
+                    self._finished.clear()
+                    await self._finished.wait()
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            # an error is no proof that the request did not arrive: counted all the same
+            self._in_flight -= 1
+            self._answered.append(self._clock())
+            self._finished.set()

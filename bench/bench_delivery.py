@@ -62,16 +62,16 @@ def chat_ids(platform: str, chats: int, groups: float) -> list[int]:
 # --- the fake platforms, each in its own process -----------------------------------------
 
 
-async def _serve_fake(platform: str, ids: list[int], global_limit: int) -> None:
+async def _serve_fake(platform: str, ids: list[int], global_limit: int, strict: bool) -> None:
     from aiohttp import web
 
     sent: list[tuple[int, float, str]] = []  # (chat, monotonic time, link found in the text)
     refused: list[tuple[int, float]] = []  # 429s, all causes
     started = time.monotonic()
     if platform == "telegram":
-        from tests.fake_telegram import FakeTelegram
+        from tests.fake_telegram import FakeTelegram, Limits
 
-        tg = FakeTelegram(token=TELEGRAM_TOKEN)
+        tg = FakeTelegram(token=TELEGRAM_TOKEN, limits=Limits.strict() if strict else Limits())
         await tg.start()
         for cid in ids:
             if cid < 0:
@@ -84,6 +84,7 @@ async def _serve_fake(platform: str, ids: list[int], global_limit: int) -> None:
             return {
                 "sent": [[s.chat_id, s.time, _link(s.text)] for s in tg.sent],
                 "refused": [[c, t] for c, t, _ in tg.rate_limited],
+                "overall_refused": tg.overall_limited,
                 "calls": Counter(m for m, _ in tg.calls),
             }
     else:
@@ -153,7 +154,7 @@ def _link(text: str) -> str:
 
 
 class FakeProcess:
-    def __init__(self, platform: str, ids: list[int], global_limit: int) -> None:
+    def __init__(self, platform: str, ids: list[int], global_limit: int, strict: bool) -> None:
         self.args = [
             PYTHON,
             str(Path(__file__)),
@@ -161,6 +162,7 @@ class FakeProcess:
             platform,
             json.dumps(ids),
             str(global_limit),
+            "strict" if strict else "tolerant",
         ]
         self.proc: subprocess.Popen[str] | None = None
         self.control = 0
@@ -308,10 +310,12 @@ def busiest(times: Sequence[float], window: float = 1.0) -> int:
     return best
 
 
-def run_one(platform: str, chats: int, stories: int, groups: float, limit: float) -> list[object]:
+def run_one(
+    platform: str, chats: int, stories: int, groups: float, limit: float, strict: bool = False
+) -> list[object]:
     ids = chat_ids(platform, chats, groups)
     with (
-        FakeProcess(platform, ids, int(limit)) as fake,
+        FakeProcess(platform, ids, int(limit), strict) as fake,
         tempfile.TemporaryDirectory() as tmp,
         Path(os.devnull).open("w") as devnull,
     ):
@@ -334,6 +338,8 @@ def run_one(platform: str, chats: int, stories: int, groups: float, limit: float
     print(summary, flush=True)
     if unknown:
         print(f"  !! {unknown} accepted messages not recognised as a queued (chat, story)")
+    if "overall_refused" in res:
+        print(f"  429s for the overall limit: {len(res['overall_refused'])}", flush=True)
     return [
         platform,
         f"{stories} x {chats}"
@@ -358,6 +364,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--groups", type=float, default=0.3, help="Telegram: fraction of groups")
     ap.add_argument("--full", action="store_true", help="1,000 chats (about 6 min per platform)")
     ap.add_argument("--runs", type=int, default=1, help="repeat and keep every row")
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="Telegram: the fake forgives no jitter (a 31st message in any second is a 429)",
+    )
     args = ap.parse_args(argv)
     chats = 1000 if args.full else args.chats
     print_machine()
@@ -367,7 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     for platform in platforms:
         for _ in range(args.runs):
             print(f"\n## {platform}: {args.stories} stories x {chats} chats", flush=True)
-            rows.append(run_one(platform, chats, args.stories, args.groups, limits[platform]))
+            rows.append(
+                run_one(
+                    platform, chats, args.stories, args.groups, limits[platform], args.strict
+                )
+            )
     print()
     print(
         table(
@@ -396,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_main(args: Sequence[str]) -> None:
     platform, ids, limit = args[0], json.loads(args[1]), int(args[2])
-    asyncio.run(_serve_fake(platform, ids, limit))
+    asyncio.run(_serve_fake(platform, ids, limit, strict=args[3] == "strict"))
 
 
 if __name__ == "__main__":

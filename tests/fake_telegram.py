@@ -143,6 +143,11 @@ class Limits:
     overall_window: float = 1.0
     tolerance: float = 0.05  # clock jitter forgiven (requests travel over loopback)
 
+    @classmethod
+    def strict(cls) -> Limits:
+        """Zero tolerance: a 31st message within any second is refused, however it got there."""
+        return cls(tolerance=0.0)
+
 
 @dataclass
 class Sent:
@@ -240,6 +245,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope type, language) -> commands
         self.calls: list[tuple[str, JSON]] = []  # every API call, in order
         self.rate_limited: list[tuple[int, float, float]] = []  # (chat, time, retry_after) of flood 429s
+        self.overall_limited: list[float] = []  # times of the 429s for the overall limit alone
         self.errors_given: list[tuple[int, int, str]] = []  # (chat, status, description) scripted
         self.port = 0
         self._updates: list[JSON] = []
@@ -257,6 +263,9 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.clock: Callable[[], float] = time.monotonic
+        # seconds a sendMessage spends on its way before Telegram counts it (network jitter):
+        # a late one bunches with the next ones at the server
+        self.delay_on_the_way: Callable[[], float] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -522,6 +531,8 @@ class FakeTelegram:
         self.rate_limited.append((chat.id, now, retry_after))
         if hold_chat:
             self._hold[chat.id] = max(self._hold.get(chat.id, 0.0), now + retry_after)
+        else:
+            self.overall_limited.append(now)
         raise _ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
     def _scripted_error(self, chat: Chat, html: bool, now: float) -> None:
@@ -556,6 +567,8 @@ class FakeTelegram:
         return visible
 
     async def _m_sendmessage(self, params: JSON) -> JSON:
+        if self.delay_on_the_way is not None:
+            await asyncio.sleep(self.delay_on_the_way())
         chat = self._chat(params)
         now = self.clock()
         text = str(params.get("text") or "")

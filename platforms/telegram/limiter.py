@@ -6,8 +6,9 @@ does not fit: it has no per-chat limit, its token buckets let 30 messages out at
 30/s window sees twice that), a 429 stops *all* requests, and with `max_retries=0` it logs
 every 429 as an error with a traceback. This one spaces requests evenly: one message per chat
 per `chat_gap`, at most `group_max` per `group_window` to a group or channel, and
-`overall_per_second` overall; it retries a 429 only for callers that ask (command replies,
-`rate_limit_args=N`) and holds just that chat meanwhile.
+`overall_per_second` overall, with never more than `overall_max` messages in flight or
+answered within `overall_window` (alerts.pacing.AnswerWindow); it retries a 429 only for
+callers that ask (command replies, `rate_limit_args=N`) and holds just that chat meanwhile.
 """
 
 
@@ -28,7 +29,7 @@ from telegram.error import (
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from alerts.pacing import RateGate
+from alerts.pacing import AnswerWindow, RateGate
 
 log = logging.getLogger("mirsad.telegram")
 
@@ -75,6 +76,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         chat_gap: float = 1.0,
         group_max: int = 20,
         group_window: float = 60.0,
+        overall_max: int = 30,
+        overall_window: float = 1.0,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -84,6 +87,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._group_max = group_max
         self._group_window = group_window
         self._overall = RateGate(overall_per_second, self._clock, sleep)
+        self._window = AnswerWindow(overall_max, overall_window, self._clock, sleep)
         self._chats: dict[str, _ChatState] = {}
 
     async def initialize(self) -> None:
@@ -130,17 +134,21 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     if len(state.recent) < self._group_max:
                         break
                     await self._sleep(state.recent[0] + self._group_window - now)
-            await self._overall.wait()
-            try:
-                return await call()
-            finally:
-                # Pace from the answer, not from the request: Telegram has counted this
-                # message by the time it answers, so the next one cannot reach it within the
-                # gap even when this request was slow on its way there (seen as 429s in CI).
-                now = self._clock()
-                state.next_at = max(state.next_at, now + self._chat_gap)  # keep a hold() too
-                if group:
-                    state.recent.append(now)
+            # the window is the hard cap on the overall rate (jitter cannot push a 31st
+            # message into one second); the gate spaces the messages within it
+            async with self._window.slot():
+                await self._overall.wait()
+                try:
+                    return await call()
+                finally:
+                    # Pace from the answer, not from the request: Telegram has counted this
+                    # message by the time it answers, so the next one cannot reach it within
+                    # the gap even when this request was slow on its way there (seen as 429s
+                    # in CI).
+                    now = self._clock()
+                    state.next_at = max(state.next_at, now + self._chat_gap)  # keep a hold()
+                    if group:
+                        state.recent.append(now)
 
     async def process_request(
         self,
