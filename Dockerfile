@@ -13,7 +13,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN python -m pip install --no-cache-dir -r requirements.txt
 
-COPY bot.py config.py models.py config.yaml ./
+COPY bot.py config.py models.py config.yaml pyproject.toml ./
 COPY alerts ./alerts
 COPY charts ./charts
 COPY feeds ./feeds
@@ -33,10 +33,14 @@ USER 10001:10001
 # The SQLite database (config.yaml: database: data/mirsad.db) lives here: mount a volume.
 VOLUME ["/app/data"]
 
-EXPOSE 8080
-# 8 s: /healthz can take a few seconds while the first poll of many feeds parses them.
+# No EXPOSE: /healthz and /metrics listen on health.host (127.0.0.1 by default), inside the
+# container; docker-compose.yml shows how to publish them.
+# Here the health endpoint is required: a busy health.port stops the bot with one line.
+ENV MIRSAD_HEALTH_REQUIRED=1
+# `bot.py healthcheck` asks /healthz at the configured health.host and health.port (8 s
+# timeout: /healthz can take seconds while the first poll of many feeds parses them).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=8).status == 200 else 1)"]
+    CMD ["python", "bot.py", "healthcheck", "--config", "config.yaml"]
 
 # Tokens come only from the environment (TELEGRAM_BOT_TOKEN, DISCORD_BOT_TOKEN or *_FILE).
 CMD ["python", "bot.py", "run", "--config", "config.yaml"]

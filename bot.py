@@ -4,10 +4,12 @@
     python bot.py run           [--config FILE]   poll on schedule and deliver until stopped
     python bot.py once          [--config FILE]   one poll cycle over every feed, deliver, exit
         (run and once: --new-database to accept an empty database where one existed before)
-    python bot.py classify      [--config FILE]   JSON lines in, matches out (tune watchlists)
+    python bot.py classify      [--config FILE]   headlines in, matches out (tune watchlists)
     python bot.py check-config  [--config FILE]   validate the config, exit 0 (ok) or 2
+    python bot.py healthcheck   [--config FILE]   ask the running bot's /healthz, exit 0 or 1
 
-This file is the command line only; `runtime/app.py` builds and runs the parts.
+`python bot.py COMMAND --help` says more about each. This file is the command line only;
+`runtime/app.py` builds and runs the parts.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from core.redact import redact
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from platforms.base import PlatformFactory
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+HEALTHCHECK_TIMEOUT = 8.0  # seconds; Docker's own timeout for the check is 10
 
 
 def _load(path: Path, err: TextIO) -> Settings | None:
@@ -71,14 +75,16 @@ def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-            if not isinstance(item, dict):
-                raise ValueError("not a JSON object")
+            item = _classify_input(line, number)
             title, summary = item.get("title") or "", item.get("summary") or ""
             if not isinstance(title, str) or not isinstance(summary, str):
                 raise ValueError("title and summary must be strings")
         except ValueError as exc:
-            print(f'error: line {number}: {exc}; expected {{"id", "title", "summary"}}', file=err)
+            print(
+                f'error: line {number}: {exc}; expected {{"id", "title", "summary"}} '
+                "or a line of plain text",
+                file=err,
+            )
             status = EXIT_FAILED
             continue
         match = matcher.match(title, summary, item.get("lang") or item.get("language"))
@@ -92,6 +98,51 @@ def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
         )
         out.flush()
     return status
+
+
+def _classify_input(line: str, number: int) -> dict[str, Any]:
+    """A JSON object line as written, or a plain text line as a headline (id: line number)."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return {"id": number, "title": text, "summary": ""}
+    item = json.loads(text)
+    if not isinstance(item, dict):
+        raise ValueError("not a JSON object")
+    return item
+
+
+def cmd_healthcheck(path: Path, out: TextIO, err: TextIO) -> int:
+    """GET /healthz of the bot running with this config: 0 when it answers 200."""
+    import urllib.error
+    import urllib.request
+
+    settings = _load(path, err)
+    if settings is None:
+        return EXIT_CONFIG
+    health = settings.config.health
+    if not health.enabled:
+        print("ok: the health endpoint is off (health.enabled: false), nothing to ask", file=out)
+        return EXIT_OK
+    url = f"http://{_local_host(health.host)}:{health.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=HEALTHCHECK_TIMEOUT) as answer:
+            print(answer.read().decode("utf-8", "replace").strip(), file=out)
+            return EXIT_OK
+    except urllib.error.HTTPError as exc:  # 503 and its reason
+        print(f"unhealthy: {exc.read().decode('utf-8', 'replace').strip()}", file=err)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        print(f"unhealthy: no answer from {url}: {reason}", file=err)
+    return EXIT_FAILED
+
+
+def _local_host(host: str) -> str:
+    """The address to reach a server listening on `host` from the same machine."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 (reaching a server, not binding one)
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def cmd_once(path: Path, out: TextIO, err: TextIO, new_database: bool = False) -> int:
@@ -130,7 +181,7 @@ def cmd_run(
     path: Path, err: TextIO, new_database: bool = False, roles: frozenset[str] | None = None
 ) -> int:
     from alerts.outbox import StoreOutage
-    from runtime.app import AppOptions, run_forever
+    from runtime.app import AppOptions, HealthPortBusy, run_forever
     from store.dbfile import DatabaseFileError
 
     settings = _load(path, err)
@@ -143,14 +194,18 @@ def cmd_run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        options = AppOptions(platform_factories=_platforms(settings), new_database=new_database)
+        options = AppOptions(
+            platform_factories=_platforms(settings),
+            new_database=new_database,
+            health_required=os.environ.get("MIRSAD_HEALTH_REQUIRED") == "1",
+        )
         if roles is not None:
             options.roles = roles
         await run_forever(settings, options, stop)
 
     try:
         asyncio.run(main())
-    except (StoreOutage, DatabaseFileError) as exc:  # explained, names the fix: no traceback
+    except (StoreOutage, DatabaseFileError, HealthPortBusy) as exc:  # explained: no traceback
         logging.getLogger("mirsad").critical("mirsad_stopped error=%r", str(exc))
         return EXIT_FAILED
     except Exception as exc:
@@ -167,27 +222,101 @@ def _platforms(settings: Settings) -> tuple[tuple[str, PlatformFactory], ...]:
     return registry.factories(settings)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def version() -> str:
+    """The version in pyproject.toml, or "unknown"."""
+    import tomllib
+
+    try:
+        with (Path(__file__).resolve().parent / "pyproject.toml").open("rb") as fh:
+            return str(tomllib.load(fh)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command with a sentence saying what it does (`bot.py COMMAND --help`)."""
     parser = argparse.ArgumentParser(
-        prog="bot.py", description=__doc__.split("\n\n")[0] if __doc__ else None
+        prog="bot.py",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog="`python bot.py COMMAND --help` says more about each command.",
     )
-    parser.add_argument("command", choices=["run", "once", "classify", "check-config"])
-    parser.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config.yaml)"
+    parser.add_argument("--version", action="version", version=f"mirsad {version()}")
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        metavar="FILE",
+        help="config file (default: config.yaml beside bot.py)",
     )
-    parser.add_argument(
+    new_database = argparse.ArgumentParser(add_help=False)
+    new_database.add_argument(
         "--new-database",
         action="store_true",
-        help="run/once: start on an empty database even though the marker beside it "
+        help="start on an empty database even though the marker beside it "
         "(<database>.marker) says one existed there before",
     )
-    parser.add_argument(
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, summary: str, details: str, *extra: argparse.ArgumentParser
+    ) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, parents=[config, *extra], help=summary, description=f"{summary}. {details}"
+        )
+
+    run = command(
+        "run",
+        "poll the feeds on schedule and deliver alerts until SIGTERM or Ctrl-C",
+        "With no bot token in the environment, alerts are printed in the terminal. Serves "
+        "/healthz and /metrics on health.host:health.port.",
+        new_database,
+    )
+    run.add_argument(
         "--roles",
         default="poll,deliver,commands",
-        help="run: what this instance does, comma-separated (poll, deliver, commands; default "
+        help="what this instance does, comma-separated (poll, deliver, commands; default "
         "all); several instances on one PostgreSQL database can split them",
     )
+    command(
+        "once",
+        "poll every feed once, deliver what was found, and exit",
+        "Exit 0 when the cycle ran (even if some feeds failed; they are listed), 1 when it "
+        "could not run, 2 on a bad config.",
+        new_database,
+    )
+    command(
+        "classify",
+        "match headlines against the watchlists: try a new figure or topic on any text",
+        'Reads stdin line by line: a JSON object {"id", "title", "summary", "lang"} or plain '
+        "text (a headline; its id is the line number). Writes one JSON line per input: "
+        '{"id", "labels", "evidence"}.',
+    )
+    command(
+        "check-config",
+        "validate the config file without starting anything",
+        "Prints `ok: ...` and exits 0, or one line per problem (key path and line) and exits 2.",
+    )
+    command(
+        "healthcheck",
+        "ask the running bot's /healthz (the Docker health check)",
+        "Reads health.host and health.port from the config; exits 0 when /healthz answers "
+        "200, 1 otherwise (the reason on stderr).",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "check-config":
+        return cmd_check_config(args.config, sys.stdout, sys.stderr)
+    if args.command == "classify":
+        return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr)
+    if args.command == "once":
+        return cmd_once(args.config, sys.stdout, sys.stderr, args.new_database)
+    if args.command == "healthcheck":
+        return cmd_healthcheck(args.config, sys.stdout, sys.stderr)
     roles = frozenset(r.strip() for r in args.roles.split(",") if r.strip())
     unknown = sorted(roles - {"poll", "deliver", "commands"})
     if unknown or not roles:
@@ -196,12 +325,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             if unknown
             else "--roles: name at least one of poll, deliver, commands"
         )
-    if args.command == "check-config":
-        return cmd_check_config(args.config, sys.stdout, sys.stderr)
-    if args.command == "classify":
-        return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr)
-    if args.command == "once":
-        return cmd_once(args.config, sys.stdout, sys.stderr, args.new_database)
     return cmd_run(args.config, sys.stderr, args.new_database, roles)
 
 

@@ -88,8 +88,24 @@ def fetch_settings(settings: Settings) -> FetchSettings:
     )
 
 
+class HealthPortBusy(Exception):
+    """The /healthz port cannot be listened on and the endpoint is required."""
+
+
+def health_port_problem(host: str, port: int, exc: OSError) -> str:
+    """One line naming the keys that fix a health endpoint that cannot listen."""
+    reason = exc.strerror or str(exc)
+    return (
+        f"cannot listen on {host}:{port} for /healthz and /metrics ({reason}): set "
+        "health.port to a free port in config.yaml, or health.enabled: false to run without them"
+    )
+
+
 @dataclass
 class AppOptions:
+    # True where something depends on /healthz (the Docker image sets MIRSAD_HEALTH_REQUIRED=1):
+    # a busy health.port then stops the bot; otherwise it runs on without the endpoint
+    health_required: bool = False
     clock: Callable[[], datetime] = utcnow
     stream: TextIO = sys.stdout
     # (name, factory) per platform to run, usually `registry.factories(settings)`; none: the
@@ -277,9 +293,17 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
                 port=config.health.port,
                 checks=(parts.outbox.problem, parts.feed_health.problem),
             )
-            await health.start()
-            stack.push_async_callback(health.stop)
-            parts.health_port = health.port
+            try:
+                await health.start()
+            except OSError as exc:  # the port is taken (or the address is not this machine's)
+                await health.stop()
+                message = health_port_problem(config.health.host, config.health.port, exc)
+                if options.health_required:
+                    raise HealthPortBusy(message) from None
+                log.error("health_endpoint_off %s", message)
+            else:
+                stack.push_async_callback(health.stop)
+                parts.health_port = health.port
 
         if config.dashboard.enabled:
             parts.dashboard_port = await _start_dashboard(settings, parts, stack)

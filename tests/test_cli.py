@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -130,7 +131,7 @@ def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
             "summary": "Trump signs an executive order on artificial intelligence",
         },
     ]
-    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines) + "not json\n"
+    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines) + '{"id": "x4", "title": \n'  # broken JSON; plain text is read as a headline
     result = bot("classify", config=ROOT / "config.yaml", stdin=stdin)
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["x1", "x2", "x3"]
@@ -177,11 +178,16 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         assert 'mirsad_feeds_polled_total{status="ok"} 1.0' in metrics
         assert "mirsad_stories_new_total 10.0" in metrics
         assert "mirsad_poll_duration_seconds_count 1.0" in metrics
+        checked = bot("healthcheck", config=config)  # the Docker health check's command
+        assert (checked.returncode, checked.stdout) == (0, "ok\n"), checked.stderr
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=15)
         assert proc.returncode == 0, err
         assert time.monotonic() - started < 10
+        stopped = bot("healthcheck", config=config)
+        assert stopped.returncode == 1 and stopped.stdout == ""
+        assert stopped.stderr.startswith(f"unhealthy: no answer from http://127.0.0.1:{port}/healthz")
         assert "mirsad_ready" in err and "mirsad_stopping" in err
         assert "Traceback" not in err
     finally:
@@ -197,3 +203,92 @@ def test_a_config_with_errors_never_starts_half_way(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert "poll_interval (line 2)" in result.stderr and "feeds[0].url (line 5)" in result.stderr
         assert not (tmp_path / "state").exists()  # nothing was opened or created
+
+
+def run_with_health_port_taken(
+    tmp_path: Path, feed_server: FeedServer, env: dict[str, str]
+) -> tuple[int, str]:
+    """`bot.py run` while another program listens on its health.port: (exit code, stderr)."""
+    feed_server.set("/hespress.xml", FEEDS / "hespress-ar-2026-02-11.xml")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = loopback_config(
+            tmp_path, feed_server, {"hespress_ar": "/hespress.xml"}, extra=f"health:\n  port: {port}\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"PATH": os.environ.get("PATH", ""), "NO_PROXY": "127.0.0.1,localhost", **env},
+        )
+        try:
+            deadline = time.monotonic() + 30  # bounds a hang only; a healthy run polls at once
+            while proc.poll() is None and not feed_server.hits("/hespress.xml"):
+                assert time.monotonic() < deadline, "the bot neither stopped nor polled"
+                time.sleep(0.1)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return proc.returncode, err
+
+
+def test_a_busy_health_port_turns_the_endpoint_off_and_the_bot_runs_on(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    code, err = run_with_health_port_taken(tmp_path, feed_server, {})
+    assert code == 0, err
+    (line,) = [x for x in err.splitlines() if "health_endpoint_off" in x]
+    assert " ERROR " in line and "health.port" in line and "health.enabled: false" in line
+    assert "mirsad_ready" in err and "Traceback" not in err
+    assert feed_server.hits("/hespress.xml") >= 1  # it polled all the same
+
+
+def test_a_busy_health_port_stops_the_bot_in_docker_with_one_line(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    code, err = run_with_health_port_taken(tmp_path, feed_server, {"MIRSAD_HEALTH_REQUIRED": "1"})
+    assert code == 1
+    assert "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if "CRITICAL" in x]
+    assert "cannot listen on 127.0.0.1:" in line and "health.port" in line
+    assert "mirsad_ready" not in err
+
+
+def test_every_command_says_what_it_does_and_the_version_is_shown() -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "bot.py"), *args], capture_output=True, text=True, timeout=60
+        )
+
+    overview = cli("--help")
+    assert overview.returncode == 0
+    for name in ("run", "once", "classify", "check-config", "healthcheck"):
+        assert f"    {name}" in overview.stdout
+        detail = cli(name, "--help")
+        assert detail.returncode == 0 and "--config FILE" in detail.stdout
+        assert len(detail.stdout.split("\n\n")[1]) > 40, detail.stdout  # a sentence, not a name
+    assert "plain text" in cli("classify", "--help").stdout
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("mirsad 0.")
+    wrong = cli("fly")
+    assert wrong.returncode == 2 and "invalid choice: 'fly'" in wrong.stderr
+
+
+def test_classify_takes_plain_text_lines_as_well_as_json(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "feeds: []\n")
+    result = bot(
+        "classify",
+        config=config,
+        stdin='ترمب يوقع أمرا تنفيذيا بشأن الذكاء الاصطناعي\n\n{"id": "x", "title": "Elon Musk"}\n',
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["id"] == 1 and first["labels"] == ["trump", "ai", "ai_policy"]
+    assert second == {"id": "x", "labels": ["musk"], "evidence": second["evidence"]}

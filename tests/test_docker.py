@@ -105,7 +105,10 @@ def test_runs_as_non_root_with_volume_healthcheck_and_exec_form_cmd() -> None:
     volumes = [x["value"] for x in ins if x["instruction"] == "VOLUME"]
     assert any("/app/data" in v for v in volumes)
     health = [x["value"] for x in ins if x["instruction"] == "HEALTHCHECK"]
-    assert health and "/healthz" in health[0]
+    assert health and json.loads(health[0].split("CMD", 1)[1]) == [
+        "python", "bot.py", "healthcheck", "--config", "config.yaml"
+    ]  # reads the configured health.port, not a port written into the image
+    assert not [x for x in ins if x["instruction"] == "EXPOSE"]  # it listens on 127.0.0.1
     cmd = next(x["value"] for x in ins if x["instruction"] == "CMD")
     argv = json.loads(cmd)  # exec form is a JSON array
     assert argv[:3] == ["python", "bot.py", "run"]
@@ -205,6 +208,11 @@ def test_image_install_and_start_steps_in_a_fresh_environment(
             pytest.fail(f"/healthz never answered 200:\n{err[-3000:]}\n{out[-2000:]}")
         assert (app / "data" / "mirsad.db").exists()
         assert oct((app / "data" / "mirsad.db").stat().st_mode & 0o777) == "0o600"
+        check = next(x["value"] for x in instructions() if x["instruction"] == "HEALTHCHECK")
+        check_argv = json.loads(check.split("CMD", 1)[1])
+        check_argv[0] = str(python)
+        healthy = subprocess.run(check_argv, cwd=app, capture_output=True, text=True, timeout=30)
+        assert (healthy.returncode, healthy.stdout) == (0, "ok\n"), healthy.stderr
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=15)

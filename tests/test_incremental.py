@@ -16,8 +16,8 @@ from feeds.parse import parse_feed
 from feeds.poll import Poller
 from filters.watchlist import Matcher
 from store import Store
-from tests.conftest import ROOT, FakeClock
 from tests.feedserver import FeedServer
+from tests.helpers import ROOT, FakeClock
 
 NOW = datetime(2026, 2, 11, 7, 0, tzinfo=UTC)
 
