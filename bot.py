@@ -50,6 +50,12 @@ def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
     if settings is None:
         return EXIT_CONFIG
     config = settings.config
+    if not any(feed.enabled for feed in config.feeds):  # run would start and poll nothing
+        print(
+            f"error: {path}: feeds: no feed to poll: add one ({{id, url}}) or set enabled: true",
+            file=err,
+        )
+        return EXIT_CONFIG
     wl = config.watchlists
     from platforms import registry
 

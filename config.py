@@ -49,7 +49,56 @@ class FeedConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _url_shape(cls, value: str) -> str:
+        if any(c.isspace() for c in value):
+            raise ValueError(
+                f"the URL has a space in it ({value!r}): remove it, or write it as %20"
+            )
         return _check_http_url(value)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is not None and value not in FEED_LANGUAGES:
+            raise ValueError(
+                f"language {value!r} is not one Mirsad reads: use "
+                f"{', '.join(FEED_LANGUAGES)}, or leave it out"
+            )
+        return value
+
+
+# The languages matching knows (filters/): a feed's `language` picks the aliases to look for.
+FEED_LANGUAGES = ("ar", "fr", "en")
+# The driver to install for each async database driver SQLAlchemy may ask for.
+_DRIVER_PINS = {"asyncpg": "asyncpg==0.32.0", "aiosqlite": "aiosqlite==0.22.1"}
+
+
+def database_problem(url: str) -> str | None:
+    """Why `run` could not open this database URL (no async driver, driver not installed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        return (
+            "not a database URL Mirsad can open: give a SQLite file path, or "
+            "postgresql+asyncpg://user@host/mirsad"
+        )
+    if not getattr(dialect, "is_async", False):
+        return (
+            f"{parsed.drivername}:// has no asyncio driver: write postgresql+asyncpg://... "
+            "(or a SQLite file path)"
+        )
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        module = exc.name or parsed.get_driver_name()
+        return (
+            f"the {module} driver is not installed: "
+            f"pip install {_DRIVER_PINS.get(module, module)}"
+        )
+    return None
 
 
 class HttpConfig(_Strict):
@@ -295,7 +344,7 @@ def _line_for(path: _Path, lines: Mapping[_Path, int]) -> int | None:
 def _problems_from_validation(
     error: ValidationError, lines: Mapping[_Path, int]
 ) -> list[ConfigProblem]:
-    raw: list[tuple[_Path, str, str]] = []
+    raw: list[tuple[_Path, str, str, Any]] = []
     for err in error.errors():
         # pydantic puts union-branch and validator tags into loc; keep only the keys and
         # indexes that exist in the file (and the name of a missing key).
@@ -305,12 +354,12 @@ def _problems_from_validation(
             last_missing = err["type"] == "missing" and i == len(parts) - 1
             if isinstance(part, int) or (*loc, part) in lines or last_missing:
                 loc = (*loc, part)
-        raw.append((loc, str(err["type"]), str(err["msg"])))
+        raw.append((loc, str(err["type"]), str(err["msg"]), err.get("input")))
     # A value that fits no branch of a union (`"term" | {term: ...}`) gets one error per
     # branch, and its list one more for being short: keep our own message where there is one.
-    ours = {loc for loc, kind, _ in raw if kind == "value_error"}
+    ours = {loc for loc, kind, _, _ in raw if kind == "value_error"}
     problems: list[ConfigProblem] = []
-    for loc, kind, msg in raw:
+    for loc, kind, msg, value in raw:
         if kind != "value_error" and loc in ours:
             continue
         if kind == "too_short" and any(o[: len(loc)] == loc and o != loc for o in ours):
@@ -326,6 +375,11 @@ def _problems_from_validation(
             )
         elif kind == "missing":
             message = "required key is missing"
+        elif value is None:  # `- ` or `key:` with nothing after it (YAML null)
+            message = "is empty: give it a value, or remove the line"
+        elif kind in ("model_type", "dict_type", "string_type", "list_type"):
+            wanted = {"string_type": "text", "list_type": "a list"}.get(kind, "a mapping of keys")
+            message = f"expected {wanted} here, not {type(value).__name__} {value!r}"
         problem = ConfigProblem(_format_path(loc), _line_for(loc, lines), message)
         if problem not in problems:
             problems.append(problem)
@@ -399,6 +453,10 @@ def load_settings(
                         f"is true but {entry.token_env} is not set in the environment",
                     )
                 )
+        url = secrets.database_url or database_url(config.database, path)
+        if (problem := database_problem(url)) is not None:
+            key = "MIRSAD_DATABASE_URL" if secrets.database_url else "database"
+            problems.append(ConfigProblem(key, _line_for(("database",), lines), problem))
         dashboard = config.dashboard
         if dashboard.enabled and not is_loopback(dashboard.host) and not secrets.dashboard_token:
             problems.append(

@@ -112,7 +112,7 @@ def starts(farm: FarmProcess, count: int) -> None:
                             status = 0
                         probes.append((time.monotonic() - h0, status))
                         page = http_get(f"http://127.0.0.1:{port}/metrics", 60)[1]
-                        if metric(page, "mirsad_feeds_polled_total") >= farm.spec.feeds:
+                        if metric(page, "mirsad_feed_polls_total") >= farm.spec.feeds:
                             break
                         if time.monotonic() - w0 > 180:
                             raise TimeoutError("the first cycle took over 3 minutes")

@@ -144,7 +144,7 @@ def steady(farm: FarmProcess, interval: int, window: float, windows: int, warmup
             def sample() -> tuple[float, float, dict[str, float]]:
                 page = http_get(base + "/metrics", 60)[1]  # slow while the database is busy
                 counts = {
-                    s: metric(page, "mirsad_feeds_polled_total", status=s)
+                    s: metric(page, "mirsad_feed_polls_total", status=s)
                     for s in ("ok", "not_modified", "error")
                 }
                 return time.monotonic(), cpu_seconds(bot.pid), counts

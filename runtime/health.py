@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alerts.payloads import SendResult
@@ -22,6 +32,10 @@ from store import Delivery, HealthStore
 log = logging.getLogger("mirsad.health")
 
 
+# A *_created series per counter doubles the series and no dashboard reads it (process-wide).
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
 class Metrics:
     """Every number Mirsad exposes, in its own registry (no global state)."""
 
@@ -29,8 +43,19 @@ class Metrics:
         self._clock = clock
         self.registry = CollectorRegistry()
         r = self.registry
+        # Prometheus conventions: one prefix (mirsad_feed_* for per-feed numbers), no
+        # *_created series (see disable_created_metrics above), process and Python collectors.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
         self.feeds_polled = Counter(
-            "mirsad_feeds_polled", "Feed polls by outcome", ["status"], registry=r
+            "mirsad_feed_polls", "Feed polls by outcome", ["status"], registry=r
+        )
+        self.feed_last_success = Gauge(
+            "mirsad_feed_last_success_timestamp_seconds",
+            "When each feed last answered with a feed or a 304 (Unix time)",
+            ["feed"],
+            registry=r,
         )
         self.feed_failures = Counter(
             "mirsad_feed_failures", "Failed polls by feed", ["feed"], registry=r
@@ -70,6 +95,8 @@ class Metrics:
         self.poll_seconds.observe(outcome.ms / 1000)
         if outcome.status == "error":
             self.feed_failures.labels(outcome.feed_id).inc()
+        else:
+            self.feed_last_success.labels(outcome.feed_id).set(self._clock().timestamp())
         self.stories_new.inc(outcome.new)
         for label in outcome.labels:
             self.matches.labels(label).inc()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -169,15 +170,20 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
                     health = r.read().decode()
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
                     metrics = r.read().decode()
-                if 'mirsad_feeds_polled_total{status="ok"} 1.0' in metrics:
+                if 'mirsad_feed_polls_total{status="ok"} 1.0' in metrics:
                     break
             except OSError:
                 pass
             time.sleep(0.2)
         assert health == "ok\n"
-        assert 'mirsad_feeds_polled_total{status="ok"} 1.0' in metrics
+        assert 'mirsad_feed_polls_total{status="ok"} 1.0' in metrics
         assert "mirsad_stories_new_total 10.0" in metrics
         assert "mirsad_poll_duration_seconds_count 1.0" in metrics
+        assert 'mirsad_feed_last_success_timestamp_seconds{feed="hespress_ar"} 1.' in metrics
+        assert "process_resident_memory_bytes " in metrics and "python_info{" in metrics
+        assert "_created" not in metrics
+        names = {x.split()[2] for x in metrics.splitlines() if x.startswith("# TYPE")}
+        assert all(n.startswith(("mirsad_", "process_", "python_")) for n in names), names
         checked = bot("healthcheck", config=config)  # the Docker health check's command
         assert (checked.returncode, checked.stdout) == (0, "ok\n"), checked.stderr
         started = time.monotonic()
@@ -292,3 +298,21 @@ def test_classify_takes_plain_text_lines_as_well_as_json(tmp_path: Path) -> None
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first["id"] == 1 and first["labels"] == ["trump", "ai", "ai_policy"]
     assert second == {"id": "x", "labels": ["musk"], "evidence": second["evidence"]}
+
+
+def test_the_grafana_dashboard_reads_only_metrics_mirsad_serves() -> None:
+    from datetime import UTC, datetime
+
+    from runtime.health import Metrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    served = {
+        family.name + suffix
+        for family in Metrics(lambda: datetime.now(UTC)).registry.collect()
+        for suffix in suffixes.get(family.type, ("",))
+    }
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text(encoding="utf-8"))
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {name for e in exprs for name in re.findall(r"\b(?:mirsad|process)_[a-z_]+", e)}
+    assert "mirsad_feed_last_success_timestamp_seconds" in used
+    assert used <= served, used - served

@@ -176,3 +176,50 @@ def test_the_database_url_may_come_from_the_environment(tmp_path: Path) -> None:
     from_file = load_settings(ROOT / "config.yaml", env={"MIRSAD_DATABASE_URL_FILE": str(secret_file)})
     assert from_file.database_url == url
     assert load_settings(ROOT / "config.yaml", env={}).database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_check_config_refuses_what_run_cannot_do(make_config) -> None:  # type: ignore[no-untyped-def]
+    def problems(body: str) -> list[str]:
+        result = run_cli("check-config", "--config", str(make_config(body)))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        return result.stderr.splitlines()
+
+    feed = "feeds:\n  - id: a\n    url: https://example.com/a.xml\n"
+    assert problems("feeds: []\n") == [
+        f"error: {make_config('feeds: []').parent / 'config.yaml'}: feeds: no feed to poll: "
+        "add one ({id, url}) or set enabled: true"
+    ]
+    (line,) = problems(feed + "    language: de\n")
+    assert line.endswith(
+        "feeds[0].language (line 4): language 'de' is not one Mirsad reads: use ar, fr, en, "
+        "or leave it out"
+    )
+    (line,) = problems("feeds:\n  - id: a\n    url: https://example.com/a b.xml\n")
+    assert "feeds[0].url (line 3): the URL has a space in it" in line and "%20" in line
+    (line,) = problems("database: postgresql://mirsad@db/mirsad\n" + feed)
+    assert "database (line 1): postgresql:// has no asyncio driver" in line
+    assert "postgresql+asyncpg://" in line
+
+
+def test_a_missing_database_driver_names_the_pip_install(
+    make_config, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # as if it were not installed
+    path = make_config("database: postgresql+asyncpg://mirsad@db/mirsad\nfeeds: []\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert [str(p) for p in caught.value.problems] == [
+        "database (line 1): the asyncpg driver is not installed: pip install asyncpg==0.32.0"
+    ]
+
+
+def test_an_empty_alias_is_named_in_plain_words(make_config) -> None:  # type: ignore[no-untyped-def]
+    body = (
+        "feeds: []\nwatchlists:\n  figures:\n    - id: x\n      name: {ar: س, en: X}\n"
+        "      aliases: [Xavier, null]\n  topics: []\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(make_config(body), env={})
+    messages = [str(p) for p in caught.value.problems]
+    assert "watchlists.figures[0].aliases[1] (line 6): is empty: give it a value, or remove the line" in messages
+    assert not any("TermSpec" in m or "Input should" in m for m in messages)

@@ -628,3 +628,17 @@ async def test_own_client_is_closed() -> None:
     await f.aclose()
     with pytest.raises(RuntimeError, match="closed"):  # a bug in the caller, not a bad feed
         await f.fetch("http://127.0.0.1:9/feed")
+
+
+async def test_the_environments_proxy_is_used_and_may_be_private(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The feed server plays the operator's proxy: it gets the absolute URL as its target.
+    feed_server.set("http://feeds.example.test/feed", b"<rss>via proxy</rss>")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{feed_server.port}")
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with Fetcher(FetchSettings()) as f:  # private addresses not allowed
+        result = await f.fetch("http://feeds.example.test/feed")
+    assert result.body == b"<rss>via proxy</rss>"
+    assert feed_server.hits("http://feeds.example.test/feed") == 1

@@ -36,7 +36,10 @@ def loopchat(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def test_its_section_and_token_come_from_the_registry(
     tmp_path: Path, loopchat: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = write_config(tmp_path, "feeds: []\nloopchat:\n  room_prefix: news-\n")
+    config = write_config(
+        tmp_path,
+        "feeds: [{id: a, url: 'https://example.com/a.xml'}]\nloopchat:\n  room_prefix: news-\n",
+    )
     settings = load_settings(config, env={"LOOPCHAT_BOT_TOKEN": "abc"})
     [entry] = [e for e in registry.enabled(settings)]
     assert entry.name == "loopchat" and entry.section(settings.config).room_prefix == "news-"
@@ -55,7 +58,10 @@ def test_its_section_and_token_come_from_the_registry(
 
 
 async def test_the_runtime_builds_it_with_its_own_context(tmp_path: Path, loopchat: Any) -> None:
-    config = write_config(tmp_path, "feeds: []\nloopchat:\n  room_prefix: news-\n")
+    config = write_config(
+        tmp_path,
+        "feeds: [{id: a, url: 'https://example.com/a.xml'}]\nloopchat:\n  room_prefix: news-\n",
+    )
     settings = load_settings(config, env={"LOOPCHAT_BOT_TOKEN": "abc"})
     options = AppOptions(stream=io.StringIO(), platform_factories=registry.factories(settings))
     await run_once(settings, options)
