@@ -5,6 +5,7 @@
     python bot.py once          [--config FILE]   one poll cycle over every feed, deliver, exit
         (run and once: --new-database to accept an empty database where one existed before)
     python bot.py classify      [--config FILE]   headlines in, matches out (tune watchlists)
+                                [--explain]       ... every rule fired, every near-miss and why
     python bot.py check-config  [--config FILE]   validate the config, exit 0 (ok) or 2
     python bot.py healthcheck   [--config FILE]   ask the running bot's /healthz, exit 0 or 1
 
@@ -69,7 +70,9 @@ def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
+def cmd_classify(
+    path: Path, inp: TextIO, out: TextIO, err: TextIO, explain: bool = False
+) -> int:
     from filters.watchlist import Matcher
 
     settings = _load(path, err)
@@ -93,7 +96,14 @@ def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
             )
             status = EXIT_FAILED
             continue
-        match = matcher.match(title, summary, item.get("lang") or item.get("language"))
+        language = item.get("lang") or item.get("language")
+        if explain:
+            shown = (title or summary)[:80].replace("\n", " ")
+            out.write(f"== {item.get('id')}: {shown}\n")
+            out.write("\n".join(matcher.explain(title, summary, language)) + "\n")
+            out.flush()
+            continue
+        match = matcher.match(title, summary, language)
         evidence = [e.as_dict() for e in match.evidence]
         out.write(
             json.dumps(
@@ -291,12 +301,17 @@ def build_parser() -> argparse.ArgumentParser:
         "could not run, 2 on a bad config.",
         new_database,
     )
-    command(
+    classify = command(
         "classify",
         "match headlines against the watchlists: try a new figure or topic on any text",
         'Reads stdin line by line: a JSON object {"id", "title", "summary", "lang"} or plain '
         "text (a headline; its id is the line number). Writes one JSON line per input: "
         '{"id", "labels", "evidence"}.',
+    )
+    classify.add_argument(
+        "--explain",
+        action="store_true",
+        help="print, per story, every rule that fired and every near-miss rejected and why",
     )
     command(
         "check-config",
@@ -318,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         return cmd_check_config(args.config, sys.stdout, sys.stderr)
     if args.command == "classify":
-        return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr)
+        return cmd_classify(args.config, sys.stdin, sys.stdout, sys.stderr, args.explain)
     if args.command == "once":
         return cmd_once(args.config, sys.stdout, sys.stderr, args.new_database)
     if args.command == "healthcheck":

@@ -154,14 +154,19 @@ class TermSpec(_Frozen):
       with one common suffix (ة ات ي ية يا ين ون ها هم ...; Latin s/es): حكومة finds الحكومية,
       للحكومات, حكومته. Unset means: yes for topic terms, no for figure aliases (names do not
       inflect, and ماسك must not find الماسك), no for topic `names`. Words of one or two
-      letters never inflect (جي بي تي). Ignored when `case_sensitive`.
+      letters never inflect (جي بي تي). Ignored when `case_sensitive`. `verb`: a Latin
+      verb's forms too (regulate: regulates, regulated, regulating; encadrer: encadre,
+      encadrent, encadré, encadrée...).
+    - `before_number`: false = an occurrence right before a number does not count (the
+      airline code in "flight AI 171" is not AI).
     """
 
     # case_sensitive is declared before term so that term's validator can see it (pydantic
     # validates fields in declaration order) and errors point at the `term` key itself.
     case_sensitive: bool = False
     term: str
-    inflect: bool | None = None
+    inflect: bool | Literal["verb"] | None = None
+    before_number: bool = True
     context: tuple[Pattern, ...] = ()
     window: Annotated[int, Field(ge=1)] | None = None
     languages: tuple[str, ...] = ()
@@ -193,30 +198,43 @@ class Signal(_Frozen):
     name: str | None = None  # shown in evidence ("policy"), defaults to the first label/term
     labels: tuple[Id, ...] = ()
     terms: tuple[Term, ...] = ()
+    # Terms sorted by kind (policy: legislate, regulate, court...): the signal holds all of
+    # them; evidence names the group ("policy/court: محكمة").
+    groups: dict[Id, tuple[Term, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Signal:
-        if not self.labels and not self.terms:
+        if not self.labels and not self.terms and not any(self.groups.values()):
             raise ValueError("a signal needs labels or terms")
         return self
 
 
 class FigureSpec(_Frozen):
-    """A person, found by any alias (Arabic or Latin), minus exclusions."""
+    """A person, found by the aliases generated from `name` and any `aliases`, minus
+    exclusions.
+
+    From `name` (issue 12): the full name in Arabic (with its spelling variants, see
+    filters.spelling) and in Latin letters, and the bare surname (the last word) in both
+    scripts, the Latin one case-sensitive. When `context` or `context_labels` is set, the
+    bare surname counts only with one of them (or the first name) in the story; a Latin
+    surname right after another capitalised given name ("Jack Altman") is another person.
+
+    - `aliases`: more spellings or nicknames, as terms (a term may carry its own context).
+      With aliases and no `spelling: true`, nothing is generated from the name.
+    - `spelling`: true = also vary the Arabic aliases; false = generate nothing, not even
+      from the name; unset = generate from the name only when there are no aliases.
+    - `context`: words (companies, products, roles) a bare surname needs.
+    - `context_labels`: topics whose match is context too (a bare ماسك in an AI story).
+    """
 
     id: Id
     name: Names
     default: bool = True
-    # "at least one" is checked in _has_alias, after the aliases themselves: one bad alias
-    # then gives one error, not a second "too short" one.
-    aliases: tuple[Term, ...]
+    aliases: tuple[Term, ...] = ()
     exclusions: tuple[Pattern, ...] = ()
-
-    @model_validator(mode="after")
-    def _has_alias(self) -> FigureSpec:
-        if not self.aliases:
-            raise ValueError(f"figure {self.id!r} needs at least one alias")
-        return self
+    context: tuple[Pattern, ...] = ()
+    context_labels: tuple[Id, ...] = ()
+    spelling: bool | None = None
 
 
 class TopicSpec(_Frozen):
@@ -258,7 +276,7 @@ class WatchlistsConfig(_Frozen):
     """
 
     figures: tuple[FigureSpec, ...] = ()
-    topics: tuple[TopicSpec, ...] = ()
+    topics: tuple[TopicSpec, ...] = Field(default=(), validate_default=True)
 
     @field_validator("figures")
     @classmethod
@@ -278,6 +296,11 @@ class WatchlistsConfig(_Frozen):
         _check_unique(topics, figure_ids, "topics")
         known = figure_ids | {t.id for t in topics}
         deps: dict[str, set[str]] = {}
+        for i, fig in enumerate(figures or ()):
+            for ref in fig.context_labels:
+                if ref not in known:
+                    raise ValueError(f"figures[{i}] ({fig.id!r}) refers to unknown id {ref!r}")
+            deps[fig.id] = set(fig.context_labels)
         for i, topic in enumerate(topics):
             refs = {ref for signal in topic.all_of for ref in signal.labels}
             for ref in sorted(refs):

@@ -1,86 +1,69 @@
 """Watchlist matching: a story's title and summary -> labels with evidence. Pure and fast.
 
-`Matcher(config)` compiles every configured term once. `Matcher.match` then works in two
-steps:
+`Matcher(config)` compiles every configured phrase — aliases, spelling variants generated
+from figures' names (filters.spelling), topic terms, context words, exclusions — into one
+`PhraseAutomaton` (filters.automaton). `Matcher.match` reads each field once with it, so the
+cost of a story does not depend on how many terms are watched; most stories yield no
+occurrence at all and cost a fold and one automaton pass.
 
-0. a pre-check on the story's distinct words (regex split, cached normalisation, set lookups)
-   returns "no match" at once for the many stories that hold none of the watched phrases —
-   it is wider than the matcher, never narrower (a fuzz test pins that);
-1. otherwise each field is tokenised once (filters.arabic.tokenize) and every word's
-   proclitic readings (and, for inflected terms, its stems) are looked up in an index of the
-   terms' first words; the rest of each phrase is checked word by word — whole words only, so
-   التماسك never yields ماسك.
+Then, per entry, after the entries it refers to (ai_policy after ai; a figure after the topics
+its context names):
 
-Then, per entry, after the entries it refers to:
-
-- a term hit counts unless it overlaps an exclusion hit of the same entry (مؤشر ألتمان), its
-  case rule fails (AI vs "Ai Weiwei"), its language does not apply, or its context words are
-  missing (a bare ماسك needs إيلون/تسلا/... in the story); with `skip_list_only`, a topic
-  named once as an item of a list of sectors does not count;
+- an occurrence counts unless it overlaps an exclusion of the same entry (مؤشر ألتمان, Trump
+  Tower), its language does not apply, its context is missing (a bare surname needs the
+  figure's first name, companies or products in the story), or it is a namesake (a Latin
+  surname right after another capitalised given name: "Jack Altman"); with
+  `skip_list_only`, a topic named once as an item of a list of sectors does not count;
 - a topic's compound rule (`all_of`) holds in a unit of text where every signal is present: a
   summary sentence (with scope "sentence" a signal in the title counts for every sentence),
-  a field, or the story. A signal is present where one of its terms hit or where a referenced
-  entry has evidence.
+  a field, or the story.
 
-Evidence quotes the original words (`text`) with offsets into the original field. A Matcher
-keeps per-word caches (bounded); they change no result, and only one thread should use a
-Matcher at a time (the bot runs in one asyncio loop).
+`Matcher.explain` returns the same decision as readable lines: every rule that fired and
+every near-miss rejected, with the reason (inside another word, exclusion, context missing,
+wrong language, list item, signal missing).
+
+Evidence quotes the original words (`text`) with offsets into the original field.
 """
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from filters.arabic import (
-    AR_SUFFIXES,
-    WORD_RE,
-    Token,
-    inflected_stems,
-    normalize,
-    term_stem,
-    tokenize,
-)
-from filters.schema import FigureSpec, TermSpec, TopicSpec, WatchlistsConfig, as_term
+from filters.arabic import tokenize
+from filters.automaton import PhraseAutomaton, Rejected, sentence_ends, sentence_of
+from filters.schema import FigureSpec, Signal, TermSpec, TopicSpec, WatchlistsConfig, as_term
+from filters.spelling import name_variants, phrase_variants
 from models import Evidence, LabelInfo, Match
 
 __all__ = ["Matcher"]
 
 _FIELDS = ("title", "summary")
-_CACHE_MAX = 1 << 17  # words remembered by Matcher._candidates before the cache is reset
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    """A term as a sequence of normalised words (+ the exact spellings for case rules)."""
-
-    words: tuple[str, ...]  # normalised words, or their stems where `inflect` is set
-    exact: tuple[str, ...] | None  # NFKC spelling per word when case-sensitive, else None
-    inflect: tuple[bool, ...]  # per word: compared by stem (True) or as written (False)
 
 
 @dataclass(frozen=True, slots=True)
 class _Hit:
     phrase: int
     field: str
-    first: int  # token index of the first word
-    last: int  # token index of the last word (inclusive)
     start: int  # character offsets in the original field
     end: int
-    sentence: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity
 class _Term:
-    """A compiled TermSpec: its phrase, options, and its context phrases."""
+    """A compiled term: its phrase and the rules an occurrence must pass."""
 
     text: str
-    phrase: int
+    phrases: tuple[int, ...]  # the phrase and its generated spellings
     languages: frozenset[str]
     context: tuple[int, ...]
+    context_labels: tuple[str, ...]
     window: int | None
+    before_number: bool = True  # False: an occurrence right before a number does not count
     is_name: bool = False  # a topic's `names` entry (or a figure alias), not an ordinary word
+    surname: bool = False  # a figure's bare surname: another capitalised given name before
+    first_names: frozenset[str] = frozenset()  # it is a namesake
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,41 +77,59 @@ class _Signal:
 class _Entry:
     id: str
     terms: tuple[_Term, ...]
-    exclusions: tuple[int, ...]
+    exclusions: frozenset[int]
     signals: tuple[_Signal, ...] = ()
     scope: str = "sentence"
     skip_list_only: bool = False
 
+    def refs(self) -> set[str]:
+        out = {ref for s in self.signals for ref in s.labels}
+        out.update(ref for t in self.terms for ref in t.context_labels)
+        return out
+
 
 @dataclass(slots=True)
 class _Story:
-    """Per-call scratch state: tokens and phrase hits of each field."""
+    """Per-call scratch state: texts, occurrences per phrase, sentence ends (lazily)."""
 
     texts: dict[str, str]
-    tokens: dict[str, list[Token]]
-    hits: dict[int, list[_Hit]] = field(default_factory=dict)
+    hits: dict[int, list[_Hit]]
+    active: dict[tuple[str, int], dict[_Term, None]]  # (entry, slot) -> terms with hits
     language: str | None = None
+    _ends: dict[str, list[int]] = field(default_factory=dict)
+
+    def sentence(self, hit: _Hit) -> int:
+        ends = self._ends.get(hit.field)
+        if ends is None:
+            ends = self._ends[hit.field] = sentence_ends(self.texts[hit.field])
+        return sentence_of(ends, hit.start)
 
 
 @dataclass(frozen=True, slots=True)
 class _Found:
-    """An accepted hit of an entry, with the configured term that produced it."""
+    """An accepted occurrence of an entry, with the configured term that produced it."""
 
     term: str
     hit: _Hit
     is_name: bool = False
 
 
+class _Notes:
+    """Collects the explanation lines of one story (Matcher.explain)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        if line not in self.lines:
+            self.lines.append(line)
+
+
 class Matcher:
     """Compiled watchlists. Build once from the config, then call `match` per story."""
 
     def __init__(self, config: WatchlistsConfig) -> None:
-        self._phrases: list[_Phrase] = []
-        self._phrase_ids: dict[_Phrase, int] = {}
-        self._index: dict[str, list[int]] = {}  # first word -> exact phrases
-        self._stem_index: dict[str, list[int]] = {}  # first word's stem -> inflected phrases
-        self._cand_cache: dict[tuple[str, ...], tuple[int, ...]] = {}
-        self._norms = _NormCache()
+        self._automaton = PhraseAutomaton()
         infos: list[LabelInfo] = []
         entries: dict[str, _Entry] = {}
         for fig in config.figures:
@@ -137,62 +138,138 @@ class Matcher:
         for topic in config.topics:
             infos.append(LabelInfo(topic.id, "topic", topic.name.ar, topic.name.en, topic.default))
             entries[topic.id] = self._compile_topic(topic)
+        self._automaton.compile()
+        # phrase -> the terms it serves: (entry id, signal index or -1 for the entry's own
+        # terms, term). A story then only visits the terms it holds.
+        self._by_phrase: dict[int, list[tuple[str, int, _Term]]] = {}
+        for entry in entries.values():
+            slots = [(-1, entry.terms), *((i, s.terms) for i, s in enumerate(entry.signals))]
+            for slot, terms in slots:
+                for term in terms:
+                    for pid in term.phrases:
+                        self._by_phrase.setdefault(pid, []).append((entry.id, slot, term))
+        self._entries = entries
+        self._triggers = frozenset(self._trigger_phrases())
         self._labels = tuple(infos)
         self._order = tuple(info.id for info in infos)
         self._eval_order = _dependency_order(entries)
-        self._entries = entries
-        self._build_precheck()
 
     @property
     def labels(self) -> tuple[LabelInfo, ...]:
         """Every figure and topic, in config order."""
         return self._labels
 
+    @property
+    def automaton(self) -> PhraseAutomaton:
+        """The compiled phrases (read-only use)."""
+        return self._automaton
+
     # -- compiling -------------------------------------------------------------------------
 
     def _phrase(self, text: str, case_sensitive: bool = False, inflect: bool = False) -> int:
-        tokens = tokenize(text)
-        # Words of one or two letters (جي بي تي, إيه آي, AI) are letters spelt out, not
-        # Arabic words: they never inflect, whatever the option says.
-        mask = tuple(inflect and not case_sensitive and len(t.norm) > 2 for t in tokens)
-        words = tuple(term_stem(t.norm) if m else t.norm for t, m in zip(tokens, mask, strict=True))
-        exact = (
-            tuple(unicodedata.normalize("NFKC", t.text) for t in tokens) if case_sensitive else None
-        )
-        phrase = _Phrase(words, exact, mask)
-        pid = self._phrase_ids.get(phrase)
-        if pid is None:
-            pid = len(self._phrases)
-            self._phrases.append(phrase)
-            self._phrase_ids[phrase] = pid
-            index = self._stem_index if mask[0] else self._index
-            index.setdefault(words[0], []).append(pid)
-        return pid
+        return self._automaton.add(text, inflect=inflect, case_sensitive=case_sensitive)
 
-    def _term(self, spec: TermSpec, inflect_default: bool, is_name: bool = False) -> _Term:
-        inflect = inflect_default if spec.inflect is None else spec.inflect
+    def _term(
+        self,
+        spec: TermSpec,
+        inflect_default: bool,
+        is_name: bool = False,
+        spellings: Iterable[str] = (),
+        extra_context: Iterable[str] = (),
+        context_labels: tuple[str, ...] = (),
+        surname: bool = False,
+        first_names: frozenset[str] = frozenset(),
+        group: str | None = None,
+    ) -> _Term:
+        inflect = inflect_default if spec.inflect is None else bool(spec.inflect)
+        if spec.inflect == "verb":
+            spellings = [*spellings, *verb_forms(spec.term)]
+        main = self._phrase(spec.term, spec.case_sensitive, inflect)
+        phrases = dict.fromkeys(
+            [main, *(self._phrase(s, spec.case_sensitive, inflect) for s in spellings)]
+        )
+        context = dict.fromkeys(
+            self._phrase(c, inflect=inflect) for c in (*spec.context, *extra_context)
+        )
         return _Term(
-            text=spec.term,
-            phrase=self._phrase(spec.term, spec.case_sensitive, inflect),
+            text=f"{group}: {spec.term}" if group else spec.term,
+            phrases=tuple(phrases),
+            before_number=spec.before_number,
             languages=frozenset(lang.lower() for lang in spec.languages),
-            context=tuple(self._phrase(c, inflect=inflect) for c in spec.context),
+            context=tuple(context),
+            context_labels=context_labels,
             window=spec.window,
             is_name=is_name,
+            surname=surname,
+            first_names=first_names,
         )
 
     def _compile_figure(self, fig: FigureSpec) -> _Entry:
-        return _Entry(
-            id=fig.id,
-            terms=tuple(self._term(as_term(t), False) for t in fig.aliases),
-            exclusions=tuple(self._phrase(x) for x in fig.exclusions),
-        )
+        terms: list[_Term] = []
+        generate = fig.spelling is not False
+        for alias in fig.aliases:
+            spec = as_term(alias)
+            spellings = phrase_variants(spec.term) if fig.spelling and _arabic(spec.term) else []
+            terms.append(self._term(spec, False, spellings=spellings))
+        if not fig.aliases or fig.spelling:
+            terms.extend(self._name_terms(fig, generate))
+        exclusions: dict[int, None] = {}
+        for x in fig.exclusions:
+            spellings = phrase_variants(x) if generate and _arabic(x) else []
+            exclusions.update(dict.fromkeys([self._phrase(x), *map(self._phrase, spellings)]))
+        return _Entry(id=fig.id, terms=tuple(terms), exclusions=frozenset(exclusions))
+
+    def _name_terms(self, fig: FigureSpec, generate: bool) -> list[_Term]:
+        """Aliases generated from the figure's names (issue 12): the full name in each
+        script with its spelling variants, and the bare surname, which needs the figure's
+        context (first name, companies, products) when the figure has one."""
+        out: list[_Term] = []
+        first_names: set[str] = set()
+        surnames: list[tuple[str, bool]] = []  # (surname, Latin)
+        for full, latin in ((fig.name.ar, False), (fig.name.en, True)):
+            words = full.split()
+            spell = generate and not latin and _arabic(full)
+            variants = phrase_variants(full) if spell else [full]
+            out.append(
+                self._term(TermSpec(term=full), False, spellings=variants[1:] if spell else ())
+            )
+            if len(words) > 1:
+                first = " ".join(words[:-1])
+                first_names.update(phrase_variants(first) if spell else [first])
+                surnames.append((words[-1], latin))
+        context = (*fig.context, *sorted(first_names))
+        for surname, latin in surnames:
+            spec = TermSpec(term=surname, case_sensitive=latin)
+            spellings = name_variants(surname)[1:] if generate and not latin else []
+            # Arabic has no capitals: a bare ماسك may be "holder"; a capitalised Latin Musk
+            # is the name (namesakes aside), so only the Arabic surname needs context.
+            needs_context = not latin and bool(fig.context or fig.context_labels)
+            out.append(
+                self._term(
+                    spec,
+                    False,
+                    spellings=spellings,
+                    extra_context=context if needs_context else (),
+                    context_labels=fig.context_labels if needs_context else (),
+                    surname=latin,
+                    first_names=frozenset(w.casefold() for w in first_names),
+                )
+            )
+        return out
 
     def _compile_topic(self, topic: TopicSpec) -> _Entry:
         signals = tuple(
             _Signal(
-                name=s.name or (s.labels[0] if s.labels else as_term(s.terms[0]).term),
+                name=s.name or (s.labels[0] if s.labels else _first_term(s)),
                 labels=s.labels,
-                terms=tuple(self._term(as_term(t), True) for t in s.terms),
+                terms=(
+                    *(self._term(as_term(t), True) for t in s.terms),
+                    *(
+                        self._term(as_term(t), True, group=group)
+                        for group, terms in s.groups.items()
+                        for t in terms
+                    ),
+                ),
             )
             for s in topic.all_of
         )
@@ -202,7 +279,7 @@ class Matcher:
                 *(self._term(as_term(t), False, is_name=True) for t in topic.names),
                 *(self._term(as_term(t), True) for t in topic.terms),
             ),
-            exclusions=tuple(self._phrase(x, inflect=True) for x in topic.exclusions),
+            exclusions=frozenset(self._phrase(x, inflect=True) for x in topic.exclusions),
             signals=signals,
             scope=topic.scope,
             skip_list_only=topic.skip_list_only,
@@ -210,18 +287,17 @@ class Matcher:
 
     def _trigger_phrases(self) -> set[int]:
         """Phrases of which at least one must occur in a story for any entry to match: every
-        alias/term of every entry, and for a compound rule those of its most selective
-        signal (every signal is required, so one suffices; `ai` rather than 150 policy
-        words)."""
+        term of every entry, and for a compound rule those of its most selective signal
+        (every signal is required, so one suffices: `ai` rather than 300 policy words)."""
         memo: dict[str, set[int]] = {}
 
         def entry_phrases(entry_id: str) -> set[int]:
             if entry_id not in memo:
                 entry = self._entries[entry_id]
-                found = {t.phrase for t in entry.terms}
+                found = {p for t in entry.terms for p in t.phrases}
                 if entry.signals:
                     options = [
-                        {t.phrase for t in sig.terms}.union(
+                        {p for t in sig.terms for p in t.phrases}.union(
                             *(entry_phrases(ref) for ref in sig.labels)
                         )
                         for sig in entry.signals
@@ -232,63 +308,59 @@ class Matcher:
 
         return set().union(*(entry_phrases(e) for e in self._entries))
 
-    def _build_precheck(self) -> None:
-        """For each trigger phrase, the written forms each of its words may take (see
-        `_surface_forms`); and an index from any such form to the phrases it belongs to."""
-        self._pre_words: list[tuple[frozenset[str], ...]] = []
-        self._pre_index: dict[str, list[int]] = {}
-        for pid in sorted(self._trigger_phrases()):
-            ph = self._phrases[pid]
-            forms = tuple(_surface_forms(w, m) for w, m in zip(ph.words, ph.inflect, strict=True))
-            k = len(self._pre_words)
-            self._pre_words.append(forms)
-            # index the phrase under its longest word's forms: fewer stories hold it
-            key = max(range(len(forms)), key=lambda i: (len(ph.words[i]), i))
-            for form in forms[key]:
-                self._pre_index.setdefault(form, []).append(k)
-        self._pre_any = frozenset(self._pre_index)
-
-    def _may_match(self, title: str, summary: str) -> bool:
-        """Cheap pre-check on the story's words (a regex split, cached normalisation and
-        set operations, mostly in C): True when some trigger phrase has all its words in the
-        story. Most stories of a feed hold none and need no tokenising at all. Never False
-        for a story that would match (the forms are a superset of what the matcher accepts).
-        """
-        # The story's words, cut exactly as tokenize cuts them and normalised through a
-        # per-word cache (map() runs in C; only a word never seen before costs a call).
-        words = set(map(self._norms.__getitem__, WORD_RE.findall(f"{title}\n{summary}")))
-        hits = words & self._pre_any
-        for form in hits:
-            for k in self._pre_index[form]:
-                if all(not forms.isdisjoint(words) for forms in self._pre_words[k]):
-                    return True
-        return False
-
     # -- matching --------------------------------------------------------------------------
 
     def match(self, title: str, summary: str, language: str | None = None) -> Match:
         """Match one story. `language` ("ar", "fr", "en"...) restricts terms configured with
         `languages`; None means unknown, and every term applies."""
-        title, summary = title or "", summary or ""
-        if not self._may_match(title, summary):
-            return Match()
-        return self._match_words(title, summary, language)
+        return self._run(title or "", summary or "", language, None)
 
-    def _match_words(self, title: str, summary: str, language: str | None) -> Match:
-        """The matching proper, word by word (`match` without its pre-check)."""
+    def explain(self, title: str, summary: str, language: str | None = None) -> list[str]:
+        """Why a story gets its labels: every rule that fired and every near-miss rejected,
+        with the reason, as lines for an operator (`bot.py classify --explain`)."""
+        notes = _Notes()
+        match = self._run(title or "", summary or "", language, notes)
+        out = [f"labels: {', '.join(match.labels) or '(none)'}"]
+        for e in match.evidence:
+            out.append(f"  fired {e.label}: {e.term} -> «{e.text}» ({e.field} {e.start}-{e.end})")
+        out.extend(f"  rejected {line}" for line in notes.lines)
+        return out
+
+    def _run(self, title: str, summary: str, language: str | None, notes: _Notes | None) -> Match:
+        rejected: list[Rejected] | None = [] if notes is not None else None
+        found_per_field = self._automaton.find_fields((title, summary), rejected)
+        triggers = self._triggers
+        if notes is None and not any(
+            h.pattern in triggers for found_here in found_per_field for h in found_here
+        ):
+            return _NO_MATCH  # e.g. only policy words, in a story that is not about AI
+        texts = {"title": title, "summary": summary}
+        hits: dict[int, list[_Hit]] = {}
+        for name, found_here in zip(_FIELDS, found_per_field, strict=True):
+            for h in found_here:
+                hits.setdefault(h.pattern, []).append(_Hit(h.pattern, name, h.start, h.end))
+        if notes is not None and rejected:
+            for r in rejected:
+                name = _FIELDS[r.field]
+                notes.add(
+                    f"«{texts[name][r.start:r.end]}» ({name}) for "
+                    f"{self._automaton.text(r.pattern)!r}: {r.reason}"
+                )
+        if not hits:
+            return Match()
+        active: dict[tuple[str, int], dict[_Term, None]] = {}
+        for pid in hits:
+            for entry_id, slot, term in self._by_phrase.get(pid, ()):
+                active.setdefault((entry_id, slot), {})[term] = None
         story = _Story(
-            texts={"title": title, "summary": summary},
-            tokens={},
+            texts=texts,
+            hits=hits,
+            active=active,
             language=language.split("-")[0].lower() if language else None,
         )
-        for name in _FIELDS:
-            tokens = tokenize(story.texts[name])
-            story.tokens[name] = tokens
-            self._find(name, tokens, story.hits)
         found: dict[str, list[_Found]] = {}
-        if story.hits:
-            for entry_id in self._eval_order:
-                found[entry_id] = self._evaluate(self._entries[entry_id], story, found)
+        for entry_id in self._eval_order:
+            found[entry_id] = self._evaluate(self._entries[entry_id], story, found, notes)
         labels: list[str] = []
         evidence: list[Evidence] = []
         for entry_id in self._order:
@@ -302,7 +374,7 @@ class Matcher:
                     Evidence(
                         label=entry_id,
                         term=item.term,
-                        text=story.texts[hit.field][hit.start : hit.end],
+                        text=texts[hit.field][hit.start : hit.end],
                         field=hit.field,
                         start=hit.start,
                         end=hit.end,
@@ -310,144 +382,167 @@ class Matcher:
                 )
         return Match(tuple(labels), tuple(evidence))
 
-    def _candidates(self, forms: tuple[str, ...]) -> tuple[int, ...]:
-        """Phrases whose first word a text word (given by its proclitic readings) may be:
-        exact readings first, then inflected stems. Cached per word: news vocabulary
-        repeats, and most words are candidates for nothing."""
-        cached = self._cand_cache.get(forms)
-        if cached is None:
-            found: dict[int, None] = {}
-            for form in forms:
-                found.update(dict.fromkeys(self._index.get(form, ())))
-            if self._stem_index:
-                for stem in inflected_stems(forms[0]):
-                    found.update(dict.fromkeys(self._stem_index.get(stem, ())))
-            cached = tuple(found)
-            if len(self._cand_cache) > _CACHE_MAX:
-                self._cand_cache.clear()
-            self._cand_cache[forms] = cached
-        return cached
-
-    def _find(self, name: str, tokens: list[Token], hits: dict[int, list[_Hit]]) -> None:
-        for i, tok in enumerate(tokens):
-            cands = self._candidates(tok.forms)
-            if cands:
-                self._extend(cands, name, tokens, i, hits)
-
-    def _extend(
+    def _term_hits(
         self,
-        cands: tuple[int, ...],
-        name: str,
-        tokens: list[Token],
-        i: int,
-        hits: dict[int, list[_Hit]],
-    ) -> None:
-        """Record each candidate phrase whose remaining words follow token i."""
-        for pid in cands:
-            ph = self._phrases[pid]
-            last = i + len(ph.words) - 1
-            if last >= len(tokens):
-                continue
-            if any(
-                (ph.words[k] not in inflected_stems(tokens[i + k].norm))
-                if ph.inflect[k]
-                else (tokens[i + k].norm != ph.words[k])
-                for k in range(1, len(ph.words))
-            ):
-                continue
-            if ph.exact is not None and not _same_case(tokens, i, ph.exact):
-                continue
-            tok = tokens[i]
-            hits.setdefault(pid, []).append(
-                _Hit(pid, name, i, last, tok.start, tokens[last].end, tok.sentence)
-            )
+        entry: _Entry,
+        term: _Term,
+        excluded: list[_Hit],
+        story: _Story,
+        done: dict[str, list[_Found]],
+        notes: _Notes | None,
+    ) -> Iterable[_Hit]:
+        for pid in term.phrases:
+            for hit in story.hits.get(pid, ()):
+                why = self._rejection(term, hit, excluded, story, done)
+                if why is None:
+                    yield hit
+                elif notes is not None:
+                    quoted = story.texts[hit.field][hit.start : hit.end]
+                    notes.add(f"{entry.id}: {term.text} -> «{quoted}» ({hit.field}): {why}")
 
-    def _term_hits(self, term: _Term, excluded: list[_Hit], story: _Story) -> Iterable[_Hit]:
+    def _rejection(
+        self,
+        term: _Term,
+        hit: _Hit,
+        excluded: list[_Hit],
+        story: _Story,
+        done: dict[str, list[_Found]],
+    ) -> str | None:
         if term.languages and story.language and story.language not in term.languages:
-            return
-        for hit in story.hits.get(term.phrase, ()):
-            if any(_overlaps(hit, x) for x in excluded):
-                continue
-            if term.context and not self._has_context(term, hit, story):
-                continue
-            yield hit
+            return f"wrong language ({story.language}; the term is for {', '.join(sorted(term.languages))})"
+        if not term.before_number and _NUMBER_AFTER.match(story.texts[hit.field], hit.end):
+            return "a code before a number (flight AI 171), not the term"
+        for x in excluded:
+            if _overlaps(hit, x):
+                quoted = story.texts[x.field][x.start : x.end]
+                return f"exclusion phrase «{quoted}»"
+        if term.surname and _namesake(story.texts[hit.field], hit.start, term.first_names):
+            return "another person (another given name before the surname)"
+        if (term.context or term.context_labels) and not self._has_context(term, hit, story, done):
+            return "context missing (none of its context words in the story)"
+        return None
 
-    def _has_context(self, term: _Term, hit: _Hit, story: _Story) -> bool:
+    def _has_context(
+        self, term: _Term, hit: _Hit, story: _Story, done: dict[str, list[_Found]]
+    ) -> bool:
+        if any(done.get(ref) for ref in term.context_labels):
+            return True
         for pid in term.context:
             for other in story.hits.get(pid, ()):
                 if _overlaps(other, hit):
                     continue  # the alias itself is no context for itself
                 if term.window is None:
                     return True
-                if other.field == hit.field and (
-                    other.first - hit.last <= term.window and hit.first - other.last <= term.window
-                ):
+                if other.field == hit.field and _words_between(
+                    story.texts[hit.field], hit, other
+                ) < term.window:
                     return True
         return False
 
     def _evaluate(
-        self, entry: _Entry, story: _Story, done: dict[str, list[_Found]]
+        self, entry: _Entry, story: _Story, done: dict[str, list[_Found]], notes: _Notes | None
     ) -> list[_Found]:
-        excluded = [h for pid in entry.exclusions for h in story.hits.get(pid, ())]
-        hits = story.hits
+        own = story.active.get((entry.id, -1))
+        if own is None and not entry.signals:
+            return []
+        excluded = [h for pid, hs in story.hits.items() if pid in entry.exclusions for h in hs]
         out = [
             _Found(term.text, hit, term.is_name)
-            for term in entry.terms
-            if term.phrase in hits
-            for hit in self._term_hits(term, excluded, story)
+            for term in own or ()
+            for hit in self._term_hits(entry, term, excluded, story, done, notes)
         ]
-        if entry.skip_list_only and _only_a_list_item(out, story):
+        if entry.skip_list_only and out and _only_a_list_item(out, story):
+            if notes is not None:
+                notes.add(f"{entry.id}: named once, as one item of a list of sectors")
             out = []
         if entry.signals:
-            out.extend(self._compound(entry, story, done, excluded))
+            out.extend(self._compound(entry, story, done, excluded, notes))
         return out
 
     def _compound(
-        self, entry: _Entry, story: _Story, done: dict[str, list[_Found]], excluded: list[_Hit]
+        self,
+        entry: _Entry,
+        story: _Story,
+        done: dict[str, list[_Found]],
+        excluded: list[_Hit],
+        notes: _Notes | None,
     ) -> list[_Found]:
         per_signal: list[list[_Found]] = []
-        for signal in entry.signals:
+        for i, signal in enumerate(entry.signals):
             items = [
                 _Found(f"{signal.name}: {term.text}", hit)
-                for term in signal.terms
-                if term.phrase in story.hits
-                for hit in self._term_hits(term, excluded, story)
+                for term in story.active.get((entry.id, i), ())
+                for hit in self._term_hits(entry, term, excluded, story, done, notes)
             ]
             for ref in signal.labels:
                 items.extend(_Found(f"{signal.name}: {f.term}", f.hit) for f in done.get(ref, ()))
             if not items:
+                if notes is not None and any(per_signal):
+                    notes.add(f"{entry.id}: signal {signal.name!r} missing from the story")
                 return []
             per_signal.append(items)
-        unit_sets = [{_unit(f.hit, entry.scope) for f in items} for items in per_signal]
+        units = [{self._unit(f.hit, entry.scope, story) for f in items} for items in per_signal]
         # With scope "sentence" the headline frames the whole story: a signal in the title
         # counts in every sentence of the summary.
         joins = entry.scope == "sentence"
         matched = {
             u
-            for u in set().union(*unit_sets)
-            if all(u in us or (joins and _TITLE in us) for us in unit_sets)
+            for u in set().union(*units)
+            if all(u in us or (joins and _TITLE in us) for us in units)
         }
         if not matched:
+            if notes is not None:
+                names = ", ".join(s.name for s in entry.signals)
+                notes.add(f"{entry.id}: signals ({names}) present but not in one {entry.scope}")
             return []
         return [
             f
             for items in per_signal
             for f in items
-            if _unit(f.hit, entry.scope) in matched or (joins and f.hit.field == "title")
+            if self._unit(f.hit, entry.scope, story) in matched
+            or (joins and f.hit.field == "title")
         ]
+
+    @staticmethod
+    def _unit(hit: _Hit, scope: str, story: _Story) -> tuple[str, int]:
+        if scope == "story":
+            return ("", 0)
+        if scope == "field" or hit.field == "title":
+            return (hit.field, 0)
+        return (hit.field, story.sentence(hit))
 
 
 _TITLE = ("title", 0)
+_NUMBER_AFTER = re.compile(r"[ \-#]?\d")
+_NO_MATCH = Match()
+_WORD = re.compile(r"[^\W_]+")
+_GIVEN_NAME = re.compile(r"([^\W\d_]+) \Z")
+# Capitalised words that stand before a surname without being another person's given name.
+_TITLES = frozenset(
+    ["president", "président", "presidente", "former", "ex", "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madame", "monsieur", "m", "mme", "ceo", "boss", "chief", "billionaire", "milliardaire", "tycoon", "magnate", "senator", "sénateur", "candidate", "candidat", "us", "u.s", "american", "américain", "tech", "le", "la", "les", "de", "du", "des", "by", "with", "and", "et", "says", "said", "dit", "ask", "asks", "when", "why", "how", "what", "as", "after", "before", "under", "over", "from", "for", "to", "of", "in", "on", "at", "against", "versus", "vs"]
+)
 
 
-class _NormCache(dict[str, str]):
-    """word -> normalize(word), filled on first use, emptied when it grows too big."""
+def _namesake(text: str, start: int, first_names: frozenset[str]) -> bool:
+    """True when a Latin surname at `start` follows another capitalised given name
+    ("Jack Altman", "Eric Trump"): LABELS.md, "another person" / "family members". Not in a
+    Title Case headline, where every word is capitalised."""
+    m = _GIVEN_NAME.search(text, max(0, start - 40), start)
+    if m is None:
+        return False
+    prev = m.group(1)
+    if not prev[:1].isupper() or not prev.isalpha() or prev.isupper() or len(prev) < 3:
+        return False
+    if prev.casefold() in first_names or prev.casefold() in _TITLES:
+        return False
+    latin_words = [w for w in _WORD.findall(text) if w.isascii() and w.isalpha() and len(w) > 3]
+    capitalised = sum(1 for w in latin_words if w[0].isupper())
+    return not (latin_words and capitalised / len(latin_words) > 0.6)
 
-    def __missing__(self, word: str) -> str:
-        if len(self) > _CACHE_MAX:
-            self.clear()
-        norm = self[word] = normalize(word)
-        return norm
+
+def _words_between(text: str, a: _Hit, b: _Hit) -> int:
+    lo, hi = (a.end, b.start) if a.end <= b.start else (b.end, a.start)
+    return len(_WORD.findall(text[lo:hi])) if hi > lo else 0
 
 
 def _only_a_list_item(found: list[_Found], story: _Story) -> bool:
@@ -455,19 +550,24 @@ def _only_a_list_item(found: list[_Found], story: _Story) -> bool:
     summary: "... السياحة، والفلاحة، والذكاء الاصطناعي، والطاقة". LABELS.md: a word in a
     list of unrelated items does not make the story about the topic. A mention in the title,
     or a second mention anywhere, always counts."""
-    spans = {(f.hit.field, f.hit.first, f.hit.last) for f in found}
+    spans = {(f.hit.field, f.hit.start, f.hit.end) for f in found}
     if len(spans) != 1 or any(f.is_name for f in found):
         return False  # a product or company named is never "just a word in a list"
     hit = found[0].hit
     if hit.field != "summary":
         return False
-    tokens = story.tokens["summary"]
     text = story.texts["summary"]
+    tokens = tokenize(text)
+    inside = [k for k, t in enumerate(tokens) if t.start >= hit.start and t.end <= hit.end]
+    if not inside:
+        return False
+    first, last = inside[0], inside[-1]
+    sentence = tokens[first].sentence
 
     def boundary_before(k: int) -> bool:
         # token k starts a new list item: a comma before it (unless a clause starts there:
         # "، وقال"), or a conjunction at its start (و + a noun with the article, "and", "et")
-        if k <= 0 or k >= len(tokens) or tokens[k].sentence != hit.sentence:
+        if k <= 0 or k >= len(tokens) or tokens[k].sentence != sentence:
             return False
         word = tokens[k].norm
         if word in _LIST_CONJUNCTIONS:
@@ -480,7 +580,7 @@ def _only_a_list_item(found: list[_Found], story: _Story) -> bool:
     # Follow the chain of item boundaries out from the mention; items are short (at most
     # _MAX_ITEM words), so a boundary further away belongs to something else.
     chain = 0
-    left = hit.first
+    left = first
     while left > 0 and tokens[left - 1].norm in _ARTICLES:  # l'intelligence artificielle
         left -= 1
     if boundary_before(left):
@@ -491,7 +591,7 @@ def _only_a_list_item(found: list[_Found], story: _Story) -> bool:
                 chain += 1
                 left = k
             k -= 1
-    right = hit.last + 1
+    right = last + 1
     if boundary_before(right):
         chain += 1
         k = right + 1
@@ -509,24 +609,46 @@ _LIST_CONJUNCTIONS = frozenset({"and", "et", "or", "ou", "او"})
 _NOT_LIST_WORDS = frozenset({"والتي", "والذي", "والذين", "واللذان", "والان"})
 
 
-def _unit(hit: _Hit, scope: str) -> tuple[str, int]:
-    if scope == "story":
-        return ("", 0)
-    if scope == "field" or hit.field == "title":
-        return (hit.field, 0)
-    return (hit.field, hit.sentence)
+def _first_term(signal: Signal) -> str:
+    for t in (*signal.terms, *(t for ts in signal.groups.values() for t in ts)):
+        return as_term(t).term
+    return "signal"
 
 
-def _same_case(tokens: list[Token], i: int, exact: tuple[str, ...]) -> bool:
-    for k, want in enumerate(exact):
-        got = unicodedata.normalize("NFKC", tokens[i + k].text)
-        if got != want and got != want.upper():
-            return False
-    return True
+def verb_forms(verb: str) -> list[str]:
+    """The forms of a Latin verb (its last word) a news text uses: French -er verbs
+    (encadrer: encadre, encadrent, encadré, encadrée, encadrés, encadrées, encadrant), else
+    English (regulate: regulates, regulated, regulating; ban: bans, banned, banning)."""
+    head, _, last = verb.rpartition(" ")
+    head = head + " " if head else ""
+    if last.endswith("er") and len(last) > 4 and _french(last):
+        stem = last[:-2]
+        ends = ("e", "es", "ent", "é", "ée", "és", "ées", "ant", "ons", "ez")
+        return [head + stem + e for e in ends]
+    if last.endswith("e"):
+        forms = [last + "s", last + "d", last[:-1] + "ing"]
+    elif len(last) <= 4 and last[-1] not in "aeiouwy" and last[-2] in "aeiou":
+        forms = [last + "s", last + last[-1] + "ed", last + last[-1] + "ing"]  # ban, banned
+    else:
+        forms = [last + "s", last + "es", last + "ed", last + "ing"]
+    return [head + f for f in forms]
+
+
+def _french(word: str) -> bool:
+    # English verbs in -er are few and short (enter, offer, cover); French infinitives in -er
+    # are the rule. A word is read as French when it is not one of those English ones.
+    return word.lower() not in _ENGLISH_ER
+
+
+_ENGLISH_ER = frozenset({"enter", "offer", "cover", "deliver", "consider", "order", "filter"})
+
+
+def _arabic(text: str) -> bool:
+    return any("\u0600" <= c <= "\u06ff" for c in text)
 
 
 def _overlaps(a: _Hit, b: _Hit) -> bool:
-    return a.field == b.field and a.first <= b.last and b.first <= a.last
+    return a.field == b.field and a.start < b.end and b.start < a.end
 
 
 def _dedupe(items: list[_Found]) -> list[_Found]:
@@ -542,36 +664,6 @@ def _dedupe(items: list[_Found]) -> list[_Found]:
     return kept
 
 
-def _surface_forms(word: str, inflect: bool) -> frozenset[str]:
-    """Every written form a normalised text word may take and still count as `word`: with
-    one conjunction (و ف) and one preposition (ب ك ل, لل) in front, and when inflected the
-    article and one suffix (filters.arabic.AR_SUFFIXES) too; Latin words as they are,
-    inflected ones also with s/es/e. Wider than the matcher on purpose: the pre-check may let
-    through a story that then matches nothing, never the other way round."""
-    if not _is_arabic_key(word):
-        return frozenset([word, *(word + s for s in _LATIN_SUFFIXES)] if inflect else [word])
-    out: set[str] = set()
-    cores = [word]
-    heads = [c + p for c in _CONJ for p in _PREP]
-    if inflect:
-        cores = [word + s for s in ("", *AR_SUFFIXES)]
-        heads += [h + "ال" for h in heads] + [c + "لل" for c in _CONJ]
-    elif word.startswith("ال"):
-        # ل + ال is written لل: للذكاء is ل + الذكاء
-        out.update(c + "ل" + word[1:] for c in _CONJ)
-    out.update(h + core for h in heads for core in cores)
-    return frozenset(out)
-
-
-_CONJ = ("", "و", "ف")
-_PREP = ("", "ب", "ك", "ل")
-_LATIN_SUFFIXES = ("s", "es", "e")
-
-
-def _is_arabic_key(key: str) -> bool:
-    return "\u0600" <= key[0] <= "\u06ff"
-
-
 def _dependency_order(entries: dict[str, _Entry]) -> tuple[str, ...]:
     """Entries after those they refer to (the schema has already rejected cycles)."""
     order: list[str] = []
@@ -581,11 +673,12 @@ def _dependency_order(entries: dict[str, _Entry]) -> tuple[str, ...]:
         if entry_id in placed:
             return
         placed.add(entry_id)
-        for signal in entries[entry_id].signals:
-            for ref in signal.labels:
+        for ref in sorted(entries[entry_id].refs()):
+            if ref in entries:
                 place(ref)
         order.append(entry_id)
 
     for entry_id in entries:
         place(entry_id)
     return tuple(order)
+

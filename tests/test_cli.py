@@ -146,6 +146,36 @@ def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
     assert "error: line 4:" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_classify_explain_prints_rules_and_near_misses() -> None:
+    lines = [
+        {"id": "e1", "title": "ماسك يهاجم أوبن إيه آي", "summary": "التماسك ومسك الختام."},
+        {"id": "e2", "title": "Air India flight AI 171", "summary": "Musk ox; Eric Trump", "lang": "en"},
+        {"id": "e3", "title": "ماسك يكشف السر", "summary": ""},
+        {"id": "e4", "title": "Des députés veulent encadrer l'IA", "summary": "", "lang": "en"},
+    ]
+    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)
+    result = bot("classify", "--explain", config=ROOT / "config.yaml", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    blocks = result.stdout.split("== ")[1:]
+    assert [b.split(":")[0] for b in blocks] == ["e1", "e2", "e3", "e4"]
+    e1, e2, e3, e4 = blocks
+    assert "labels: musk, ai" in e1
+    assert "fired musk: ماسك -> «ماسك» (title 0-4)" in e1
+    assert "«التماسك» (summary) for 'ماسك': part of a longer word" in e1
+    assert "rejected musk: ماسك -> «ومسك» (summary): exclusion phrase «ومسك الختام»" in e1
+    assert "labels: (none)" in e2
+    assert "a code before a number" in e2
+    assert "exclusion phrase «Musk ox»" in e2 and "exclusion phrase «Eric Trump»" in e2
+    assert "context missing" in e3
+    assert "wrong language (en; the term is for fr)" in e4
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from filters.schema import WatchlistsConfig
 from filters.watchlist import Matcher
@@ -77,7 +75,8 @@ def test_figure_spellings_match_with_evidence(
 ) -> None:
     match = matcher.match(title, summary)
     assert label in match.labels
-    assert (words, field) in _quoted(match, label)
+    # the evidence quotes the words, or the full name around them (سام ألتمان)
+    assert any(words in text and f == field for text, f in _quoted(match, label))
     _check_offsets(match, title, summary)
 
 
@@ -197,8 +196,8 @@ def test_altman_z_score_is_excluded_but_altman_elsewhere_counts(matcher: Matcher
     summary = "حذر سام ألتمان من المبالغة، بينما يعتمد المحللون على مؤشر ألتمان."
     match = matcher.match("", summary)
     assert match.labels == ("altman",)
-    assert [e.text for e in match.evidence_for("altman")] == ["ألتمان"]
-    assert match.evidence_for("altman")[0].start == summary.index("ألتمان")
+    assert [e.text for e in match.evidence_for("altman")] == ["سام ألتمان"]
+    assert match.evidence_for("altman")[0].start == summary.index("سام ألتمان")
 
 
 # -- AI as one word in a list of sectors is not an AI story (LABELS.md) --------------------
@@ -268,8 +267,6 @@ def test_ai_policy_matches(matcher: Matcher, title: str, summary: str) -> None:
         ("", "أطلقت أوبن إيه آي نموذجا جديدا للذكاء الاصطناعي يتفوق في البرمجة."),
         ("", "أقال مجلس إدارة أوبن إيه آي رئيسها التنفيذي سام ألتمان."),
         ("", "ارتفعت أرباح إنفيديا بفضل الطلب على رقائق الذكاء الاصطناعي."),
-        # policy word and AI word in different sentences of the summary, no title
-        ("", "أطلقت الشركة نموذجا للذكاء الاصطناعي. وفي خبر آخر، اجتمعت الحكومة أمس."),
         # policy-looking words that are a product's business
         ("", "أضافت أوبن إيه آي رقابة أبوية إلى تشات جي بي تي."),
         ("", "يضاعف الذكاء الاصطناعي سرعة الرقائق وفق قانون مور."),
@@ -287,6 +284,64 @@ def test_policy_without_ai_is_not_ai_policy(matcher: Matcher) -> None:
     match = matcher.match("", "تدرس الولايات المتحدة قيود التصدير على رقائق الذاكرة إلى الصين.")
     assert "ai" not in match.labels
     assert "ai_policy" not in match.labels
+
+
+@pytest.mark.parametrize(
+    ("label", "title", "summary"),
+    [
+        # LABELS.md: family members or the brand named without him are not Trump
+        ("trump", "", "Eric Trump said the Trump Organization will build a Trump Tower in Jeddah."),
+        ("trump", "", "La famille Trump s'est agrandie, annonce le président américain."),
+        ("trump", "", "أعلنت منظمة ترامب عن برج ترامب في الرياض"),
+        # another person with the surname; a Z-score; an animal; an airline code
+        ("altman", "", "Jack Altman's startup raised $50 million from investors."),
+        ("musk", "", "Musk oxen roam the Arctic tundra."),
+        ("musk", "", "The musk deer is hunted for its scent."),
+        ("ai", "", "Air India flight AI 171 crashed after take-off."),
+    ],
+)
+def test_namesakes_brands_and_codes_are_not_the_label(
+    matcher: Matcher, label: str, title: str, summary: str
+) -> None:
+    assert label not in matcher.match(title, summary).labels
+
+
+@pytest.mark.parametrize(
+    ("label", "title", "summary"),
+    [
+        # the rarer transliteration (vowel with waw), and a bare surname with only his AI
+        # company or its chatbot as context
+        ("musk", "", "قال إيلون موسك إن الشركة"),
+        ("musk", "", "رفع ماسك دعوى ضد شركة X.AI المنافسة"),
+        ("musk", "", "أطلق ماسك نسخة جديدة من Grok"),
+        ("musk", "", "هاجم موسك روبوت الدردشة"),
+        ("trump", "", "President Trump met Eric Trump at the White House."),
+    ],
+)
+def test_rarer_spellings_and_context(matcher: Matcher, label: str, title: str, summary: str) -> None:
+    assert label in matcher.match(title, summary).labels
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        # categories of state action, in French and English (issue 12)
+        ("", "L'Union africaine adopte une stratégie continentale sur l'intelligence artificielle."),
+        ("", "Des députés déposent une proposition de loi pour encadrer l'IA."),
+        ("", "Le parquet a perquisitionné les locaux de X à cause de son chatbot Grok."),
+        ("", "Attorneys general urged to block OpenAI's restructuring."),
+        ("", "Every country needs an AI strategy, says the chief of Nvidia."),
+        ("", "The revised chip export rules paved the way for new AI deals."),
+        ("", "The authority published guidelines on generative AI."),
+        ("", "ChatGPT faces legal action and regulatory scrutiny in Europe."),
+        # the state acts in another sentence of the same story (LABELS.md judges the story)
+        ("", "Morocco will build an AI data centre. The government signed two agreements."),
+        ("", "اتفاق بين البلدين لإنشاء حرم للذكاء الاصطناعي."),
+        ("", "تحدث الوزير عن السيادة الرقمية خلال إطلاق مراكز بيانات للذكاء الاصطناعي."),
+    ],
+)
+def test_ai_policy_categories(matcher: Matcher, title: str, summary: str) -> None:
+    assert "ai_policy" in matcher.match(title, summary).labels
 
 
 def test_hard_wrapped_summary_is_one_sentence(matcher: Matcher) -> None:
@@ -339,7 +394,7 @@ def custom_matcher() -> Matcher:
 
 def test_user_figure_from_yaml_works(custom_matcher: Matcher) -> None:
     ids = [i.id for i in custom_matcher.labels]
-    assert ids[:5] == ["altman", "musk", "trump", "pichai", "mohammed_vi"]
+    assert ids[:6] == ["altman", "musk", "trump", "pichai", "mohammed_vi", "huang"]
     title = "ساندر بيتشاي يعلن عن Gemini 3"
     match = custom_matcher.match(title, "قال بيتشاي إن نموذج جوجل الجديد أسرع")
     assert "pichai" in match.labels
@@ -352,55 +407,42 @@ def test_user_figure_from_yaml_works(custom_matcher: Matcher) -> None:
     assert custom_matcher.labels[4].default is False
 
 
+@pytest.mark.parametrize(
+    ("title", "summary", "quoted"),
+    [
+        ("جنسن هوانغ يزور الرياض", "", "جنسن هوانغ"),  # as configured
+        ("", "وقال جنسن هوانج إن الطلب كبير", "جنسن هوانج"),  # غ written ج
+        ("", "أكد هوانغ أن الرقائق متوفرة", "هوانغ"),  # the bare surname
+        ("", "صرح لهوانج بأن", "لهوانج"),  # with a preposition
+        ("Nvidia's Jensen Huang in Riyadh", "", "Jensen Huang"),
+        ("Huang says demand is strong", "", "Huang"),
+    ],
+)
+def test_figure_given_only_a_name_gets_spellings(
+    custom_matcher: Matcher, title: str, summary: str, quoted: str
+) -> None:
+    match = custom_matcher.match(title, summary)
+    assert "huang" in match.labels
+    assert quoted in {text for text, _field in _quoted(match, "huang")}
+    _check_offsets(match, title, summary)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("", "ارتفعت بورصة هونغ كونغ"),  # the excluded place
+        ("", "حضر ماسك العرض"),  # another figure's name
+        ("", "Jackie Huang, a painter, opened a show"),  # another person with that surname
+    ],
+)
+def test_figure_given_only_a_name_near_misses(
+    custom_matcher: Matcher, title: str, summary: str
+) -> None:
+    assert "huang" not in custom_matcher.match(title, summary).labels
+
+
 def test_user_topic_with_compound_rule(custom_matcher: Matcher) -> None:
     yes = custom_matcher.match("", "يستعمل مستشفى ابن سينا الذكاء الاصطناعي في التشخيص.")
     assert "ai_health" in yes.labels
     no = custom_matcher.match("", "وزارة الصحة تطلق حملة تلقيح.")
     assert "ai_health" not in no.labels
-
-
-# -- the pre-check never hides a match -----------------------------------------------------
-
-_VOCABULARY = (
-    "ترامب ترمب ماسك مسك إيلون ألتمان التمان الذكاء الاصطناعي ذكاء اصطناعي أوبن إيه آي "
-    "تشات جي بي تي غروك ستارغيت حكومة الحكومية قانون وزير المحكمة تسلا جوجل Gemini AI IA "
-    "OpenAI Trump Musk Altman xAI intelligence artificielle government laws "
-    "و ف ب ك ل لل ال ات ية ي ها ين "  # loose prefixes and suffixes to glue onto words
-    "في من على قال أعلن شركة مشروع الصناعي النماذج الألماني التماسك"
-)
-_PIECES = [
-    *_VOCABULARY.split(),
-    " ",
-    " ",
-    " ",
-    "، ",
-    ". ",
-    "\n\n",
-    "«",
-    "»",
-    "ـ",
-    "\u200c",
-    "'",
-    "-",
-    "ً",  # tanwin
-    "\u200f",  # RLM
-    "\u202b",  # bidi embedding
-    "\ufeff",
-    "٢٠",
-    "42",
-]
-
-
-@given(
-    st.lists(st.sampled_from(_PIECES), max_size=25),
-    st.lists(st.sampled_from(_PIECES), max_size=40),
-    st.sampled_from([None, "ar", "fr", "en"]),
-)
-@settings(
-    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-def test_precheck_never_hides_a_match(
-    matcher: Matcher, title: list[str], summary: list[str], language: str | None
-) -> None:
-    t, s = "".join(title), "".join(summary)
-    assert matcher.match(t, s, language) == matcher._match_words(t, s, language)

@@ -121,12 +121,11 @@ def test_case_sensitive_acronym_is_not_a_stop_word() -> None:
     assert "almost every story" in msg
 
 
-def test_figure_needs_an_alias() -> None:
+def test_figure_context_labels_must_exist() -> None:
     data = _figure("x")
-    data["aliases"] = []
-    loc, msg = _error({"figures": [data]})
-    assert loc == ("figures", 0)
-    assert "at least one alias" in msg
+    data["context_labels"] = ["nope"]
+    _loc, msg = _error({"figures": [data]})
+    assert "unknown id 'nope'" in msg
 
 
 def test_window_without_context() -> None:

@@ -1,0 +1,496 @@
+"""Find many phrases in a text in one pass: one Aho-Corasick automaton per term set.
+
+`PhraseAutomaton` is the engine under `filters.watchlist.Matcher`, and is meant to be reused
+by any other term set that must be read the same Arabic-aware way (per-chat `/follow` words,
+issue 13): add phrases, `compile()`, then `find(text)` gives every whole-word occurrence with
+offsets into the *original* text.
+
+How a text is read (the same folds as `filters.arabic.normalize`, done so that offsets stay
+those of the original):
+
+- `fold_text` maps أ إ آ ٱ -> ا, ى -> ي, ة -> ه, ؤ -> و, ئ -> ي and line breaks/no-break
+  spaces -> space, one character for one, so a position in the folded text is a position in
+  the original. Only a text holding rarer characters (harakat, tatweel, zero-width marks,
+  Persian letters, Arabic-Indic digits, presentation forms) takes a slower path that removes
+  or folds them and keeps a map back to the original offsets.
+- ء is kept in the text; every phrase is added with and without its ء, so الذكاء and the
+  common typo الذكا both match, as `normalize` (which drops ء) would have it.
+- Case is kept in the text; a Latin phrase is added as written, in lower case, in capitals,
+  capitalised and title-cased, with and without its accents ("régulation", "Regulation",
+  "REGULATION"); a case-sensitive one only as written and in capitals (`AI`, not "Ai").
+
+A raw occurrence of a phrase counts only as whole words: before an Arabic first word, only
+one conjunction (و ف) and one preposition (ب ك ل), and for an inflected word also the article
+(ال, لل); after an Arabic last word nothing, or for an inflected word one common suffix
+(`filters.arabic.AR_SUFFIXES`); around Latin words no letter or digit of the Latin script
+(inflected Latin words may add s/es/e). So التماسك never holds ماسك, and "said" never holds
+"ai". Words inside a phrase are separated by one space, dot or hyphen.
+
+Pure; a compiled automaton is read-only and may be shared.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import product
+
+import ahocorasick_rs
+
+from filters.arabic import AR_LETTERS, AR_SUFFIXES
+
+__all__ = ["Folded", "PhraseAutomaton", "PhraseHit", "Rejected", "fold_text"]
+
+# -- folding ----------------------------------------------------------------------------------
+
+# Common letters folded one for one (the fast path: str.replace, each only when present).
+_COMMON: tuple[tuple[str, str], ...] = (
+    ("أ", "ا"),
+    ("إ", "ا"),
+    ("آ", "ا"),
+    ("ى", "ي"),
+    ("ة", "ه"),
+    ("ؤ", "و"),
+    ("ئ", "ي"),
+)
+# Rarer letters folded one for one (slow path), as filters.arabic.normalize folds them.
+_RARE_ONE: dict[str, str] = {
+    "ٱ": "ا",
+    "ٲ": "ا",
+    "ٳ": "ا",
+    "ی": "ي",
+    "ې": "ي",
+    "ۍ": "ي",
+    "ک": "ك",
+    "گ": "ك",
+    "ڪ": "ك",
+    "ە": "ه",
+    "ۀ": "ه",
+    "ہ": "ه",
+    "ھ": "ه",
+    "پ": "ب",
+    "چ": "ج",
+    "ژ": "ز",
+    "ڤ": "ف",
+    "ڨ": "ق",
+    **{chr(0x0660 + i): str(i) for i in range(10)},
+    **{chr(0x06F0 + i): str(i) for i in range(10)},
+}
+# Removed outright: harakat and tanwin, superscript alef, Quranic marks, tatweel, Arabic
+# letter mark, BOM, soft hyphen, zero-width and bidi controls, Latin combining accents.
+_REMOVED_CLASS = (
+    "\u064b-\u065f\u0670\u0610-\u061a\u06d6-\u06ed\u0640\u061c\ufeff\u00ad"
+    "\u200b-\u200f\u202a-\u202e\u2066-\u2069\u0300-\u036f"
+)
+_REMOVED_RE = re.compile(f"[{_REMOVED_CLASS}]")
+_MARKS_RUN = re.compile(f"[{_REMOVED_CLASS}]*")
+# Compatibility forms that NFKC rewrites (Arabic presentation forms, Latin ligatures,
+# full-width letters): the slowest path, character by character.
+_COMPAT_CLASS = "\ufb00-\ufdff\ufe70-\ufefe\uff00-\uffef"
+_RARE_RE = re.compile(f"[{_REMOVED_CLASS}{''.join(_RARE_ONE)}{_COMPAT_CLASS}]")
+_COMPAT_RE = re.compile(f"[{_COMPAT_CLASS}]")
+_RARE_TABLE = str.maketrans(_RARE_ONE)
+_RARE_ONE_RE = re.compile(f"[{''.join(_RARE_ONE)}]")
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A folded text and the way back to original offsets: characters were removed in
+    `stages` (each: p - k for the k-th character removed at p, sorted), after which folded
+    index i is an index into `offsets` (None: the same index) with one entry for the end."""
+
+    text: str
+    offsets: tuple[int, ...] | None = None
+    stages: tuple[tuple[int, ...], ...] = ()
+
+    def original(self, i: int) -> int:
+        for removed in reversed(self.stages):
+            i += bisect_right(removed, i)
+        return i if self.offsets is None else self.offsets[i]
+
+
+# Separators between the words of a phrase become a space (منصة “إكس”, إيه.آي, l'IA,
+# AI-powered, a line break in a hard-wrapped feed); runs of spaces are then folded to one.
+_SEPARATOR_RE = re.compile("[\n\r\t\xa0.\\-'’\\[\\]“”«»\"()]")
+
+
+def _fold_common(text: str) -> str:
+    for old, new in _COMMON:
+        if old in text:
+            text = text.replace(old, new)
+    return _SEPARATOR_RE.sub(" ", text)
+
+
+def _removed(pattern: re.Pattern[str], text: str) -> tuple[int, ...]:
+    return tuple(m.start() - k for k, m in enumerate(pattern.finditer(text)))
+
+
+def fold_text(text: str) -> Folded:
+    """Fold `text` for matching, keeping case and ء, with a map back to original offsets.
+    Separators inside a phrase (quotes, brackets, dots, hyphens, apostrophes, line breaks)
+    become one space: منصة “إكس” and إيه.آي read as منصة إكس and إيه آي."""
+    stages: tuple[tuple[int, ...], ...] = ()
+    offsets: tuple[int, ...] | None = None
+    if _RARE_RE.search(text):
+        if not _COMPAT_RE.search(text):
+            # removals and one-for-one folds: only removed positions need remembering
+            removed = _removed(_REMOVED_RE, text)
+            if removed:
+                stages = (removed,)
+                text = _REMOVED_RE.sub("", text)
+            for letter in set(_RARE_ONE_RE.findall(text)):
+                text = text.replace(letter, _RARE_ONE[letter])
+        else:
+            chars: list[str] = []
+            mapping: list[int] = []
+            for i, c in enumerate(text):
+                for d in unicodedata.normalize("NFKC", c):
+                    if _REMOVED_RE.match(d):
+                        continue
+                    chars.append(d.translate(_RARE_TABLE))
+                    mapping.append(i)
+            mapping.append(len(text))
+            text, offsets = "".join(chars), tuple(mapping)
+    text = _fold_common(text)
+    if "  " in text:
+        stages = (*stages, _removed(_EXTRA_SPACES, text))
+        text = _EXTRA_SPACES.sub("", text)
+    return Folded(text, offsets, stages)
+
+
+_EXTRA_SPACES = re.compile("(?<= ) ")  # one match per extra space: positions stay exact
+
+
+def fold_phrase(text: str) -> str:
+    """A configured phrase folded like a text (the same rules, offsets dropped)."""
+    return fold_text(text).text
+
+
+# -- phrases ----------------------------------------------------------------------------------
+
+def _ar_set() -> frozenset[str]:
+    out: set[str] = set()
+    spec = AR_LETTERS
+    i = 0
+    while i < len(spec):
+        if i + 2 < len(spec) and spec[i + 1] == "-":
+            out.update(chr(c) for c in range(ord(spec[i]), ord(spec[i + 2]) + 1))
+            i += 3
+        else:
+            out.add(spec[i])
+            i += 1
+    return frozenset(out - set(_REMOVED_CLASS))
+
+
+_AR = _ar_set()
+_AR_RUN = re.compile(f"[{AR_LETTERS}]*")
+_WORD_SPLIT = re.compile(r"[^\W_]+")
+
+_CONJ = ("", "و", "ف")
+_PREP = ("", "ب", "ك", "ل")
+# Proclitics before a name: one conjunction, one preposition.
+_NAME_PREFIXES = frozenset(c + p for c in _CONJ for p in _PREP)
+# Before an inflected word: also the article, and لل (ل + ال with the alef dropped).
+_WORD_PREFIXES = _NAME_PREFIXES | {h + "ال" for h in _NAME_PREFIXES} | {c + "لل" for c in _CONJ}
+_AR_SUFFIX_SET = frozenset(("", *AR_SUFFIXES))
+# Suffixes a non-last inflected word may carry inside a phrase (ذكاءً اصطناعياً, أوامر تنفيذية).
+_INNER_SUFFIXES = ("", "ه", "ا", "ي", "يه", "يا", "ات")
+_LATIN_SUFFIXES = frozenset(("", "s", "es", "e"))
+_MIN_STEM = 2
+
+
+def _is_arabic(word: str) -> bool:
+    return bool(word) and word[0] in _AR
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _stem(word: str) -> str:
+    """An inflected Arabic word's stem: article and final ta marbuta (folded ه) removed."""
+    if word.startswith("ال") and len(word) - 2 > _MIN_STEM:
+        word = word[2:]
+    if word.endswith("ه") and len(word) - 1 >= _MIN_STEM:
+        word = word[:-1]
+    return word
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseHit:
+    """A whole-word occurrence of a phrase: offsets into the original text."""
+
+    pattern: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A raw occurrence that did not count, and why (for `classify --explain`)."""
+
+    pattern: int
+    start: int
+    end: int
+    reason: str
+    field: int = 0  # which of the texts given to `find_fields`
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """One key string of the automaton, for one pattern: how to check its edges."""
+
+    pattern: int
+    length: int
+    first_arabic: bool
+    last_arabic: bool
+    prefixes: frozenset[str]  # allowed Arabic letters before the key (first word Arabic)
+    suffixes: frozenset[str]  # allowed letters after it (Arabic or Latin)
+
+
+class PhraseAutomaton:
+    """A set of phrases compiled into one automaton; `find` reads a text once.
+
+    >>> a = PhraseAutomaton()
+    >>> musk = a.add("ماسك")
+    >>> a.compile()
+    >>> [(h.start, h.end) for h in a.find("قال لماسك إن التماسك")]
+    [(4, 9)]
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, bool, bool], int] = {}
+        self._texts: list[str] = []
+        self._keys: dict[str, list[_Key]] = {}
+        self._metas: list[tuple[_Key, ...]] = []
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    @property
+    def key_count(self) -> int:
+        """How many key strings the automaton holds (spellings x separators x case)."""
+        return len(self._keys)
+
+    def text(self, pattern: int) -> str:
+        """The phrase as it was added."""
+        return self._texts[pattern]
+
+    def add(self, phrase: str, *, inflect: bool = False, case_sensitive: bool = False) -> int:
+        """Add a phrase (a word or words); returns its id. The same phrase with the same
+        options gets the same id. `inflect`: Arabic words may take the article and a suffix,
+        Latin words s/es/e (words of one or two letters never inflect: جي بي تي).
+        `case_sensitive`: Latin words only as written or in capitals."""
+        words = _WORD_SPLIT.findall(fold_phrase(phrase))
+        if not words:
+            raise ValueError(f"phrase {phrase!r} has no word to match")
+        ident = (" ".join(words), inflect, case_sensitive)
+        found = self._ids.get(ident)
+        if found is not None:
+            return found
+        pid = len(self._texts)
+        self._ids[ident] = pid
+        self._texts.append(phrase)
+        self._automaton = None
+        for key, meta in _keys_for(pid, words, inflect, case_sensitive):
+            bucket = self._keys.setdefault(key, [])
+            if meta not in bucket:
+                bucket.append(meta)
+        return pid
+
+    def compile(self) -> None:
+        """Build the automaton (done by the first `find` if not called)."""
+        keys = list(self._keys)
+        self._metas = [tuple(self._keys[k]) for k in keys]
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(
+                keys, implementation=ahocorasick_rs.Implementation.DFA
+            )
+            if keys
+            else None
+        )
+
+    def find(self, text: str, rejected: list[Rejected] | None = None) -> list[PhraseHit]:
+        """Every whole-word occurrence of every phrase in `text`, in order of their end.
+        With `rejected`, raw occurrences that are not whole words are appended to it."""
+        return self.find_fields((text,), rejected)[0]
+
+    def find_fields(
+        self, texts: Sequence[str], rejected: list[Rejected] | None = None
+    ) -> list[list[PhraseHit]]:
+        """`find` for several texts (a story's title and summary) in one fold and one
+        automaton pass. Rejected occurrences carry offsets into their own text and its
+        index in `Rejected.field`."""
+        if self._automaton is None and self._keys:
+            self.compile()
+        automaton = self._automaton
+        results: list[list[PhraseHit]] = [[] for _ in texts]
+        if automaton is None:
+            return results
+        source = texts[0] if len(texts) == 1 else _JOIN.join(texts)
+        folded = fold_text(source)
+        ftext = folded.text
+        raw = automaton.find_matches_as_indexes(ftext, overlapping=True)
+        if not raw:
+            return results
+        starts = [0]  # where each text starts in the joined original
+        for t in texts[:-1]:
+            starts.append(starts[-1] + len(t) + 1)
+        n = len(ftext)
+        metas = self._metas
+        original = folded.original
+        seen: set[tuple[int, int, int]] = set()
+        for index, start, end in raw:
+            for meta in metas[index]:
+                edges = _edges(ftext, n, start, end, meta)
+                if edges is not None:
+                    ident = (meta.pattern, *edges)
+                    if ident in seen:
+                        continue
+                    seen.add(ident)
+                    lo, hi = original(edges[0]), original(edges[1] - 1) + 1
+                    if (folded.stages or folded.offsets) and ftext[edges[1] - 1] in _AR:
+                        # marks after an Arabic word's last letter belong to it (ذكاءً)
+                        marks = _MARKS_RUN.match(source, hi)
+                        hi = marks.end() if marks else hi
+                    which = bisect_right(starts, lo) - 1
+                    base = starts[which]
+                    results[which].append(PhraseHit(meta.pattern, lo - base, hi - base))
+                elif rejected is not None:
+                    # quote the whole words the raw occurrence sits in
+                    lo, hi = start, end
+                    while lo > 0 and ftext[lo - 1].isalnum():
+                        lo -= 1
+                    while hi < n and ftext[hi].isalnum():
+                        hi += 1
+                    lo, hi = original(lo), original(hi)
+                    which = bisect_right(starts, lo) - 1
+                    base = starts[which]
+                    why = "part of a longer word (only و ف ب ك ل before a name, no letter after)"
+                    rejected.append(Rejected(meta.pattern, lo - base, hi - base, why, which))
+        for i, hits in enumerate(results):
+            if len(hits) > 1:
+                results[i] = _longest_per_pattern(hits)
+        return results
+
+
+_JOIN = "\x00"  # between the texts of one scan: no key holds it, and it is no letter
+
+
+def _edges(text: str, n: int, start: int, end: int, meta: _Key) -> tuple[int, int] | None:
+    """The whole words around the raw occurrence [start, end) (with the proclitics before
+    and the suffix after it) when they are allowed, else None."""
+    lo, hi = start, end
+    if meta.first_arabic:
+        while lo > 0 and text[lo - 1] in _AR and start - lo < 5:
+            lo -= 1
+        if text[lo:start] not in meta.prefixes:
+            return None
+    elif start > 0 and _latin_letter(text[start - 1]):
+        return None
+    if meta.last_arabic:
+        if end < n and text[end] in _AR:
+            run = _AR_RUN.match(text, end)
+            hi = run.end() if run else end
+            if text[end:hi] not in meta.suffixes:
+                return None
+    elif end < n and _latin_letter(text[end]):
+        while hi < n and _latin_letter(text[hi]):
+            hi += 1
+        if text[end:hi] not in meta.suffixes:
+            return None
+    return (lo, hi)
+
+
+def _latin_letter(c: str) -> bool:
+    return c.isalnum() and c not in _AR
+
+
+def _longest_per_pattern(hits: list[PhraseHit]) -> list[PhraseHit]:
+    """Of overlapping occurrences of one pattern (keys with and without ء, a prefix read
+    two ways), keep the longest."""
+    hits.sort(key=lambda h: (h.pattern, h.start, -h.end))
+    kept: list[PhraseHit] = []
+    for h in hits:
+        if kept and kept[-1].pattern == h.pattern and h.start < kept[-1].end:
+            continue
+        kept.append(h)
+    kept.sort(key=lambda h: (h.end, h.start))
+    return kept
+
+
+def _hamza_variants(word: str) -> tuple[str, ...]:
+    bare = word.replace("ء", "")
+    return (word, bare) if bare != word and len(bare) >= 1 else (word,)
+
+
+def _case_variants(key: str, case_sensitive: bool) -> set[str]:
+    """The ways a Latin phrase is written: as configured, lower case, capitals, first letter
+    capitalised, every word capitalised; each also without accents. Case-sensitive phrases:
+    as configured or in capitals only."""
+    if case_sensitive:
+        return {key, key.upper()}
+    forms = {key, key.lower(), key.upper(), key[:1].upper() + key[1:], key.lower().title()}
+    forms |= {key.lower()[:1].upper() + key.lower()[1:]}
+    return forms | {_strip_accents(f) for f in forms}
+
+
+def _keys_for(
+    pid: int, words: Sequence[str], inflect: bool, case_sensitive: bool
+) -> Iterable[tuple[str, _Key]]:
+    """Every key string of one phrase with the edge rules of each."""
+    last = len(words) - 1
+    per_word: list[list[str]] = []
+    for k, word in enumerate(words):
+        inflects = inflect and not case_sensitive and len(word) > 2
+        if _is_arabic(word):
+            base = _stem(word) if inflects else word
+            forms = list(_hamza_variants(base))
+            if inflects:
+                if k > 0:
+                    forms += ["ال" + f for f in forms]
+                if k < last:
+                    forms = [f + s for f in forms for s in _INNER_SUFFIXES]
+        else:
+            forms = [word, *([word + "s"] if inflects and k < last else [])]
+        per_word.append(forms)
+    first_ar, last_ar = _is_arabic(words[0]), _is_arabic(words[-1])
+    first_inflects = inflect and not case_sensitive and len(words[0]) > 2
+    last_inflects = inflect and not case_sensitive and len(words[-1]) > 2
+    prefixes = _WORD_PREFIXES if first_inflects else _NAME_PREFIXES
+    if last_ar:
+        suffixes = _AR_SUFFIX_SET if last_inflects else frozenset({""})
+    else:
+        suffixes = _LATIN_SUFFIXES if last_inflects else frozenset({""})
+    lam_prefixes = frozenset(h + "ل" for h in _CONJ)
+    latin = any(not _is_arabic(w) for w in words)
+    # Words are joined by one space: the text's separators are folded to one (fold_text).
+    for combo in product(*per_word):
+        key = " ".join(combo)
+        cased = _case_variants(key, case_sensitive) if latin else (key,)
+        for form in cased:
+            yield form, _Key(pid, len(form), first_ar, last_ar, prefixes, suffixes)
+        if first_ar and combo[0].startswith("ال") and len(combo[0]) > 3 and not first_inflects:
+            # ل + ال is written لل: للذكاء holds الذكاء as "ل" + "لذكاء"
+            lam_key = " ".join((combo[0][1:], *combo[1:]))
+            for form in _case_variants(lam_key, case_sensitive) if latin else (lam_key,):
+                yield form, _Key(pid, len(form), True, last_ar, lam_prefixes, suffixes)
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Offsets where a sentence ends in `text` (for `sentence_of`)."""
+    return [m.end() for m in _SENTENCE_END.finditer(text)]
+
+
+def sentence_of(ends: list[int], offset: int) -> int:
+    return bisect_right(ends, offset)
+
+
+# Sentence boundaries (as filters.arabic.tokenize): . ! ? ؟ ; ؛ … followed by a space, or a
+# blank line.
+_SENTENCE_END = re.compile(r"[.!?؟;؛…]+[\"'»”’)\]]*\s|\n\s*\n")
