@@ -60,6 +60,7 @@ MAX_BACKOFF = timedelta(hours=2)
 SENDER_LEASE = timedelta(seconds=10)
 OUTBOX_CLAIM = timedelta(seconds=20)
 CLAIMED_RECHECK = 0.5  # seconds
+OTHERS_QUEUED_RECHECK = 1.0  # seconds
 # While the store refuses writes: first retry of the owed writes after this, doubling up to
 # STORE_RETRY_MAX; give up (exit for a restart) after STORE_OUTAGE_LIMIT (config
 # `delivery.store_outage_limit`).
@@ -276,7 +277,10 @@ class OutboxWorker:
                 continue
             _, rows = await self._start_ready_rows()
             wait = await self._pacing_wait(rows)
-            idle = 5.0 if wait is None else min(max(wait, 0.01), 5.0)
+            # alone, a poll here wakes this worker; with several instances another one may
+            # have queued alerts, so look again every second (OTHERS_QUEUED_RECHECK)
+            longest = 5.0 if self._instance is None else OTHERS_QUEUED_RECHECK
+            idle = longest if wait is None else min(max(wait, 0.01), longest)
             waiters: set[asyncio.Future[object]] = {
                 asyncio.ensure_future(self._wake.wait()),
                 asyncio.ensure_future(stop.wait()),

@@ -45,13 +45,13 @@ def story(n: int, now: datetime) -> Story:
 @pytest.mark.slow
 @pytest.mark.timeout(90)
 async def test_a_group_migrated_onto_a_subscribed_supergroup_gets_its_pending_alerts(
-    tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram
+    tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram, database_url: str
 ) -> None:
     feed_server.set("/feed.xml", EMPTY_FEED, etag='"1"')
     config = write_config(
         tmp_path,
         f"""\
-        database: state/mirsad.db
+        database: {database_url}
         feeds:
           - id: hespress_ar
             url: {feed_server.url("/feed.xml")}
@@ -65,7 +65,7 @@ async def test_a_group_migrated_onto_a_subscribed_supergroup_gets_its_pending_al
     )
     # The state the bug report describes, written through the store as a running bot would.
     now = datetime.now(UTC)
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'state' / 'mirsad.db'}")
+    store = await Store.open(database_url)
     try:
         await store.sync_feeds([("hespress_ar", feed_server.url("/feed.xml"), "ar", 300)], now)
         await store.ingest("hespress_ar", [], {}, FeedUpdate(next_poll_at=now), now, alert=False)
@@ -120,7 +120,7 @@ async def test_a_group_migrated_onto_a_subscribed_supergroup_gets_its_pending_al
     ]
     assert sorted(got) == [story(n, now).title for n in (1, 2, 3, 4)]
     assert fake_telegram.messages(OLD_GROUP) == []
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'state' / 'mirsad.db'}")
+    store = await Store.open(database_url)
     try:
         counts = await store.outbox_counts()
         rows = await store.outbox_rows()

@@ -38,14 +38,18 @@ async def wait_for(check, within: float, what: str) -> None:  # type: ignore[no-
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_bot_run_with_both_platforms_end_to_end(
-    tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram, fake_discord: FakeDiscord
+    tmp_path: Path,
+    feed_server: FeedServer,
+    fake_telegram: FakeTelegram,
+    fake_discord: FakeDiscord,
+    database_url: str,  # SQLite, and PostgreSQL when tests have one (tests/pg.py)
 ) -> None:
     feed_server.set("/hespress.xml", FEEDS / "hespress-ar-2026-02-15.xml", etag='"1"')
     port = free_port()
     config = write_config(
         tmp_path,
         f"""\
-        database: state/mirsad.db
+        database: {database_url}
         feeds:
           - id: hespress_ar
             name: هسبريس
