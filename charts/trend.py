@@ -47,7 +47,7 @@ class TrendChart:
                 )
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=32)  # ~75 kB each
 def render_trend_png(chart: TrendChart, width_px: int = 800, height_px: int = 420) -> bytes:
     """The chart as PNG bytes. Pure and cached: the same chart value renders once."""
     # imported here: matplotlib costs ~0.4 s and ~30 MB, paid only once a chart is asked for

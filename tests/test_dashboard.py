@@ -1,6 +1,6 @@
 """The web dashboard over HTTP (aiohttp's test client): pages, escaping, headers, access token,
 cross-site protection of the two feed controls, and the database rows those controls change.
-The same pages in a real browser: tests/test_dashboard_browser.py."""
+The same pages in a real browser: tests/test_zz_dashboard_browser.py."""
 
 from __future__ import annotations
 
