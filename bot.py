@@ -70,9 +70,7 @@ def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_classify(
-    path: Path, inp: TextIO, out: TextIO, err: TextIO, explain: bool = False
-) -> int:
+def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO, explain: bool = False) -> int:
     from filters.watchlist import Matcher
 
     settings = _load(path, err)

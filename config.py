@@ -95,8 +95,7 @@ def database_problem(url: str) -> str | None:
     except ImportError as exc:
         module = exc.name or parsed.get_driver_name()
         return (
-            f"the {module} driver is not installed: "
-            f"pip install {_DRIVER_PINS.get(module, module)}"
+            f"the {module} driver is not installed: pip install {_DRIVER_PINS.get(module, module)}"
         )
     return None
 
@@ -193,9 +192,7 @@ class Secrets:
     database_url: str | None = None
 
     def __repr__(self) -> str:
-        shown = {
-            e.name: ("set" if self.token(e.name) else "unset") for e in registry.PLATFORMS
-        }
+        shown = {e.name: ("set" if self.token(e.name) else "unset") for e in registry.PLATFORMS}
         shown["dashboard"] = "set" if self.dashboard_token else "unset"
         return f"Secrets({shown})"
 

@@ -71,6 +71,7 @@ STORE_OUTAGE_LIMIT = 300.0
 
 T = TypeVar("T")
 
+
 @dataclass(frozen=True)
 class Pacing:
     """How fast a platform may be sent to. 0 means no limit."""

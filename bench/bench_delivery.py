@@ -379,9 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):
             print(f"\n## {platform}: {args.stories} stories x {chats} chats", flush=True)
             rows.append(
-                run_one(
-                    platform, chats, args.stories, args.groups, limits[platform], args.strict
-                )
+                run_one(platform, chats, args.stories, args.groups, limits[platform], args.strict)
             )
     print()
     print(

@@ -177,8 +177,7 @@ def lean_feed_case(matcher: Matcher, n: int, runs: int) -> None:
         stories = (pool * (n // len(pool) + 1))[:n]
         body = _rss(stories)
         texts = [
-            (str(s.get("title") or ""), str(s.get("summary") or ""), s.get("lang"))
-            for s in stories
+            (str(s.get("title") or ""), str(s.get("summary") or ""), s.get("lang")) for s in stories
         ]
 
         parse_s = _best_seconds(functools.partial(feedparser.parse, body), runs)

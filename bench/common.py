@@ -49,7 +49,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # The shared data folder sits beside the clone (or beside the worktrees' folder).
 SHARED = next(
-    (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
+    (
+        p
+        for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data")
+        if p.is_dir()
+    ),
     ROOT.parent / "shared" / "data",
 )
 PYTHON = sys.executable

@@ -150,7 +150,9 @@ def score_rows(matcher: Matcher, rows: Iterable[dict[str, object]]) -> list[Scor
         labels = row["labels"]
         assert isinstance(labels, dict)
         why = {
-            label: "; ".join(f"{e.term} -> «{e.text}» ({e.field})" for e in match.evidence_for(label))
+            label: "; ".join(
+                f"{e.term} -> «{e.text}» ({e.field})" for e in match.evidence_for(label)
+            )
             for label in match.labels
         }
         out.append(

@@ -80,7 +80,9 @@ def paused_by_platform(sub: Subscription | None, subs: Subscriptions) -> bool:
 
 
 def _unknown(words: Sequence[str], subs: Subscriptions) -> Reply:
-    return Reply("unknown_ids", fields={"words": Words(tuple(words)), "valid": ", ".join(subs.by_id)})
+    return Reply(
+        "unknown_ids", fields={"words": Words(tuple(words)), "valid": ", ".join(subs.by_id)}
+    )
 
 
 async def subscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:

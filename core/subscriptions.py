@@ -83,7 +83,8 @@ class Subscriptions:
             token
             for raw in words
             for token in (
-                piece.strip(",،").lstrip("#") for piece in visible(raw).replace(",", " ").replace("،", " ").split()
+                piece.strip(",،").lstrip("#")
+                for piece in visible(raw).replace(",", " ").replace("،", " ").split()
             )
             if token
         ]

@@ -17,7 +17,17 @@ from models import LabelInfo
 
 LANGS = ("ar", "en")
 DEFAULT_LANG = "ar"
-COMMANDS = ("start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang", "stats")
+COMMANDS = (
+    "start",
+    "help",
+    "subscribe",
+    "unsubscribe",
+    "list",
+    "topics",
+    "latest",
+    "lang",
+    "stats",
+)
 MAX_ECHO = 32  # longest user word we repeat back (a 4,000-character argument is not echoed)
 MAX_ECHO_WORDS = 5
 
@@ -158,7 +168,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     # why a subscription is paused, one text per code of core.pause.PauseCode (shown by /list)
     "reason_blocked": {"ar": "حُظر البوت في هذه المحادثة", "en": "the bot was blocked"},
     "reason_kicked": {"ar": "طُرد البوت من هذه المحادثة", "en": "the bot was kicked from this chat"},
-    "reason_removed": {"ar": "أُزيل البوت من هذه المحادثة", "en": "the bot was removed from this chat"},
+    "reason_removed": {
+        "ar": "أُزيل البوت من هذه المحادثة",
+        "en": "the bot was removed from this chat",
+    },
     "reason_no_permission": {
         "ar": "فقدتُ صلاحية النشر هنا",
         "en": "I lost the permission to post here",
@@ -169,14 +182,23 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "reason_chat_gone": {"ar": "حُذفت المحادثة أو القناة", "en": "the chat or channel was deleted"},
     "reason_topic_gone": {"ar": "حُذف هذا الموضوع", "en": "this topic was deleted"},
-    "reason_thread_locked": {"ar": "السلسلة مؤرشفة ومقفلة", "en": "the thread is archived and locked"},
+    "reason_thread_locked": {
+        "ar": "السلسلة مؤرشفة ومقفلة",
+        "en": "the thread is archived and locked",
+    },
     "reason_cannot_dm": {
         "ar": "لا أستطيع مراسلة هذا المستخدم",
         "en": "I cannot send messages to this user",
     },
-    "reason_refused": {"ar": "رفضت المنصة رسائلي هنا", "en": "the platform refused my messages here"},
+    "reason_refused": {
+        "ar": "رفضت المنصة رسائلي هنا",
+        "en": "the platform refused my messages here",
+    },
     "reason_unsubscribed": {"ar": "أُلغي الاشتراك", "en": "unsubscribed"},
-    "reason_migrated": {"ar": "انتقلت المجموعة إلى محادثة جديدة", "en": "the group moved to a new chat"},
+    "reason_migrated": {
+        "ar": "انتقلت المجموعة إلى محادثة جديدة",
+        "en": "the group moved to a new chat",
+    },
     "reason_replaced": {"ar": "أُعدّت منصة دردشة", "en": "a chat platform is configured"},
     "reason_other": {"ar": "{detail}", "en": "{detail}"},
 }

@@ -171,6 +171,7 @@ def fold_phrase(text: str) -> str:
 
 # -- phrases ----------------------------------------------------------------------------------
 
+
 def _ar_set() -> frozenset[str]:
     out: set[str] = set()
     spec = AR_LETTERS
@@ -208,7 +209,9 @@ def _is_arabic(word: str) -> bool:
 
 def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
 def _stem(word: str) -> str:
@@ -308,9 +311,7 @@ class PhraseAutomaton:
         keys = list(self._keys)
         self._metas = [tuple(self._keys[k]) for k in keys]
         self._automaton = (
-            ahocorasick_rs.AhoCorasick(
-                keys, implementation=ahocorasick_rs.Implementation.DFA
-            )
+            ahocorasick_rs.AhoCorasick(keys, implementation=ahocorasick_rs.Implementation.DFA)
             if keys
             else None
         )

@@ -343,7 +343,7 @@ class Matcher:
             for r in rejected:
                 name = _FIELDS[r.field]
                 notes.add(
-                    f"«{texts[name][r.start:r.end]}» ({name}) for "
+                    f"«{texts[name][r.start : r.end]}» ({name}) for "
                     f"{self._automaton.text(r.pattern)!r}: {r.reason}"
                 )
         if not hits:
@@ -433,9 +433,10 @@ class Matcher:
                     continue  # the alias itself is no context for itself
                 if term.window is None:
                     return True
-                if other.field == hit.field and _words_between(
-                    story.texts[hit.field], hit, other
-                ) < term.window:
+                if (
+                    other.field == hit.field
+                    and _words_between(story.texts[hit.field], hit, other) < term.window
+                ):
                     return True
         return False
 
@@ -519,7 +520,74 @@ _WORD = re.compile(r"[^\W_]+")
 _GIVEN_NAME = re.compile(r"([^\W\d_]+) \Z")
 # Capitalised words that stand before a surname without being another person's given name.
 _TITLES = frozenset(
-    ["president", "président", "presidente", "former", "ex", "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madame", "monsieur", "m", "mme", "ceo", "boss", "chief", "billionaire", "milliardaire", "tycoon", "magnate", "senator", "sénateur", "candidate", "candidat", "us", "u.s", "american", "américain", "tech", "le", "la", "les", "de", "du", "des", "by", "with", "and", "et", "says", "said", "dit", "ask", "asks", "when", "why", "how", "what", "as", "after", "before", "under", "over", "from", "for", "to", "of", "in", "on", "at", "against", "versus", "vs"]
+    [
+        "president",
+        "président",
+        "presidente",
+        "former",
+        "ex",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "prof",
+        "sir",
+        "madame",
+        "monsieur",
+        "m",
+        "mme",
+        "ceo",
+        "boss",
+        "chief",
+        "billionaire",
+        "milliardaire",
+        "tycoon",
+        "magnate",
+        "senator",
+        "sénateur",
+        "candidate",
+        "candidat",
+        "us",
+        "u.s",
+        "american",
+        "américain",
+        "tech",
+        "le",
+        "la",
+        "les",
+        "de",
+        "du",
+        "des",
+        "by",
+        "with",
+        "and",
+        "et",
+        "says",
+        "said",
+        "dit",
+        "ask",
+        "asks",
+        "when",
+        "why",
+        "how",
+        "what",
+        "as",
+        "after",
+        "before",
+        "under",
+        "over",
+        "from",
+        "for",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "against",
+        "versus",
+        "vs",
+    ]
 )
 
 
@@ -681,4 +749,3 @@ def _dependency_order(entries: dict[str, _Entry]) -> tuple[str, ...]:
     for entry_id in entries:
         place(entry_id)
     return tuple(order)
-

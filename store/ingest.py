@@ -109,8 +109,10 @@ class StoryRepository(Repository):
                 )
             if alert and corrections:
                 edits += await self._correct(
-                    conn, [s for s in stories if s.id in corrections and s.id not in new_ids],
-                    corrections, now,
+                    conn,
+                    [s for s in stories if s.id in corrections and s.id not in new_ids],
+                    corrections,
+                    now,
                 )
             await conn.execute(
                 update(t.feeds)

@@ -1,6 +1,6 @@
 """A fake Discord on 127.0.0.1: REST and the gateway websocket, for the real discord.py client.
 
-It follows /work/shared/notes/discord-offline.md and tries to stay honest: it refuses what
+It follows the team notes on running discord.py offline and tries to stay honest: it refuses what
 Discord refuses (a bad token, embeds over a limit, content over 2000, malformed
 `allowed_mentions`, unknown localisation locales, invalid command names, a second answer to
 one interaction), keeps a per-channel rate-limit bucket with real `X-RateLimit-*` headers, and
@@ -564,7 +564,12 @@ class FakeDiscord:
             and method == "POST"
         ):
             return await self._post_message(request, int(parts[1]))
-        if parts[0] == "channels" and len(parts) == 4 and parts[2] == "messages" and method == "PATCH":
+        if (
+            parts[0] == "channels"
+            and len(parts) == 4
+            and parts[2] == "messages"
+            and method == "PATCH"
+        ):
             return await self._edit_message(request, int(parts[1]), int(parts[3]))
         return _error(404, 0, "404: Not Found")
 

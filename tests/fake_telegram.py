@@ -47,17 +47,50 @@ from aiohttp import web
 JSON = dict[str, Any]
 
 ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
-    "tg-spoiler", "blockquote", "tg-emoji",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "span",
+    "tg-spoiler",
+    "blockquote",
+    "tg-emoji",
 }
 DEFAULT_ALLOWED_UPDATES = {
-    "message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
-    "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query", "poll",
-    "poll_answer", "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "inline_query",
+    "chosen_inline_result",
+    "callback_query",
+    "shipping_query",
+    "pre_checkout_query",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_join_request",
+    "chat_boost",
+    "removed_chat_boost",
 }
 MAX_TEXT = 4096
-ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z_-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>\"']+))?)*)\s*>")
+ANONYMOUS_ADMIN = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+_TAG = re.compile(
+    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z_-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>\"']+))?)*)\s*>"
+)
 _ATTR = re.compile(r"([a-zA-Z_-]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+)))?")
 _ENTITY = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -114,11 +147,17 @@ def parse_html(text: str) -> str:
             raise HtmlError(f'Unsupported start tag "{name}" at byte offset {lt}')
         if closing:
             if not stack or stack[-1] != name:
-                raise HtmlError(f'Unmatched end tag at byte offset {lt}, expected "</{stack[-1] if stack else ""}>", found "</{name}>"')
+                raise HtmlError(
+                    f'Unmatched end tag at byte offset {lt}, expected "</{stack[-1] if stack else ""}>", found "</{name}>"'
+                )
             stack.pop()
         else:
-            found = {a.group(1).lower(): _decode_entities(a.group(2) or a.group(3) or a.group(4) or "", lt)
-                     for a in _ATTR.finditer(attrs)}
+            found = {
+                a.group(1).lower(): _decode_entities(
+                    a.group(2) or a.group(3) or a.group(4) or "", lt
+                )
+                for a in _ATTR.finditer(attrs)
+            }
             if name == "a" and not found.get("href"):
                 raise HtmlError(f"Can't find href in <a> at byte offset {lt}")
             if name == "span" and found.get("class") != "tg-spoiler":
@@ -217,10 +256,19 @@ def member(user_data: JSON, status: str) -> JSON:
         data["is_anonymous"] = False
     elif status == "administrator":
         data.update(
-            can_be_edited=False, is_anonymous=False, can_manage_chat=True, can_delete_messages=True,
-            can_manage_video_chats=True, can_restrict_members=True, can_promote_members=False,
-            can_change_info=True, can_invite_users=True, can_post_stories=False,
-            can_edit_stories=False, can_delete_stories=False, can_post_messages=True,
+            can_be_edited=False,
+            is_anonymous=False,
+            can_manage_chat=True,
+            can_delete_messages=True,
+            can_manage_video_chats=True,
+            can_restrict_members=True,
+            can_promote_members=False,
+            can_change_info=True,
+            can_invite_users=True,
+            can_post_stories=False,
+            can_edit_stories=False,
+            can_delete_stories=False,
+            can_post_messages=True,
             can_edit_messages=True,
         )
     elif status == "kicked":
@@ -231,20 +279,34 @@ def member(user_data: JSON, status: str) -> JSON:
 class FakeTelegram:
     """The fake Bot API; see the module docstring."""
 
-    def __init__(self, token: str = "123456:TEST-token-abcdefghijklmnop", *, limits: Limits | None = None,
-                 bot_id: int = 777000, username: str = "mirsad_bot") -> None:
+    def __init__(
+        self,
+        token: str = "123456:TEST-token-abcdefghijklmnop",
+        *,
+        limits: Limits | None = None,
+        bot_id: int = 777000,
+        username: str = "mirsad_bot",
+    ) -> None:
         self.token = token
         self.limits = limits or Limits()
-        self.bot = {"id": bot_id, "is_bot": True, "first_name": "Mirsad", "username": username,
-                    "can_join_groups": True, "can_read_all_group_messages": False,
-                    "supports_inline_queries": False}
+        self.bot = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": "Mirsad",
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
         self.chats: dict[int, Chat] = {}
         self.sent: list[Sent] = []  # accepted sendMessage calls, in order
         self.edits: list[Sent] = []  # accepted editMessageText / editMessageReplyMarkup
         self.callback_answers: list[JSON] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope type, language) -> commands
         self.calls: list[tuple[str, JSON]] = []  # every API call, in order
-        self.rate_limited: list[tuple[int, float, float]] = []  # (chat, time, retry_after) of flood 429s
+        self.rate_limited: list[
+            tuple[int, float, float]
+        ] = []  # (chat, time, retry_after) of flood 429s
         self.overall_limited: list[float] = []  # times of the 429s for the overall limit alone
         self.errors_given: list[tuple[int, int, str]] = []  # (chat, status, description) scripted
         self.port = 0
@@ -306,10 +368,22 @@ class FakeTelegram:
         self.chats[uid] = chat
         return chat
 
-    def group(self, chat_id: int, *, supergroup: bool = True, forum: bool = False,
-              admins: dict[int, str] | None = None, bot_status: str = "member") -> Chat:
-        chat = Chat(chat_id, "supergroup" if supergroup else "group", is_forum=forum,
-                    members=dict(admins or {}), bot_status=bot_status)
+    def group(
+        self,
+        chat_id: int,
+        *,
+        supergroup: bool = True,
+        forum: bool = False,
+        admins: dict[int, str] | None = None,
+        bot_status: str = "member",
+    ) -> Chat:
+        chat = Chat(
+            chat_id,
+            "supergroup" if supergroup else "group",
+            is_forum=forum,
+            members=dict(admins or {}),
+            bot_status=bot_status,
+        )
         self.chats[chat_id] = chat
         return chat
 
@@ -325,8 +399,15 @@ class FakeTelegram:
         self._new_update.set()
         return update_id
 
-    def command(self, chat: Chat, text: str, *, from_user: JSON | None = None, thread_id: int | None = None,
-                anonymous_admin: bool = False) -> JSON:
+    def command(
+        self,
+        chat: Chat,
+        text: str,
+        *,
+        from_user: JSON | None = None,
+        thread_id: int | None = None,
+        anonymous_admin: bool = False,
+    ) -> JSON:
         """A `message` (or `channel_post` for channels) carrying a command."""
         message: JSON = {
             "message_id": next(self._ids(chat.id)),
@@ -354,8 +435,11 @@ class FakeTelegram:
         """A callback_query: `from_user` pressed the button with `data` under `sent`."""
         chat = self.chats[sent.chat_id]
         message: JSON = {
-            "message_id": sent.message_id, "date": int(time.time()), "chat": chat.as_dict(),
-            "from": self.bot, "text": sent.visible,
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "chat": chat.as_dict(),
+            "from": self.bot,
+            "text": sent.visible,
         }
         current = self._messages.get((sent.chat_id, sent.message_id), sent)
         if current.reply_markup:
@@ -363,24 +447,47 @@ class FakeTelegram:
         if sent.message_thread_id is not None:
             message["message_thread_id"] = sent.message_thread_id
             message["is_topic_message"] = True
-        return {"callback_query": {"id": str(next(self._update_ids) * 1000), "from": from_user,
-                                   "chat_instance": f"ci{chat.id}", "data": data, "message": message}}
+        return {
+            "callback_query": {
+                "id": str(next(self._update_ids) * 1000),
+                "from": from_user,
+                "chat_instance": f"ci{chat.id}",
+                "data": data,
+                "message": message,
+            }
+        }
 
     def my_chat_member(self, chat: Chat, old: str, new: str, *, by: JSON | None = None) -> JSON:
         """The bot's own membership changed in `chat` (added, removed, blocked)."""
         chat.bot_status = new
-        return {"my_chat_member": {
-            "chat": chat.as_dict(), "from": by or user(chat.id if chat.id > 0 else 1),
-            "date": int(time.time()), "old_chat_member": member(self.bot, old),
-            "new_chat_member": member(self.bot, new),
-        }}
+        return {
+            "my_chat_member": {
+                "chat": chat.as_dict(),
+                "from": by or user(chat.id if chat.id > 0 else 1),
+                "date": int(time.time()),
+                "old_chat_member": member(self.bot, old),
+                "new_chat_member": member(self.bot, new),
+            }
+        }
 
-    def fail(self, chat_id: int, status: int, description: str, *, parameters: JSON | None = None,
-             times: int | None = 1, only_html: bool = False) -> None:
+    def fail(
+        self,
+        chat_id: int,
+        status: int,
+        description: str,
+        *,
+        parameters: JSON | None = None,
+        times: int | None = 1,
+        only_html: bool = False,
+    ) -> None:
         """Answer the next `times` sendMessage calls to `chat_id` with this error (None: always)."""
-        self._scripted.setdefault(chat_id, []).append(_Scripted(status, description, parameters, times, only_html))
+        self._scripted.setdefault(chat_id, []).append(
+            _Scripted(status, description, parameters, times, only_html)
+        )
 
-    def block(self, chat_id: int, description: str = "Forbidden: bot was blocked by the user") -> None:
+    def block(
+        self, chat_id: int, description: str = "Forbidden: bot was blocked by the user"
+    ) -> None:
         self.fail(chat_id, 403, description, times=None)
 
     # -- reading what happened ------------------------------------------------------------
@@ -448,7 +555,10 @@ class FakeTelegram:
     async def _m_setmycommands(self, params: JSON) -> bool:
         commands = params.get("commands") or []
         for c in commands:
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", c.get("command", "")) or not 1 <= len(c.get("description", "")) <= 256:
+            if (
+                not re.fullmatch(r"[a-z0-9_]{1,32}", c.get("command", ""))
+                or not 1 <= len(c.get("description", "")) <= 256
+            ):
                 raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
         scope = (params.get("scope") or {}).get("type", "default")
         self.commands[(scope, params.get("language_code") or "")] = commands
@@ -490,16 +600,28 @@ class FakeTelegram:
 
     async def _m_getchatadministrators(self, params: JSON) -> list[JSON]:
         chat = self._chat(params)
-        admins = [member(user(uid), s) for uid, s in chat.members.items() if s in ("creator", "administrator")]
+        admins = [
+            member(user(uid), s)
+            for uid, s in chat.members.items()
+            if s in ("creator", "administrator")
+        ]
         if chat.bot_status == "administrator":
             admins.append(member(self.bot, "administrator"))
         return admins
 
     async def _m_getchat(self, params: JSON) -> JSON:
         chat = self._chat(params)
-        return {**chat.as_dict(), "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                        "unique_gifts": False, "premium_subscription": False}}
+        return {
+            **chat.as_dict(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+            },
+        }
 
     async def _m_answercallbackquery(self, params: JSON) -> bool:
         self.callback_answers.append(params)
@@ -533,7 +655,9 @@ class FakeTelegram:
             self._hold[chat.id] = max(self._hold.get(chat.id, 0.0), now + retry_after)
         else:
             self.overall_limited.append(now)
-        raise _ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+        raise _ApiError(
+            429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+        )
 
     def _scripted_error(self, chat: Chat, html: bool, now: float) -> None:
         queue = self._scripted.get(chat.id, [])
@@ -581,8 +705,17 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message thread not found")
         visible = self._visible(text, parse_mode)
         markup = params.get("reply_markup")
-        sent = Sent(chat.id, next(self._ids(chat.id)), text, visible, parse_mode, thread_id, markup, now,
-                    params=params)
+        sent = Sent(
+            chat.id,
+            next(self._ids(chat.id)),
+            text,
+            visible,
+            parse_mode,
+            thread_id,
+            markup,
+            now,
+            params=params,
+        )
         self.sent.append(sent)
         self._messages[(chat.id, sent.message_id)] = sent
         self._chat_last[chat.id] = now
@@ -607,8 +740,18 @@ class FakeTelegram:
         self._flood_check(chat, now)
         thread = params.get("message_thread_id")
         thread_id = int(thread) if thread not in (None, "") else None
-        sent = Sent(chat.id, next(self._ids(chat.id)), caption, caption, None, thread_id, None, now,
-                    method="sendPhoto", params=params)
+        sent = Sent(
+            chat.id,
+            next(self._ids(chat.id)),
+            caption,
+            caption,
+            None,
+            thread_id,
+            None,
+            now,
+            method="sendPhoto",
+            params=params,
+        )
         self.sent.append(sent)
         self._messages[(chat.id, sent.message_id)] = sent
         self._chat_last[chat.id] = now
@@ -619,13 +762,25 @@ class FakeTelegram:
         data = self._message_json(chat, sent)
         del data["text"]
         data["caption"] = caption
-        data["photo"] = [{"file_id": f"photo-{chat.id}-{sent.message_id}", "file_unique_id":
-                          f"u{sent.message_id}", "width": width, "height": height, "file_size": len(photo)}]
+        data["photo"] = [
+            {
+                "file_id": f"photo-{chat.id}-{sent.message_id}",
+                "file_unique_id": f"u{sent.message_id}",
+                "width": width,
+                "height": height,
+                "file_size": len(photo),
+            }
+        ]
         return data
 
     def _message_json(self, chat: Chat, sent: Sent) -> JSON:
-        data: JSON = {"message_id": sent.message_id, "date": int(time.time()), "chat": chat.as_dict(),
-                      "from": self.bot, "text": sent.visible}
+        data: JSON = {
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "chat": chat.as_dict(),
+            "from": self.bot,
+            "text": sent.visible,
+        }
         if sent.message_thread_id is not None:
             data.update(message_thread_id=sent.message_thread_id, is_topic_message=True)
         if sent.reply_markup:
@@ -646,10 +801,23 @@ class FakeTelegram:
             text, parse_mode, visible = old.text, old.parse_mode, old.visible
         markup = params.get("reply_markup")
         if visible == old.visible and markup == old.reply_markup:
-            raise _ApiError(400, "Bad Request: message is not modified: specified new message content and "
-                                 "reply markup are exactly the same as a current content and reply markup of the message")
-        new = Sent(chat.id, old.message_id, text, visible, parse_mode, old.message_thread_id, markup, self.clock(),
-                   method=method, params=params)
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup of the message",
+            )
+        new = Sent(
+            chat.id,
+            old.message_id,
+            text,
+            visible,
+            parse_mode,
+            old.message_thread_id,
+            markup,
+            self.clock(),
+            method=method,
+            params=params,
+        )
         self._messages[key] = new
         self.edits.append(new)
         return self._message_json(chat, new)
@@ -676,8 +844,15 @@ def _error(status: int, description: str, parameters: JSON | None = None) -> web
     return web.json_response(body, status=status)
 
 
-_JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options",
-                "reply_parameters", "entities"}
+_JSON_FIELDS = {
+    "reply_markup",
+    "commands",
+    "scope",
+    "allowed_updates",
+    "link_preview_options",
+    "reply_parameters",
+    "entities",
+}
 
 
 async def _params(request: web.Request) -> JSON:
@@ -705,6 +880,7 @@ async def _params(request: web.Request) -> JSON:
 
 # -- fixtures and helpers for the Telegram tests ------------------------------------------------
 
+
 @pytest.fixture
 async def fake_telegram() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:
@@ -725,6 +901,12 @@ def scaled(fake: FakeTelegram, factor: float) -> Any:
     limiter), so command tests keep every rule without waiting a real second per reply."""
     from platforms.telegram.limiter import TelegramRateLimiter
 
-    fake.limits = Limits(chat_gap=1.0 * factor, group_max=20, group_window=60.0 * factor, overall_max=30,
-                         overall_window=1.0, tolerance=0.05 * max(factor, 0.2))
+    fake.limits = Limits(
+        chat_gap=1.0 * factor,
+        group_max=20,
+        group_window=60.0 * factor,
+        overall_max=30,
+        overall_window=1.0,
+        tolerance=0.05 * max(factor, 0.2),
+    )
     return TelegramRateLimiter(chat_gap=1.0 * factor, group_window=60.0 * factor)

@@ -19,7 +19,7 @@ from models import Evidence, Match, Story
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-FEEDS = DATA / "feeds"  # real captures and hostile feeds; tests never read ../shared
+FEEDS = DATA / "feeds"  # real captures and hostile feeds; tests never read the team's shared folder
 
 
 class FakeClock:

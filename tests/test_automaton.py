@@ -59,7 +59,9 @@ def test_separators_hamza_and_case(names: tuple[PhraseAutomaton, dict[int, str]]
     assert _found(automaton, "TRUMP, Trump's, trumpet") == {("Trump", "TRUMP"), ("Trump", "Trump")}
 
 
-def test_offsets_point_into_the_original_text(names: tuple[PhraseAutomaton, dict[int, str]]) -> None:
+def test_offsets_point_into_the_original_text(
+    names: tuple[PhraseAutomaton, dict[int, str]],
+) -> None:
     automaton, _ = names
     # harakat, tatweel, a bidi mark and a presentation-form ligature before the name
     text = "قَالَ الرَّئِيسُ ﻻ \u200fـ إيلـون مـاسك"

@@ -132,7 +132,10 @@ def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
             "summary": "Trump signs an executive order on artificial intelligence",
         },
     ]
-    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines) + '{"id": "x4", "title": \n'  # broken JSON; plain text is read as a headline
+    stdin = (
+        "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)
+        + '{"id": "x4", "title": \n'
+    )  # broken JSON; plain text is read as a headline
     result = bot("classify", config=ROOT / "config.yaml", stdin=stdin)
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["x1", "x2", "x3"]
@@ -149,7 +152,12 @@ def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
 def test_classify_explain_prints_rules_and_near_misses() -> None:
     lines = [
         {"id": "e1", "title": "ماسك يهاجم أوبن إيه آي", "summary": "التماسك ومسك الختام."},
-        {"id": "e2", "title": "Air India flight AI 171", "summary": "Musk ox; Eric Trump", "lang": "en"},
+        {
+            "id": "e2",
+            "title": "Air India flight AI 171",
+            "summary": "Musk ox; Eric Trump",
+            "lang": "en",
+        },
         {"id": "e3", "title": "ماسك يكشف السر", "summary": ""},
         {"id": "e4", "title": "Des députés veulent encadrer l'IA", "summary": "", "lang": "en"},
     ]
@@ -223,7 +231,9 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         assert time.monotonic() - started < 10
         stopped = bot("healthcheck", config=config)
         assert stopped.returncode == 1 and stopped.stdout == ""
-        assert stopped.stderr.startswith(f"unhealthy: no answer from http://127.0.0.1:{port}/healthz")
+        assert stopped.stderr.startswith(
+            f"unhealthy: no answer from http://127.0.0.1:{port}/healthz"
+        )
         assert "mirsad_ready" in err and "mirsad_stopping" in err
         assert "Traceback" not in err
     finally:
@@ -233,11 +243,16 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
 
 
 def test_a_config_with_errors_never_starts_half_way(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "database: state/m.db\npoll_interval: -5\nfeeds:\n  - id: a\n    url: gopher://x\n")
+    config = write_config(
+        tmp_path,
+        "database: state/m.db\npoll_interval: -5\nfeeds:\n  - id: a\n    url: gopher://x\n",
+    )
     for command in ("run", "once"):
         result = bot(command, config=config, timeout=30)
         assert result.returncode == 2
-        assert "poll_interval (line 2)" in result.stderr and "feeds[0].url (line 5)" in result.stderr
+        assert (
+            "poll_interval (line 2)" in result.stderr and "feeds[0].url (line 5)" in result.stderr
+        )
         assert not (tmp_path / "state").exists()  # nothing was opened or created
 
 
@@ -251,7 +266,10 @@ def run_with_health_port_taken(
         taken.listen()
         port = taken.getsockname()[1]
         config = loopback_config(
-            tmp_path, feed_server, {"hespress_ar": "/hespress.xml"}, extra=f"health:\n  port: {port}\n"
+            tmp_path,
+            feed_server,
+            {"hespress_ar": "/hespress.xml"},
+            extra=f"health:\n  port: {port}\n",
         )
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config)],
@@ -300,7 +318,10 @@ def test_a_busy_health_port_stops_the_bot_in_docker_with_one_line(
 def test_every_command_says_what_it_does_and_the_version_is_shown() -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, str(ROOT / "bot.py"), *args], capture_output=True, text=True, timeout=60
+            [sys.executable, str(ROOT / "bot.py"), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     overview = cli("--help")

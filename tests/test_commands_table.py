@@ -75,50 +75,104 @@ async def _follow_only_retired(store: Store, platform: str, chat: str) -> object
 
 SCENARIOS: dict[str, Scenario] = {
     "subscribe, again, unknown, list": [
-        Step("subscribe", "Donald Trump", {"figure": "Donald Trump"},
-             "Subscribed. This chat now receives: Donald Trump", public=True, labels=("trump",)),
+        Step(
+            "subscribe",
+            "Donald Trump",
+            {"figure": "Donald Trump"},
+            "Subscribed. This chat now receives: Donald Trump",
+            public=True,
+            labels=("trump",),
+        ),
         Step("subscribe", "trump", {"figure": "trump"}, "This chat already receives: Donald Trump"),
-        Step("subscribe", "tr\u200bump", {"figure": "tr\u200bump"},
-             "This chat already receives: Donald Trump"),
-        Step("subscribe", "bogus", {"figure": "bogus"},
-             "Unknown: «bogus». Valid ids: altman, musk, trump, ai, ai_policy", labels=("trump",)),
+        Step(
+            "subscribe",
+            "tr\u200bump",
+            {"figure": "tr\u200bump"},
+            "This chat already receives: Donald Trump",
+        ),
+        Step(
+            "subscribe",
+            "bogus",
+            {"figure": "bogus"},
+            "Unknown: «bogus». Valid ids: altman, musk, trump, ai, ai_policy",
+            labels=("trump",),
+        ),
         Step("list", text="This chat receives alerts about: Donald Trump"),
     ],
     "unsubscribe, partly and wholly": [
-        Step("subscribe", "musk ai", {"figure": "musk", "topic": "ai"},
-             "Subscribed. This chat now receives: Elon Musk, Artificial Intelligence", public=True),
-        Step("unsubscribe", "trump", {"figure": "trump"},
-             "This chat does not follow: Donald Trump. It follows: Elon Musk, Artificial Intelligence"),
-        Step("unsubscribe", "ai", {"topic": "ai"},
-             "Removed: Artificial Intelligence. This chat still receives: Elon Musk", public=True,
-             labels=("musk",)),
-        Step("unsubscribe", text="Unsubscribed. No more alerts will be sent to this chat.",
-             public=True, labels=()),
+        Step(
+            "subscribe",
+            "musk ai",
+            {"figure": "musk", "topic": "ai"},
+            "Subscribed. This chat now receives: Elon Musk, Artificial Intelligence",
+            public=True,
+        ),
+        Step(
+            "unsubscribe",
+            "trump",
+            {"figure": "trump"},
+            "This chat does not follow: Donald Trump. It follows: Elon Musk, Artificial Intelligence",
+        ),
+        Step(
+            "unsubscribe",
+            "ai",
+            {"topic": "ai"},
+            "Removed: Artificial Intelligence. This chat still receives: Elon Musk",
+            public=True,
+            labels=("musk",),
+        ),
+        Step(
+            "unsubscribe",
+            text="Unsubscribed. No more alerts will be sent to this chat.",
+            public=True,
+            labels=(),
+        ),
         Step("list", text=NOT_SUBSCRIBED),
         Step("unsubscribe", text=NOT_SUBSCRIBED),
     ],
     "resume after the platform paused the chat": [
-        Step("subscribe", "trump", {"figure": "trump"},
-             "Subscribed. This chat now receives: Donald Trump", public=True),
+        Step(
+            "subscribe",
+            "trump",
+            {"figure": "trump"},
+            "Subscribed. This chat now receives: Donald Trump",
+            public=True,
+        ),
         Setup(_pause_no_permission),
-        Step("list", text="The subscription is paused (I lost the permission to post here). "
-                          "Send /subscribe to resume it.", labels=()),
+        Step(
+            "list",
+            text="The subscription is paused (I lost the permission to post here). "
+            "Send /subscribe to resume it.",
+            labels=(),
+        ),
         # the labels it followed come back, not the defaults
-        Step("subscribe", text="Subscribed. This chat now receives: Donald Trump", public=True,
-             labels=("trump",)),
+        Step(
+            "subscribe",
+            text="Subscribed. This chat now receives: Donald Trump",
+            public=True,
+            labels=("trump",),
+        ),
     ],
     "no label this bot knows counts as not subscribed": [
         Setup(_follow_only_retired),
         Step("list", text=NOT_SUBSCRIBED),
         Setup(_pause_no_permission),
         Step("list", text=NOT_SUBSCRIBED),
-        Step("subscribe", "ai", {"topic": "ai"},
-             "Subscribed. This chat now receives: Artificial Intelligence", public=True,
-             labels=("ai",)),
+        Step(
+            "subscribe",
+            "ai",
+            {"topic": "ai"},
+            "Subscribed. This chat now receives: Artificial Intelligence",
+            public=True,
+            labels=("ai",),
+        ),
     ],
     "language, including a value no client offers": [
-        Step("lang", text="Current language: English. To change it: /lang ar or /lang en",
-             discord_text="This channel's language: English. Choose another with /lang `language:`."),
+        Step(
+            "lang",
+            text="Current language: English. To change it: /lang ar or /lang en",
+            discord_text="This channel's language: English. Choose another with /lang `language:`.",
+        ),
         # Discord's client offers only the choices: a crafted one sends anything (issue 17 item 8)
         Step("lang", "xx", {"language": "xx"}, "Unknown language: «xx». Choose one of: ar, en"),
         Step("lang", "en", {"language": "en"}, "This chat's language is now English.", public=True),
@@ -180,9 +234,13 @@ async def driver(
         async with FakeTelegram() as fake:
             store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'telegram.db'}")
             platform = TelegramPlatform(
-                token=fake.token, api_base_url=fake.api_base_url,
-                subscriptions=Subscriptions(store, real_labels(), clock), store=store,
-                tz=ZoneInfo("Africa/Casablanca"), clock=clock, limiter=scaled(fake, 0.05),
+                token=fake.token,
+                api_base_url=fake.api_base_url,
+                subscriptions=Subscriptions(store, real_labels(), clock),
+                store=store,
+                tz=ZoneInfo("Africa/Casablanca"),
+                clock=clock,
+                limiter=scaled(fake, 0.05),
                 poll_timeout=0.5,
             )
             await platform.start()
@@ -196,7 +254,9 @@ async def driver(
         saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
         discord_fake = await FakeDiscord().start()
         try:
-            async with running_mirsad(discord_fake, mirsad_config(tmp_path, discord_fake), clock) as app:
+            async with running_mirsad(
+                discord_fake, mirsad_config(tmp_path, discord_fake), clock
+            ) as app:
                 yield DiscordDriver(discord_fake, app.parts.store)
         finally:
             await discord_fake.close()
@@ -219,4 +279,3 @@ async def test_both_platforms_decide_the_same(driver: Driver, name: str) -> None
             assert public == item.public, where
         if item.labels is not None:
             assert await driver.labels() == item.labels, where
-

@@ -173,9 +173,13 @@ def test_the_database_url_may_come_from_the_environment(tmp_path: Path) -> None:
     assert "s3cret-pw" not in repr(settings.secrets)
     secret_file = tmp_path / "db-url"
     secret_file.write_text(url + "\n")
-    from_file = load_settings(ROOT / "config.yaml", env={"MIRSAD_DATABASE_URL_FILE": str(secret_file)})
+    from_file = load_settings(
+        ROOT / "config.yaml", env={"MIRSAD_DATABASE_URL_FILE": str(secret_file)}
+    )
     assert from_file.database_url == url
-    assert load_settings(ROOT / "config.yaml", env={}).database_url.startswith("sqlite+aiosqlite:///")
+    assert load_settings(ROOT / "config.yaml", env={}).database_url.startswith(
+        "sqlite+aiosqlite:///"
+    )
 
 
 def test_check_config_refuses_what_run_cannot_do(make_config) -> None:  # type: ignore[no-untyped-def]
@@ -202,7 +206,8 @@ def test_check_config_refuses_what_run_cannot_do(make_config) -> None:  # type: 
 
 
 def test_a_missing_database_driver_names_the_pip_install(
-    make_config, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    make_config,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setitem(sys.modules, "asyncpg", None)  # as if it were not installed
     path = make_config("database: postgresql+asyncpg://mirsad@db/mirsad\nfeeds: []\n")
@@ -221,5 +226,8 @@ def test_an_empty_alias_is_named_in_plain_words(make_config) -> None:  # type: i
     with pytest.raises(ConfigError) as caught:
         load_settings(make_config(body), env={})
     messages = [str(p) for p in caught.value.problems]
-    assert "watchlists.figures[0].aliases[1] (line 6): is empty: give it a value, or remove the line" in messages
+    assert (
+        "watchlists.figures[0].aliases[1] (line 6): is empty: give it a value, or remove the line"
+        in messages
+    )
     assert not any("TermSpec" in m or "Input should" in m for m in messages)

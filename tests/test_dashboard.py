@@ -185,7 +185,9 @@ async def test_subscriptions_by_platform_with_labels_and_pause_reason(
     assert "-100123" in page and "9001" in page and "server 77" in page
     assert "إيلون ماسك" in page  # label names, not ids
     paused = page[page.index("<code>42</code>") :]
-    assert "paused" in paused[:600] and "the bot was blocked" in paused[:600]  # the code, translated
+    assert (
+        "paused" in paused[:600] and "the bot was blocked" in paused[:600]
+    )  # the code, translated
 
 
 async def test_trends_page_shows_totals_and_a_png_chart(

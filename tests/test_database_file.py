@@ -224,7 +224,9 @@ async def test_bot_run_exits_1_naming_the_file_when_the_database_is_deleted(
         f"the database {db} was deleted while Mirsad was running: restore it from a backup "
         "before starting again"
     )
-    assert any(line.endswith(f"CRITICAL mirsad database_lost {expected}") for line in lines), "\n".join(lines)
+    assert any(line.endswith(f"CRITICAL mirsad database_lost {expected}") for line in lines), (
+        "\n".join(lines)
+    )
     assert any(line.endswith(f"mirsad_stopped error='{expected}'") for line in lines)
     # and a restart does not silently begin again with an empty database
     refused = bot("run", "--config", str(path))

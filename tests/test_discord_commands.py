@@ -46,7 +46,16 @@ async def test_commands_are_synced_to_the_guild_with_permissions(app: Mirsad) ->
     fake = app.fake
     assert [guild for guild, _ in fake.command_puts] == [GUILD_ID]
     names = {c["name"]: c for c in fake.commands[GUILD_ID]}
-    assert set(names) == {"subscribe", "unsubscribe", "list", "topics", "latest", "lang", "help", "stats"}
+    assert set(names) == {
+        "subscribe",
+        "unsubscribe",
+        "list",
+        "topics",
+        "latest",
+        "lang",
+        "help",
+        "stats",
+    }
     # Manage Channels (1 << 4) hides the changing commands from other members by default.
     for name in ("subscribe", "unsubscribe", "lang"):
         assert names[name]["default_member_permissions"] == "16"

@@ -409,7 +409,9 @@ async def test_a_send_that_hangs_is_abandoned_and_retried(
         await queue_story(app, clock)
         fake_discord.script(CHANNEL_A, slow(1.0))
         retried: list[str] = []
-        worker = virtual_time_worker(app, clock, lambda d, result: retried.append(getattr(result, "reason", "")))
+        worker = virtual_time_worker(
+            app, clock, lambda d, result: retried.append(getattr(result, "reason", ""))
+        )
         await worker.deliver_due()
         assert retried == ["no answer from Discord within 0.3s", ""]
         assert len(fake_discord.messages) == 1

@@ -1,4 +1,4 @@
-"""The container, checked without a Docker engine (see ../shared/notes/docker-checks.md).
+"""The container, checked without a Docker engine (the team notes on Docker checks).
 
 The image build itself is verified where an engine exists; here we check the Dockerfile's
 promises and perform its install and start steps in a fresh environment.
@@ -106,7 +106,11 @@ def test_runs_as_non_root_with_volume_healthcheck_and_exec_form_cmd() -> None:
     assert any("/app/data" in v for v in volumes)
     health = [x["value"] for x in ins if x["instruction"] == "HEALTHCHECK"]
     assert health and json.loads(health[0].split("CMD", 1)[1]) == [
-        "python", "bot.py", "healthcheck", "--config", "config.yaml"
+        "python",
+        "bot.py",
+        "healthcheck",
+        "--config",
+        "config.yaml",
     ]  # reads the configured health.port, not a port written into the image
     assert not [x for x in ins if x["instruction"] == "EXPOSE"]  # it listens on 127.0.0.1
     cmd = next(x["value"] for x in ins if x["instruction"] == "CMD")

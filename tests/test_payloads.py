@@ -91,7 +91,9 @@ async def test_telegram_new_alert_is_one_message(
     telegram: TelegramPlatform, fake_telegram: FakeTelegram
 ) -> None:
     sender = telegram.sender
-    result = await sender.send(target("telegram", str(CHAT)), sender.render(NewAlert(story(1), TRUMP), "en"))
+    result = await sender.send(
+        target("telegram", str(CHAT)), sender.render(NewAlert(story(1), TRUMP), "en")
+    )
     [message] = fake_telegram.messages(CHAT)
     assert result == Sent((str(message.message_id),))
     assert "Trump story 1" in message.visible and "#DonaldTrump" in message.visible
@@ -105,14 +107,18 @@ async def test_telegram_edit_rewrites_the_sent_message_in_place(
     first = await sender.send(to, sender.render(NewAlert(story(1), TRUMP), "en"))
     assert isinstance(first, Sent) and first.message_id is not None
     corrected = story(1, title="Trump story 1, corrected headline")
-    edited = await sender.send(to, sender.render(EditAlert(corrected, TRUMP, first.message_id), "en"))
+    edited = await sender.send(
+        to, sender.render(EditAlert(corrected, TRUMP, first.message_id), "en")
+    )
     assert edited == Sent((first.message_id,))
     [edit] = fake_telegram.edits
     assert edit.method == "editMessageText" and edit.message_id == int(first.message_id)
     assert "corrected headline" in edit.visible
     assert len(fake_telegram.messages(CHAT)) == 1  # no second message
     # the same text again: Telegram says "not modified", which means it already shows it
-    again = await sender.send(to, sender.render(EditAlert(corrected, TRUMP, first.message_id), "en"))
+    again = await sender.send(
+        to, sender.render(EditAlert(corrected, TRUMP, first.message_id), "en")
+    )
     assert again == Sent((first.message_id,))
 
 
@@ -164,7 +170,9 @@ async def discord_app(
         yield app
 
 
-async def test_discord_new_alert_and_its_edit(discord_app: Mirsad, fake_discord: FakeDiscord) -> None:
+async def test_discord_new_alert_and_its_edit(
+    discord_app: Mirsad, fake_discord: FakeDiscord
+) -> None:
     sender = discord_app.platform.sender
     to = target("discord", str(CHANNEL_A))
     first = await sender.send(to, sender.render(NewAlert(story(1), TRUMP), "en"))
@@ -173,10 +181,14 @@ async def test_discord_new_alert_and_its_edit(discord_app: Mirsad, fake_discord:
     assert posted.embeds[0]["title"] == "Trump story 1"
 
     corrected = story(1, title="Trump story 1, corrected headline")
-    edited = await sender.send(to, sender.render(EditAlert(corrected, TRUMP, str(posted.message_id)), "en"))
+    edited = await sender.send(
+        to, sender.render(EditAlert(corrected, TRUMP, str(posted.message_id)), "en")
+    )
     assert edited == Sent((str(posted.message_id),))
     [edit] = fake_discord.edits
-    assert edit.message_id == posted.message_id and edit.payload["allowed_mentions"] == {"parse": []}
+    assert edit.message_id == posted.message_id and edit.payload["allowed_mentions"] == {
+        "parse": []
+    }
     assert len(fake_discord.messages) == 1
     assert fake_discord.messages[0].embeds[0]["title"] == "Trump story 1, corrected headline"
 
@@ -197,12 +209,16 @@ async def test_discord_digest_packs_embeds_within_discord_limits(
     sender = discord_app.platform.sender
     long = "word " * 140  # each embed ~900 characters: the 6000 total decides, not the 10 embeds
     items = tuple((story(i, summary=long), TRUMP) for i in range(1, 26))
-    result = await sender.send(target("discord", str(CHANNEL_A)), sender.render(Digest(items), "en"))
+    result = await sender.send(
+        target("discord", str(CHANNEL_A)), sender.render(Digest(items), "en")
+    )
     messages = fake_discord.messages
     assert isinstance(result, Sent) and len(result.message_ids) == len(messages)
     assert all(len(m.embeds) <= MAX_EMBEDS for m in messages)
     assert all(sum(embed_length(e) for e in m.embeds) <= TOTAL_LIMIT for m in messages)
-    assert [e["title"] for m in messages for e in m.embeds] == [f"Trump story {i}" for i in range(1, 26)]
+    assert [e["title"] for m in messages for e in m.embeds] == [
+        f"Trump story {i}" for i in range(1, 26)
+    ]
     assert messages[0].payload["content"] == f"News digest (25) · 1/{len(messages)}"
     assert 4 <= len(messages) <= 7
 
@@ -243,4 +259,3 @@ def test_send_result_is_a_closed_union_and_moved_needs_its_new_id() -> None:
     assert set(get_args(SendResult)) == {Sent, Retry, Gone, Moved, Failed}
     with pytest.raises(ValueError, match="new chat id"):
         Moved("")
-

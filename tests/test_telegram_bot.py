@@ -58,8 +58,14 @@ async def env(fake_telegram: FakeTelegram, store: Store, clock: Any) -> AsyncIte
     limiter = scaled(fake_telegram, 0.05)
     subs = Subscriptions(store, real_labels(), clock)
     platform = TelegramPlatform(
-        token=fake_telegram.token, api_base_url=fake_telegram.api_base_url, subscriptions=subs,
-        store=store, tz=TZ, clock=clock, limiter=limiter, poll_timeout=0.5,
+        token=fake_telegram.token,
+        api_base_url=fake_telegram.api_base_url,
+        subscriptions=subs,
+        store=store,
+        tz=TZ,
+        clock=clock,
+        limiter=limiter,
+        poll_timeout=0.5,
     )
     await platform.start()
     yield Env(fake_telegram, platform, store, subs)
@@ -67,17 +73,30 @@ async def env(fake_telegram: FakeTelegram, store: Store, clock: Any) -> AsyncIte
     assert fake_telegram.rate_limited == []  # no test here may trip Telegram's flood limits
 
 
-async def test_start_registers_menus_and_asks_for_the_updates_it_handles(env: Env, caplog: Any) -> None:
+async def test_start_registers_menus_and_asks_for_the_updates_it_handles(
+    env: Env, caplog: Any
+) -> None:
     fake = env.fake
     menus = fake.commands
     assert set(menus) == {("default", ""), ("default", "ar"), ("default", "en")}
     assert [c["command"] for c in menus[("default", "ar")]] == [
-        "start", "help", "subscribe", "unsubscribe", "list", "topics", "latest", "lang", "stats"]
+        "start",
+        "help",
+        "subscribe",
+        "unsubscribe",
+        "list",
+        "topics",
+        "latest",
+        "lang",
+        "stats",
+    ]
     assert menus[("default", "ar")][2]["description"] == "اشترك في شخصيات ومواضيع"
     assert menus[("default", "")] == menus[("default", "en")]
     await fake.wait_until(lambda: any(m == "getUpdates" for m, _ in fake.calls))
     polls = [p for m, p in fake.calls if m == "getUpdates" and p.get("allowed_updates")]
-    assert {"message", "channel_post", "callback_query", "my_chat_member"} <= set(polls[0]["allowed_updates"])
+    assert {"message", "channel_post", "callback_query", "my_chat_member"} <= set(
+        polls[0]["allowed_updates"]
+    )
 
 
 async def test_start_and_help_in_the_users_language(env: Env) -> None:
@@ -95,7 +114,9 @@ async def test_start_and_help_in_the_users_language(env: Env) -> None:
 async def test_subscribe_without_arguments_gives_defaults_and_buttons(env: Env) -> None:
     chat = env.fake.private_chat(201, language_code="ar")
     reply = await env.say(chat, "/subscribe")
-    assert reply.visible.startswith("تم الاشتراك. هذه المحادثة تتلقى الآن: سام ألتمان، إيلون ماسك، ترامب")
+    assert reply.visible.startswith(
+        "تم الاشتراك. هذه المحادثة تتلقى الآن: سام ألتمان، إيلون ماسك، ترامب"
+    )
     assert await env.labels(chat) == tuple(DEFAULT_IDS)
     buttons = reply.buttons()
     assert [data for _, data in buttons] == ["t:" + i for i in ALL_IDS]
@@ -143,14 +164,20 @@ async def test_bad_arguments_get_one_helpful_line_and_change_nothing(env: Env) -
     chat = env.fake.private_chat(204, language_code="en")
     reply = await env.say(chat, "/subscribe musk <b>bogus</b> " + "x" * 500)
     assert reply.visible == (
-        "Unknown: «<b>bogus</b>», «" + "x" * 32 + "…». Valid ids: altman, musk, trump, ai, ai_policy")
+        "Unknown: «<b>bogus</b>», «"
+        + "x" * 32
+        + "…». Valid ids: altman, musk, trump, ai, ai_policy"
+    )
     assert await env.labels(chat) is None
     reply = await env.say(chat, "/unsubscribe nothing_like_this")
     assert reply.visible.startswith("Unknown: «nothing_like_this». Valid ids:")
     reply = await env.say(chat, "/lang fr")
     assert reply.visible == "Unknown language: «fr». Choose one of: ar, en"
     reply = await env.say(chat, "/frobnicate")
-    assert reply.visible == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang /stats"
+    assert (
+        reply.visible
+        == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang /stats"
+    )
     assert "\n" not in reply.visible
 
 
@@ -167,19 +194,30 @@ async def test_unsubscribe_some_then_all(env: Env) -> None:
     assert await env.labels(chat) == ()
     reply = await env.say(chat, "/unsubscribe")
     assert reply.visible == "هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك."
-    assert (await env.say(chat, "/list")).visible == "هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك."
+    assert (
+        await env.say(chat, "/list")
+    ).visible == "هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك."
 
 
 async def test_list_topics_and_lang(env: Env) -> None:
     chat = env.fake.private_chat(206, language_code="ar")
     await env.say(chat, "/subscribe altman ai")
-    assert (await env.say(chat, "/list")).visible == "هذه المحادثة تتلقى تنبيهات عن: سام ألتمان، الذكاء الاصطناعي"
+    assert (
+        await env.say(chat, "/list")
+    ).visible == "هذه المحادثة تتلقى تنبيهات عن: سام ألتمان، الذكاء الاصطناعي"
     topics = (await env.say(chat, "/topics")).visible
     assert "• musk — إيلون ماسك" in topics and "• ai_policy — سياسات الذكاء الاصطناعي" in topics
-    assert topics.index("الشخصيات") < topics.index("• altman") < topics.index("المواضيع") < topics.index("• ai —")
+    assert (
+        topics.index("الشخصيات")
+        < topics.index("• altman")
+        < topics.index("المواضيع")
+        < topics.index("• ai —")
+    )
     assert (await env.say(chat, "/lang en")).visible == "This chat's language is now English."
     assert await env.store.chat_lang("telegram", "206") == "en"
-    assert (await env.say(chat, "/list")).visible == "This chat receives alerts about: Sam Altman, Artificial Intelligence"
+    assert (
+        await env.say(chat, "/list")
+    ).visible == "This chat receives alerts about: Sam Altman, Artificial Intelligence"
     assert (await env.say(chat, "/lang")).visible.startswith("Current language: English.")
 
 
@@ -189,17 +227,29 @@ async def test_latest_shows_the_last_matching_stories_as_links(env: Env, clock: 
     now = clock()
     await env.store.sync_feeds([("hespress_ar", "http://127.0.0.1/f", "ar", 60)], now)
     stories = [
-        Story(id=f"s{i}", feed_id="hespress_ar", title=f"خبر {i} عن ترامب <وسم>", summary="", link=f"https://h.test/{i}",
-              published=datetime(2026, 2, 11, 8 + i, tzinfo=UTC))
+        Story(
+            id=f"s{i}",
+            feed_id="hespress_ar",
+            title=f"خبر {i} عن ترامب <وسم>",
+            summary="",
+            link=f"https://h.test/{i}",
+            published=datetime(2026, 2, 11, 8 + i, tzinfo=UTC),
+        )
         for i in range(7)
     ]
-    matches = {s.id: Match(("trump",), (Evidence("trump", "ترامب", "ترامب", "title"),)) for s in stories}
-    await env.store.ingest("hespress_ar", stories, matches, FeedUpdate(next_poll_at=now), now, alert=False)
+    matches = {
+        s.id: Match(("trump",), (Evidence("trump", "ترامب", "ترامب", "title"),)) for s in stories
+    }
+    await env.store.ingest(
+        "hespress_ar", stories, matches, FeedUpdate(next_poll_at=now), now, alert=False
+    )
     reply = await env.say(chat, "/latest")
     assert reply.parse_mode == "HTML"
     lines = reply.visible.split("\n")
     assert lines[0].endswith("آخر الأخبار المطابقة:")
-    assert lines[1].endswith("1. خبر 6 عن ترامب <وسم>") and lines[9].endswith("5. خبر 2 عن ترامب <وسم>")
+    assert lines[1].endswith("1. خبر 6 عن ترامب <وسم>") and lines[9].endswith(
+        "5. خبر 2 عن ترامب <وسم>"
+    )
     assert '<a href="https://h.test/6">' in reply.text
     assert reply.params.get("link_preview_options") == {"is_disabled": True}
 
@@ -209,14 +259,21 @@ async def test_group_only_admins_may_change(env: Env) -> None:
     group = fake.group(-1001, admins={11: "creator", 12: "administrator"})
     member = user(13, "en")
     reply = await env.say(group, "/subscribe", from_user=member)
-    assert reply.visible == "Sorry, in groups and channels only administrators can change the subscription."
+    assert (
+        reply.visible
+        == "Sorry, in groups and channels only administrators can change the subscription."
+    )
     assert reply.buttons() == []
     assert await env.labels(group) is None
     for command in ("/subscribe musk", "/unsubscribe", "/lang en"):
         assert (await env.say(group, command, from_user=member)).visible.startswith("Sorry")
-    assert await env.labels(group) is None and await env.store.chat_lang("telegram", "-1001") is None
+    assert (
+        await env.labels(group) is None and await env.store.chat_lang("telegram", "-1001") is None
+    )
     # reading is open to everyone
-    assert (await env.say(group, "/list", from_user=member)).visible.startswith("This chat is not subscribed")
+    assert (await env.say(group, "/list", from_user=member)).visible.startswith(
+        "This chat is not subscribed"
+    )
     # the creator, an administrator and an anonymous administrator may
     reply = await env.say(group, "/subscribe musk", from_user=user(11, "ar"))
     assert reply.visible == "تم الاشتراك. هذه المحادثة تتلقى الآن: إيلون ماسك"
@@ -243,7 +300,9 @@ async def test_group_buttons_refuse_non_admins(env: Env) -> None:
     assert "musk" not in (await env.labels(group) or ())
 
 
-async def test_commands_for_other_bots_and_bare_unknown_commands_in_groups_are_ignored(env: Env) -> None:
+async def test_commands_for_other_bots_and_bare_unknown_commands_in_groups_are_ignored(
+    env: Env,
+) -> None:
     group = env.fake.group(-1003, admins={31: "administrator"})
     admin = user(31, "en")
     await env.ignored(group, "/subscribe@OtherBot musk", from_user=admin)
@@ -269,7 +328,8 @@ async def test_forum_topic_subscription_and_replies_stay_in_the_topic(env: Env) 
     assert "trump" not in (await env.labels(forum, "43") or ())
     assert await env.labels(forum, "42") == ("trump",)  # the other topic is untouched
     assert (await env.say(forum, "/list", from_user=admin, thread_id=42)).visible == (
-        "This chat receives alerts about: Donald Trump")
+        "This chat receives alerts about: Donald Trump"
+    )
 
 
 async def test_channel_commands_need_the_bot_to_be_admin(env: Env) -> None:
@@ -290,12 +350,19 @@ async def test_bot_removed_pauses_and_subscribe_again_resumes(env: Env) -> None:
     admin = user(51, "en")
     await env.say(group, "/subscribe musk", from_user=admin)
     fake.push(fake.my_chat_member(group, "member", "kicked", by=admin))
-    await env.say(fake.private_chat(52), "/help")  # updates are handled in order: this one comes after
+    await env.say(
+        fake.private_chat(52), "/help"
+    )  # updates are handled in order: this one comes after
     sub = await env.store.subscription("telegram", "-1007")
-    assert sub is not None and not sub.active and sub.paused_reason == "kicked: my_chat_member: kicked"
+    assert (
+        sub is not None and not sub.active and sub.paused_reason == "kicked: my_chat_member: kicked"
+    )
     fake.push(fake.my_chat_member(group, "left", "member", by=admin))
     reply = await env.say(group, "/list", from_user=admin)
-    assert reply.visible == "The subscription is paused (the bot was kicked from this chat). Send /subscribe to resume it."
+    assert (
+        reply.visible
+        == "The subscription is paused (the bot was kicked from this chat). Send /subscribe to resume it."
+    )
     await env.say(group, "/subscribe", from_user=admin)
     sub = await env.store.subscription("telegram", "-1007")
     assert sub is not None and sub.active and sub.paused_reason is None
@@ -309,7 +376,11 @@ async def test_private_block_pauses_with_reason(env: Env) -> None:
     other = fake.private_chat(302)
     await env.say(other, "/help")  # handled after the block
     sub = await env.store.subscription("telegram", "301")
-    assert sub is not None and not sub.active and sub.paused_reason == "blocked: my_chat_member: kicked"
+    assert (
+        sub is not None
+        and not sub.active
+        and sub.paused_reason == "blocked: my_chat_member: kicked"
+    )
 
 
 async def test_group_upgrade_service_message_moves_the_subscription(env: Env) -> None:
@@ -337,15 +408,34 @@ async def test_token_never_logged_by_mirsad(env: Env, caplog: Any) -> None:
 
 
 NASTY = [
-    "", " ", "x" * 3000, "musk" * 400, "ترامب،ماسك", "MuSk", "#ترامب", "'; DROP TABLE subscriptions; --",
-    "<b>bold</b> &amp; <a href='javascript:x'>", "@everyone", "\u202egnp.exe", "١٢٣", "\u200b", "ai\u200d",
-    "/subscribe", "musk,trump", "null", "None", "🙂" * 50, "ai_policy ai_policy ai_policy",
+    "",
+    " ",
+    "x" * 3000,
+    "musk" * 400,
+    "ترامب،ماسك",
+    "MuSk",
+    "#ترامب",
+    "'; DROP TABLE subscriptions; --",
+    "<b>bold</b> &amp; <a href='javascript:x'>",
+    "@everyone",
+    "\u202egnp.exe",
+    "١٢٣",
+    "\u200b",
+    "ai\u200d",
+    "/subscribe",
+    "musk,trump",
+    "null",
+    "None",
+    "🙂" * 50,
+    "ai_policy ai_policy ai_policy",
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["/subscribe", "/unsubscribe", "/lang", "/list"])
-async def test_any_argument_gets_a_reply_and_non_admins_change_nothing(env: Env, command: str) -> None:
+async def test_any_argument_gets_a_reply_and_non_admins_change_nothing(
+    env: Env, command: str
+) -> None:
     """Issue 7 "Input from people": odd, huge, mixed-script or hostile arguments always get a
     clear reply (never the error text), and a non-admin in a group never changes anything."""
     fake = env.fake
@@ -356,7 +446,9 @@ async def test_any_argument_gets_a_reply_and_non_admins_change_nothing(env: Env,
         text = f"{command} {arg}".strip()
         reply = await env.say(group, text, from_user=stranger)
         assert not reply.visible.startswith("Something went wrong"), (text, reply.visible)
-        if command in ("/subscribe", "/unsubscribe") or (command == "/lang" and arg.lower() in ("ar", "en")):
+        if command in ("/subscribe", "/unsubscribe") or (
+            command == "/lang" and arg.lower() in ("ar", "en")
+        ):
             assert reply.visible.startswith("Sorry"), (text, reply.visible)
         reply = await env.say(private, text)
         assert not reply.visible.startswith("Something went wrong"), (text, reply.visible)
@@ -365,7 +457,9 @@ async def test_any_argument_gets_a_reply_and_non_admins_change_nothing(env: Env,
     assert await env.store.chat_lang("telegram", "-7001") is None
 
 
-async def test_a_failing_handler_is_logged_and_the_user_told(env: Env, monkeypatch: Any, caplog: Any) -> None:
+async def test_a_failing_handler_is_logged_and_the_user_told(
+    env: Env, monkeypatch: Any, caplog: Any
+) -> None:
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("database is locked")
 
@@ -374,4 +468,8 @@ async def test_a_failing_handler_is_logged_and_the_user_told(env: Env, monkeypat
     reply = await env.say(chat, "/latest")
     assert reply.visible == "Something went wrong. Please try again in a moment."
     errors = [r for r in caplog.records if r.getMessage().startswith("telegram_handler_error")]
-    assert errors and errors[0].exc_info is not None and "database is locked" in str(errors[0].exc_info[1])
+    assert (
+        errors
+        and errors[0].exc_info is not None
+        and "database is locked" in str(errors[0].exc_info[1])
+    )

@@ -53,31 +53,54 @@ class Rig:
         return OutboxWorker(self.store, {"telegram": self.platform.sender}, real_now, **kwargs)
 
     async def subscribe(self, chat_id: int, labels: Sequence[str], thread: str = "") -> None:
-        await self.store.save_subscription("telegram", str(chat_id), list(labels), real_now(), thread_id=thread)
+        await self.store.save_subscription(
+            "telegram", str(chat_id), list(labels), real_now(), thread_id=thread
+        )
 
     async def stories(self, labels: Sequence[str], prefix: str = "s") -> list[Story]:
         """Queue one new story per entry of `labels` (published a minute apart), as a poll would."""
         now = real_now()
         await self.store.sync_feeds([(FEED, "http://127.0.0.1/feed", "ar", 60)], now)
         stories = [
-            Story(id=f"{prefix}{i}", feed_id=FEED, title=f"خبر رقم {i} <عاجل> & مهم", summary=f"ملخص الخبر {i}",
-                  link=f"https://h.test/{prefix}{i}", published=T0 + timedelta(minutes=i), language="ar")
+            Story(
+                id=f"{prefix}{i}",
+                feed_id=FEED,
+                title=f"خبر رقم {i} <عاجل> & مهم",
+                summary=f"ملخص الخبر {i}",
+                link=f"https://h.test/{prefix}{i}",
+                published=T0 + timedelta(minutes=i),
+                language="ar",
+            )
             for i in range(len(labels))
         ]
-        matches = {s.id: Match((label,), (Evidence(label, label, label, "title"),))
-                   for s, label in zip(stories, labels, strict=True)}
-        await self.store.ingest(FEED, stories, matches, FeedUpdate(next_poll_at=now), now, alert=True)
+        matches = {
+            s.id: Match((label,), (Evidence(label, label, label, "title"),))
+            for s, label in zip(stories, labels, strict=True)
+        }
+        await self.store.ingest(
+            FEED, stories, matches, FeedUpdate(next_poll_at=now), now, alert=True
+        )
         return stories
 
     async def rows(self) -> list[dict[str, Any]]:
         return await self.store.outbox_rows()
 
 
-def make_platform(fake: FakeTelegram, store: Store, limiter: TelegramRateLimiter | None = None,
-                  pacing: Pacing | None = None) -> TelegramPlatform:
+def make_platform(
+    fake: FakeTelegram,
+    store: Store,
+    limiter: TelegramRateLimiter | None = None,
+    pacing: Pacing | None = None,
+) -> TelegramPlatform:
     platform = TelegramPlatform(
-        token=fake.token, api_base_url=fake.api_base_url, subscriptions=Subscriptions(store, real_labels(), real_now),
-        store=store, tz=TZ, clock=real_now, limiter=limiter, poll_timeout=0.5,
+        token=fake.token,
+        api_base_url=fake.api_base_url,
+        subscriptions=Subscriptions(store, real_labels(), real_now),
+        store=store,
+        tz=TZ,
+        clock=real_now,
+        limiter=limiter,
+        poll_timeout=0.5,
     )
     if pacing is not None:
         platform.sender.pacing = pacing
@@ -130,22 +153,34 @@ async def test_burst_to_50_chats_is_paced_not_dropped(rig: Rig) -> None:
     worst_second = max(sum(1 for t in times if a <= t < a + 1.0) for a in times)
     assert worst_second <= 30
     for chat_id in private + groups:
-        gaps = [b.time - a.time for a, b in zip(fake.messages(chat_id), fake.messages(chat_id)[1:], strict=False)]
+        gaps = [
+            b.time - a.time
+            for a, b in zip(fake.messages(chat_id), fake.messages(chat_id)[1:], strict=False)
+        ]
         assert min(gaps) >= (3.0 if chat_id < 0 else 1.0) - 0.05
     rate = len(fake.sent) / (times[-1] - times[0])
-    print(f"\nburst: {len(fake.sent)} alerts to 50 chats in {elapsed:.1f} s, {rate:.1f} msg/s overall, "
-          f"busiest 1-s window {worst_second}")
+    print(
+        f"\nburst: {len(fake.sent)} alerts to 50 chats in {elapsed:.1f} s, {rate:.1f} msg/s overall, "
+        f"busiest 1-s window {worst_second}"
+    )
     assert rate > 20  # paced, but not needlessly slow
 
 
 @pytest.mark.slow
-async def test_groups_never_get_more_than_20_per_window(fake_telegram: FakeTelegram, store: Store) -> None:
+async def test_groups_never_get_more_than_20_per_window(
+    fake_telegram: FakeTelegram, store: Store
+) -> None:
     """Telegram's group limit with the clock 20 times faster (window 3 s instead of 60 s) on both
     sides, so 30 alerts per group really meet it: none refused, each window holds at most 20."""
     fake = fake_telegram
     factor = 0.05
-    fake.limits = Limits(chat_gap=1.0 * factor, group_max=20, group_window=60 * factor, overall_max=30,
-                         tolerance=0.01)
+    fake.limits = Limits(
+        chat_gap=1.0 * factor,
+        group_max=20,
+        group_window=60 * factor,
+        overall_max=30,
+        tolerance=0.01,
+    )
     limiter = TelegramRateLimiter(chat_gap=1.0 * factor, group_window=60 * factor)
     platform = make_platform(fake, store, limiter, Pacing(27.0, 1.0 * factor, 3.0 * factor * 0.5))
     rig = Rig(fake, store, platform)
@@ -197,8 +232,12 @@ async def test_group_upgraded_to_supergroup_gets_the_alert_at_its_new_id(rig: Ri
     fake.group(-5002, supergroup=False)
     fake.group(-1005002)
     await rig.subscribe(-5002, ["musk"])
-    fake.fail(-5002, 400, "Bad Request: group chat was upgraded to a supergroup chat",
-              parameters={"migrate_to_chat_id": -1005002})
+    fake.fail(
+        -5002,
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        parameters={"migrate_to_chat_id": -1005002},
+    )
     stories = await rig.stories(["musk"])
     await asyncio.wait_for(rig.outbox().deliver_due(), 20)
     assert fake.messages(-5002) == []
@@ -218,7 +257,10 @@ async def test_alerts_go_to_the_forum_topic_that_subscribed(rig: Rig) -> None:
     await rig.subscribe(-6100, ["musk"], thread="43")
     stories = await rig.stories(["trump", "musk"])
     await asyncio.wait_for(rig.outbox().deliver_due(), 20)
-    got = sorted((m.message_thread_id or 0, m.visible.split("\n")[0].lstrip("\u200f")) for m in fake.messages(-6100))
+    got = sorted(
+        (m.message_thread_id or 0, m.visible.split("\n")[0].lstrip("\u200f"))
+        for m in fake.messages(-6100)
+    )
     assert got == [(42, stories[0].title), (43, stories[1].title)]
     times = [m.time for m in fake.messages(-6100)]
     # one group, whatever the topic: its 20/min is shared, so the alerts are 3 s apart
@@ -234,10 +276,16 @@ async def test_a_deleted_forum_topic_pauses_that_topic_only(rig: Rig) -> None:
     await rig.subscribe(-6200, ["trump"])  # the group itself
     await rig.stories(["trump", "trump"])
     await asyncio.wait_for(rig.outbox().deliver_due(), 20)
-    assert len(fake.messages(-6200)) == 2 and all(m.message_thread_id is None for m in fake.messages(-6200))
+    assert len(fake.messages(-6200)) == 2 and all(
+        m.message_thread_id is None for m in fake.messages(-6200)
+    )
     topic = await rig.store.subscription("telegram", "-6200", "42")
     group = await rig.store.subscription("telegram", "-6200")
-    assert topic is not None and not topic.active and topic.paused_reason == "topic_gone: Message thread not found"
+    assert (
+        topic is not None
+        and not topic.active
+        and topic.paused_reason == "topic_gone: Message thread not found"
+    )
     assert group is not None and group.active
     statuses = sorted(r["status"] for r in await rig.rows())
     assert statuses == ["cancelled", "cancelled", "sent", "sent"]
@@ -246,12 +294,25 @@ async def test_a_deleted_forum_topic_pauses_that_topic_only(rig: Rig) -> None:
 @pytest.mark.parametrize(
     ("chat_id", "kind", "script", "reason"),
     [
-        (4001, "private", "Forbidden: bot was blocked by the user", "blocked: Forbidden: bot was blocked by the user"),
-        (-4002, "group", "Forbidden: bot was kicked from the supergroup chat",
-         "kicked: Forbidden: bot was kicked from the supergroup chat"),
+        (
+            4001,
+            "private",
+            "Forbidden: bot was blocked by the user",
+            "blocked: Forbidden: bot was blocked by the user",
+        ),
+        (
+            -4002,
+            "group",
+            "Forbidden: bot was kicked from the supergroup chat",
+            "kicked: Forbidden: bot was kicked from the supergroup chat",
+        ),
         (-4003, "unknown", None, "chat_gone: Chat not found"),
-        (-4004, "group", "Bad Request: not enough rights to send text messages to the chat",
-         "no_permission: Not enough rights to send text messages to the chat"),
+        (
+            -4004,
+            "group",
+            "Bad Request: not enough rights to send text messages to the chat",
+            "no_permission: Not enough rights to send text messages to the chat",
+        ),
     ],
 )
 async def test_gone_chats_are_paused_with_the_reason_and_get_nothing_more(
@@ -278,7 +339,9 @@ async def test_gone_chats_are_paused_with_the_reason_and_get_nothing_more(
     assert statuses == ["cancelled"] * 2
     # a later story is not even queued for the paused chat
     await rig.stories(["ai"], prefix="later")
-    assert [r for r in await rig.rows() if r["chat_id"] == str(chat_id) and r["story_id"] == "later0"] == []
+    assert [
+        r for r in await rig.rows() if r["chat_id"] == str(chat_id) and r["story_id"] == "later0"
+    ] == []
 
 
 @pytest.mark.slow
@@ -288,7 +351,7 @@ async def test_html_refused_falls_back_to_plain_text_once(rig: Rig) -> None:
     fake.private_chat(6002)
     await rig.subscribe(6001, ["trump"])
     await rig.subscribe(6002, ["trump"])
-    refusal = "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0"
+    refusal = 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0'
     fake.fail(6001, 400, refusal, only_html=True)  # HTML refused, plain text accepted
     fake.fail(6002, 400, refusal, times=2)  # refused both ways: given up, not retried forever
     stories = await rig.stories(["trump", "trump"])
@@ -303,7 +366,9 @@ async def test_html_refused_falls_back_to_plain_text_once(rig: Rig) -> None:
     rows = {(r["chat_id"], r["story_id"]): r for r in await rig.rows()}
     assert rows[("6001", "s0")]["status"] == "sent"
     failed = rows[("6002", "s0")]
-    assert failed["status"] == "failed" and "refused as HTML and as plain text" in failed["last_error"]
+    assert (
+        failed["status"] == "failed" and "refused as HTML and as plain text" in failed["last_error"]
+    )
     assert titles(fake, 6002) == [stories[1].title]  # the next alert still arrives
 
 
@@ -315,7 +380,10 @@ async def test_server_errors_are_retried_later(rig: Rig) -> None:
     stories = await rig.stories(["ai"])
     clock = FakeClock(real_now())  # the 5 s backoff passes on the outbox's clock, not the wall's
     outbox = OutboxWorker(
-        rig.store, {"telegram": rig.platform.sender}, clock, monotonic=clock.monotonic,
+        rig.store,
+        {"telegram": rig.platform.sender},
+        clock,
+        monotonic=clock.monotonic,
         sleep=clock.sleep,
     )
     await asyncio.wait_for(outbox.deliver_due(), 20)
@@ -384,12 +452,14 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
     """The real composition (runtime.app.build): commands over Telegram, a feed served on
     loopback, a poll, the outbox; two subscribed chats get the alert, the unsubscribed one not."""
     fake = fake_telegram
-    config = write_config(tmp_path, f"""
-        database: {tmp_path / 'e2e.db'}
+    config = write_config(
+        tmp_path,
+        f"""
+        database: {tmp_path / "e2e.db"}
         timezone: Africa/Casablanca
         feeds:
           - id: hespress_ar
-            url: {feed_server.url('/feed.xml')}
+            url: {feed_server.url("/feed.xml")}
             language: ar
         http:
           allow_private_addresses: true
@@ -397,7 +467,8 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
           api_base_url: {fake.api_base_url}
         health:
           enabled: false
-    """)
+    """,
+    )
     settings = load_settings(config, env={"TELEGRAM_BOT_TOKEN": fake.token})
     feed_server.set("/feed.xml", body=rss([OLD_ITEM]))
     options = AppOptions(clock=real_now, platform_factories=(("telegram", create_platform),))
@@ -411,8 +482,12 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
         alice = fake.private_chat(9001, language_code="ar")
         bob_group = fake.group(-9002, admins={9003: "administrator"})
         carol = fake.private_chat(9004, language_code="en")
-        for chat, text, sender in ((alice, "/subscribe trump", None), (bob_group, "/subscribe", user(9003, "en")),
-                                   (carol, "/subscribe trump", None), (carol, "/unsubscribe", None)):
+        for chat, text, sender in (
+            (alice, "/subscribe trump", None),
+            (bob_group, "/subscribe", user(9003, "en")),
+            (carol, "/subscribe trump", None),
+            (carol, "/unsubscribe", None),
+        ):
             before = len(fake.messages(chat.id))
             fake.push(fake.command(chat, text, from_user=sender))
             await fake.wait_for_message(chat.id, before + 1)
@@ -426,7 +501,7 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
         await asyncio.wait_for(parts.outbox.deliver_due(), 20)
 
     for chat in (alice, bob_group):
-        alert = fake.messages(chat.id)[replies[chat.id]:]
+        alert = fake.messages(chat.id)[replies[chat.id] :]
         assert len(alert) == 1 and alert[0].parse_mode == "HTML"
         lines = alert[0].visible.split("\n")
         assert lines[0] == "\u200fترامب يعلن خطة جديدة للذكاء الاصطناعي"
@@ -436,7 +511,13 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
     assert fake.rate_limited == []
 
 
-OLD_ITEM = ("ترامب يزور المغرب", "https://www.hespress.com/old-1.html", "Tue, 10 Feb 2026 08:00:00 GMT")
-NEW_ITEM = ("ترامب يعلن خطة جديدة للذكاء الاصطناعي", "https://www.hespress.com/new-1.html",
-            "Wed, 11 Feb 2026 09:30:00 GMT")
-
+OLD_ITEM = (
+    "ترامب يزور المغرب",
+    "https://www.hespress.com/old-1.html",
+    "Tue, 10 Feb 2026 08:00:00 GMT",
+)
+NEW_ITEM = (
+    "ترامب يعلن خطة جديدة للذكاء الاصطناعي",
+    "https://www.hespress.com/new-1.html",
+    "Wed, 11 Feb 2026 09:30:00 GMT",
+)

@@ -27,13 +27,27 @@ LABELS = {
     "trump": LabelInfo("trump", "figure", "ترامب", "Donald Trump"),
     "ai": LabelInfo("ai", "topic", "الذكاء الاصطناعي", "Artificial Intelligence"),
 }
-MATCH = Match(("trump", "ai"), (Evidence("trump", "ترامب", "ترامب", "title"), Evidence("ai", "AI", "AI", "title")))
+MATCH = Match(
+    ("trump", "ai"),
+    (Evidence("trump", "ترامب", "ترامب", "title"), Evidence("ai", "AI", "AI", "title")),
+)
 
 
-def story(title: str = "ترامب يوقع أمرا تنفيذيا بشأن الذكاء الاصطناعي", summary: str = "ملخص الخبر.",
-          link: str = "https://www.hespress.com/a-1.html", feed: str = "hespress_ar") -> Story:
-    return Story(id=link or title, feed_id=feed, title=title, summary=summary, link=link,
-                 published=datetime(2026, 2, 11, 13, 5, tzinfo=UTC), language="ar")
+def story(
+    title: str = "ترامب يوقع أمرا تنفيذيا بشأن الذكاء الاصطناعي",
+    summary: str = "ملخص الخبر.",
+    link: str = "https://www.hespress.com/a-1.html",
+    feed: str = "hespress_ar",
+) -> Story:
+    return Story(
+        id=link or title,
+        feed_id=feed,
+        title=title,
+        summary=summary,
+        link=link,
+        published=datetime(2026, 2, 11, 13, 5, tzinfo=UTC),
+        language="ar",
+    )
 
 
 def test_arabic_alert_layout_and_what_the_reader_sees() -> None:
@@ -59,14 +73,26 @@ def test_english_chat_gets_english_hashtags_and_ltr_lines() -> None:
 
 
 def test_arabic_title_starting_with_latin_word_is_still_rtl() -> None:
-    text = render_alert(story(title="OpenAI تطلق نموذجا جديدا للذكاء الاصطناعي في المغرب"), MATCH, LABELS,
-                        lang="ar", tz=TZ, source="x")
+    text = render_alert(
+        story(title="OpenAI تطلق نموذجا جديدا للذكاء الاصطناعي في المغرب"),
+        MATCH,
+        LABELS,
+        lang="ar",
+        tz=TZ,
+        source="x",
+    )
     assert parse_html(text.html).startswith(RLM + "OpenAI")
 
 
 def test_french_story_in_arabic_chat_keeps_ltr_title() -> None:
-    text = render_alert(story(title="Trump signe un décret sur l'IA", summary="Le président américain..."),
-                        MATCH, LABELS, lang="ar", tz=TZ, source="hespress_fr")
+    text = render_alert(
+        story(title="Trump signe un décret sur l'IA", summary="Le président américain..."),
+        MATCH,
+        LABELS,
+        lang="ar",
+        tz=TZ,
+        source="hespress_fr",
+    )
     lines = parse_html(text.html).split("\n")
     assert lines[0] == LRM + "Trump signe un décret sur l'IA"
     assert lines[-1].startswith(RLM + "#ترامب")
@@ -77,12 +103,14 @@ def test_french_story_in_arabic_chat_keeps_ltr_title() -> None:
     [
         "<b>fake bold</b> & <script>alert(1)</script>",
         "Tom & Jerry </a></b><a href='javascript:x'>",
-        "ترامب <i> &amp; &lt;tag&gt; \"quoted\"",
+        'ترامب <i> &amp; &lt;tag&gt; "quoted"',
         "&#128512; &unknown; <tg-spoiler>",
     ],
 )
 def test_feed_markup_arrives_as_text(title: str) -> None:
-    text = render_alert(story(title=title, summary=title), MATCH, LABELS, lang="ar", tz=TZ, source="<src>")
+    text = render_alert(
+        story(title=title, summary=title), MATCH, LABELS, lang="ar", tz=TZ, source="<src>"
+    )
     visible = parse_html(text.html)  # Telegram would accept it
     assert clean(title) in visible  # ...and show the title exactly as the feed wrote it
     assert "<src>" in visible
@@ -115,7 +143,9 @@ def test_never_over_4096_after_parsing_summary_cut_first() -> None:
     assert utf16_len(visible) <= MAX_TEXT
     assert "…" in visible and "النهاية" not in visible
     # a tiny limit: the summary goes first, the title and hashtags stay
-    small = render_alert(story(summary=long_summary), MATCH, LABELS, lang="ar", tz=TZ, source="s", limit=120)
+    small = render_alert(
+        story(summary=long_summary), MATCH, LABELS, lang="ar", tz=TZ, source="s", limit=120
+    )
     shown = parse_html(small.html)
     assert utf16_len(shown) <= 120 and utf16_len(small.plain) <= 120
     assert "#ترامب" in shown
@@ -123,7 +153,9 @@ def test_never_over_4096_after_parsing_summary_cut_first() -> None:
 
 def test_huge_title_and_emoji_count_as_utf16() -> None:
     title = "😀" * 5000  # 2 UTF-16 units each
-    text = render_alert(story(title=title, summary="😀" * 5000), MATCH, LABELS, lang="en", tz=TZ, source="s")
+    text = render_alert(
+        story(title=title, summary="😀" * 5000), MATCH, LABELS, lang="en", tz=TZ, source="s"
+    )
     assert utf16_len(parse_html(text.html)) <= MAX_TEXT
     assert utf16_len(text.plain) <= MAX_TEXT
 
@@ -131,13 +163,19 @@ def test_huge_title_and_emoji_count_as_utf16() -> None:
 def test_untitled_story_uses_summary_or_placeholder() -> None:
     text = render_alert(story(title="", summary=""), MATCH, LABELS, lang="ar", tz=TZ, source="s")
     assert parse_html(text.html).split("\n")[0] == RLM + "(بلا عنوان)"
-    text = render_alert(story(title="  ", summary="ملخص فقط"), MATCH, LABELS, lang="en", tz=TZ, source="s")
+    text = render_alert(
+        story(title="  ", summary="ملخص فقط"), MATCH, LABELS, lang="en", tz=TZ, source="s"
+    )
     assert parse_html(text.html).split("\n")[0].endswith("ملخص فقط")
 
 
 def test_latest_list() -> None:
-    html = render_latest("آخر الأخبار المطابقة:", [(story(), "hespress_ar"), (story(title="<x>", link=""), "s")],
-                         lang="ar", tz=TZ)
+    html = render_latest(
+        "آخر الأخبار المطابقة:",
+        [(story(), "hespress_ar"), (story(title="<x>", link=""), "s")],
+        lang="ar",
+        tz=TZ,
+    )
     lines = parse_html(html).split("\n")
     assert lines[0] == RLM + "آخر الأخبار المطابقة:"
     assert lines[1].endswith("1. ترامب يوقع أمرا تنفيذيا بشأن الذكاء الاصطناعي")
@@ -145,20 +183,46 @@ def test_latest_list() -> None:
 
 
 def test_fake_parser_rejects_what_telegram_rejects() -> None:
-    for bad in ("<p>x</p>", "<b>x", "<b>x</i>", "a & b", "x < y", "<a>x</a>", "&nbsp;", '<span class="x">s</span>'):
+    for bad in (
+        "<p>x</p>",
+        "<b>x",
+        "<b>x</i>",
+        "a & b",
+        "x < y",
+        "<a>x</a>",
+        "&nbsp;",
+        '<span class="x">s</span>',
+    ):
         with pytest.raises(HtmlError):
             parse_html(bad)
-    assert parse_html('<b>a</b> &lt;&amp;&gt;&quot; &#1575; <a href="https://x?a=1&amp;b=2">l</a>') == 'a <&>" ا l'
+    assert (
+        parse_html('<b>a</b> &lt;&amp;&gt;&quot; &#1575; <a href="https://x?a=1&amp;b=2">l</a>')
+        == 'a <&>" ا l'
+    )
 
 
 @settings(max_examples=200, deadline=None)
-@given(title=st.text(max_size=600), summary=st.text(max_size=6000), link=st.text(max_size=80),
-       source=st.text(max_size=40), lang=st.sampled_from(["ar", "en"]))
-def test_any_feed_text_renders_to_valid_telegram_html(title: str, summary: str, link: str, source: str,
-                                                      lang: str) -> None:
-    text = render_alert(story(title=title, summary=summary, link="https://x.test/" + link), MATCH, LABELS,
-                        lang=lang, tz=TZ, source=source)
+@given(
+    title=st.text(max_size=600),
+    summary=st.text(max_size=6000),
+    link=st.text(max_size=80),
+    source=st.text(max_size=40),
+    lang=st.sampled_from(["ar", "en"]),
+)
+def test_any_feed_text_renders_to_valid_telegram_html(
+    title: str, summary: str, link: str, source: str, lang: str
+) -> None:
+    text = render_alert(
+        story(title=title, summary=summary, link="https://x.test/" + link),
+        MATCH,
+        LABELS,
+        lang=lang,
+        tz=TZ,
+        source=source,
+    )
     visible = parse_html(text.html)
     assert 0 < utf16_len(visible) <= MAX_TEXT
     assert utf16_len(text.plain) <= MAX_TEXT
-    assert not any(ord(c) in range(0x202A, 0x202F) or ord(c) in range(0x2066, 0x206A) for c in visible)
+    assert not any(
+        ord(c) in range(0x202A, 0x202F) or ord(c) in range(0x2066, 0x206A) for c in visible
+    )

@@ -31,8 +31,16 @@ def test_every_command_has_menu_descriptions() -> None:
 
 @pytest.mark.parametrize(
     ("chat_lang", "user_lang", "expected"),
-    [(None, None, "ar"), (None, "ar", "ar"), (None, "ar-EG", "ar"), (None, "en", "en"), (None, "fr", "en"),
-     ("ar", "en", "ar"), ("en", "ar", "en"), ("xx", "fr", "en")],
+    [
+        (None, None, "ar"),
+        (None, "ar", "ar"),
+        (None, "ar-EG", "ar"),
+        (None, "en", "en"),
+        (None, "fr", "en"),
+        ("ar", "en", "ar"),
+        ("en", "ar", "en"),
+        ("xx", "fr", "en"),
+    ],
 )
 def test_pick_lang(chat_lang: str | None, user_lang: str | None, expected: str) -> None:
     assert texts.pick_lang(chat_lang, user_lang) == expected
@@ -48,10 +56,14 @@ def test_echo_repeats_little_and_safely() -> None:
 
 
 def test_names_and_join() -> None:
-    labels = {"trump": LabelInfo("trump", "figure", "ترامب", "Donald Trump"),
-              "ai": LabelInfo("ai", "topic", "الذكاء الاصطناعي", "Artificial Intelligence")}
+    labels = {
+        "trump": LabelInfo("trump", "figure", "ترامب", "Donald Trump"),
+        "ai": LabelInfo("ai", "topic", "الذكاء الاصطناعي", "Artificial Intelligence"),
+    }
     assert texts.names(["trump", "ai"], labels, "ar") == "ترامب، الذكاء الاصطناعي"
     assert texts.names(["trump", "gone"], labels, "en") == "Donald Trump, gone"
     assert texts.names([], labels, "en") == "nothing"
     topics = texts.topics_text(list(labels.values()), "en")
-    assert topics.startswith("Figures:\n• trump — Donald Trump\n\nTopics:\n• ai — Artificial Intelligence")
+    assert topics.startswith(
+        "Figures:\n• trump — Donald Trump\n\nTopics:\n• ai — Artificial Intelligence"
+    )

@@ -318,7 +318,9 @@ def test_namesakes_brands_and_codes_are_not_the_label(
         ("trump", "", "President Trump met Eric Trump at the White House."),
     ],
 )
-def test_rarer_spellings_and_context(matcher: Matcher, label: str, title: str, summary: str) -> None:
+def test_rarer_spellings_and_context(
+    matcher: Matcher, label: str, title: str, summary: str
+) -> None:
     assert label in matcher.match(title, summary).labels
 
 
@@ -326,7 +328,10 @@ def test_rarer_spellings_and_context(matcher: Matcher, label: str, title: str, s
     ("title", "summary"),
     [
         # categories of state action, in French and English (issue 12)
-        ("", "L'Union africaine adopte une stratégie continentale sur l'intelligence artificielle."),
+        (
+            "",
+            "L'Union africaine adopte une stratégie continentale sur l'intelligence artificielle.",
+        ),
         ("", "Des députés déposent une proposition de loi pour encadrer l'IA."),
         ("", "Le parquet a perquisitionné les locaux de X à cause de son chatbot Grok."),
         ("", "Attorneys general urged to block OpenAI's restructuring."),

@@ -337,7 +337,9 @@ class SubscriptionCog(commands.Cog):
     @app_commands.describe(language=_option_text("lang.language"))
     @app_commands.choices(language=LANG_CHOICES)
     @app_commands.guild_only()
-    async def lang(self, interaction: discord.Interaction[Any], language: str | None = None) -> None:
+    async def lang(
+        self, interaction: discord.Interaction[Any], language: str | None = None
+    ) -> None:
         # `str`, not `Choice[str]`: Discord's client offers only the choices, but a crafted
         # client may send any value, which discord.py would turn into an error before this
         # handler runs (issue 17 item 8); core.commands answers it with the usage instead.

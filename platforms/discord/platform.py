@@ -28,7 +28,6 @@ class DiscordStartError(RuntimeError):
     """The Discord client could not start; the message says why and what to check."""
 
 
-
 class DiscordPlatform:
     """The Discord side of Mirsad, (the `platforms.base.Platform` protocol)."""
 

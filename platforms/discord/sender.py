@@ -215,7 +215,9 @@ def translate_http_error(exc: discord.HTTPException) -> SendResult:
         return Gone(PauseReason(pause_code, text))
     if status in (403, 404):
         # Any other refusal of this channel: pausing is cheaper than a ban for hammering it.
-        return Gone(PauseReason("refused", f"refused by Discord ({status} {code}): {exc.text}"[:300]))
+        return Gone(
+            PauseReason("refused", f"refused by Discord ({status} {code}): {exc.text}"[:300])
+        )
     if status == 429:
         # Only reaches here without `Via`: Cloudflare's edge, which limits the whole bot.
         retry_after = _header_seconds(exc, "Retry-After") or PLATFORM_WAIT

@@ -24,8 +24,14 @@ OPTIONS: dict[str, dict[str, str]] = {
     "unsubscribe.figure": {"en": "A figure to stop following", "ar": "شخصية لإلغاء متابعتها"},
     "unsubscribe.topic": {"en": "A topic to stop following", "ar": "موضوع لإلغاء متابعته"},
     "lang.language": {"en": "Arabic or English", "ar": "العربية أو الإنجليزية"},
-    "stats.label": {"en": "A figure or topic (default: this channel's)", "ar": "شخصية أو موضوع (الافتراضي: ما تتابعه القناة)"},
-    "stats.days": {"en": "How many days, 1 to 90 (default 30)", "ar": "عدد الأيام من 1 إلى 90 (الافتراضي 30)"},
+    "stats.label": {
+        "en": "A figure or topic (default: this channel's)",
+        "ar": "شخصية أو موضوع (الافتراضي: ما تتابعه القناة)",
+    },
+    "stats.days": {
+        "en": "How many days, 1 to 90 (default 30)",
+        "ar": "عدد الأيام من 1 إلى 90 (الافتراضي 30)",
+    },
 }
 
 _TEXTS: dict[str, dict[str, str]] = {

@@ -11,7 +11,6 @@ answered within `overall_window` (alerts.pacing.AnswerWindow); it retries a 429 
 callers that ask (command replies, `rate_limit_args=N`) and holds just that chat meanwhile.
 """
 
-
 from __future__ import annotations
 
 import asyncio
@@ -34,6 +33,8 @@ from alerts.pacing import AnswerWindow, RateGate
 log = logging.getLogger("mirsad.telegram")
 
 _MESSAGE_ENDPOINTS = {"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"}
+
+
 def retry_after_seconds(exc: RetryAfter) -> float:
     """`exc.retry_after` in seconds, without PTB's int/timedelta deprecation warning."""
     with warnings.catch_warnings():
