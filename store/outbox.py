@@ -80,26 +80,30 @@ class OutboxRepository(Repository):
         if owner is not None:
             return await self._claim(query, now, owner, claim)
         async with self._db.read() as conn:
-            rows = list(await conn.execute(query))
-            also = await self._event_sources(conn, {r.id for r in rows})
-            edit_of = await self._sent_message_ids(
-                conn, {(r.sub_id, r.id) for r in rows if r.revision > 0}
+            return await self._deliveries(conn, list(await conn.execute(query)))
+
+    async def _deliveries(self, conn: AsyncConnection, rows: Sequence[Any]) -> list[rec.Delivery]:
+        """Outbox rows read with their story and subscription, as deliveries: with the other
+        sources of the story's event and, for an edit, the message it edits."""
+        also = await self._event_sources(conn, {r.id for r in rows})
+        edit_of = await self._sent_message_ids(
+            conn, {(r.sub_id, r.id) for r in rows if r.revision > 0}
+        )
+        return [
+            rec.Delivery(
+                outbox_id=r.outbox_id,
+                attempts=r.attempts,
+                queued_at=r.queued_at,
+                subscription=rec.subscription_from_row(r),
+                story=rec.story_from_row(r),
+                match=rec.match_from_row(r.match_labels, r.evidence),
+                revision=r.revision,
+                edit_of=edit_of.get((r.sub_id, r.id)),
+                also=also.get(r.id, ()),
+                updated=r.revised_at is not None,
             )
-            return [
-                rec.Delivery(
-                    outbox_id=r.outbox_id,
-                    attempts=r.attempts,
-                    queued_at=r.queued_at,
-                    subscription=rec.subscription_from_row(r),
-                    story=rec.story_from_row(r),
-                    match=rec.match_from_row(r.match_labels, r.evidence),
-                    revision=r.revision,
-                    edit_of=edit_of.get((r.sub_id, r.id)),
-                    also=also.get(r.id, ()),
-                    updated=r.revised_at is not None,
-                )
-                for r in rows
-            ]
+            for r in rows
+        ]
 
     async def _claim(
         self, query: Select[Any], now: datetime, owner: str, claim: timedelta
@@ -134,26 +138,9 @@ class OutboxRepository(Repository):
                     .returning(t.outbox.c.id)
                 )
                 taken = {r.id for r in result}
-            also = await self._event_sources(conn, {r.id for r in rows})
-            edit_of = await self._sent_message_ids(
-                conn, {(r.sub_id, r.id) for r in rows if r.revision > 0}
-            )
-        return [
-            rec.Delivery(
-                outbox_id=r.outbox_id,
-                attempts=r.attempts,
-                queued_at=r.queued_at,
-                subscription=rec.subscription_from_row(r),
-                story=rec.story_from_row(r),
-                match=rec.match_from_row(r.match_labels, r.evidence),
-                revision=r.revision,
-                edit_of=edit_of.get((r.sub_id, r.id)),
-                also=also.get(r.id, ()),
-                updated=r.revised_at is not None,
-            )
-            for r in rows
-            if r.outbox_id in taken or r.outbox_id not in renew
-        ]
+            # only the rows this instance holds now: claimed just now, or still ours
+            held = [r for r in rows if r.outbox_id in taken or r.outbox_id not in renew]
+            return await self._deliveries(conn, held)
 
     @staticmethod
     async def _event_sources(
