@@ -439,6 +439,11 @@ def load_settings(
         problems.extend(exc.problems)
         secrets = Secrets()
 
+    if config is not None and (host := env.get("MIRSAD_HEALTH_HOST", "").strip()):
+        # where /healthz and /metrics listen, over `health.host`: docker-compose.yml sets
+        # 0.0.0.0 (the container's own network) and publishes the port on the host's 127.0.0.1
+        health = config.health.model_copy(update={"host": host})
+        config = config.model_copy(update={"health": health})
     if config is not None:
         seen: set[str] = set()
         urls: dict[str, str] = {}
