@@ -24,6 +24,7 @@ for _name in (
     "DISCORD_BOT_TOKEN_FILE",
     "MIRSAD_DATABASE_URL",
     "MIRSAD_DATABASE_URL_FILE",
+    "MIRSAD_HEALTH_HOST",  # docker-compose.yml sets it: where /healthz listens
 ):
     os.environ.pop(_name, None)  # a developer's real token must never reach a test
 
