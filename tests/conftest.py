@@ -24,6 +24,7 @@ for _name in (
     "DISCORD_BOT_TOKEN_FILE",
     "MIRSAD_DATABASE_URL",
     "MIRSAD_DATABASE_URL_FILE",
+    "MIRSAD_HEALTH_HOST",  # docker-compose.yml sets it: where /healthz listens
 ):
     os.environ.pop(_name, None)  # a developer's real token must never reach a test
 
@@ -64,3 +65,13 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
         return write_config(tmp_path, body, **kwargs)
 
     return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On several processes (scripts/test: pytest-xdist, a file to each in turn), the files
+    with slow tests go first: one started last (a 60-s burst) would keep one process busy
+    long after the other had finished. The order within a file is kept."""
+    if not getattr(config.option, "numprocesses", None):
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: files and tests keep order

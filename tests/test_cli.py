@@ -224,11 +224,11 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         assert all(n.startswith(("mirsad_", "process_", "python_")) for n in names), names
         checked = bot("healthcheck", config=config)  # the Docker health check's command
         assert (checked.returncode, checked.stdout) == (0, "ok\n"), checked.stderr
-        started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
+        # within Docker's stop_grace_period (15 s), or docker stop would SIGKILL it; no tighter
+        # wall-clock bound: a loaded machine could break one
         _out, err = proc.communicate(timeout=15)
         assert proc.returncode == 0, err
-        assert time.monotonic() - started < 10
         stopped = bot("healthcheck", config=config)
         assert stopped.returncode == 1 and stopped.stdout == ""
         assert stopped.stderr.startswith(
