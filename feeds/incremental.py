@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -47,10 +47,28 @@ from models import Story
 
 @dataclass(frozen=True)
 class ItemMemory:
-    """What a feed served last time: the body's digest and, per raw item, its story id."""
+    """What a feed served last time: the body's digest and, per raw item, its story id.
+
+    Packed (issue 19, memory): the item digests as one bytes of 16-byte digests and the ids
+    as one newline-joined str, ~3 KB for 50 items instead of ~12 KB of dict, bytes and str
+    objects; `ids` unpacks them while a body is read."""
 
     body: bytes
-    ids: Mapping[bytes, str] = field(default_factory=dict)  # empty: ids not reusable
+    digests: bytes = b""  # 16 bytes per item; empty: ids not reusable
+    joined_ids: str = ""  # the items' story ids in the same order, "\n"-joined
+
+    @classmethod
+    def of(cls, body: bytes, ids: Mapping[bytes, str]) -> ItemMemory:
+        if any("\n" in i for i in ids.values()):
+            ids = {}  # (no id holds a newline: links are escaped, guids whitespace-folded)
+        return cls(body, b"".join(ids), "\n".join(ids.values()))
+
+    @property
+    def ids(self) -> dict[bytes, str]:
+        if not self.digests:
+            return {}
+        chunks = [self.digests[n : n + DIGEST] for n in range(0, len(self.digests), DIGEST)]
+        return dict(zip(chunks, self.joined_ids.split("\n"), strict=True))
 
 
 @dataclass(frozen=True)
@@ -65,8 +83,11 @@ class Reading:
     ids_only: bool = False  # a first poll read for ids alone: stories without text
 
 
+DIGEST = 16  # bytes of an item's (and the body's) digest
+
+
 def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
+    return hashlib.blake2b(data, digest_size=DIGEST).digest()
 
 
 def read_feed(
@@ -100,7 +121,7 @@ def read_feed(
         if ids_only is not None:
             ids = dict(zip(digests, (s.id for s in ids_only.stories), strict=True))
             return Reading(
-                False, ids_only, [], ItemMemory(body_digest, ids), partial=False, ids_only=True
+                False, ids_only, [], ItemMemory.of(body_digest, ids), partial=False, ids_only=True
             )
     known_ids = memory.ids if memory is not None else {}
     new = [n for n, d in zip(keep, digests, strict=True) if d not in known_ids]
@@ -137,7 +158,7 @@ def read_feed(
     new_ids = iter(s.id for s in parsed.stories)  # one per new item, in document order
     ids = {d: known_ids[d] if d in known_ids else next(new_ids) for d in digests}
     result = ParsedFeed(parsed.title, parsed.stories, parsed.warnings, dropped=dropped)
-    return Reading(False, result, listed, ItemMemory(body_digest, ids), partial=True)
+    return Reading(False, result, listed, ItemMemory.of(body_digest, ids), partial=True)
 
 
 def _ids_only(
@@ -201,4 +222,4 @@ def _full(
     ids: dict[bytes, str] = {}
     if digests is not None and _ids_are_links(parsed, len(digests)):
         ids = dict(zip(digests, (s.id for s in parsed.stories), strict=True))
-    return Reading(False, parsed, [], ItemMemory(body_digest, ids), partial=False)
+    return Reading(False, parsed, [], ItemMemory.of(body_digest, ids), partial=False)
