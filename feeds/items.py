@@ -197,3 +197,76 @@ def _cut_run(run: bytes) -> bytes:
         head = head[:amp]
     tail = run[len(run.rstrip(b"]-")) :][-2:]
     return head + tail
+
+
+# -- ids without a parse (issue 19: a feed's first poll only records what it holds) ---------
+
+# Any tag whose name ends in "link", whatever its case or prefix (<link>, <atom:link>,
+# <feedburner:origLink>): an item must hold exactly one, a plain <link>.
+_ANY_LINK = re.compile(rb"<[\w.:-]*link(?=[\s>/])", re.IGNORECASE)
+_RSS_LINK = re.compile(rb"<link>\s*(?:<!\[CDATA\[([^\]<>]*)\]\]>|([^<]*))\s*</link>")
+_ATOM_LINK = re.compile(rb"<link((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'))*)\s*/>")
+_ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ABSOLUTE = re.compile(rb"https?://[!-~]+")  # printable ASCII, no whitespace
+
+
+def item_links(body: bytes, items: Items, keep: list[int]) -> list[str] | None:
+    """The raw link of each kept item, when every one is plainly written; else None.
+
+    "Plainly": one link per item and no other link-like element, an absolute http(s) URL
+    in printable ASCII (`&amp;` the only entity), outside any CDATA section or comment in
+    the item, not inside an xml:base document. Anything else is None: the caller parses
+    the body instead (tests/test_incremental.py holds this against feedparser's reading of
+    every feed in tests/data). The links are as written: the caller makes them ids.
+    """
+    if b"xml:base" in body or b"<!ENTITY" in body:
+        return None
+    links: list[str] = []
+    for n in keep:
+        start, end = items.starts[n], items.ends[n]
+        found = list(_ANY_LINK.finditer(body, start, end))
+        if len(found) != 1:
+            return None
+        at = found[0].start()
+        if _inside(body, start, at, b"<![CDATA[", b"]]>") or _inside(
+            body, start, at, b"<!--", b"-->"
+        ):
+            return None
+        raw = _link_at(body, at, end)
+        if raw is None:
+            return None
+        raw = raw.strip()
+        if not _ABSOLUTE.fullmatch(raw):
+            return None
+        links.append(raw.decode("ascii"))
+    return links
+
+
+def _inside(body: bytes, start: int, at: int, opener: bytes, closer: bytes) -> bool:
+    """Whether `at` lies inside an opener...closer section that began after `start`."""
+    last = body.rfind(opener, start, at)
+    return last != -1 and body.find(closer, last, at) == -1
+
+
+def _link_at(body: bytes, at: int, end: int) -> bytes | None:
+    """The link written at `at`, `&amp;` decoded (in CDATA: no "&" at all); None if unsure."""
+    rss = _RSS_LINK.match(body, at, end)
+    if rss is not None:
+        if rss.group(1) is not None:  # CDATA: as written
+            return None if b"&" in rss.group(1) else rss.group(1)
+        return _unescape(rss.group(2))
+    atom = _ATOM_LINK.match(body, at, end)
+    if atom is None:
+        return None
+    attributes: dict[bytes, bytes] = {}
+    for name, double, single in _ATTRIBUTE.findall(atom.group(1)):
+        attributes[name] = double if double or not single else single
+    if attributes.get(b"rel", b"alternate") != b"alternate" or b"href" not in attributes:
+        return None
+    return _unescape(attributes[b"href"])
+
+
+def _unescape(text: bytes) -> bytes | None:
+    if text.count(b"&") != text.count(b"&amp;"):
+        return None  # another entity: leave it to feedparser
+    return text.replace(b"&amp;", b"&")

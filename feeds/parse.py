@@ -99,7 +99,7 @@ def parse_feed(
     warnings: list[str] = []
     response_headers = {k.lower(): v for k, v in headers.items()}
     body = _fix_encoding(body, response_headers, warnings)
-    _refuse_non_feeds(body)
+    refuse_non_feeds(body)
     body = _drop_entity_declarations(body, warnings)
     reduced = reduce(body, max_items)
     body = reduced.body
@@ -368,7 +368,7 @@ def _stories(
 
 
 def _entry(raw: Any, base: str, now: datetime, counts: Counter[str]) -> _Entry | None:
-    link = _http_url(raw.get("link"), base)
+    link = http_url(raw.get("link"), base)
     if raw.get("link") and not link and not raw.get("guidislink"):
         counts["bad link"] += 1  # (a "urn:uuid:" guid standing in for the link is no news)
     title = _cut(clean_text(str(raw.get("title") or "")), MAX_TITLE)
@@ -440,7 +440,7 @@ def _image(raw: Any, base: str) -> str | None:
     for thumb in raw.get("media_thumbnail") or []:
         candidates.append((thumb.get("url"), "", "image"))
     for url, mime, medium in candidates:
-        absolute = _http_url(url, base)
+        absolute = http_url(url, base)
         if not absolute:
             continue
         path = urlsplit(absolute).path.lower()
@@ -453,7 +453,7 @@ def _image(raw: Any, base: str) -> str | None:
     return None
 
 
-def _http_url(value: Any, base: str) -> str:
+def http_url(value: Any, base: str) -> str:
     """`value` made absolute against `base` if it is an http(s) URL, else ""."""
     if not isinstance(value, str) or not value.strip():
         return ""
@@ -639,19 +639,24 @@ _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _FIRST_CHAR = re.compile(rb"\s*(\S)")
 
 
-def _refuse_non_feeds(body: bytes) -> None:
+def root_name(body: bytes) -> bytes | None:
+    """Local name of the root element, lower-cased (b"rss", b"feed", b"rdf"), if found in
+    the first 4 KB (after the prolog: <?xml?>, comments, DOCTYPE)."""
+    root = _ROOT.search(re.sub(rb"<!--.*?-->|<![^>]*>|<\?.*?\?>", b"", body[:4096], flags=re.S))
+    return None if root is None else root.group(1).split(b":")[-1].lower()
+
+
+def refuse_non_feeds(body: bytes) -> None:
     """Fail fast, with a reason a person understands, on bodies that are plainly no feed."""
     first = _FIRST_CHAR.match(body)
     start = first.group(1) if first else b""
     if start in (b"{", b"["):
         raise ParseError("not a feed: JSON")
-    # The first element after the prolog (<?xml?>, comments, DOCTYPE) is the root.
-    root = _ROOT.search(re.sub(rb"<!--.*?-->|<![^>]*>|<\?.*?\?>", b"", body[:4096], flags=re.S))
-    if root is None:
+    name = root_name(body)
+    if name is None:
         if b"<" not in body[:4096]:
             raise ParseError("not a feed: no XML markup")
         return  # a long prolog: let feedparser decide
-    name = root.group(1).split(b":")[-1].lower()
     if name == b"html":
         raise ParseError("not a feed: HTML page")
 

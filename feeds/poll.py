@@ -222,6 +222,8 @@ class Poller:
                 len(parsed.stories),
                 parsed.dropped,
             )
+        if reading.ids_only:  # a first poll read for ids alone: nothing to match or compare
+            return await self._record_ids(feed, result, reading, now, started)
         known = await self._store.known_story_texts([s.id for s in parsed.stories])
         new = [s for s in parsed.stories if s.id not in known]
         # Issue 14: a known story whose title or summary the feed changed is a correction;
@@ -233,6 +235,8 @@ class Poller:
                 before = known.get(story.id)
                 if before is None or (story.title, story.summary) == before:
                     continue
+                if before == ("", ""):
+                    continue  # recorded by id alone on its feed's first poll: never alerted
                 if not (story.title.strip() or story.summary.strip()):
                     continue  # a feed that lost an item's text is not a correction
                 corrections[story.id] = self._matcher.match(
@@ -294,6 +298,18 @@ class Poller:
             edits=ingest.edits,
         )
 
+    async def _record_ids(
+        self, feed: FeedState, result: FetchResult, reading: Reading, now: datetime, started: float
+    ) -> PollOutcome:
+        """A first poll read for ids alone: record the stories as seen, alert nobody."""
+        stories = reading.parsed.stories
+        update = self._success_update(
+            feed, now, result.etag, result.last_modified, result.min_interval, bool(stories)
+        )
+        ingest = await self._store.ingest(feed.id, stories, {}, update, now, alert=False)
+        self._memory[feed.id] = reading.memory
+        return PollOutcome(feed.id, "ok", new=ingest.new_stories, ms=_ms(started), first_poll=True)
+
     async def _parse(self, feed: FeedState, result: FetchResult, now: datetime) -> Reading:
         """read_feed in the worker thread, so the event loop never waits for a big feed."""
         job = functools.partial(
@@ -306,6 +322,7 @@ class Poller:
             now=now,
             max_items=self._max_items,
             memory=self._memory.get(feed.id) if feed.initialized else None,
+            first=not feed.initialized,
         )
         running = asyncio.get_running_loop().run_in_executor(self._parser, job)
         try:

@@ -8,6 +8,10 @@ releases before Alembic read, so an older Mirsad refuses a database newer than i
 
 A database made before Alembic (no alembic_version table) is stamped at the revision its
 meta.schema_version names, then upgraded in place.
+
+Alembic itself (~11 MB of memory, issue 19) is imported only when there is work for it: a
+database already at the newest revision (every start but the first after an upgrade) is
+recognised by reading alembic_version against the revision files' own `revision =` lines.
 """
 
 from __future__ import annotations
@@ -16,18 +20,20 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import re
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import tables as t
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # any fixed 64-bit number: the advisory lock all Mirsad instances on one PostgreSQL agree on
@@ -41,15 +47,30 @@ class SchemaError(RuntimeError):
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
+_REVISION = re.compile(r"""^(down_revision|revision)\s*=\s*(?:["']([^"']+)["']|None)""", re.M)
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest revision, read from the revision files without importing Alembic: the one
+    no other revision names as its down_revision (tests/test_migrations.py holds it to
+    Alembic's own answer)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            if value:
+                (revisions if key == "revision" else parents).add(value)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise SchemaError(f"the migrations have {len(heads)} heads, not one: {sorted(heads)}")
+    return heads.pop()
 
 
 @contextlib.asynccontextmanager
@@ -72,9 +93,16 @@ def _upgrade(sync: Connection) -> None:
         # held until this transaction commits: a second instance waits here, then finds
         # alembic_version at head and does nothing
         sync.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+    tables = set(inspect(sync).get_table_names())
+    if "alembic_version" in tables:
+        current = sync.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if current == head_revision():
+            return  # nothing to do: Alembic stays unimported
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config()
     config.attributes["connection"] = sync
-    tables = set(inspect(sync).get_table_names())
     if "alembic_version" not in tables and "meta" in tables:
         row = sync.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).first()
         legacy = int(row.value) if row is not None else 1

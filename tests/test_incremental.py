@@ -160,3 +160,146 @@ async def test_poller_alerts_only_the_new_items_and_keeps_the_listed_ones_seen(
     assert len(seen) == 12
     # every listed story was marked seen at the second poll, parsed or not (pruning relies on it)
     assert len(set(seen.values())) == 1
+
+
+# -- a feed's first poll reads the ids alone ---------------------------------------------------
+
+FEEDS = ROOT / "tests" / "data" / "feeds"
+
+
+def first_read(body: bytes) -> incremental.Reading:
+    return read_feed(
+        body,
+        {},
+        feed_id="f",
+        url="https://e.com/feed",
+        language="ar",
+        now=NOW,
+        max_items=500,
+        memory=None,
+        first=True,
+    )
+
+
+def test_a_first_read_of_a_real_feed_gives_the_full_parse_ids_without_feedparser(
+    parsed_bodies: list[bytes],
+) -> None:
+    body = (FEEDS / "hespress-ar-2026-02-15.xml").read_bytes()
+    reading = first_read(body)
+    assert reading.ids_only and parsed_bodies == []
+    assert [s.id for s in reading.parsed.stories] == full_ids(body)
+    assert all(s.title == s.summary == "" for s in reading.parsed.stories)
+    # and the next poll of the same items parses nothing but the new one
+    later = body.replace(b"<item>", item(99).encode() + b"<item>", 1)
+    second = read(later, reading.memory)
+    assert second.partial and [s.id for s in second.parsed.stories] == ["https://e.com/99"]
+    assert len(parsed_bodies) == 1
+
+
+def test_every_feed_in_the_test_data_gets_the_full_parse_ids_or_a_full_parse() -> None:
+    """The ids read alone must be the full parse's, item for item, or the next poll of
+    that feed would take its whole list as new (and alert it)."""
+    cheap = 0
+    for path in sorted(FEEDS.rglob("*.xml")):
+        body = path.read_bytes()
+        try:
+            reading = first_read(body)
+        except incremental.ParseError:
+            with pytest.raises(incremental.ParseError):
+                full_ids(body)
+            continue
+        if reading.ids_only:
+            cheap += 1
+            assert [s.id for s in reading.parsed.stories] == full_ids(body), path
+    assert cheap >= 10  # the plain feeds (Hespress, Al Jazeera, DW's RDF...) take the shortcut
+
+
+@pytest.mark.parametrize(
+    ("link", "cheap"),
+    [
+        ("https://E.com/a/../b?utm_source=x&amp;id=3#top", True),  # canonical form, &amp;
+        ("<![CDATA[ https://e.com/cdata ]]>", True),
+        ("<![CDATA[https://e.com/c?a=1&amp;b=2]]>", False),  # "&amp;" as written in CDATA
+        ("  https://e.com/spaced\n ", True),
+        ("https://e.com/%d8%a3", True),
+        ("/relative", False),  # resolved against a base: parsed
+        ("https://e.com/&#1575;", False),  # an entity other than &amp;
+        ("https://e.com/ش", False),  # not ASCII
+        ("javascript:alert(1)", False),
+        ("", False),
+    ],
+)
+def test_a_link_is_read_alone_only_when_plainly_written(link: str, cheap: bool) -> None:
+    body = rss(item(1, link=link), item(2))
+    reading = first_read(body)
+    assert reading.ids_only is cheap
+    assert [s.id for s in reading.parsed.stories] == full_ids(body)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '<atom:link href="https://e.com/other" rel="alternate"/>',  # a second link
+        "<feedburner:origLink>https://e.com/orig</feedburner:origLink>",
+        "<description><![CDATA[<link>https://e.com/x</link>]]></description>",
+    ],
+)
+def test_an_item_with_more_than_one_link_is_parsed_whole(extra: str) -> None:
+    body = rss(item(1).replace("</item>", f"{extra}</item>"), item(2))
+    reading = first_read(body)
+    assert not reading.ids_only
+    assert [s.id for s in reading.parsed.stories] == full_ids(body)
+
+
+def test_shared_links_xml_base_and_non_feeds_are_not_read_alone() -> None:
+    shared = rss(item(1, link="https://e.com/home"), item(2, link="https://e.com/home"))
+    assert not first_read(shared).ids_only
+    assert [s.id for s in first_read(shared).parsed.stories] == full_ids(shared)
+    based = rss(item(1), item(2)).replace(b"<rss ", b'<rss xml:base="https://b.org/" ')
+    assert not first_read(based).ids_only
+    page = b"<html><body><item><link>https://e.com/1</link></item></body></html>"
+    with pytest.raises(incremental.ParseError, match="HTML page"):
+        first_read(page)
+
+
+def test_an_atom_entry_with_one_alternate_link_is_read_alone() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<title>t</title><id>urn:f</id>"
+        b'<entry><title>a</title><id>urn:a</id><link href="https://e.com/a?x=1&amp;y=2"/></entry>'
+        b"<entry><title>b</title><id>urn:b</id><link rel='alternate' href='https://e.com/b'/>"
+        b"</entry></feed>"
+    )
+    reading = first_read(body)
+    assert reading.ids_only
+    assert [s.id for s in reading.parsed.stories] == full_ids(body)
+    edited = body.replace(b"<link href", b'<link rel="enclosure" href', 1)
+    assert not first_read(edited).ids_only
+
+
+async def test_a_first_poll_records_ids_and_the_next_alerts_only_what_is_new(
+    store: Store, clock: FakeClock, feed_server: FeedServer
+) -> None:
+    """Through the poller: recorded by id, nothing alerted; a restart (no memory) parses the
+    whole feed and neither takes the recorded stories as new nor as corrections."""
+    trump = "ترامب يلتقي بوتين"
+    feed_server.set("/f.xml", rss(*(item(n, title=trump if n == 3 else None) for n in range(10))))
+    await store.sync_feeds([("f", feed_server.url("/f.xml"), "ar", 60)], clock.now)
+    matcher = Matcher(load_settings(ROOT / "config.yaml", env={}).config.watchlists)
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
+        (first,) = await Poller(store, fetcher, matcher, clock).poll(await store.feeds())
+        clock.advance(60)
+        feed_server.set(
+            "/f.xml",
+            rss(
+                item(10, title=trump + " مجددا"),
+                *(item(n, title=trump if n == 3 else None) for n in range(10)),
+            ),
+        )
+        restarted = Poller(store, fetcher, matcher, clock)  # no memory of the first poll
+        (second,) = await restarted.poll(await store.feeds())
+    assert (first.status, first.new, first.queued, first.first_poll) == ("ok", 10, 0, True)
+    assert (second.new, second.edits) == (1, 0)
+    async with store.engine.connect() as conn:
+        rows = dict((await conn.execute(sql("SELECT id, title FROM stories"))).all())
+    assert rows["https://e.com/3"] == "" and rows["https://e.com/10"] == trump + " مجددا"

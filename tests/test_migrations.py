@@ -155,3 +155,37 @@ async def test_the_migrations_build_exactly_the_schema_of_store_tables(database_
             assert await conn.run_sync(diff) == []
     finally:
         await store.close()
+
+
+def test_the_head_read_from_the_revision_files_is_alembics() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "store" / "migrations"))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_alembic_is_imported_only_when_a_migration_is_needed(tmp_path: Path) -> None:
+    """Issue 19: Alembic costs ~11 MB; a database at the newest revision does not need it."""
+    import subprocess
+
+    script = (
+        "import asyncio, sys\n"
+        "from store import Store\n"
+        "async def main():\n"
+        f"    store = await Store.open('sqlite+aiosqlite:///{tmp_path / 'm.db'}')\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+
+    def imported() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert imported() == "True"  # a new database: created by the migrations
+    assert imported() == "False"  # at the newest revision: nothing to migrate

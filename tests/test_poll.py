@@ -272,7 +272,7 @@ async def test_not_modified_answers_are_stored_together(
 async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
     store: Store, clock: FakeClock, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feeds.incremental
+    import feeds.poll
 
     feed_server.set("/a.xml", FEED)
     feed_server.set("/stuck.xml", FEED)
@@ -285,15 +285,15 @@ async def test_parsing_runs_in_a_worker_thread_and_a_stuck_parse_times_out(
     )
     threads: list[str] = []
     release = threading.Event()
-    real_parse = feeds.incremental.parse_feed
+    real_read = feeds.poll.read_feed  # the whole reading of a body: parse or ids alone
 
-    def recording_parse(body: bytes, headers: Any, **kw: Any) -> Any:
+    def recording_read(body: bytes, headers: Any, **kw: Any) -> Any:
         threads.append(threading.current_thread().name)
         if kw["feed_id"] == "stuck":
             release.wait(10)
-        return real_parse(body, headers, **kw)
+        return real_read(body, headers, **kw)
 
-    monkeypatch.setattr(feeds.incremental, "parse_feed", recording_parse)
+    monkeypatch.setattr(feeds.poll, "read_feed", recording_read)
     ticks = 0
 
     async def ticking() -> None:  # the event loop keeps running while a parse is stuck
