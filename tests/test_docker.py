@@ -24,6 +24,8 @@ from dockerfile_parse import DockerfileParser
 from tests.feedserver import FeedServer
 from tests.helpers import FEEDS, ROOT
 
+pytestmark = pytest.mark.sqlite_only("the image's SQLite file in its data volume")
+
 
 def dockerfile() -> DockerfileParser:
     # its `path=` wants a folder and would write there; a file object it reads is enough
