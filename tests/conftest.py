@@ -38,13 +38,27 @@ def clock() -> FakeClock:
 
 
 # Every test that takes `store` (or `database_url`) runs on SQLite and, when a PostgreSQL
-# server is configured for tests (tests/pg.py), on PostgreSQL too.
+# server is configured for tests (tests/pg.py), on PostgreSQL too. Tests of a database start
+# there (in-process or a `bot.py` subprocess given the URL in its config). Those about the
+# SQLite file itself (deleted, replaced, disk full, WAL, old SQLite schemas) carry
+# `@pytest.mark.sqlite_only(reason)` and build their own file.
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
+    """A new database: a SQLite file in tmp_path (made by the test), or a fresh PostgreSQL
+    database with the schema already at head (a copy of a template: faster than migrating)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'mirsad.db'}"
+        return
+    async with fresh_database(migrated=True) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Like `database_url`, but a PostgreSQL database is empty too (tests of migrations)."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'mirsad.db'}"
         return

@@ -28,6 +28,8 @@ from store import Store
 from store.dbfile import DatabaseFile, DatabaseLost, DatabaseMissing, DatabaseWatch
 from tests.helpers import ROOT, write_config
 
+pytestmark = pytest.mark.sqlite_only("the database file lost, replaced or damaged")
+
 
 def config(tmp_path: Path) -> Path:
     return write_config(tmp_path, "database: state/m.db\nfeeds: []\nhealth:\n  enabled: false\n")

@@ -27,6 +27,8 @@ from config import load_settings
 from tests.feedserver import FeedServer
 from tests.helpers import FEEDS, ROOT
 
+pytestmark = pytest.mark.sqlite_only("the image's SQLite file in its data volume")
+
 
 def dockerfile() -> DockerfileParser:
     # its `path=` wants a folder and would write there; a file object it reads is enough

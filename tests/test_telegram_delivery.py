@@ -448,7 +448,7 @@ async def test_restart_mid_burst_loses_nothing_and_repeats_at_most_one_per_chat(
 
 
 async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
-    fake_telegram: FakeTelegram, feed_server: FeedServer, tmp_path: Path
+    fake_telegram: FakeTelegram, feed_server: FeedServer, tmp_path: Path, database_url: str
 ) -> None:
     """The real composition (runtime.app.build): commands over Telegram, a feed served on
     loopback, a poll, the outbox; two subscribed chats get the alert, the unsubscribed one not."""
@@ -456,7 +456,7 @@ async def test_story_in_loopback_feed_reaches_subscribed_chats_only(
     config = write_config(
         tmp_path,
         f"""
-        database: {tmp_path / "e2e.db"}
+        database: {database_url}
         timezone: Africa/Casablanca
         feeds:
           - id: hespress_ar

@@ -32,7 +32,11 @@ from tests.dashboard_data import ARABIC_TITLE, NAMES, seed
 from tests.helpers import write_config
 from web import Dashboard
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # what the browser shows; the queries behind it run on both in test_dashboard.py
+    pytest.mark.sqlite_only("a browser test; the dashboard's queries: test_dashboard.py"),
+]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FOUND = Path(CHROMIUM).exists()
