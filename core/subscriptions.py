@@ -17,7 +17,7 @@ from core.pause import PauseReason
 from models import LabelInfo
 from store import StoredAlert, Subscription, SubscriptionStore
 
-LANGS = ("ar", "en")
+LANGS = ("ar", "en", "fr")  # the languages of replies and alerts (/lang, config `language`)
 
 
 def visible(text: str) -> str:
@@ -74,7 +74,7 @@ class Subscriptions:
         names: dict[str, str] = {}
         longest = 1
         for info in self.labels:
-            for key in (info.id, info.name_ar, info.name_en):
+            for key in filter(None, (info.id, info.name_ar, info.name_en, info.name_fr)):
                 parts = key.casefold().split()
                 longest = max(longest, len(parts))
                 names[" ".join(parts)] = info.id

@@ -33,7 +33,15 @@ from dataclasses import dataclass, field
 
 from filters.arabic import tokenize
 from filters.automaton import PhraseAutomaton, Rejected, sentence_ends, sentence_of
-from filters.schema import FigureSpec, Signal, TermSpec, TopicSpec, WatchlistsConfig, as_term
+from filters.schema import (
+    FigureSpec,
+    Names,
+    Signal,
+    TermSpec,
+    TopicSpec,
+    WatchlistsConfig,
+    as_term,
+)
 from filters.spelling import name_variants, phrase_variants
 from models import Evidence, LabelInfo, Match
 
@@ -133,10 +141,10 @@ class Matcher:
         infos: list[LabelInfo] = []
         entries: dict[str, _Entry] = {}
         for fig in config.figures:
-            infos.append(LabelInfo(fig.id, "figure", fig.name.ar, fig.name.en, fig.default))
+            infos.append(_label_info(fig.id, "figure", fig.name, fig.default))
             entries[fig.id] = self._compile_figure(fig)
         for topic in config.topics:
-            infos.append(LabelInfo(topic.id, "topic", topic.name.ar, topic.name.en, topic.default))
+            infos.append(_label_info(topic.id, "topic", topic.name, topic.default))
             entries[topic.id] = self._compile_topic(topic)
         self._automaton.compile()
         # phrase -> the terms it serves: (entry id, signal index or -1 for the entry's own
@@ -675,6 +683,10 @@ _MAX_ITEM = 4
 _ARTICLES = frozenset({"l", "d", "le", "la", "les", "de", "des", "du", "the", "a", "an"})
 _LIST_CONJUNCTIONS = frozenset({"and", "et", "or", "ou", "او"})
 _NOT_LIST_WORDS = frozenset({"والتي", "والذي", "والذين", "واللذان", "والان"})
+
+
+def _label_info(label: str, kind: str, name: Names, default: bool) -> LabelInfo:
+    return LabelInfo(label, kind, name.ar, name.en, default, name_fr=name.fr or "")
 
 
 def _first_term(signal: Signal) -> str:

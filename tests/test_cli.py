@@ -83,9 +83,10 @@ def test_once_alerts_only_new_matching_stories_in_the_terminal(
     assert "link    https://www.hespress.com/trump-ai-order-1700001.html\n" in out  # utm_* removed
     assert "appeared first on" not in out
     assert "summary وقّع الرئيس الأمريكي دونالد ترامب أمرا تنفيذيا جديدا.\n" in out
-    assert "labels  Donald Trump: «ترمب» (title), «ترامب» (summary)\n" in out
-    assert "        Artificial Intelligence: «الذكاء الاصطناعي» (title)\n" in out
-    assert "        AI Policy: " in out
+    # label names in the config's `language` (Arabic by default)
+    assert "labels  ترامب: «ترمب» (title), «ترامب» (summary)\n" in out
+    assert "        الذكاء الاصطناعي: «الذكاء الاصطناعي» (title)\n" in out
+    assert "        سياسات الذكاء الاصطناعي: " in out
 
     again = bot("once", config=config)
     assert again.stdout == ""  # nothing is alerted twice

@@ -32,6 +32,7 @@ class ConsolePlatform:
         ctx = self._context
         ids = [info.id for info in ctx.subscriptions.labels]
         await ctx.store.save_subscription(PLATFORM, CONSOLE_CHAT, ids, ctx.clock())
+        await ctx.store.set_chat_lang(PLATFORM, CONSOLE_CHAT, ctx.language)  # config `language`
 
     async def start(self) -> None:
         """Nothing to connect."""

@@ -19,6 +19,7 @@ def render_console(
     heading: str = "ALERT",
     also: Sequence[tuple[str, str]] = (),
     updated: bool = False,
+    lang: str = "en",
 ) -> str:
     """The terminal block for one alert: title, source, time, link, labels and why.
     `heading`: ALERT for a new one, UPDATE when it replaces one printed before; `also`: the
@@ -35,7 +36,7 @@ def render_console(
         lines.append(f"summary {shorten(story.summary, 280)}")
     for name, link in also:
         lines.append(f"also    {name} {link}".rstrip())
-    why = evidence_lines(match, labels)
+    why = evidence_lines(match, labels, lang)
     lines.append(f"labels  {why[0]}" if why else "labels  -")
     lines.extend(f"        {line}" for line in why[1:])
     return "\n".join(lines) + "\n"

@@ -54,6 +54,7 @@ class ConsoleSender:
         heading: str = "ALERT",
         also: tuple[Story, ...] = (),
         updated: bool = False,
+        lang: str = "en",
     ) -> str:
         source = self._feed_names.get(story.feed_id, story.feed_id)
         others = [(self._feed_names.get(s.feed_id, s.feed_id), s.link) for s in also]
@@ -66,17 +67,19 @@ class ConsoleSender:
             heading=heading,
             also=others,
             updated=updated,
+            lang=lang,
         )
 
     def render(self, payload: Payload, lang: str) -> Rendered[str]:
         """The terminal has no message ids: an edit prints the story again as an UPDATE."""
         match payload:
             case NewAlert(story, found, also, updated):
-                return RenderedNew(self._block(story, found, "ALERT", also, updated))
+                return RenderedNew(self._block(story, found, "ALERT", also, updated, lang))
             case EditAlert(story, found, message_id, also, updated):
-                return RenderedEdit(message_id, self._block(story, found, "UPDATE", also, updated))
+                block = self._block(story, found, "UPDATE", also, updated, lang)
+                return RenderedEdit(message_id, block)
             case Digest(items):
-                blocks = [self._block(story, found) for story, found in items]
+                blocks = [self._block(story, found, lang=lang) for story, found in items]
                 return RenderedDigest((render_digest_header(len(items)) + "".join(blocks),))
             case _:
                 assert_never(payload)

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from alerts.payloads import pack, part_title
 from alerts.render import local_time, shorten
+from core.texts import t
 from models import LabelInfo, Match, Story
 
 MAX_TEXT = 4096  # Telegram's limit for a text message, after entity parsing
@@ -41,7 +42,6 @@ RLM = "\u200f"
 LRM = "\u200e"
 SEPARATOR = " · "
 
-_NO_TITLE = {"ar": "(بلا عنوان)", "en": "(no title)"}
 # Explicit embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): a feed must
 # not be able to change the direction of text outside its own words. Marks (LRM/RLM) stay.
 _BIDI_CONTROLS = {*range(0x202A, 0x202F), *range(0x2066, 0x206A)}
@@ -121,13 +121,12 @@ def cut(text: str, limit: int) -> str:
 
 
 def hashtags(match: Match, labels: Mapping[str, LabelInfo], lang: str) -> str:
-    """`#ترامب #الذكاء_الاصطناعي` (ar) or `#DonaldTrump #ArtificialIntelligence` (en)."""
+    """`#ترامب #الذكاء_الاصطناعي` (ar), `#DonaldTrump #ArtificialIntelligence` (en) or
+    `#DonaldTrump #IntelligenceArtificielle` (fr)."""
     tags: list[str] = []
     for label in match.labels:
         info = labels.get(label)
-        tag = (
-            "#" + label if info is None else (info.hashtag_ar if lang == "ar" else info.hashtag_en)
-        )
+        tag = "#" + label if info is None else info.hashtag(lang)
         if tag not in tags:
             tags.append(tag)
     return " ".join(tags)
@@ -152,7 +151,7 @@ def render_alert(
     shown on one line after `also_label`, each name linked; `updated_label` marks a story its
     feed has corrected."""
     ui_mark = RLM if lang == "ar" else LRM
-    title = clean(story.title) or clean(story.summary)[:80] or _NO_TITLE.get(lang, _NO_TITLE["en"])
+    title = clean(story.title) or clean(story.summary)[:80] or t("no_title", lang)
     summary = clean(story.summary) if clean(story.title) else ""
     link = safe_link(story.link)
     meta = clean(source) + SEPARATOR + local_time(story.published, tz)
@@ -216,7 +215,7 @@ def render_latest(
     esc = html.escape
     lines = [ui_mark + esc(header, quote=False)]
     for number, (story, source) in enumerate(items, start=1):
-        title = cut(clean(story.title) or _NO_TITLE.get(lang, _NO_TITLE["en"]), title_chars)
+        title = cut(clean(story.title) or t("no_title", lang), title_chars)
         link = safe_link(story.link)
         shown = esc(title, quote=False)
         if link:
