@@ -10,7 +10,12 @@ ephemeral or public answer). The rules that used to be coded once per platform, 
   or only labels since removed from the config, is "not subscribed");
 - `/subscribe` with no words after the platform paused the chat (bot blocked, permission
   lost...) restores the labels it followed, not the defaults;
-- a pause reason is shown from its code, translated, never as the platform's raw words.
+- a pause reason is shown from its code, translated, never as the platform's raw words;
+- `/topics` marks what the chat follows; `/latest` shows at most `LATEST` stories of the
+  chat's labels (every label when it follows none), both only to the asker.
+
+A platform may word a text its own way (`help@discord` in `core.texts`: slash-command options
+instead of typed words); the decision, and so the key, stays the same.
 """
 
 from __future__ import annotations
@@ -20,7 +25,22 @@ from dataclasses import dataclass, field
 
 from core import pause
 from core.subscriptions import LANGS, Chat, Subscriptions
-from store import Subscription
+from store import StoredAlert, Subscription
+
+# Every command, in the order menus and the usage line show them.
+COMMANDS = (
+    "start",
+    "help",
+    "subscribe",
+    "unsubscribe",
+    "list",
+    "topics",
+    "latest",
+    "lang",
+    "stats",
+)
+LATEST = 5  # stories shown by /latest
+KINDS = ("figure", "topic")
 
 
 @dataclass(frozen=True)
@@ -51,7 +71,16 @@ class LangName:
     code: str
 
 
-Field = Labels | Words | Reason | LangName | str
+@dataclass(frozen=True)
+class Catalogue:
+    """A field listing every label of one kind ("figure", "topic") with its id and name, the
+    ones in `followed` marked."""
+
+    kind: str
+    followed: tuple[str, ...] = ()
+
+
+Field = Labels | Words | Reason | LangName | Catalogue | str
 
 
 @dataclass(frozen=True)
@@ -61,6 +90,11 @@ class Reply:
     fields: dict[str, Field] = field(default_factory=dict)
     lang: str | None = None  # answer in this language instead of the asker's (/lang)
     changed: bool = False  # the subscription or setting changed (for logs and buttons)
+    # What the chat receives after the command, for a platform that shows the labels as
+    # toggles (Telegram's buttons); None when the command does not say.
+    followed: tuple[str, ...] | None = None
+    choose: bool = False  # offer the labels to pick from (/subscribe with no words)
+    stories: tuple[StoredAlert, ...] = ()  # /latest: shown under the text, newest first
 
 
 def followed(sub: Subscription | None, subs: Subscriptions) -> tuple[str, ...]:
@@ -85,9 +119,25 @@ def _unknown(words: Sequence[str], subs: Subscriptions) -> Reply:
     )
 
 
+def start() -> Reply:
+    """/start: the welcome, with how to begin."""
+    return Reply("welcome")
+
+
+def show_help() -> Reply:
+    """/help: every command."""
+    return Reply("help")
+
+
+def unknown_command() -> Reply:
+    """A command this bot does not have: the valid ones."""
+    return Reply("unknown_command", fields={"commands": " ".join("/" + c for c in COMMANDS)})
+
+
 async def subscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
     """/subscribe [labels]: add them (none: the defaults, or what a paused chat followed)."""
     before = await subs.current(chat)
+    choose = not words
     if not words and paused_by_platform(before, subs):
         assert before is not None
         words = [i for i in before.labels if i in subs.by_id]  # "/subscribe to resume"
@@ -96,8 +146,27 @@ async def subscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Re
         return _unknown(result.unknown, subs)
     now = followed(result.subscription, subs)
     if not result.added and followed(before, subs):
-        return Reply("already_subscribed", fields={"labels": Labels(now)})
-    return Reply("subscribed", public=True, fields={"labels": Labels(now)}, changed=True)
+        return Reply(
+            "already_subscribed", fields={"labels": Labels(now)}, followed=now, choose=choose
+        )
+    return Reply(
+        "subscribed",
+        public=True,
+        fields={"labels": Labels(now)},
+        changed=True,
+        followed=now,
+        choose=choose,
+    )
+
+
+async def toggle(subs: Subscriptions, chat: Chat, label: str) -> Reply:
+    """A label's toggle (Telegram's buttons under /subscribe): follow it, or stop."""
+    result = await subs.toggle(chat, label)
+    if not result.ok:
+        return Reply("button_expired")  # a label since removed from the config
+    now = followed(result.subscription, subs)
+    key = "toggled_on" if label in now else "toggled_off"
+    return Reply(key, fields={"label": Labels((label,))}, changed=True, followed=now)
 
 
 async def unsubscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
@@ -134,6 +203,31 @@ async def show_list(subs: Subscriptions, chat: Chat) -> Reply:
         assert sub is not None
         return Reply("list_paused", fields={"reason": Reason(sub.paused_reason)})
     return Reply("not_subscribed")
+
+
+async def topics(subs: Subscriptions, chat: Chat | None) -> Reply:
+    """/topics: every figure and topic, the ones this chat follows marked (`chat` None:
+    asked where nothing can be followed, such as a Discord DM)."""
+    now = followed(await subs.current(chat), subs) if chat is not None else ()
+    first = {kind: next((i.id for i in subs.labels if i.kind == kind), "…") for kind in KINDS}
+    return Reply(
+        "topics",
+        fields={
+            "figures": Catalogue("figure", now),
+            "topics": Catalogue("topic", now),
+            "figure": first["figure"],
+            "topic": first["topic"],
+        },
+        followed=now,
+    )
+
+
+async def latest(subs: Subscriptions, chat: Chat) -> Reply:
+    """/latest: the last matching stories of the chat's labels (of every label if none)."""
+    found = tuple(await subs.latest(chat, LATEST))
+    if not found:
+        return Reply("latest_empty")
+    return Reply("latest", stories=found)
 
 
 async def set_lang(subs: Subscriptions, chat: Chat, wanted: str | None, current: str) -> Reply:

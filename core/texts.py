@@ -4,6 +4,11 @@ Plain text with `{fields}`: each platform escapes or formats the result itself (
 sends replies without a parse mode, Discord as message content), so nothing here is markup.
 Use `t("subscribed", lang, labels=names(ids, infos, lang))`. Every message id exists in every
 language (a test checks it), and `t` falls back to Arabic, the default language.
+
+One table for every platform. A platform that words a text its own way (Discord's slash
+commands take named options, its permission is Manage Channels) has a variant `key@platform`
+with the same fields, used when it renders (`t(key, lang, dialect="discord")`); a text only
+one platform sends is an ordinary key.
 """
 
 from __future__ import annotations
@@ -11,23 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import assert_never
 
-from core.commands import Labels, LangName, Reason, Reply, Words
+from core.commands import COMMANDS as COMMANDS  # the command list lives in core.commands
+from core.commands import Catalogue, Labels, LangName, Reason, Reply, Words
 from core.pause import parse as parse_pause
 from core.subscriptions import LANGS as LANGS  # re-exported: the languages /lang offers
 from models import LabelInfo
 
 DEFAULT_LANG = "ar"
-COMMANDS = (
-    "start",
-    "help",
-    "subscribe",
-    "unsubscribe",
-    "list",
-    "topics",
-    "latest",
-    "lang",
-    "stats",
-)
 MAX_ECHO = 32  # longest user word we repeat back (a 4,000-character argument is not echoed)
 MAX_ECHO_WORDS = 5
 
@@ -49,8 +44,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "fr": (
             "Bonjour ! Je suis Mirsad : je surveille l'actualité arabe et je vous alerte à "
-            "chaque article sur les personnalités et les sujets que vous choisissez.\n\n"
-            "• /subscribe pour les listes de suivi par défaut (ou par ex. /subscribe musk ai)\n"
+            "chaque article sur les personnalités et les sujets que vous choisissez.\n"
+            "\n"
+            "• /subscribe pour les listes de suivi par défaut (ou par ex. /subscribe musk "
+            "ai)\n"
             "• /topics pour voir ce que l'on peut suivre\n"
             "• /help pour toutes les commandes"
         ),
@@ -80,8 +77,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "fr": (
             "Commandes :\n"
-            "/subscribe [ids] — s'abonner (sans rien : les listes par défaut, avec des boutons "
-            "pour choisir)\n"
+            "/subscribe [ids] — s'abonner (sans rien : les listes par défaut, avec des "
+            "boutons pour choisir)\n"
             "/unsubscribe [ids] — se désabonner (sans rien : de tout)\n"
             "/list — ce que reçoit cette conversation\n"
             "/topics — les personnalités et les sujets que l'on peut suivre\n"
@@ -138,9 +135,17 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fr": "L'abonnement est suspendu ({reason}). Envoyez /subscribe pour le reprendre.",
     },
     "topics": {
-        "ar": "الشخصيات:\n{figures}\n\nالمواضيع:\n{topics}\n\nمثال: /subscribe {example}",
-        "en": "Figures:\n{figures}\n\nTopics:\n{topics}\n\nExample: /subscribe {example}",
-        "fr": "Personnalités :\n{figures}\n\nSujets :\n{topics}\n\nExemple : /subscribe {example}",
+        "ar": "الشخصيات:\n{figures}\n\nالمواضيع:\n{topics}\n\nمثال: /subscribe {figure} {topic}",
+        "en": "Figures:\n{figures}\n\nTopics:\n{topics}\n\nExample: /subscribe {figure} {topic}",
+        "fr": (
+            "Personnalités :\n"
+            "{figures}\n"
+            "\n"
+            "Sujets :\n"
+            "{topics}\n"
+            "\n"
+            "Exemple : /subscribe {figure} {topic}"
+        ),
     },
     "latest": {
         "ar": "آخر الأخبار المطابقة:",
@@ -227,8 +232,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     "no_title": {"ar": "(بلا عنوان)", "en": "(no title)", "fr": "(sans titre)"},
     "nothing": {"ar": "لا شيء", "en": "nothing", "fr": "rien"},
     "lang_name_ar": {"ar": "العربية", "en": "Arabic", "fr": "arabe"},
-    "lang_name_en": {"ar": "الإنجليزية", "en": "English", "fr": "anglais"},
     "lang_name_fr": {"ar": "الفرنسية", "en": "French", "fr": "français"},
+    "lang_name_en": {"ar": "الإنجليزية", "en": "English", "fr": "anglais"},
     # why a subscription is paused, one text per code of core.pause.PauseCode (shown by /list)
     "reason_blocked": {
         "ar": "حُظر البوت في هذه المحادثة",
@@ -292,6 +297,106 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fr": "une plateforme de discussion est configurée",
     },
     "reason_other": {"ar": "{detail}", "en": "{detail}", "fr": "{detail}"},
+    # -- Discord's wording, and texts only Discord sends --------------------------------------
+    "topics@discord": {
+        "ar": (
+            "الشخصيات:\n{figures}\n\nالمواضيع:\n{topics}\n\n"
+            "مثال: /subscribe figure:{figure} topic:{topic}"
+        ),
+        "en": (
+            "Figures:\n{figures}\n\nTopics:\n{topics}\n\n"
+            "Example: /subscribe figure:{figure} topic:{topic}"
+        ),
+        "fr": (
+            "Personnalités :\n"
+            "{figures}\n"
+            "\n"
+            "Sujets :\n"
+            "{topics}\n"
+            "\n"
+            "Exemple : /subscribe figure:{figure} topic:{topic}"
+        ),
+    },
+    "help@discord": {
+        "en": (
+            "Mirsad watches Arabic news and posts an alert here for every story about the "
+            "figures and topics this channel follows.\n"
+            "/subscribe `figure:` `topic:` — follow (nothing chosen: the default watchlists)\n"
+            "/unsubscribe `figure:` `topic:` — stop following (nothing chosen: everything)\n"
+            "/list — what this channel follows\n"
+            "/topics — the figures and topics you can follow\n"
+            "/latest — the last 5 matching stories\n"
+            "/stats `label:` `days:` — a chart of matching stories per day\n"
+            "/lang — language of replies and alerts in this channel\n"
+            "Alerts go to the channel or thread where /subscribe was used. Changing them needs "
+            "the Manage Channels permission."
+        ),
+        "ar": (
+            "مرصاد يتابع الأخبار العربية وينشر هنا تنبيهًا بكل خبر عن الشخصيات والمواضيع التي "
+            "تتابعها هذه القناة.\n"
+            "/subscribe `figure:` `topic:` — متابعة (بدون اختيار: القوائم الافتراضية)\n"
+            "/unsubscribe `figure:` `topic:` — إلغاء المتابعة (بدون اختيار: كل شيء)\n"
+            "/list — ما تتابعه هذه القناة\n"
+            "/topics — الشخصيات والمواضيع المتاحة\n"
+            "/latest — آخر 5 أخبار مطابقة\n"
+            "/stats `label:` `days:` — رسم بياني لعدد الأخبار في اليوم\n"
+            "/lang — لغة الردود والتنبيهات في هذه القناة\n"
+            "تصل التنبيهات إلى القناة أو السلسلة التي استُخدم فيها /subscribe، ويتطلب تغييرها "
+            "صلاحية «إدارة القنوات»."
+        ),
+        "fr": (
+            "Mirsad surveille l'actualité arabe et publie ici une alerte pour chaque "
+            "article sur les personnalités et les sujets que ce salon suit.\n"
+            "/subscribe `figure:` `topic:` — suivre (sans choix : les listes par défaut)\n"
+            "/unsubscribe `figure:` `topic:` — ne plus suivre (sans choix : tout)\n"
+            "/list — ce que suit ce salon\n"
+            "/topics — les personnalités et les sujets que l'on peut suivre\n"
+            "/latest — les 5 derniers articles correspondants\n"
+            "/stats `label:` `days:` — un graphique des articles correspondants par jour\n"
+            "/lang — langue des réponses et des alertes dans ce salon\n"
+            "Les alertes arrivent dans le salon ou le fil où /subscribe a été utilisé. Les "
+            "modifier demande la permission « Gérer les salons »."
+        ),
+    },
+    "admins_only@discord": {
+        "en": (
+            "Sorry, only members with the Manage Channels permission can change this "
+            "channel's alerts. Nothing was changed."
+        ),
+        "ar": "عذرًا، لا يغيّر تنبيهات هذه القناة إلا من يملك صلاحية «إدارة القنوات». لم يتغيّر شيء.",
+        "fr": (
+            "Désolé, seuls les membres ayant la permission « Gérer les salons » peuvent "
+            "modifier les alertes de ce salon. Rien n'a été modifié."
+        ),
+    },
+    "bot_cannot_post": {
+        "en": (
+            "I cannot post alerts in this channel yet. Please give me View Channel, Send "
+            "Messages (Send Messages in Threads for a thread) and Embed Links here, then try "
+            "again. Nothing was changed."
+        ),
+        "ar": (
+            "لا أستطيع نشر التنبيهات في هذه القناة بعد. امنحني هنا صلاحيات «عرض القناة» "
+            "و«إرسال الرسائل» («إرسال الرسائل في السلاسل» للسلسلة) و«تضمين الروابط» ثم أعد "
+            "المحاولة. لم يتغيّر شيء."
+        ),
+        "fr": (
+            "Je ne peux pas encore publier d'alertes dans ce salon. Donnez-moi ici les "
+            "permissions « Voir le salon », « Envoyer des messages » (« Envoyer des "
+            "messages dans les fils » pour un fil) et « Intégrer des liens », puis "
+            "réessayez. Rien n'a été modifié."
+        ),
+    },
+    "guild_only": {
+        "en": "This command works in a server channel or thread.",
+        "ar": "هذا الأمر يعمل في قناة أو سلسلة داخل خادم.",
+        "fr": "Cette commande fonctionne dans un salon ou un fil d'un serveur.",
+    },
+    "lang_usage@discord": {
+        "en": "This channel's language: {current}. Choose another with /lang `language:`.",
+        "ar": "لغة هذه القناة: {current}. لاختيار غيرها: /lang `language:`.",
+        "fr": "Langue de ce salon : {current}. Choisissez-en une autre avec /lang `language:`.",
+    },
 }
 
 # Descriptions for the platform command menus (Telegram setMyCommands, Discord slash commands).
@@ -333,12 +438,49 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "en": "Chart of matching stories per day",
         "fr": "Graphique des articles correspondants par jour",
     },
+    # the options of Discord's slash commands, by "command.option"
+    "subscribe.figure": {
+        "en": "A figure to follow",
+        "ar": "شخصية للمتابعة",
+        "fr": "Une personnalité à suivre",
+    },
+    "subscribe.topic": {
+        "en": "A topic to follow",
+        "ar": "موضوع للمتابعة",
+        "fr": "Un sujet à suivre",
+    },
+    "unsubscribe.figure": {
+        "en": "A figure to stop following",
+        "ar": "شخصية لإلغاء متابعتها",
+        "fr": "Une personnalité à ne plus suivre",
+    },
+    "unsubscribe.topic": {
+        "en": "A topic to stop following",
+        "ar": "موضوع لإلغاء متابعته",
+        "fr": "Un sujet à ne plus suivre",
+    },
+    "lang.language": {
+        "en": "Arabic, English or French",
+        "ar": "العربية أو الإنجليزية أو الفرنسية",
+        "fr": "Arabe, anglais ou français",
+    },
+    "stats.label": {
+        "en": "A figure or topic (default: this channel's)",
+        "ar": "شخصية أو موضوع (الافتراضي: ما تتابعه القناة)",
+        "fr": "Une personnalité ou un sujet (par défaut : ceux du salon)",
+    },
+    "stats.days": {
+        "en": "How many days, 1 to 90 (default 30)",
+        "ar": "عدد الأيام من 1 إلى 90 (الافتراضي 30)",
+        "fr": "Nombre de jours, de 1 à 90 (30 par défaut)",
+    },
 }
 
 
-def t(key: str, lang: str, **fields: object) -> str:
-    """The text `key` in `lang` (Arabic if the language is unknown), with `fields` filled in."""
-    texts = _TEXTS[key]
+def t(key: str, lang: str, *, dialect: str = "", **fields: object) -> str:
+    """The text `key` in `lang` (Arabic if the language is unknown), with `fields` filled in;
+    a platform's own wording of it (`key@dialect`) where the table has one."""
+    texts = _TEXTS.get(f"{key}@{dialect}") or _TEXTS[key]
     template = texts.get(lang) or texts[DEFAULT_LANG]
     return template.format(**fields) if fields else template
 
@@ -348,7 +490,8 @@ def keys() -> list[str]:
 
 
 def description(command: str, lang: str) -> str:
-    """Menu description of a command (see COMMANDS)."""
+    """Menu description of a command (see COMMANDS) or of a slash-command option
+    (`subscribe.figure`)."""
     texts = _DESCRIPTIONS[command]
     return texts.get(lang) or texts[DEFAULT_LANG]
 
@@ -388,15 +531,18 @@ def echo(words: Sequence[str], lang: str) -> str:
     return join(shown, lang)
 
 
-def topics_text(labels: Sequence[LabelInfo], lang: str) -> str:
-    """`/topics`: every figure and topic with its id and its name in `lang`."""
-
-    def lines(kind: str) -> str:
-        found = [f"• {info.id} — {info.name(lang)}" for info in labels if info.kind == kind]
-        return "\n".join(found) or "• " + t("nothing", lang)
-
-    example = " ".join(info.id for info in labels[:2]) or "…"
-    return t("topics", lang, figures=lines("figure"), topics=lines("topic"), example=example)
+def catalogue(
+    kind: str, followed: Iterable[str], labels: Mapping[str, LabelInfo], lang: str
+) -> str:
+    """`/topics`: every label of one kind, one a line with its id and name, followed ones
+    marked."""
+    marked = set(followed)
+    found = [
+        f"{'✅' if info.id in marked else '•'} {info.id} — {info.name(lang)}"
+        for info in labels.values()
+        if info.kind == kind
+    ]
+    return "\n".join(found) or "• " + t("nothing", lang)
 
 
 def pause_reason(stored: str | None, lang: str) -> str:
@@ -409,16 +555,13 @@ def pause_reason(stored: str | None, lang: str) -> str:
     return t(f"reason_{reason.code}", lang)
 
 
-def commands_line() -> str:
-    return " ".join("/" + c for c in COMMANDS)
-
-
 def lang_name(lang: str, in_lang: str) -> str:
     return t(f"lang_name_{lang}", in_lang) if f"lang_name_{lang}" in _TEXTS else lang
 
 
-def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
-    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own)."""
+def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo], *, dialect: str = "") -> str:
+    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own), in
+    the platform's own wording where it has one (`dialect`)."""
     lang = reply.lang or lang
     fields: dict[str, str] = {}
     for name, value in reply.fields.items():
@@ -431,8 +574,10 @@ def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
                 fields[name] = pause_reason(stored, lang)
             case LangName(code):
                 fields[name] = lang_name(code, lang)
+            case Catalogue(kind, followed):
+                fields[name] = catalogue(kind, followed, labels, lang)
             case str():
                 fields[name] = value
             case _:
                 assert_never(value)
-    return t(reply.key, lang, **fields)
+    return t(reply.key, lang, dialect=dialect, **fields)

@@ -8,8 +8,8 @@ import string
 import pytest
 
 from core import stats, texts
+from core.commands import Catalogue, Reply
 from models import LabelInfo
-from platforms.discord import texts as discord_texts
 
 
 def fields(template: str) -> set[str]:
@@ -20,8 +20,6 @@ TABLES = {
     "core.texts": texts._TEXTS,
     "core.texts descriptions": texts._DESCRIPTIONS,
     "core.stats": stats._TEXTS,
-    "discord.texts": discord_texts._TEXTS,
-    "discord.texts options": discord_texts.OPTIONS,
 }
 ENTRIES = [(table, key) for table, found in TABLES.items() for key in found]
 
@@ -51,6 +49,14 @@ def test_french_is_french_not_english_copied(table: str, key: str) -> None:
     found = TABLES[table][key]
     if key not in FRENCH_SAME_AS_ENGLISH:
         assert found["fr"] != found["en"], f"{table} {key}: the French is the English"
+
+
+@pytest.mark.parametrize("key", [k for k in texts._TEXTS if "@" in k])
+def test_a_platform_wording_has_the_fields_of_the_text_it_rewords(key: str) -> None:
+    base = key.partition("@")[0]
+    assert base in texts._TEXTS  # a text only one platform sends has a plain key
+    for lang in texts.LANGS:
+        assert fields(texts._TEXTS[key][lang]) == fields(texts._TEXTS[base][lang])
 
 
 def test_every_command_has_menu_descriptions() -> None:
@@ -98,15 +104,28 @@ def test_names_and_join() -> None:
     assert texts.names(["trump", "ai"], labels, "ar") == "ترامب، الذكاء الاصطناعي"
     assert texts.names(["trump", "gone"], labels, "en") == "Donald Trump, gone"
     assert texts.names([], labels, "en") == "nothing"
-    topics = texts.topics_text(list(labels.values()), "en")
-    assert topics.startswith(
-        "Figures:\n• trump — Donald Trump\n\nTopics:\n• ai — Artificial Intelligence"
+    topics = Reply(
+        "topics",
+        fields={
+            "figures": Catalogue("figure", ("ai",)),
+            "topics": Catalogue("topic", ("ai",)),
+            "figure": "trump",
+            "topic": "ai",
+        },
+    )
+    assert texts.render(topics, "en", labels) == (
+        "Figures:\n• trump — Donald Trump\n\nTopics:\n✅ ai — Artificial Intelligence\n\n"
+        "Example: /subscribe trump ai"
+    )
+    assert texts.render(topics, "en", labels, dialect="discord").endswith(
+        "Example: /subscribe figure:trump topic:ai"
     )
     french = {
         "trump": labels["trump"],
         "ai": LabelInfo("ai", "topic", "الذكاء الاصطناعي", "Artificial Intelligence", name_fr="IA"),
     }
     assert texts.names(["trump", "ai"], french, "fr") == "Donald Trump, IA"  # no name_fr: en
-    assert texts.topics_text(list(french.values()), "fr").startswith(
-        "Personnalités :\n• trump — Donald Trump\n\nSujets :\n• ai — IA\n\nExemple :"
+    assert texts.render(topics, "fr", french) == (
+        "Personnalités :\n• trump — Donald Trump\n\nSujets :\n✅ ai — IA\n\n"
+        "Exemple : /subscribe trump ai"
     )
