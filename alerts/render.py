@@ -6,10 +6,45 @@ that every platform says the same thing about a story.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 
 from models import LabelInfo, Match
+
+RLM = "\u200f"  # right-to-left mark: a line that starts with it reads right to left
+LRM = "\u200e"
+# Explicit embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): a feed must
+# not be able to change the direction of text outside its own words. Marks (LRM/RLM) stay.
+_BIDI_CONTROLS = {*range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def clean(text: str) -> str:
+    """Feed text made safe to show: no control or bidi-override characters, one line."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code in _BIDI_CONTROLS or code == 0xFEFF:
+            continue
+        if ch in "\r\n\t\v\f\x85\u2028\u2029":
+            out.append(" ")
+        elif unicodedata.category(ch) == "Cc":
+            continue
+        else:
+            out.append(ch)
+    return " ".join("".join(out).split())
+
+
+def is_rtl(text: str) -> bool:
+    """True when most strong characters are right-to-left (Arabic, Hebrew...)."""
+    rtl = ltr = 0
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            rtl += 1
+        elif kind == "L":
+            ltr += 1
+    return rtl > ltr
 
 
 def local_time(when: datetime, tz: tzinfo) -> str:

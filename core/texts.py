@@ -231,6 +231,18 @@ _TEXTS: dict[str, dict[str, str]] = {
     "why_alert": {"ar": "سبب التنبيه", "en": "Why this alert", "fr": "Pourquoi cette alerte"},
     "no_title": {"ar": "(بلا عنوان)", "en": "(no title)", "fr": "(sans titre)"},
     "nothing": {"ar": "لا شيء", "en": "nothing", "fr": "rien"},
+    # the terminal's alert block (platforms/console): the name of each line, and where a word
+    # matched ("«ترمب» (title)")
+    "console_alert": {"ar": "تنبيه", "en": "ALERT", "fr": "ALERTE"},
+    "console_update": {"ar": "تحديث", "en": "UPDATE", "fr": "MISE À JOUR"},
+    "console_source": {"ar": "المصدر", "en": "source", "fr": "source"},
+    "console_time": {"ar": "الوقت", "en": "time", "fr": "heure"},
+    "console_link": {"ar": "الرابط", "en": "link", "fr": "lien"},
+    "console_summary": {"ar": "الملخص", "en": "summary", "fr": "résumé"},
+    "console_also": {"ar": "أيضًا", "en": "also", "fr": "aussi"},
+    "console_labels": {"ar": "التصنيفات", "en": "labels", "fr": "étiquettes"},
+    "console_in_title": {"ar": "العنوان", "en": "title", "fr": "titre"},
+    "console_in_summary": {"ar": "الملخص", "en": "summary", "fr": "résumé"},
     "lang_name_ar": {"ar": "العربية", "en": "Arabic", "fr": "arabe"},
     "lang_name_fr": {"ar": "الفرنسية", "en": "French", "fr": "français"},
     "lang_name_en": {"ar": "الإنجليزية", "en": "English", "fr": "anglais"},

@@ -138,13 +138,11 @@ class Matcher:
 
     def __init__(self, config: WatchlistsConfig) -> None:
         self._automaton = PhraseAutomaton()
-        infos: list[LabelInfo] = []
+        infos = label_infos(config)
         entries: dict[str, _Entry] = {}
         for fig in config.figures:
-            infos.append(_label_info(fig.id, "figure", fig.name, fig.default))
             entries[fig.id] = self._compile_figure(fig)
         for topic in config.topics:
-            infos.append(_label_info(topic.id, "topic", topic.name, topic.default))
             entries[topic.id] = self._compile_topic(topic)
         self._automaton.compile()
         # phrase -> the terms it serves: (entry id, signal index or -1 for the entry's own
@@ -685,8 +683,15 @@ _LIST_CONJUNCTIONS = frozenset({"and", "et", "or", "ou", "او"})
 _NOT_LIST_WORDS = frozenset({"والتي", "والذي", "والذين", "واللذان", "والان"})
 
 
-def _label_info(label: str, kind: str, name: Names, default: bool) -> LabelInfo:
-    return LabelInfo(label, kind, name.ar, name.en, default, name_fr=name.fr or "")
+def label_infos(config: WatchlistsConfig) -> list[LabelInfo]:
+    """What users see of each figure and topic (ids, names), without compiling the matcher."""
+
+    def info(label: str, kind: str, name: Names, default: bool) -> LabelInfo:
+        return LabelInfo(label, kind, name.ar, name.en, default, name_fr=name.fr or "")
+
+    return [info(f.id, "figure", f.name, f.default) for f in config.figures] + [
+        info(topic.id, "topic", topic.name, topic.default) for topic in config.topics
+    ]
 
 
 def _first_term(signal: Signal) -> str:

@@ -21,7 +21,7 @@ from alerts.payloads import (
     send_with,
 )
 from models import LabelInfo, Match, Story
-from platforms.console.render import render_console, render_digest_header
+from platforms.console.render import PLAIN, Style, render_console, render_digest_header
 from store import Subscription
 
 CONSOLE_CHAT = "stdout"
@@ -38,11 +38,13 @@ class ConsoleSender:
         labels: Mapping[str, LabelInfo],
         tz: tzinfo,
         feed_names: Mapping[str, str] | None = None,
+        style: Style = PLAIN,
     ) -> None:
         self._stream = stream
         self._labels = labels
         self._tz = tz
         self._feed_names = feed_names or {}
+        self._style = style
 
     def is_group(self, chat_id: str) -> bool:
         return False
@@ -51,10 +53,10 @@ class ConsoleSender:
         self,
         story: Story,
         match: Match,
-        heading: str = "ALERT",
+        lang: str,
+        update: bool = False,
         also: tuple[Story, ...] = (),
         updated: bool = False,
-        lang: str = "en",
     ) -> str:
         source = self._feed_names.get(story.feed_id, story.feed_id)
         others = [(self._feed_names.get(s.feed_id, s.feed_id), s.link) for s in also]
@@ -64,23 +66,25 @@ class ConsoleSender:
             self._labels,
             self._tz,
             source,
-            heading=heading,
+            lang=lang,
+            style=self._style,
+            update=update,
             also=others,
             updated=updated,
-            lang=lang,
         )
 
     def render(self, payload: Payload, lang: str) -> Rendered[str]:
         """The terminal has no message ids: an edit prints the story again as an UPDATE."""
         match payload:
             case NewAlert(story, found, also, updated):
-                return RenderedNew(self._block(story, found, "ALERT", also, updated, lang))
+                return RenderedNew(self._block(story, found, lang, False, also, updated))
             case EditAlert(story, found, message_id, also, updated):
-                block = self._block(story, found, "UPDATE", also, updated, lang)
+                block = self._block(story, found, lang, True, also, updated)
                 return RenderedEdit(message_id, block)
             case Digest(items):
-                blocks = [self._block(story, found, lang=lang) for story, found in items]
-                return RenderedDigest((render_digest_header(len(items)) + "".join(blocks),))
+                blocks = [self._block(story, found, lang) for story, found in items]
+                header = render_digest_header(len(items), lang, self._style)
+                return RenderedDigest((header + "".join(blocks),))
             case _:
                 assert_never(payload)
 

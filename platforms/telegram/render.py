@@ -28,7 +28,7 @@ from datetime import tzinfo
 from urllib.parse import urlsplit
 
 from alerts.payloads import pack, part_title
-from alerts.render import local_time, shorten
+from alerts.render import LRM, RLM, clean, is_rtl, local_time, shorten
 from core.texts import t
 from models import LabelInfo, Match, Story
 
@@ -38,13 +38,7 @@ SUMMARY_CHARS = 500  # "a short summary": enough to decide whether to click
 MAX_URL = 2048
 MAX_ALSO = 5  # sources named on an alert's "also reported by" line
 
-RLM = "\u200f"
-LRM = "\u200e"
 SEPARATOR = " · "
-
-# Explicit embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): a feed must
-# not be able to change the direction of text outside its own words. Marks (LRM/RLM) stay.
-_BIDI_CONTROLS = {*range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 
 
 @dataclass(frozen=True)
@@ -58,34 +52,6 @@ class AlertText:
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units: an emoji outside the BMP counts 2)."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def clean(text: str) -> str:
-    """Feed text made safe to show: no control or bidi-override characters, one line."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if code in _BIDI_CONTROLS or code == 0xFEFF:
-            continue
-        if ch in "\r\n\t\v\f\x85\u2028\u2029":
-            out.append(" ")
-        elif unicodedata.category(ch) == "Cc":
-            continue
-        else:
-            out.append(ch)
-    return " ".join("".join(out).split())
-
-
-def is_rtl(text: str) -> bool:
-    """True when most strong characters are right-to-left (Arabic, Hebrew...)."""
-    rtl = ltr = 0
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind in ("R", "AL"):
-            rtl += 1
-        elif kind == "L":
-            ltr += 1
-    return rtl > ltr
 
 
 def mark_for(text: str) -> str:
