@@ -9,6 +9,8 @@
     python bot.py check-config  [--config FILE]   validate the config, exit 0 (ok) or 2
     python bot.py healthcheck   [--config FILE]   ask the running bot's /healthz, exit 0 or 1
     python bot.py feeds list|add|remove|import|export   edit config.yaml's feeds (OPML in/out)
+    python bot.py latest        [--config FILE]   print the newest matching stories
+                                [--label X] [--limit N]
 
 `python bot.py COMMAND --help` says more about each. This file is the command line only;
 `runtime/app.py` builds and runs the parts.
@@ -230,6 +232,21 @@ def _local_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def cmd_latest(path: Path, label: str | None, limit: int, out: TextIO, err: TextIO) -> int:
+    """The newest matching stories in the database, one line each (platforms/console)."""
+    from platforms.console.latest import LatestError, LatestRequest, latest
+
+    settings = _load(path, err)
+    if settings is None:
+        return EXIT_CONFIG
+    logging.getLogger("mirsad").setLevel(logging.WARNING)  # the output is the stories alone
+    try:
+        return asyncio.run(latest(settings, LatestRequest(label, limit), out, os.environ))
+    except LatestError as exc:
+        print(f"error: {exc}", file=err)
+        return exc.status
+
+
 def cmd_once(path: Path, out: TextIO, err: TextIO, new_database: bool = False) -> int:
     from runtime.app import AppOptions, run_once
 
@@ -387,6 +404,25 @@ def build_parser() -> argparse.ArgumentParser:
         "validate the config file without starting anything",
         "Prints `ok: ...` and exits 0, or one line per problem (key path and line) and exits 2.",
     )
+    latest = command(
+        "latest",
+        "print the newest matching stories from the database, newest first",
+        "One line per story: local time, source, title, [labels], link, in the config's "
+        "`language`; colours only in a terminal (NO_COLOR turns them off). Exit 1 when there "
+        "is no database yet, 2 for an unknown label.",
+    )
+    latest.add_argument(
+        "--label",
+        metavar="X",
+        help="only this figure or topic (its id, or its name in any language)",
+    )
+    latest.add_argument(
+        "--limit",
+        type=int,
+        default=10,
+        metavar="N",
+        help="how many stories (default 10)",
+    )
     command(
         "healthcheck",
         "ask the running bot's /healthz (the Docker health check)",
@@ -446,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_healthcheck(args.config, sys.stdout, sys.stderr)
     if args.command == "feeds":
         return cmd_feeds(args, sys.stdout, sys.stderr)
+    if args.command == "latest":
+        return cmd_latest(args.config, args.label, args.limit, sys.stdout, sys.stderr)
     roles = frozenset(r.strip() for r in args.roles.split(",") if r.strip())
     unknown = sorted(roles - {"poll", "deliver", "commands"})
     if unknown or not roles:

@@ -147,6 +147,8 @@ class Config(_Strict):
     database: str = "data/mirsad.db"
     poll_interval: int = Field(default=120, ge=1)
     timezone: str = "Africa/Casablanca"
+    # the terminal's language (its alerts, labels and `bot.py latest`); chats choose with /lang
+    language: str = "ar"
     retention_days: int = Field(default=30, ge=1)
     # items read from one feed body, the newest kept (issue 17: a 150,000-item feed froze the bot)
     max_items_per_feed: int = Field(default=500, ge=1, le=100_000)
@@ -158,6 +160,15 @@ class Config(_Strict):
     events: EventsConfig = Field(default_factory=EventsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     watchlists: WatchlistsConfig
+
+    @field_validator("language")
+    @classmethod
+    def _interface_language(cls, value: str) -> str:
+        from core.subscriptions import LANGS
+
+        if value not in LANGS:
+            raise ValueError(f"language {value!r} is not one Mirsad speaks: use {', '.join(LANGS)}")
+        return value
 
     @field_validator("timezone")
     @classmethod

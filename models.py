@@ -69,9 +69,18 @@ class LabelInfo:
     name_ar: str
     name_en: str
     default: bool = True  # part of the default subscription (`/subscribe` with no argument)
+    name_fr: str = ""  # the French name, where it differs from the English one
 
     def name(self, lang: str) -> str:
-        return self.name_ar if lang == "ar" else self.name_en
+        if lang == "ar":
+            return self.name_ar
+        return (self.name_fr or self.name_en) if lang == "fr" else self.name_en
+
+    def hashtag(self, lang: str) -> str:
+        """`#ترامب` in Arabic, `#DonaldTrump` in English, `#IntelligenceArtificielle` in French."""
+        if lang == "ar":
+            return self.hashtag_ar
+        return "#" + "".join(w[:1].upper() + w[1:] for w in self.name(lang).split())
 
     @property
     def hashtag_ar(self) -> str:

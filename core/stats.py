@@ -31,22 +31,27 @@ _TEXTS: dict[str, dict[str, str]] = {
     "stats_title": {
         "ar": "أخبار مطابقة في اليوم — آخر {days} يومًا",
         "en": "Matching stories per day — last {days} days",
+        "fr": "Articles correspondants par jour — {days} derniers jours",
     },
     "stats_summary": {
         "ar": "آخر {days} يومًا: {counts}. أكثر يوم: {peak_day} ({peak} خبرًا).",
         "en": "Last {days} days: {counts}. Busiest day: {peak_day} ({peak} stories).",
+        "fr": "{days} derniers jours : {counts}. Jour le plus chargé : {peak_day} ({peak} articles).",
     },
     "stats_none": {
         "ar": "آخر {days} يومًا: {counts}. لا خبر مطابقًا بعد.",
         "en": "Last {days} days: {counts}. No matching story yet.",
+        "fr": "{days} derniers jours : {counts}. Aucun article correspondant pour l'instant.",
     },
     "stats_unknown": {
         "ar": "لا أعرف {words}. الممكن: {valid}. مثال: /stats trump 14",
         "en": "Unknown: {words}. Valid: {valid}. Example: /stats trump 14",
+        "fr": "Inconnu : {words}. Valides : {valid}. Exemple : /stats trump 14",
     },
     "stats_days": {
         "ar": "عدد الأيام من 1 إلى {max}. مثال: /stats trump 14",
         "en": "Days go from 1 to {max}. Example: /stats trump 14",
+        "fr": "Le nombre de jours va de 1 à {max}. Exemple : /stats trump 14",
     },
 }
 

@@ -17,13 +17,57 @@ from core.pause import PauseReason
 from models import LabelInfo
 from store import StoredAlert, Subscription, SubscriptionStore
 
-LANGS = ("ar", "en")
+LANGS = ("ar", "en", "fr")  # the languages of replies and alerts (/lang, config `language`)
 
 
 def visible(text: str) -> str:
     """`text` without invisible format and control characters (zero-width space, joiners,
     direction marks and isolates, BOM): what a user meant to type."""
     return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc"))
+
+
+def resolve_labels(
+    labels: Sequence[LabelInfo], words: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Split user words into known label ids (in config order) and unknown words.
+
+    Accepts ids in any case and the Arabic, English or French names that /topics shows,
+    also when a name has several words (`/subscribe Donald Trump`, or `Donald Trump` as
+    one Discord option): the longest run of words that names a label wins. Invisible
+    format characters (zero-width space, direction marks) are dropped first, so a pasted
+    `tr\u200bump` is `trump`."""
+    names: dict[str, str] = {}
+    longest = 1
+    for info in labels:
+        for key in filter(None, (info.id, info.name_ar, info.name_en, info.name_fr)):
+            parts = key.casefold().split()
+            longest = max(longest, len(parts))
+            names[" ".join(parts)] = info.id
+            names["_".join(parts)] = info.id
+    tokens = [
+        token
+        for raw in words
+        for token in (
+            piece.strip(",،").lstrip("#")
+            for piece in visible(raw).replace(",", " ").replace("،", " ").split()
+        )
+        if token
+    ]
+    known: set[str] = set()
+    unknown: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), 0, -1):
+            found = names.get(" ".join(tokens[i : i + size]).casefold())
+            if found:
+                known.add(found)
+                i += size
+                break
+        else:
+            if tokens[i] not in unknown:
+                unknown.append(tokens[i])
+            i += 1
+    return [info.id for info in labels if info.id in known], unknown
 
 
 @dataclass(frozen=True)
@@ -64,45 +108,9 @@ class Subscriptions:
         return tuple(info.id for info in self.labels if info.default)
 
     def resolve(self, words: Sequence[str]) -> tuple[list[str], list[str]]:
-        """Split user words into known label ids (in config order) and unknown words.
-
-        Accepts ids in any case and the Arabic or English display names that /topics shows,
-        also when a name has several words (`/subscribe Donald Trump`, or `Donald Trump` as
-        one Discord option): the longest run of words that names a label wins. Invisible
-        format characters (zero-width space, direction marks) are dropped first, so a pasted
-        `tr\u200bump` is `trump`."""
-        names: dict[str, str] = {}
-        longest = 1
-        for info in self.labels:
-            for key in (info.id, info.name_ar, info.name_en):
-                parts = key.casefold().split()
-                longest = max(longest, len(parts))
-                names[" ".join(parts)] = info.id
-                names["_".join(parts)] = info.id
-        tokens = [
-            token
-            for raw in words
-            for token in (
-                piece.strip(",،").lstrip("#")
-                for piece in visible(raw).replace(",", " ").replace("،", " ").split()
-            )
-            if token
-        ]
-        known: set[str] = set()
-        unknown: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for size in range(min(longest, len(tokens) - i), 0, -1):
-                found = names.get(" ".join(tokens[i : i + size]).casefold())
-                if found:
-                    known.add(found)
-                    i += size
-                    break
-            else:
-                if tokens[i] not in unknown:
-                    unknown.append(tokens[i])
-                i += 1
-        return [info.id for info in self.labels if info.id in known], unknown
+        """Split user words into known label ids (in config order) and unknown words
+        (`resolve_labels`)."""
+        return resolve_labels(self.labels, words)
 
     async def current(self, chat: Chat) -> Subscription | None:
         return await self._store.subscription(chat.platform, chat.chat_id, chat.thread_id)

@@ -1,4 +1,4 @@
-"""Reply texts in Arabic and English, shared by the Telegram and Discord handlers.
+"""Reply texts in Arabic, English and French, shared by the Telegram and Discord handlers.
 
 Plain text with `{fields}`: each platform escapes or formats the result itself (Telegram
 sends replies without a parse mode, Discord as message content), so nothing here is markup.
@@ -19,9 +19,9 @@ from typing import assert_never
 from core.commands import COMMANDS as COMMANDS  # the command list lives in core.commands
 from core.commands import Catalogue, Labels, LangName, Reason, Reply, Words
 from core.pause import parse as parse_pause
+from core.subscriptions import LANGS as LANGS  # re-exported: the languages /lang offers
 from models import LabelInfo
 
-LANGS = ("ar", "en")
 DEFAULT_LANG = "ar"
 MAX_ECHO = 32  # longest user word we repeat back (a 4,000-character argument is not echoed)
 MAX_ECHO_WORDS = 5
@@ -42,6 +42,15 @@ _TEXTS: dict[str, dict[str, str]] = {
             "• /topics to see what can be followed\n"
             "• /help for every command"
         ),
+        "fr": (
+            "Bonjour ! Je suis Mirsad : je surveille l'actualité arabe et je vous alerte à "
+            "chaque article sur les personnalités et les sujets que vous choisissez.\n"
+            "\n"
+            "• /subscribe pour les listes de suivi par défaut (ou par ex. /subscribe musk "
+            "ai)\n"
+            "• /topics pour voir ce que l'on peut suivre\n"
+            "• /help pour toutes les commandes"
+        ),
     },
     "help": {
         "ar": (
@@ -52,7 +61,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/topics — الشخصيات والمواضيع المتاحة\n"
             "/latest — آخر 5 أخبار مطابقة\n"
             "/stats [معرّف] [أيام] — رسم بياني لعدد الأخبار في اليوم\n"
-            "/lang ar|en — لغة الردود والتنبيهات\n"
+            "/lang ar|fr|en — لغة الردود والتنبيهات\n"
             "في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط."
         ),
         "en": (
@@ -63,139 +72,243 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/topics — the figures and topics you can follow\n"
             "/latest — the last 5 matching stories\n"
             "/stats [id] [days] — a chart of matching stories per day\n"
-            "/lang ar|en — language of replies and alerts\n"
+            "/lang ar|fr|en — language of replies and alerts\n"
             "In groups and channels only administrators can change the subscription."
+        ),
+        "fr": (
+            "Commandes :\n"
+            "/subscribe [ids] — s'abonner (sans rien : les listes par défaut, avec des "
+            "boutons pour choisir)\n"
+            "/unsubscribe [ids] — se désabonner (sans rien : de tout)\n"
+            "/list — ce que reçoit cette conversation\n"
+            "/topics — les personnalités et les sujets que l'on peut suivre\n"
+            "/latest — les 5 derniers articles correspondants\n"
+            "/stats [id] [jours] — un graphique des articles correspondants par jour\n"
+            "/lang ar|fr|en — langue des réponses et des alertes\n"
+            "Dans les groupes et les canaux, seuls les administrateurs peuvent modifier "
+            "l'abonnement."
         ),
     },
     "subscribed": {
         "ar": "تم الاشتراك. هذه المحادثة تتلقى الآن: {labels}",
         "en": "Subscribed. This chat now receives: {labels}",
+        "fr": "Abonnement enregistré. Cette conversation reçoit désormais : {labels}",
     },
     "already_subscribed": {
         "ar": "هذه المحادثة مشتركة من قبل في: {labels}",
         "en": "This chat already receives: {labels}",
+        "fr": "Cette conversation reçoit déjà : {labels}",
     },
     "choose": {
         "ar": "اضغط لمتابعة شخصية أو موضوع أو إلغاء متابعته:",
         "en": "Tap to follow or unfollow a figure or topic:",
+        "fr": "Touchez pour suivre une personnalité ou un sujet, ou pour ne plus le suivre :",
     },
     "unsubscribed": {
         "ar": "تم إلغاء: {labels}. ما زالت المحادثة تتلقى: {remaining}",
         "en": "Removed: {labels}. This chat still receives: {remaining}",
+        "fr": "Retiré : {labels}. Cette conversation reçoit encore : {remaining}",
     },
     "unsubscribed_all": {
         "ar": "تم إلغاء الاشتراك. لن تصل تنبيهات إلى هذه المحادثة بعد الآن.",
         "en": "Unsubscribed. No more alerts will be sent to this chat.",
+        "fr": "Désabonnement effectué. Plus aucune alerte ne sera envoyée à cette conversation.",
     },
     "not_subscribed": {
         "ar": "هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك.",
         "en": "This chat is not subscribed. Send /subscribe to subscribe.",
+        "fr": "Cette conversation n'est pas abonnée. Envoyez /subscribe pour vous abonner.",
     },
     "not_following": {
         "ar": "هذه المحادثة لا تتابع: {labels}. تتابع: {remaining}",
         "en": "This chat does not follow: {labels}. It follows: {remaining}",
+        "fr": "Cette conversation ne suit pas : {labels}. Elle suit : {remaining}",
     },
     "list": {
         "ar": "هذه المحادثة تتلقى تنبيهات عن: {labels}",
         "en": "This chat receives alerts about: {labels}",
+        "fr": "Cette conversation reçoit des alertes sur : {labels}",
     },
     "list_paused": {
         "ar": "الاشتراك متوقف ({reason}). اكتب /subscribe لاستئنافه.",
         "en": "The subscription is paused ({reason}). Send /subscribe to resume it.",
+        "fr": "L'abonnement est suspendu ({reason}). Envoyez /subscribe pour le reprendre.",
     },
     "topics": {
         "ar": "الشخصيات:\n{figures}\n\nالمواضيع:\n{topics}\n\nمثال: /subscribe {figure} {topic}",
         "en": "Figures:\n{figures}\n\nTopics:\n{topics}\n\nExample: /subscribe {figure} {topic}",
+        "fr": (
+            "Personnalités :\n"
+            "{figures}\n"
+            "\n"
+            "Sujets :\n"
+            "{topics}\n"
+            "\n"
+            "Exemple : /subscribe {figure} {topic}"
+        ),
     },
     "latest": {
         "ar": "آخر الأخبار المطابقة:",
         "en": "Latest matching stories:",
+        "fr": "Derniers articles correspondants :",
     },
     "latest_empty": {
         "ar": "لا توجد أخبار مطابقة بعد.",
         "en": "No matching stories yet.",
+        "fr": "Aucun article correspondant pour l'instant.",
     },
     "lang_set": {
         "ar": "لغة هذه المحادثة الآن: العربية.",
         "en": "This chat's language is now English.",
+        "fr": "La langue de cette conversation est désormais le français.",
     },
     "lang_usage": {
-        "ar": "اللغة الحالية: {current}. للتغيير: /lang ar أو /lang en",
-        "en": "Current language: {current}. To change it: /lang ar or /lang en",
+        "ar": "اللغة الحالية: {current}. للتغيير: /lang ar أو /lang fr أو /lang en",
+        "en": "Current language: {current}. To change it: /lang ar, /lang fr or /lang en",
+        "fr": "Langue actuelle : {current}. Pour la changer : /lang ar, /lang fr ou /lang en",
     },
     "lang_unknown": {
         "ar": "لغة غير معروفة: {words}. اللغات المتاحة: {valid}",
         "en": "Unknown language: {words}. Choose one of: {valid}",
+        "fr": "Langue inconnue : {words}. Choisissez parmi : {valid}",
     },
     "unknown_ids": {
         "ar": "غير معروف: {words}. المعرّفات الصالحة: {valid}",
         "en": "Unknown: {words}. Valid ids: {valid}",
+        "fr": "Inconnu : {words}. Identifiants valides : {valid}",
     },
     "unknown_command": {
         "ar": "أمر غير معروف. الأوامر: {commands}",
         "en": "Unknown command. Commands: {commands}",
+        "fr": "Commande inconnue. Commandes : {commands}",
     },
     "admins_only": {
         "ar": "عذرًا، في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط.",
         "en": "Sorry, in groups and channels only administrators can change the subscription.",
+        "fr": (
+            "Désolé, dans les groupes et les canaux, seuls les administrateurs peuvent "
+            "modifier l'abonnement."
+        ),
     },
     "channel_needs_admin": {
         "ar": "عذرًا، يجب أن أكون مشرفًا في هذه القناة لأغيّر اشتراكها.",
         "en": "Sorry, I must be an administrator of this channel to change its subscription.",
+        "fr": "Désolé, je dois être administrateur de ce canal pour modifier son abonnement.",
     },
-    "toggled_on": {"ar": "تمت متابعة: {label}", "en": "Now following: {label}"},
-    "toggled_off": {"ar": "تم إلغاء متابعة: {label}", "en": "No longer following: {label}"},
+    "toggled_on": {
+        "ar": "تمت متابعة: {label}",
+        "en": "Now following: {label}",
+        "fr": "Vous suivez désormais : {label}",
+    },
+    "toggled_off": {
+        "ar": "تم إلغاء متابعة: {label}",
+        "en": "No longer following: {label}",
+        "fr": "Vous ne suivez plus : {label}",
+    },
     "button_expired": {
         "ar": "هذا الزر قديم. اكتب /subscribe من جديد.",
         "en": "This button is out of date. Send /subscribe again.",
+        "fr": "Ce bouton n'est plus à jour. Envoyez /subscribe de nouveau.",
     },
     "error": {
         "ar": "حدث خطأ ما. حاول مرة أخرى بعد قليل.",
         "en": "Something went wrong. Please try again in a moment.",
+        "fr": "Une erreur s'est produite. Réessayez dans un instant.",
     },
-    "digest": {"ar": "موجز الأخبار ({count})", "en": "News digest ({count})"},
+    "digest": {
+        "ar": "موجز الأخبار ({count})",
+        "en": "News digest ({count})",
+        "fr": "Résumé de l'actualité ({count})",
+    },
     # issue 14: an alert edited when other outlets report the event, or the feed corrects it
-    "also_reported": {"ar": "نشرته أيضًا:", "en": "Also reported by:"},
-    "updated": {"ar": "(محدَّث)", "en": "(updated)"},
-    "nothing": {"ar": "لا شيء", "en": "nothing"},
-    "lang_name_ar": {"ar": "العربية", "en": "Arabic"},
-    "lang_name_en": {"ar": "الإنجليزية", "en": "English"},
+    "also_reported": {
+        "ar": "نشرته أيضًا:",
+        "en": "Also reported by:",
+        "fr": "Également rapporté par :",
+    },
+    "updated": {"ar": "(محدَّث)", "en": "(updated)", "fr": "(mis à jour)"},
+    # an alert's parts: the field naming why it was sent, and a story that has no title
+    "why_alert": {"ar": "سبب التنبيه", "en": "Why this alert", "fr": "Pourquoi cette alerte"},
+    "no_title": {"ar": "(بلا عنوان)", "en": "(no title)", "fr": "(sans titre)"},
+    "nothing": {"ar": "لا شيء", "en": "nothing", "fr": "rien"},
+    # the terminal's alert block (platforms/console): the name of each line, and where a word
+    # matched ("«ترمب» (title)")
+    "console_alert": {"ar": "تنبيه", "en": "ALERT", "fr": "ALERTE"},
+    "console_update": {"ar": "تحديث", "en": "UPDATE", "fr": "MISE À JOUR"},
+    "console_source": {"ar": "المصدر", "en": "source", "fr": "source"},
+    "console_time": {"ar": "الوقت", "en": "time", "fr": "heure"},
+    "console_link": {"ar": "الرابط", "en": "link", "fr": "lien"},
+    "console_summary": {"ar": "الملخص", "en": "summary", "fr": "résumé"},
+    "console_also": {"ar": "أيضًا", "en": "also", "fr": "aussi"},
+    "console_labels": {"ar": "التصنيفات", "en": "labels", "fr": "étiquettes"},
+    "console_in_title": {"ar": "العنوان", "en": "title", "fr": "titre"},
+    "console_in_summary": {"ar": "الملخص", "en": "summary", "fr": "résumé"},
+    "lang_name_ar": {"ar": "العربية", "en": "Arabic", "fr": "arabe"},
+    "lang_name_fr": {"ar": "الفرنسية", "en": "French", "fr": "français"},
+    "lang_name_en": {"ar": "الإنجليزية", "en": "English", "fr": "anglais"},
     # why a subscription is paused, one text per code of core.pause.PauseCode (shown by /list)
-    "reason_blocked": {"ar": "حُظر البوت في هذه المحادثة", "en": "the bot was blocked"},
-    "reason_kicked": {"ar": "طُرد البوت من هذه المحادثة", "en": "the bot was kicked from this chat"},
+    "reason_blocked": {
+        "ar": "حُظر البوت في هذه المحادثة",
+        "en": "the bot was blocked",
+        "fr": "le bot a été bloqué",
+    },
+    "reason_kicked": {
+        "ar": "طُرد البوت من هذه المحادثة",
+        "en": "the bot was kicked from this chat",
+        "fr": "le bot a été expulsé de cette conversation",
+    },
     "reason_removed": {
         "ar": "أُزيل البوت من هذه المحادثة",
         "en": "the bot was removed from this chat",
+        "fr": "le bot a été retiré de cette conversation",
     },
     "reason_no_permission": {
         "ar": "فقدتُ صلاحية النشر هنا",
         "en": "I lost the permission to post here",
+        "fr": "j'ai perdu l'autorisation de publier ici",
     },
     "reason_no_access": {
         "ar": "لم أعد أستطيع رؤية هذه القناة",
         "en": "I can no longer see this channel",
+        "fr": "je ne peux plus voir ce canal",
     },
-    "reason_chat_gone": {"ar": "حُذفت المحادثة أو القناة", "en": "the chat or channel was deleted"},
-    "reason_topic_gone": {"ar": "حُذف هذا الموضوع", "en": "this topic was deleted"},
+    "reason_chat_gone": {
+        "ar": "حُذفت المحادثة أو القناة",
+        "en": "the chat or channel was deleted",
+        "fr": "la conversation ou le canal a été supprimé",
+    },
+    "reason_topic_gone": {
+        "ar": "حُذف هذا الموضوع",
+        "en": "this topic was deleted",
+        "fr": "ce sujet a été supprimé",
+    },
     "reason_thread_locked": {
         "ar": "السلسلة مؤرشفة ومقفلة",
         "en": "the thread is archived and locked",
+        "fr": "le fil est archivé et verrouillé",
     },
     "reason_cannot_dm": {
         "ar": "لا أستطيع مراسلة هذا المستخدم",
         "en": "I cannot send messages to this user",
+        "fr": "je ne peux pas envoyer de messages à cet utilisateur",
     },
     "reason_refused": {
         "ar": "رفضت المنصة رسائلي هنا",
         "en": "the platform refused my messages here",
+        "fr": "la plateforme a refusé mes messages ici",
     },
-    "reason_unsubscribed": {"ar": "أُلغي الاشتراك", "en": "unsubscribed"},
+    "reason_unsubscribed": {"ar": "أُلغي الاشتراك", "en": "unsubscribed", "fr": "désabonnement"},
     "reason_migrated": {
         "ar": "انتقلت المجموعة إلى محادثة جديدة",
         "en": "the group moved to a new chat",
+        "fr": "le groupe est passé à une nouvelle conversation",
     },
-    "reason_replaced": {"ar": "أُعدّت منصة دردشة", "en": "a chat platform is configured"},
-    "reason_other": {"ar": "{detail}", "en": "{detail}"},
+    "reason_replaced": {
+        "ar": "أُعدّت منصة دردشة",
+        "en": "a chat platform is configured",
+        "fr": "une plateforme de discussion est configurée",
+    },
+    "reason_other": {"ar": "{detail}", "en": "{detail}", "fr": "{detail}"},
     # -- Discord's wording, and texts only Discord sends --------------------------------------
     "topics@discord": {
         "ar": (
@@ -205,6 +318,15 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": (
             "Figures:\n{figures}\n\nTopics:\n{topics}\n\n"
             "Example: /subscribe figure:{figure} topic:{topic}"
+        ),
+        "fr": (
+            "Personnalités :\n"
+            "{figures}\n"
+            "\n"
+            "Sujets :\n"
+            "{topics}\n"
+            "\n"
+            "Exemple : /subscribe figure:{figure} topic:{topic}"
         ),
     },
     "help@discord": {
@@ -234,6 +356,19 @@ _TEXTS: dict[str, dict[str, str]] = {
             "تصل التنبيهات إلى القناة أو السلسلة التي استُخدم فيها /subscribe، ويتطلب تغييرها "
             "صلاحية «إدارة القنوات»."
         ),
+        "fr": (
+            "Mirsad surveille l'actualité arabe et publie ici une alerte pour chaque "
+            "article sur les personnalités et les sujets que ce salon suit.\n"
+            "/subscribe `figure:` `topic:` — suivre (sans choix : les listes par défaut)\n"
+            "/unsubscribe `figure:` `topic:` — ne plus suivre (sans choix : tout)\n"
+            "/list — ce que suit ce salon\n"
+            "/topics — les personnalités et les sujets que l'on peut suivre\n"
+            "/latest — les 5 derniers articles correspondants\n"
+            "/stats `label:` `days:` — un graphique des articles correspondants par jour\n"
+            "/lang — langue des réponses et des alertes dans ce salon\n"
+            "Les alertes arrivent dans le salon ou le fil où /subscribe a été utilisé. Les "
+            "modifier demande la permission « Gérer les salons »."
+        ),
     },
     "admins_only@discord": {
         "en": (
@@ -241,6 +376,10 @@ _TEXTS: dict[str, dict[str, str]] = {
             "channel's alerts. Nothing was changed."
         ),
         "ar": "عذرًا، لا يغيّر تنبيهات هذه القناة إلا من يملك صلاحية «إدارة القنوات». لم يتغيّر شيء.",
+        "fr": (
+            "Désolé, seuls les membres ayant la permission « Gérer les salons » peuvent "
+            "modifier les alertes de ce salon. Rien n'a été modifié."
+        ),
     },
     "bot_cannot_post": {
         "en": (
@@ -253,41 +392,99 @@ _TEXTS: dict[str, dict[str, str]] = {
             "و«إرسال الرسائل» («إرسال الرسائل في السلاسل» للسلسلة) و«تضمين الروابط» ثم أعد "
             "المحاولة. لم يتغيّر شيء."
         ),
+        "fr": (
+            "Je ne peux pas encore publier d'alertes dans ce salon. Donnez-moi ici les "
+            "permissions « Voir le salon », « Envoyer des messages » (« Envoyer des "
+            "messages dans les fils » pour un fil) et « Intégrer des liens », puis "
+            "réessayez. Rien n'a été modifié."
+        ),
     },
     "guild_only": {
         "en": "This command works in a server channel or thread.",
         "ar": "هذا الأمر يعمل في قناة أو سلسلة داخل خادم.",
+        "fr": "Cette commande fonctionne dans un salon ou un fil d'un serveur.",
     },
     "lang_usage@discord": {
         "en": "This channel's language: {current}. Choose another with /lang `language:`.",
         "ar": "لغة هذه القناة: {current}. لاختيار غيرها: /lang `language:`.",
+        "fr": "Langue de ce salon : {current}. Choisissez-en une autre avec /lang `language:`.",
     },
 }
 
 # Descriptions for the platform command menus (Telegram setMyCommands, Discord slash commands).
 _DESCRIPTIONS: dict[str, dict[str, str]] = {
-    "start": {"ar": "ترحيب وطريقة الاستخدام", "en": "Welcome and how to use"},
-    "help": {"ar": "كل الأوامر", "en": "All commands"},
-    "subscribe": {"ar": "اشترك في شخصيات ومواضيع", "en": "Subscribe to figures and topics"},
-    "unsubscribe": {"ar": "ألغِ الاشتراك", "en": "Unsubscribe"},
-    "list": {"ar": "ما تتلقاه هذه المحادثة", "en": "What this chat receives"},
-    "topics": {"ar": "ما يمكن متابعته", "en": "What can be followed"},
-    "latest": {"ar": "آخر 5 أخبار مطابقة", "en": "The last 5 matching stories"},
-    "lang": {"ar": "لغة الردود (ar أو en)", "en": "Reply language (ar or en)"},
-    "stats": {"ar": "رسم بياني للأخبار في اليوم", "en": "Chart of matching stories per day"},
+    "start": {
+        "ar": "ترحيب وطريقة الاستخدام",
+        "en": "Welcome and how to use",
+        "fr": "Bienvenue et mode d'emploi",
+    },
+    "help": {"ar": "كل الأوامر", "en": "All commands", "fr": "Toutes les commandes"},
+    "subscribe": {
+        "ar": "اشترك في شخصيات ومواضيع",
+        "en": "Subscribe to figures and topics",
+        "fr": "S'abonner à des personnalités et des sujets",
+    },
+    "unsubscribe": {"ar": "ألغِ الاشتراك", "en": "Unsubscribe", "fr": "Se désabonner"},
+    "list": {
+        "ar": "ما تتلقاه هذه المحادثة",
+        "en": "What this chat receives",
+        "fr": "Ce que reçoit cette conversation",
+    },
+    "topics": {
+        "ar": "ما يمكن متابعته",
+        "en": "What can be followed",
+        "fr": "Ce que l'on peut suivre",
+    },
+    "latest": {
+        "ar": "آخر 5 أخبار مطابقة",
+        "en": "The last 5 matching stories",
+        "fr": "Les 5 derniers articles correspondants",
+    },
+    "lang": {
+        "ar": "لغة الردود (ar أو fr أو en)",
+        "en": "Reply language (ar, fr or en)",
+        "fr": "Langue des réponses (ar, fr ou en)",
+    },
+    "stats": {
+        "ar": "رسم بياني للأخبار في اليوم",
+        "en": "Chart of matching stories per day",
+        "fr": "Graphique des articles correspondants par jour",
+    },
     # the options of Discord's slash commands, by "command.option"
-    "subscribe.figure": {"en": "A figure to follow", "ar": "شخصية للمتابعة"},
-    "subscribe.topic": {"en": "A topic to follow", "ar": "موضوع للمتابعة"},
-    "unsubscribe.figure": {"en": "A figure to stop following", "ar": "شخصية لإلغاء متابعتها"},
-    "unsubscribe.topic": {"en": "A topic to stop following", "ar": "موضوع لإلغاء متابعته"},
-    "lang.language": {"en": "Arabic or English", "ar": "العربية أو الإنجليزية"},
+    "subscribe.figure": {
+        "en": "A figure to follow",
+        "ar": "شخصية للمتابعة",
+        "fr": "Une personnalité à suivre",
+    },
+    "subscribe.topic": {
+        "en": "A topic to follow",
+        "ar": "موضوع للمتابعة",
+        "fr": "Un sujet à suivre",
+    },
+    "unsubscribe.figure": {
+        "en": "A figure to stop following",
+        "ar": "شخصية لإلغاء متابعتها",
+        "fr": "Une personnalité à ne plus suivre",
+    },
+    "unsubscribe.topic": {
+        "en": "A topic to stop following",
+        "ar": "موضوع لإلغاء متابعته",
+        "fr": "Un sujet à ne plus suivre",
+    },
+    "lang.language": {
+        "en": "Arabic, English or French",
+        "ar": "العربية أو الإنجليزية أو الفرنسية",
+        "fr": "Arabe, anglais ou français",
+    },
     "stats.label": {
         "en": "A figure or topic (default: this channel's)",
         "ar": "شخصية أو موضوع (الافتراضي: ما تتابعه القناة)",
+        "fr": "Une personnalité ou un sujet (par défaut : ceux du salon)",
     },
     "stats.days": {
         "en": "How many days, 1 to 90 (default 30)",
         "ar": "عدد الأيام من 1 إلى 90 (الافتراضي 30)",
+        "fr": "Nombre de jours, de 1 à 90 (30 par défaut)",
     },
 }
 
@@ -313,16 +510,17 @@ def description(command: str, lang: str) -> str:
 
 def pick_lang(chat_lang: str | None, user_lang: str | None) -> str:
     """The language of a reply: the chat's `/lang` if set, else the user's client language
-    (Arabic for `ar*`, English for any other), else Arabic."""
+    (Arabic for `ar*`, French for `fr*`, English for any other), else Arabic."""
     if chat_lang in LANGS:
         return chat_lang
     if user_lang:
-        return "ar" if user_lang.lower().startswith("ar") else "en"
+        wanted = user_lang.lower()[:2]
+        return wanted if wanted in LANGS else "en"
     return DEFAULT_LANG
 
 
 def join(items: Iterable[str], lang: str) -> str:
-    """`a، b، c` in Arabic, `a, b, c` in English; "nothing" when empty."""
+    """`a، b، c` in Arabic, `a, b, c` in English and French; "nothing" when empty."""
     items = list(items)
     if not items:
         return t("nothing", lang)

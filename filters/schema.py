@@ -139,6 +139,7 @@ class Names(_Frozen):
 
     ar: Annotated[str, Field(min_length=1)]
     en: Annotated[str, Field(min_length=1)]
+    fr: Annotated[str, Field(min_length=1)] | None = None  # unset: the English name
 
 
 class TermSpec(_Frozen):

@@ -35,7 +35,15 @@ from typing import NamedTuple
 
 from filters.arabic import WORD_RE, normalize, tokenize
 from filters.automaton import PhraseAutomaton, Rejected, sentence_ends, sentence_of
-from filters.schema import FigureSpec, Signal, TermSpec, TopicSpec, WatchlistsConfig, as_term
+from filters.schema import (
+    FigureSpec,
+    Names,
+    Signal,
+    TermSpec,
+    TopicSpec,
+    WatchlistsConfig,
+    as_term,
+)
 from filters.spelling import name_variants, phrase_variants
 from models import Evidence, LabelInfo, Match
 
@@ -133,13 +141,11 @@ class Matcher:
 
     def __init__(self, config: WatchlistsConfig) -> None:
         self._automaton = PhraseAutomaton()
-        infos: list[LabelInfo] = []
+        infos = label_infos(config)
         entries: dict[str, _Entry] = {}
         for fig in config.figures:
-            infos.append(LabelInfo(fig.id, "figure", fig.name.ar, fig.name.en, fig.default))
             entries[fig.id] = self._compile_figure(fig)
         for topic in config.topics:
-            infos.append(LabelInfo(topic.id, "topic", topic.name.ar, topic.name.en, topic.default))
             entries[topic.id] = self._compile_topic(topic)
         self._automaton.compile()
         # phrase -> the terms it serves: (entry id, signal index or -1 for the entry's own
@@ -704,6 +710,17 @@ _MAX_ITEM = 4
 _ARTICLES = frozenset({"l", "d", "le", "la", "les", "de", "des", "du", "the", "a", "an"})
 _LIST_CONJUNCTIONS = frozenset({"and", "et", "or", "ou", "او"})
 _NOT_LIST_WORDS = frozenset({"والتي", "والذي", "والذين", "واللذان", "والان"})
+
+
+def label_infos(config: WatchlistsConfig) -> list[LabelInfo]:
+    """What users see of each figure and topic (ids, names), without compiling the matcher."""
+
+    def info(label: str, kind: str, name: Names, default: bool) -> LabelInfo:
+        return LabelInfo(label, kind, name.ar, name.en, default, name_fr=name.fr or "")
+
+    return [info(f.id, "figure", f.name, f.default) for f in config.figures] + [
+        info(topic.id, "topic", topic.name, topic.default) for topic in config.topics
+    ]
 
 
 def _first_term(signal: Signal) -> str:

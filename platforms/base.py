@@ -59,6 +59,7 @@ class PlatformContext(Generic[SectionT]):
     clock: Callable[[], datetime]
     stream: TextIO  # the terminal, for the console platform
     stats: Stats | None = None  # /stats: the chart decision (core/stats.py)
+    language: str = "ar"  # config `language`: the terminal's (a chat has its own, /lang)
 
     @property
     def labels(self) -> dict[str, LabelInfo]:

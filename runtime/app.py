@@ -231,6 +231,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
             clock=clock,
             stream=options.stream,
             stats=stats,
+            language=config.language,
         )
         platform = factory(context)
         parts.platforms.append(platform)

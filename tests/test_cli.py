@@ -64,7 +64,11 @@ def test_once_alerts_only_new_matching_stories_in_the_terminal(
     database = "state/mirsad.db" if sqlite else database_url
     feed_server.set("/hespress.xml", FEEDS / "hespress-ar-2026-02-11.xml", etag='"a"')
     config = loopback_config(
-        tmp_path, feed_server, {"hespress_ar": "/hespress.xml"}, database=database
+        tmp_path,
+        feed_server,
+        {"hespress_ar": "/hespress.xml"},
+        extra="language: en\n",
+        database=database,
     )
 
     first = bot("once", config=config)
@@ -86,14 +90,18 @@ def test_once_alerts_only_new_matching_stories_in_the_terminal(
     assert second.returncode == 0, second.stderr
     out = second.stdout
     assert out.count("ALERT") == 1
-    assert "ALERT   ترمب يوقع أمرا تنفيذيا لتنظيم الذكاء الاصطناعي & الرقائق" in out
+    # the Arabic title in its own right-to-left isolate (RLI ... PDI) inside the English line
+    assert "ALERT   \u2067ترمب يوقع أمرا تنفيذيا لتنظيم الذكاء الاصطناعي & الرقائق\u2069" in out
     assert "source  hespress_ar" in out
+    assert "\x1b" not in out  # piped: no colours
     assert "time    2026-02-15 09:30 Africa/Casablanca" in out
     assert "link    https://www.hespress.com/trump-ai-order-1700001.html\n" in out  # utm_* removed
     assert "appeared first on" not in out
-    assert "summary وقّع الرئيس الأمريكي دونالد ترامب أمرا تنفيذيا جديدا.\n" in out
-    assert "labels  Donald Trump: «ترمب» (title), «ترامب» (summary)\n" in out
-    assert "        Artificial Intelligence: «الذكاء الاصطناعي» (title)\n" in out
+    assert "summary \u2067وقّع الرئيس الأمريكي دونالد ترامب أمرا تنفيذيا جديدا.\u2069\n" in out
+    # label names in the config's `language`
+    rli, pdi = "\u2067", "\u2069"
+    assert f"labels  Donald Trump: «{rli}ترمب{pdi}» (title), «{rli}ترامب{pdi}» (summary)\n" in out
+    assert f"        Artificial Intelligence: «{rli}الذكاء الاصطناعي{pdi}» (title)\n" in out
     assert "        AI Policy: " in out
 
     again = bot("once", config=config)
@@ -217,7 +225,9 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
                     health = r.read().decode()
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
                     metrics = r.read().decode()
-                if 'mirsad_feed_polls_total{status="ok"} 1.0' in metrics:
+                if 'mirsad_feed_polls_total{status="ok"} 1.0' in metrics and (
+                    'mirsad_platform_up{platform="console"} 1.0' in metrics
+                ):
                     break
             except OSError:
                 pass
@@ -228,6 +238,7 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         assert "mirsad_poll_duration_seconds_count 1.0" in metrics
         assert 'mirsad_feed_last_success_timestamp_seconds{feed="hespress_ar"} 1.' in metrics
         assert "process_resident_memory_bytes " in metrics and "python_info{" in metrics
+        assert 'mirsad_platform_up{platform="console"} 1.0' in metrics  # the terminal is up
         assert "_created" not in metrics
         names = {x.split()[2] for x in metrics.splitlines() if x.startswith("# TYPE")}
         assert all(n.startswith(("mirsad_", "process_", "python_")) for n in names), names
@@ -335,7 +346,7 @@ def test_every_command_says_what_it_does_and_the_version_is_shown() -> None:
 
     overview = cli("--help")
     assert overview.returncode == 0
-    for name in ("run", "once", "classify", "check-config", "healthcheck"):
+    for name in ("run", "once", "classify", "check-config", "healthcheck", "latest"):
         assert f"    {name}" in overview.stdout
         detail = cli(name, "--help")
         assert detail.returncode == 0 and "--config FILE" in detail.stdout

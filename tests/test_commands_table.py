@@ -38,6 +38,19 @@ ADMIN = 51
 T0 = datetime(2026, 2, 11, 12, 0, tzinfo=UTC)
 
 
+LANGS = ("en", "fr", "ar")
+
+
+def say(en: str, fr: str, ar: str) -> dict[str, str]:
+    """One reply in each language the table runs in."""
+    return {"en": en, "fr": fr, "ar": ar}
+
+
+def same(text: str) -> dict[str, str]:
+    """A reply that does not depend on the chat's language (the answer to /lang X is in X)."""
+    return say(text, text, text)
+
+
 @dataclass(frozen=True)
 class Step:
     """One command and what must come of it. `args`: the words after the command, as typed in
@@ -46,10 +59,11 @@ class Step:
     command: str
     args: str = ""
     options: dict[str, str] = field(default_factory=dict)
-    text: str = ""  # the reply, exactly (Telegram: its first paragraph; see `Driver.run`)
+    text: dict[str, str] = field(default_factory=dict)  # the reply by language, exactly
+    # (Telegram: its first paragraph; see `Driver.run`)
     public: bool = False  # Discord: shown to the channel (not ephemeral)
     labels: tuple[str, ...] | None = None  # the labels received afterwards, if checked
-    discord_text: str | None = None  # where Discord words the same reply its own way
+    discord_text: dict[str, str] | None = None  # where Discord words the same reply its own way
     stories: tuple[str, ...] | None = None  # /latest: the links listed, in order, if checked
 
 
@@ -64,7 +78,27 @@ class Setup:
 Scenario = list[Step | Setup]
 
 BIDI_MARKS = "\u200e\u200f"  # the marks Telegram's renderer puts before a line
-NOT_SUBSCRIBED = "This chat is not subscribed. Send /subscribe to subscribe."
+NOT_SUBSCRIBED = say(
+    "This chat is not subscribed. Send /subscribe to subscribe.",
+    "Cette conversation n'est pas abonnée. Envoyez /subscribe pour vous abonner.",
+    "هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك.",
+)
+SUBSCRIBED_TRUMP = say(
+    "Subscribed. This chat now receives: Donald Trump",
+    "Abonnement enregistré. Cette conversation reçoit désormais : Donald Trump",
+    "تم الاشتراك. هذه المحادثة تتلقى الآن: ترامب",
+)
+ALREADY_TRUMP = say(
+    "This chat already receives: Donald Trump",
+    "Cette conversation reçoit déjà : Donald Trump",
+    "هذه المحادثة مشتركة من قبل في: ترامب",
+)
+# The answer to `/lang X`, in X whatever the chat's language was.
+LANG_SET = {
+    "en": "This chat's language is now English.",
+    "fr": "La langue de cette conversation est désormais le français.",
+    "ar": "لغة هذه المحادثة الآن: العربية.",
+}
 
 
 async def _pause_no_permission(store: Store, platform: str, chat: str) -> object:
@@ -100,10 +134,23 @@ async def _ingest_stories(store: Store, platform: str, chat: str) -> object:
     return await store.ingest("hespress_ar", stories, matches, update, T0, alert=False)
 
 
-TOPICS_FOLLOWING_TRUMP = (
+TOPICS_FOLLOWING_TRUMP = say(
     "Figures:\n• altman — Sam Altman\n• musk — Elon Musk\n✅ trump — Donald Trump\n\n"
-    "Topics:\n• ai — Artificial Intelligence\n• ai_policy — AI Policy\n\n"
+    "Topics:\n• ai — Artificial Intelligence\n• ai_policy — AI Policy\n\n",
+    "Personnalités :\n• altman — Sam Altman\n• musk — Elon Musk\n✅ trump — Donald Trump\n\n"
+    "Sujets :\n• ai — Intelligence artificielle\n• ai_policy — Politique de l'IA\n\n",
+    "الشخصيات:\n• altman — سام ألتمان\n• musk — إيلون ماسك\n✅ trump — ترامب\n\n"
+    "المواضيع:\n• ai — الذكاء الاصطناعي\n• ai_policy — سياسات الذكاء الاصطناعي\n\n",
 )
+EXAMPLE = say("Example: ", "Exemple : ", "مثال: ")
+LATEST = say(
+    "Latest matching stories:", "Derniers articles correspondants :", "آخر الأخبار المطابقة:"
+)
+
+
+def _topics(example: str) -> dict[str, str]:
+    return {lang: TOPICS_FOLLOWING_TRUMP[lang] + EXAMPLE[lang] + example for lang in LANGS}
+
 
 SCENARIOS: dict[str, Scenario] = {
     "subscribe, again, unknown, list": [
@@ -111,51 +158,76 @@ SCENARIOS: dict[str, Scenario] = {
             "subscribe",
             "Donald Trump",
             {"figure": "Donald Trump"},
-            "Subscribed. This chat now receives: Donald Trump",
+            SUBSCRIBED_TRUMP,
             public=True,
             labels=("trump",),
         ),
-        Step("subscribe", "trump", {"figure": "trump"}, "This chat already receives: Donald Trump"),
-        Step(
-            "subscribe",
-            "tr\u200bump",
-            {"figure": "tr\u200bump"},
-            "This chat already receives: Donald Trump",
-        ),
+        Step("subscribe", "trump", {"figure": "trump"}, ALREADY_TRUMP),
+        Step("subscribe", "tr\u200bump", {"figure": "tr\u200bump"}, ALREADY_TRUMP),
         Step(
             "subscribe",
             "bogus",
             {"figure": "bogus"},
-            "Unknown: «bogus». Valid ids: altman, musk, trump, ai, ai_policy",
+            say(
+                "Unknown: «bogus». Valid ids: altman, musk, trump, ai, ai_policy",
+                "Inconnu : «bogus». Identifiants valides : altman, musk, trump, ai, ai_policy",
+                "غير معروف: «bogus». المعرّفات الصالحة: altman, musk, trump, ai, ai_policy",
+            ),
             labels=("trump",),
         ),
-        Step("list", text="This chat receives alerts about: Donald Trump"),
+        Step(
+            "list",
+            text=say(
+                "This chat receives alerts about: Donald Trump",
+                "Cette conversation reçoit des alertes sur : Donald Trump",
+                "هذه المحادثة تتلقى تنبيهات عن: ترامب",
+            ),
+        ),
     ],
     "unsubscribe, partly and wholly": [
         Step(
             "subscribe",
             "musk ai",
             {"figure": "musk", "topic": "ai"},
-            "Subscribed. This chat now receives: Elon Musk, Artificial Intelligence",
+            say(
+                "Subscribed. This chat now receives: Elon Musk, Artificial Intelligence",
+                "Abonnement enregistré. Cette conversation reçoit désormais : Elon Musk, "
+                "Intelligence artificielle",
+                "تم الاشتراك. هذه المحادثة تتلقى الآن: إيلون ماسك، الذكاء الاصطناعي",
+            ),
             public=True,
         ),
         Step(
             "unsubscribe",
             "trump",
             {"figure": "trump"},
-            "This chat does not follow: Donald Trump. It follows: Elon Musk, Artificial Intelligence",
+            say(
+                "This chat does not follow: Donald Trump. It follows: Elon Musk, "
+                "Artificial Intelligence",
+                "Cette conversation ne suit pas : Donald Trump. Elle suit : Elon Musk, "
+                "Intelligence artificielle",
+                "هذه المحادثة لا تتابع: ترامب. تتابع: إيلون ماسك، الذكاء الاصطناعي",
+            ),
         ),
         Step(
             "unsubscribe",
             "ai",
             {"topic": "ai"},
-            "Removed: Artificial Intelligence. This chat still receives: Elon Musk",
+            say(
+                "Removed: Artificial Intelligence. This chat still receives: Elon Musk",
+                "Retiré : Intelligence artificielle. Cette conversation reçoit encore : Elon Musk",
+                "تم إلغاء: الذكاء الاصطناعي. ما زالت المحادثة تتلقى: إيلون ماسك",
+            ),
             public=True,
             labels=("musk",),
         ),
         Step(
             "unsubscribe",
-            text="Unsubscribed. No more alerts will be sent to this chat.",
+            text=say(
+                "Unsubscribed. No more alerts will be sent to this chat.",
+                "Désabonnement effectué. Plus aucune alerte ne sera envoyée à cette conversation.",
+                "تم إلغاء الاشتراك. لن تصل تنبيهات إلى هذه المحادثة بعد الآن.",
+            ),
             public=True,
             labels=(),
         ),
@@ -163,27 +235,21 @@ SCENARIOS: dict[str, Scenario] = {
         Step("unsubscribe", text=NOT_SUBSCRIBED),
     ],
     "resume after the platform paused the chat": [
-        Step(
-            "subscribe",
-            "trump",
-            {"figure": "trump"},
-            "Subscribed. This chat now receives: Donald Trump",
-            public=True,
-        ),
+        Step("subscribe", "trump", {"figure": "trump"}, SUBSCRIBED_TRUMP, public=True),
         Setup(_pause_no_permission),
         Step(
             "list",
-            text="The subscription is paused (I lost the permission to post here). "
-            "Send /subscribe to resume it.",
+            text=say(
+                "The subscription is paused (I lost the permission to post here). "
+                "Send /subscribe to resume it.",
+                "L'abonnement est suspendu (j'ai perdu l'autorisation de publier ici). "
+                "Envoyez /subscribe pour le reprendre.",
+                "الاشتراك متوقف (فقدتُ صلاحية النشر هنا). اكتب /subscribe لاستئنافه.",
+            ),
             labels=(),
         ),
         # the labels it followed come back, not the defaults
-        Step(
-            "subscribe",
-            text="Subscribed. This chat now receives: Donald Trump",
-            public=True,
-            labels=("trump",),
-        ),
+        Step("subscribe", text=SUBSCRIBED_TRUMP, public=True, labels=("trump",)),
     ],
     "no label this bot knows counts as not subscribed": [
         Setup(_follow_only_retired),
@@ -194,7 +260,12 @@ SCENARIOS: dict[str, Scenario] = {
             "subscribe",
             "ai",
             {"topic": "ai"},
-            "Subscribed. This chat now receives: Artificial Intelligence",
+            say(
+                "Subscribed. This chat now receives: Artificial Intelligence",
+                "Abonnement enregistré. Cette conversation reçoit désormais : "
+                "Intelligence artificielle",
+                "تم الاشتراك. هذه المحادثة تتلقى الآن: الذكاء الاصطناعي",
+            ),
             public=True,
             labels=("ai",),
         ),
@@ -202,50 +273,57 @@ SCENARIOS: dict[str, Scenario] = {
     "language, including a value no client offers": [
         Step(
             "lang",
-            text="Current language: English. To change it: /lang ar or /lang en",
-            discord_text="This channel's language: English. Choose another with /lang `language:`.",
+            text=say(
+                "Current language: English. To change it: /lang ar, /lang fr or /lang en",
+                "Langue actuelle : français. Pour la changer : /lang ar, /lang fr ou /lang en",
+                "اللغة الحالية: العربية. للتغيير: /lang ar أو /lang fr أو /lang en",
+            ),
+            discord_text=say(
+                "This channel's language: English. Choose another with /lang `language:`.",
+                "Langue de ce salon : français. Choisissez-en une autre avec /lang `language:`.",
+                "لغة هذه القناة: العربية. لاختيار غيرها: /lang `language:`.",
+            ),
         ),
         # Discord's client offers only the choices: a crafted one sends anything (issue 17 item 8)
-        Step("lang", "xx", {"language": "xx"}, "Unknown language: «xx». Choose one of: ar, en"),
-        Step("lang", "en", {"language": "en"}, "This chat's language is now English.", public=True),
-        Step("lang", "ar", {"language": "ar"}, "لغة هذه المحادثة الآن: العربية.", public=True),
-        Step("list", text="هذه المحادثة غير مشتركة. اكتب /subscribe للاشتراك."),
+        Step(
+            "lang",
+            "xx",
+            {"language": "xx"},
+            say(
+                "Unknown language: «xx». Choose one of: ar, en, fr",
+                "Langue inconnue : «xx». Choisissez parmi : ar, en, fr",
+                "لغة غير معروفة: «xx». اللغات المتاحة: ar, en, fr",
+            ),
+        ),
+        Step("lang", "en", {"language": "en"}, same(LANG_SET["en"]), public=True),
+        Step("lang", "fr", {"language": "fr"}, same(LANG_SET["fr"]), public=True),
+        Step("list", text=same(NOT_SUBSCRIBED["fr"])),
+        Step("lang", "ar", {"language": "ar"}, same(LANG_SET["ar"]), public=True),
+        Step("list", text=same(NOT_SUBSCRIBED["ar"])),
     ],
     "topics marks what the chat follows": [
-        Step(
-            "subscribe",
-            "trump",
-            {"figure": "trump"},
-            "Subscribed. This chat now receives: Donald Trump",
-            public=True,
-        ),
+        Step("subscribe", "trump", {"figure": "trump"}, SUBSCRIBED_TRUMP, public=True),
         Step(
             "topics",
-            text=TOPICS_FOLLOWING_TRUMP + "Example: /subscribe altman ai",
-            discord_text=TOPICS_FOLLOWING_TRUMP + "Example: /subscribe figure:altman topic:ai",
+            text=_topics("/subscribe altman ai"),
+            discord_text=_topics("/subscribe figure:altman topic:ai"),
         ),
     ],
     "latest: nothing yet, every label, then the chat's labels only": [
-        Step("latest", text="No matching stories yet.", stories=()),
+        Step(
+            "latest",
+            text=say(
+                "No matching stories yet.",
+                "Aucun article correspondant pour l'instant.",
+                "لا توجد أخبار مطابقة بعد.",
+            ),
+            stories=(),
+        ),
         Setup(_ingest_stories),
         # not subscribed: the last five of every label, newest first
-        Step(
-            "latest",
-            text="Latest matching stories:",
-            stories=tuple(f"https://h.test/{i}" for i in (7, 6, 5, 4, 3)),
-        ),
-        Step(
-            "subscribe",
-            "trump",
-            {"figure": "trump"},
-            "Subscribed. This chat now receives: Donald Trump",
-            public=True,
-        ),
-        Step(
-            "latest",
-            text="Latest matching stories:",
-            stories=tuple(f"https://h.test/{i}" for i in (6, 5, 4, 3, 2)),
-        ),
+        Step("latest", text=LATEST, stories=tuple(f"https://h.test/{i}" for i in (7, 6, 5, 4, 3))),
+        Step("subscribe", "trump", {"figure": "trump"}, SUBSCRIBED_TRUMP, public=True),
+        Step("latest", text=LATEST, stories=tuple(f"https://h.test/{i}" for i in (6, 5, 4, 3, 2))),
     ],
 }
 
@@ -348,17 +426,23 @@ async def driver(
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("name", list(SCENARIOS))
-async def test_both_platforms_decide_the_same(driver: Driver, name: str) -> None:
+async def test_both_platforms_decide_the_same(driver: Driver, name: str, lang: str) -> None:
+    """Each scenario in each language: the administrator's client is English, so English
+    needs nothing first; French and Arabic start with `/lang fr` or `/lang ar`."""
+    if lang != "en":
+        first = await driver.run(Step("lang", lang, {"language": lang}))
+        assert first.text == LANG_SET[lang] and first.public in (None, True)
     for number, item in enumerate(SCENARIOS[name], start=1):
         if isinstance(item, Setup):
             await item.act(driver.store, driver.platform, driver.chat)
             continue
         outcome = await driver.run(item)
-        expected = item.text
+        expected = item.text[lang]
         if driver.platform == "discord" and item.discord_text is not None:
-            expected = item.discord_text
-        where = f"{name} step {number} /{item.command} {item.args}"
+            expected = item.discord_text[lang]
+        where = f"{name} ({lang}) step {number} /{item.command} {item.args}"
         assert outcome.text == expected, where
         if outcome.public is not None:
             assert outcome.public == item.public, where

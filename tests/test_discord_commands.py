@@ -220,8 +220,28 @@ async def test_replies_follow_an_arabic_locale(app: Mirsad) -> None:
     answer = await app.fake.command("help", user=MEMBER_ID, locale="ar")
     assert "مرصاد" in answer.content
     assert answer.content.count("\n") >= 7  # one line per command, not one long paragraph
-    english = await app.fake.command("help", user=MEMBER_ID, locale="fr")
+    english = await app.fake.command("help", user=MEMBER_ID, locale="de")
     assert "Mirsad watches" in english.content
+
+
+async def test_french_locale_gets_french_replies_and_command_descriptions(app: Mirsad) -> None:
+    answer = await app.fake.command("help", user=MEMBER_ID, locale="fr")
+    assert answer.content.startswith("Mirsad surveille l'actualité arabe")
+    listed = await app.fake.command("list", user=ADMIN_ID, locale="fr")
+    assert listed.content == (
+        "Cette conversation n'est pas abonnée. Envoyez /subscribe pour vous abonner."
+    )
+    # Discord has a French locale: each description is localised in the synced payload
+    commands = {c["name"]: c for c in app.fake.commands[GUILD_ID]}
+    subscribe = commands["subscribe"]
+    assert subscribe["description_localizations"] == {
+        "fr": "S'abonner à des personnalités et des sujets"
+    }
+    figure = next(o for o in subscribe["options"] if o["name"] == "figure")
+    assert figure["description_localizations"] == {"fr": "Une personnalité à suivre"}
+    lang = next(o for o in commands["lang"]["options"] if o["name"] == "language")
+    assert [c["value"] for c in lang["choices"]] == ["ar", "en", "fr"]
+    assert all(c.get("description_localizations", {}).get("fr") for c in commands.values())
 
 
 async def test_autocomplete_offers_matching_labels(app: Mirsad) -> None:

@@ -126,7 +126,7 @@ def test_no_title_falls_back_to_the_summary_then_a_placeholder() -> None:
     assert embed["title"].startswith("وقّع الرئيس")
     assert "description" not in embed  # not the same text twice
     empty = story_embed(AlertView(story(title="", summary=""), MATCH, "x"), LABELS, "ar")
-    assert empty["title"] == "(بدون عنوان)"
+    assert empty["title"] == "(بلا عنوان)"  # the same words as on Telegram (core.texts)
     assert check_embeds([empty]) == {}
 
 

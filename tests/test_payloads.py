@@ -249,7 +249,7 @@ async def test_console_prints_new_edit_and_digest() -> None:
         assert await sender.send(to, sender.render(payload, "en")) == Sent(("printed",))
     text = out.getvalue()
     assert "ALERT   Trump story 1" in text and "UPDATE  fixed" in text
-    assert "DIGEST  2 stories" in text and text.index("Trump story 2") < text.index("Trump story 3")
+    assert "News digest (2)" in text and text.index("Trump story 2") < text.index("Trump story 3")
 
 
 # --- the result union ---------------------------------------------------------------------------

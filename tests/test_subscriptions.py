@@ -61,11 +61,13 @@ async def test_toggle_flips_one_label(store: Store, clock: FakeClock) -> None:
     assert off.subscription is not None and not off.subscription.active
 
 
-async def test_lang_only_ar_or_en(store: Store, clock: FakeClock) -> None:
+async def test_lang_only_ar_en_or_fr(store: Store, clock: FakeClock) -> None:
     subs = service(store, clock)
     assert await subs.set_lang(CHAT, "en")
-    assert not await subs.set_lang(CHAT, "fr")
+    assert not await subs.set_lang(CHAT, "de")
     assert await subs.lang(CHAT) == "en"
+    assert await subs.set_lang(CHAT, "fr")
+    assert await subs.lang(CHAT) == "fr"
 
 
 words = st.lists(

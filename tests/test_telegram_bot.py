@@ -78,7 +78,12 @@ async def test_start_registers_menus_and_asks_for_the_updates_it_handles(
 ) -> None:
     fake = env.fake
     menus = fake.commands
-    assert set(menus) == {("default", ""), ("default", "ar"), ("default", "en")}
+    assert set(menus) == {
+        ("default", ""),
+        ("default", "ar"),
+        ("default", "en"),
+        ("default", "fr"),
+    }
     assert [c["command"] for c in menus[("default", "ar")]] == [
         "start",
         "help",
@@ -91,6 +96,9 @@ async def test_start_registers_menus_and_asks_for_the_updates_it_handles(
         "stats",
     ]
     assert menus[("default", "ar")][2]["description"] == "اشترك في شخصيات ومواضيع"
+    french = {c["command"]: c["description"] for c in menus[("default", "fr")]}
+    assert french["subscribe"] == "S'abonner à des personnalités et des sujets"
+    assert french["lang"] == "Langue des réponses (ar, fr ou en)"
     assert menus[("default", "")] == menus[("default", "en")]
     await fake.wait_until(lambda: any(m == "getUpdates" for m, _ in fake.calls))
     polls = [p for m, p in fake.calls if m == "getUpdates" and p.get("allowed_updates")]
@@ -105,7 +113,7 @@ async def test_start_and_help_in_the_users_language(env: Env) -> None:
     fr = env.fake.private_chat(103, language_code="fr")
     assert (await env.say(ar, "/start")).visible.startswith("مرحبًا! أنا مرصاد")
     assert (await env.say(en, "/start")).visible.startswith("Hello! I am Mirsad")
-    assert (await env.say(fr, "/help")).visible.startswith("Commands:")
+    assert (await env.say(fr, "/help")).visible.startswith("Commandes :\n/subscribe")
     assert (await env.say(ar, "/help")).visible.startswith("الأوامر:")
     no_lang = env.fake.private_chat(104, language_code=None)
     assert (await env.say(no_lang, "/start")).visible.startswith("مرحبًا")  # Arabic by default
@@ -122,6 +130,30 @@ async def test_subscribe_without_arguments_gives_defaults_and_buttons(env: Env) 
     assert [data for _, data in buttons] == ["t:" + i for i in ALL_IDS]
     assert all(text.startswith("✅ ") for text, data in buttons if data[2:] in DEFAULT_IDS)
     assert reply.parse_mode is None  # plain text: nothing a user typed is ever read as markup
+
+
+async def test_french_client_gets_french_reply_and_buttons(env: Env) -> None:
+    chat = env.fake.private_chat(206, language_code="fr-FR")
+    reply = await env.say(chat, "/subscribe")
+    assert reply.visible.startswith(
+        "Abonnement enregistré. Cette conversation reçoit désormais : Sam Altman, Elon Musk, "
+        "Donald Trump, Intelligence artificielle, Politique de l'IA\n\nTouchez pour suivre une "
+        "personnalité ou un sujet, ou pour ne plus le suivre :"
+    )
+    assert [text for text, _ in reply.buttons()] == [
+        "✅ Sam Altman",
+        "✅ Elon Musk",
+        "✅ Donald Trump",
+        "✅ Intelligence artificielle",
+        "✅ Politique de l'IA",
+    ]
+    assert await env.store.chat_lang("telegram", str(chat.id)) == "fr"  # alerts in French too
+    fake = env.fake
+    fake.push(fake.press(reply, "t:ai", from_user=user(206, "fr")))
+    await fake.wait_until(lambda: len(fake.callback_answers) == 1)
+    assert fake.callback_answers[0]["text"] == "Vous ne suivez plus : Intelligence artificielle"
+    now = fake.message(chat.id, reply.message_id)  # redrawn in place, still in French
+    assert "➕ Intelligence artificielle" in [text for text, _ in now.buttons()]
 
 
 async def test_button_press_toggles_and_redraws_in_place(env: Env) -> None:
@@ -171,8 +203,8 @@ async def test_bad_arguments_get_one_helpful_line_and_change_nothing(env: Env) -
     assert await env.labels(chat) is None
     reply = await env.say(chat, "/unsubscribe nothing_like_this")
     assert reply.visible.startswith("Unknown: «nothing_like_this». Valid ids:")
-    reply = await env.say(chat, "/lang fr")
-    assert reply.visible == "Unknown language: «fr». Choose one of: ar, en"
+    reply = await env.say(chat, "/lang de")
+    assert reply.visible == "Unknown language: «de». Choose one of: ar, en, fr"
     reply = await env.say(chat, "/frobnicate")
     assert (
         reply.visible

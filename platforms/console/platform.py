@@ -6,12 +6,14 @@ same outbox (order, retries, deduplication) as Telegram and Discord.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
 from alerts.outbox import Sender
 from core.pause import PauseReason
 from platforms.base import PlatformContext
+from platforms.console.render import Style
 from platforms.console.sender import CONSOLE_CHAT, ConsoleSender
 from store import SubscriptionStore
 
@@ -23,8 +25,10 @@ class ConsolePlatform:
 
     def __init__(self, context: PlatformContext[Any]) -> None:
         self._context = context
+        # colours only for a terminal, never when piped or with NO_COLOR set
+        style = Style.for_stream(context.stream, os.environ)
         self.sender: Sender[Any] = ConsoleSender(
-            context.stream, context.labels, context.tz, context.sources
+            context.stream, context.labels, context.tz, context.sources, style
         )
 
     async def prepare(self) -> None:
@@ -32,6 +36,7 @@ class ConsolePlatform:
         ctx = self._context
         ids = [info.id for info in ctx.subscriptions.labels]
         await ctx.store.save_subscription(PLATFORM, CONSOLE_CHAT, ids, ctx.clock())
+        await ctx.store.set_chat_lang(PLATFORM, CONSOLE_CHAT, ctx.language)  # config `language`
 
     async def start(self) -> None:
         """Nothing to connect."""

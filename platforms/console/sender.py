@@ -10,7 +10,7 @@ from alerts.outbox import Pacing
 from alerts.payloads import Payload, Rendered, SendResult, Sent, render_with, send_with
 from alerts.render import AlertView
 from models import LabelInfo
-from platforms.console.render import render_console, render_digest_header
+from platforms.console.render import PLAIN, Style, render_console, render_digest_header
 from store import Subscription
 
 CONSOLE_CHAT = "stdout"
@@ -27,29 +27,28 @@ class ConsoleSender:
         labels: Mapping[str, LabelInfo],
         tz: tzinfo,
         feed_names: Mapping[str, str] | None = None,
+        style: Style = PLAIN,
     ) -> None:
         self._stream = stream
         self._labels = labels
         self._tz = tz
         self._feed_names = feed_names or {}
+        self._style = style
 
     def is_group(self, chat_id: str) -> bool:
         return False
 
     def render(self, payload: Payload, lang: str) -> Rendered[str]:
-        """The terminal has no message ids: an edit prints the story again as an UPDATE."""
+        """The terminal has no message ids: an edit prints the story again as an update."""
+
+        def block(view: AlertView) -> str:
+            return render_console(view, self._labels, self._tz, lang=lang, style=self._style)
 
         def digest(header: str, views: Sequence[AlertView]) -> tuple[str]:
-            blocks = [render_console(view, self._labels, self._tz) for view in views]
-            return (render_digest_header(len(views)) + "".join(blocks),)
+            head = render_digest_header(len(views), lang, self._style)
+            return (head + "".join(map(block, views)),)
 
-        return render_with(
-            payload,
-            lang,
-            self._feed_names,
-            lambda view: render_console(view, self._labels, self._tz),
-            digest,
-        )
+        return render_with(payload, lang, self._feed_names, block, digest)
 
     async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
         return await send_with(rendered, self._print, self._reprint)

@@ -58,7 +58,9 @@ LabelDecision = Callable[[Subscriptions, Chat, Sequence[str]], Awaitable[decide.
 # two ways that work today: every default description is bilingual ("English · عربي", within
 # Discord's 100-character limit), and replies are in Arabic when the channel's /lang (or a
 # locale starting with "ar") says so. `MirsadTranslator` serves the Arabic for any Arabic
-# locale discord.py may learn.
+# locale discord.py may learn. French is one of Discord's locales (`fr`): every description
+# goes with its French `description_localizations`, and replies are in French when the
+# channel's /lang (or a French user or server locale) says so.
 
 
 def bilingual(en: str, ar: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -69,17 +71,21 @@ def bilingual(en: str, ar: str, limit: int = DESCRIPTION_LIMIT) -> str:
 
 def _menu_text(key: str) -> locale_str:
     """A command's (`subscribe`) or option's (`subscribe.figure`) description: bilingual
-    default, pure Arabic for an Arabic locale."""
+    default, French for Discord's French locale (and pure Arabic for an Arabic one, the day
+    Discord has it)."""
     en, ar = texts.description(key, "en"), texts.description(key, "ar")
-    return locale_str(bilingual(en, ar), ar=ar)
+    return locale_str(bilingual(en, ar), ar=ar, fr=texts.description(key, "fr"))
 
 
 class MirsadTranslator(app_commands.Translator):
-    """Serves the Arabic of every `locale_str` (its `ar` extra) to an Arabic locale.
+    """Serves a `locale_str`'s text in the locale's language: its `fr` extra to Discord's
+    French locale (`fr`), its `ar` extra to an Arabic one.
 
-    discord.py 2.7 asks only for the locales in `discord.Locale`, which has no Arabic (nor
-    has Discord's list), so today this adds nothing to the payload, and Discord, which
-    refuses unknown locale keys, accepts it. It is ready for the day both offer Arabic."""
+    discord.py 2.7 asks only for the locales in `discord.Locale`: French is one, so every
+    command and option description reaches French users in French (the payload's
+    `description_localizations`). Arabic is in neither list, so it adds nothing today, and
+    Discord, which refuses unknown locale keys, accepts it; it is ready for the day both
+    offer Arabic."""
 
     async def translate(
         self,
@@ -87,10 +93,9 @@ class MirsadTranslator(app_commands.Translator):
         locale: discord.Locale,
         context: app_commands.TranslationContextTypes,
     ) -> str | None:
-        if not _locale_code(locale).startswith("ar"):
-            return None
-        arabic = string.extras.get("ar")
-        return arabic if isinstance(arabic, str) else None
+        lang = _locale_code(locale)[:2]
+        text = string.extras.get(lang) if lang in ("ar", "fr") else None
+        return text if isinstance(text, str) else None
 
 
 def _locale_code(locale: discord.Locale | None) -> str:
@@ -103,6 +108,7 @@ def _locale_code(locale: discord.Locale | None) -> str:
 LANG_CHOICES = [
     Choice(name="العربية · Arabic", value="ar"),
     Choice(name="English · الإنجليزية", value="en"),
+    Choice(name="Français · French", value="fr"),
 ]
 
 
@@ -135,10 +141,11 @@ class SubscriptionCog(commands.Cog):
         return Chat(PLATFORM, str(interaction.channel_id), "", guild)
 
     async def _lang(self, interaction: discord.Interaction[Any], chat: Chat | None) -> str:
-        """The channel's /lang, else Arabic for an Arabic user or server locale, else English."""
+        """The channel's /lang, else Arabic or French for a user (else server) locale in one
+        of them, else English."""
         chat_lang = await self._subs.lang(chat) if chat is not None else None
         locales = [_locale_code(interaction.locale), _locale_code(interaction.guild_locale)]
-        hint = "ar" if any(code.startswith("ar") for code in locales) else "en"
+        hint = next((code for code in locales if code[:2] in ("ar", "fr")), "en")
         return pick_lang(chat_lang, hint)
 
     def _may_change(self, interaction: discord.Interaction[Any]) -> bool:
@@ -207,7 +214,10 @@ class SubscriptionCog(commands.Cog):
             if info.kind == kind
             and (
                 not wanted
-                or any(wanted in key.casefold() for key in (info.id, info.name_en, info.name_ar))
+                or any(
+                    key and wanted in key.casefold()
+                    for key in (info.id, info.name_en, info.name_ar, info.name_fr)
+                )
             )
         ]
         return choices[:AUTOCOMPLETE_LIMIT]

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from alerts.payloads import pack, part_title
 from alerts.render import AlertView, label_name, shorten
+from core.texts import t
 from models import LabelInfo, Match, Story
 
 TITLE_LIMIT = 256
@@ -65,8 +66,6 @@ _MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
 _LINE_START = re.compile(r"^([#>-])")  # headings, quotes and lists only work at a line start
 
 MAX_ALSO = 5  # sources named in an alert's "also reported by" field
-WHY_FIELD = {"ar": "سبب التنبيه", "en": "Why this alert"}
-NO_TITLE = {"ar": "(بدون عنوان)", "en": "(no title)"}
 
 
 def discord_len(text: str) -> int:
@@ -180,13 +179,12 @@ def story_embed(
     footer."""
     story, match, source = view.story, view.match, view.source
     also, also_label, updated_label = view.also, view.also_label, view.updated_label
-    lang = lang if lang in WHY_FIELD else "en"
     title = clean(story.title, TITLE_LIMIT, markdown=False) or clean(
         story.summary, TITLE_LIMIT, markdown=False
     )
     embed: dict[str, Any] = {
         "type": "rich",
-        "title": title or NO_TITLE[lang],
+        "title": title or t("no_title", lang),
         "color": label_colour(match.labels[0] if match.labels else None, labels),
         "timestamp": story.published.isoformat(),
     }
@@ -202,7 +200,7 @@ def story_embed(
     why = why_lines(match, labels, lang)
     if why:
         value = fit("\n".join(why), FIELD_VALUE_LIMIT) if len(why) == 1 else _join_lines(why)
-        embed["fields"] = [{"name": WHY_FIELD[lang], "value": value, "inline": False}]
+        embed["fields"] = [{"name": t("why_alert", lang), "value": value, "inline": False}]
     if also:
         shown = []
         for name, url in also[:MAX_ALSO]:
@@ -252,7 +250,7 @@ def latest_embed(
     timestamp (`<t:…:f>`), which every reader sees in their own time zone."""
     lines: list[str] = []
     for story, match in items:
-        head = clean(story.title or story.summary, 200) or NO_TITLE.get(lang, NO_TITLE["en"])
+        head = clean(story.title or story.summary, 200) or t("no_title", lang)
         link = safe_url(story.link)
         # Brackets are escaped by clean(), so the title cannot break out of the link text;
         # parentheses in the URL are percent-encoded so they cannot end the link early.

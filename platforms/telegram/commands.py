@@ -337,7 +337,7 @@ class TelegramHandlers:
         self._log(asker, "stats", f"{reply.kind} labels={','.join(reply.labels) or '-'}")
 
     async def lang(self, update: Update, context: Context) -> None:
-        """/lang ar|en: the chat's language for replies and alerts."""
+        """/lang ar|en|fr: the chat's language for replies and alerts."""
         asker = await self._asker(update)
         if asker is None:
             return

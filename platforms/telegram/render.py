@@ -28,7 +28,8 @@ from datetime import tzinfo
 from urllib.parse import urlsplit
 
 from alerts.payloads import pack, part_title
-from alerts.render import AlertView, local_time, shorten
+from alerts.render import LRM, RLM, AlertView, clean, is_rtl, local_time, shorten
+from core.texts import t
 from models import LabelInfo, Match, Story
 
 MAX_TEXT = 4096  # Telegram's limit for a text message, after entity parsing
@@ -37,14 +38,7 @@ SUMMARY_CHARS = 500  # "a short summary": enough to decide whether to click
 MAX_URL = 2048
 MAX_ALSO = 5  # sources named on an alert's "also reported by" line
 
-RLM = "\u200f"
-LRM = "\u200e"
 SEPARATOR = " · "
-
-_NO_TITLE = {"ar": "(بلا عنوان)", "en": "(no title)"}
-# Explicit embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): a feed must
-# not be able to change the direction of text outside its own words. Marks (LRM/RLM) stay.
-_BIDI_CONTROLS = {*range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 
 
 @dataclass(frozen=True)
@@ -58,34 +52,6 @@ class AlertText:
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units: an emoji outside the BMP counts 2)."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def clean(text: str) -> str:
-    """Feed text made safe to show: no control or bidi-override characters, one line."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if code in _BIDI_CONTROLS or code == 0xFEFF:
-            continue
-        if ch in "\r\n\t\v\f\x85\u2028\u2029":
-            out.append(" ")
-        elif unicodedata.category(ch) == "Cc":
-            continue
-        else:
-            out.append(ch)
-    return " ".join("".join(out).split())
-
-
-def is_rtl(text: str) -> bool:
-    """True when most strong characters are right-to-left (Arabic, Hebrew...)."""
-    rtl = ltr = 0
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind in ("R", "AL"):
-            rtl += 1
-        elif kind == "L":
-            ltr += 1
-    return rtl > ltr
 
 
 def mark_for(text: str) -> str:
@@ -121,13 +87,12 @@ def cut(text: str, limit: int) -> str:
 
 
 def hashtags(match: Match, labels: Mapping[str, LabelInfo], lang: str) -> str:
-    """`#ترامب #الذكاء_الاصطناعي` (ar) or `#DonaldTrump #ArtificialIntelligence` (en)."""
+    """`#ترامب #الذكاء_الاصطناعي` (ar), `#DonaldTrump #ArtificialIntelligence` (en) or
+    `#DonaldTrump #IntelligenceArtificielle` (fr)."""
     tags: list[str] = []
     for label in match.labels:
         info = labels.get(label)
-        tag = (
-            "#" + label if info is None else (info.hashtag_ar if lang == "ar" else info.hashtag_en)
-        )
+        tag = "#" + label if info is None else info.hashtag(lang)
         if tag not in tags:
             tags.append(tag)
     return " ".join(tags)
@@ -149,7 +114,7 @@ def render_alert(
     story, match, source = view.story, view.match, view.source
     also_label, updated_label = view.also_label, view.updated_label
     ui_mark = RLM if lang == "ar" else LRM
-    title = clean(story.title) or clean(story.summary)[:80] or _NO_TITLE.get(lang, _NO_TITLE["en"])
+    title = clean(story.title) or clean(story.summary)[:80] or t("no_title", lang)
     summary = clean(story.summary) if clean(story.title) else ""
     link = safe_link(story.link)
     meta = clean(source) + SEPARATOR + local_time(story.published, tz)
@@ -213,7 +178,7 @@ def render_latest(
     esc = html.escape
     lines = [ui_mark + esc(header, quote=False)]
     for number, (story, source) in enumerate(items, start=1):
-        title = cut(clean(story.title) or _NO_TITLE.get(lang, _NO_TITLE["en"]), title_chars)
+        title = cut(clean(story.title) or t("no_title", lang), title_chars)
         link = safe_link(story.link)
         shown = esc(title, quote=False)
         if link:
