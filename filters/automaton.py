@@ -109,8 +109,12 @@ class Folded:
     stages: tuple[tuple[int, ...], ...] = ()
 
     def original(self, i: int) -> int:
-        for removed in reversed(self.stages):
-            i += bisect_right(removed, i)
+        stages = self.stages
+        if len(stages) == 1:  # the common case: marks or extra spaces removed
+            i += bisect_right(stages[0], i)
+        else:
+            for removed in reversed(stages):
+                i += bisect_right(removed, i)
         return i if self.offsets is None else self.offsets[i]
 
 

@@ -103,7 +103,8 @@ class _Story:
 
     texts: dict[str, str]
     hits: dict[int, list[_Hit]]
-    active: dict[tuple[str, int], dict[_Term, None]]  # (entry, slot) -> terms with hits
+    # (entry, slot) -> the terms with hits, each with its phrases that occur
+    active: dict[tuple[str, int], dict[_Term, list[int]]]
     language: str | None = None
     _ends: dict[str, list[int]] = field(default_factory=dict)
 
@@ -357,10 +358,10 @@ class Matcher:
                 )
         if not hits:
             return Match()
-        active: dict[tuple[str, int], dict[_Term, None]] = {}
+        active: dict[tuple[str, int], dict[_Term, list[int]]] = {}
         for pid in hits:
             for entry_id, slot, term in self._by_phrase.get(pid, ()):
-                active.setdefault((entry_id, slot), {})[term] = None
+                active.setdefault((entry_id, slot), {}).setdefault(term, []).append(pid)
         story = _Story(
             texts=texts,
             hits=hits,
@@ -395,13 +396,17 @@ class Matcher:
         self,
         entry: _Entry,
         term: _Term,
+        present: list[int],
         excluded: list[_Hit],
         story: _Story,
         done: dict[str, list[_Found]],
         notes: _Notes | None,
     ) -> Iterable[_Hit]:
-        for pid in term.phrases:
-            for hit in story.hits.get(pid, ()):
+        """The accepted occurrences of `term`, whose phrases `present` occur in the story."""
+        if len(present) > 1:
+            present = sorted(present, key=term.phrases.index)  # in the term's order
+        for pid in present:
+            for hit in story.hits[pid]:
                 why = self._rejection(term, hit, excluded, story, done)
                 if why is None:
                     yield hit
@@ -463,8 +468,8 @@ class Matcher:
         )
         out = [
             _Found(term.text, hit, term.is_name)
-            for term in own or ()
-            for hit in self._term_hits(entry, term, excluded, story, done, notes)
+            for term, present in (own or {}).items()
+            for hit in self._term_hits(entry, term, present, excluded, story, done, notes)
         ]
         if entry.skip_list_only and out and _only_a_list_item(out, story):
             if notes is not None:
@@ -486,8 +491,8 @@ class Matcher:
         for i, signal in enumerate(entry.signals):
             items = [
                 _Found(f"{signal.name}: {term.text}", hit)
-                for term in story.active.get((entry.id, i), ())
-                for hit in self._term_hits(entry, term, excluded, story, done, notes)
+                for term, present in story.active.get((entry.id, i), {}).items()
+                for hit in self._term_hits(entry, term, present, excluded, story, done, notes)
             ]
             for ref in signal.labels:
                 items.extend(_Found(f"{signal.name}: {f.term}", f.hit) for f in done.get(ref, ()))
