@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -45,6 +45,9 @@ CONTENT_LIMIT = 2000  # Discord: message content
 AUTOCOMPLETE_LIMIT = 25  # Discord: choices per autocomplete answer
 STATS_FILE = "mirsad-stats.png"
 DESCRIPTION_LIMIT = 100  # Discord: command and option descriptions are 1-100 characters
+
+# core.commands.subscribe / unsubscribe: the decision on the labels a user chose
+LabelDecision = Callable[[Subscriptions, Chat, Sequence[str]], Awaitable[decide.Reply]]
 
 
 # --- texts for the command menus --------------------------------------------------------
@@ -193,16 +196,21 @@ class SubscriptionCog(commands.Cog):
             return True
         return False
 
-    def _complete(self, kind: str, current: str) -> list[Choice[str]]:
+    def _complete(self, kinds: Sequence[str], current: str) -> list[Choice[str]]:
+        """The labels of these kinds (in that order) whose id or a name holds what the user
+        has typed so far."""
         wanted = current.strip().casefold()
-        found = []
-        for info in self._subs.labels:
-            if info.kind != kind:
-                continue
-            keys = (info.id, info.name_en, info.name_ar)
-            if not wanted or any(wanted in key.casefold() for key in keys):
-                found.append(Choice(name=bilingual(info.name_en, info.name_ar), value=info.id))
-        return found[:AUTOCOMPLETE_LIMIT]
+        choices = [
+            Choice(name=bilingual(info.name_en, info.name_ar), value=info.id)
+            for kind in kinds
+            for info in self._subs.labels
+            if info.kind == kind
+            and (
+                not wanted
+                or any(wanted in key.casefold() for key in (info.id, info.name_en, info.name_ar))
+            )
+        ]
+        return choices[:AUTOCOMPLETE_LIMIT]
 
     async def _answer(
         self, interaction: discord.Interaction[Any], reply: decide.Reply, lang: str
@@ -232,10 +240,49 @@ class SubscriptionCog(commands.Cog):
 
     # --- commands -----------------------------------------------------------------------
 
+    # Autocomplete for the label options, shared by the commands (discord.py binds them to
+    # the cog because they are defined in it).
+    async def _figures(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return self._complete(("figure",), current)
+
+    async def _topics(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return self._complete(("topic",), current)
+
+    async def _any_label(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return self._complete(decide.KINDS, current)
+
+    async def _change_labels(
+        self,
+        interaction: discord.Interaction[Any],
+        decision: LabelDecision,
+        options: Sequence[str | None],
+        *,
+        must_post: bool,
+    ) -> None:
+        """/subscribe and /unsubscribe: who may, then the decision on the chosen labels."""
+        chat = self._chat(interaction)
+        lang = await self._lang(interaction, chat)
+        if await self._refuse_change(interaction, lang):
+            return
+        if must_post and not self._bot_can_post(interaction):
+            await self._answer(interaction, decide.Reply("bot_cannot_post"), lang)
+            return
+        words = [w for w in options if w and w.strip()]
+        reply = await decision(self._subs, chat, words)
+        self._log(chat, interaction.command.name if interaction.command else "?", reply)
+        await self._answer(interaction, reply, lang)
+
     @app_commands.command(name="subscribe", description=_menu_text("subscribe"))
     @app_commands.describe(
         figure=_menu_text("subscribe.figure"), topic=_menu_text("subscribe.topic")
     )
+    @app_commands.autocomplete(figure=_figures, topic=_topics)
     @app_commands.guild_only()
     async def subscribe(
         self,
@@ -243,34 +290,13 @@ class SubscriptionCog(commands.Cog):
         figure: str | None = None,
         topic: str | None = None,
     ) -> None:
-        chat = self._chat(interaction)
-        lang = await self._lang(interaction, chat)
-        if await self._refuse_change(interaction, lang):
-            return
-        if not self._bot_can_post(interaction):
-            await self._answer(interaction, decide.Reply("bot_cannot_post"), lang)
-            return
-        words = [w for w in (figure, topic) if w and w.strip()]
-        reply = await decide.subscribe(self._subs, chat, words)
-        self._log(chat, "subscribe", reply)
-        await self._answer(interaction, reply, lang)
-
-    @subscribe.autocomplete("figure")
-    async def _subscribe_figure(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return self._complete("figure", current)
-
-    @subscribe.autocomplete("topic")
-    async def _subscribe_topic(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return self._complete("topic", current)
+        await self._change_labels(interaction, decide.subscribe, (figure, topic), must_post=True)
 
     @app_commands.command(name="unsubscribe", description=_menu_text("unsubscribe"))
     @app_commands.describe(
         figure=_menu_text("unsubscribe.figure"), topic=_menu_text("unsubscribe.topic")
     )
+    @app_commands.autocomplete(figure=_figures, topic=_topics)
     @app_commands.guild_only()
     async def unsubscribe(
         self,
@@ -278,26 +304,7 @@ class SubscriptionCog(commands.Cog):
         figure: str | None = None,
         topic: str | None = None,
     ) -> None:
-        chat = self._chat(interaction)
-        lang = await self._lang(interaction, chat)
-        if await self._refuse_change(interaction, lang):
-            return
-        words = [w for w in (figure, topic) if w and w.strip()]
-        reply = await decide.unsubscribe(self._subs, chat, words)
-        self._log(chat, "unsubscribe", reply)
-        await self._answer(interaction, reply, lang)
-
-    @unsubscribe.autocomplete("figure")
-    async def _unsubscribe_figure(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return self._complete("figure", current)
-
-    @unsubscribe.autocomplete("topic")
-    async def _unsubscribe_topic(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return self._complete("topic", current)
+        await self._change_labels(interaction, decide.unsubscribe, (figure, topic), must_post=False)
 
     @app_commands.command(name="list", description=_menu_text("list"))
     @app_commands.guild_only()
@@ -338,6 +345,7 @@ class SubscriptionCog(commands.Cog):
 
     @app_commands.command(name="stats", description=_menu_text("stats"))
     @app_commands.describe(label=_menu_text("stats.label"), days=_menu_text("stats.days"))
+    @app_commands.autocomplete(label=_any_label)
     async def stats(
         self,
         interaction: discord.Interaction[Any],
@@ -378,14 +386,6 @@ class SubscriptionCog(commands.Cog):
             ",".join(reply.labels),
             reply.days,
         )
-
-    @stats.autocomplete("label")
-    async def _stats_label(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return (self._complete("figure", current) + self._complete("topic", current))[
-            :AUTOCOMPLETE_LIMIT
-        ]
 
     @app_commands.command(name="help", description=_menu_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:
