@@ -16,6 +16,7 @@ RUN python -m pip install --no-cache-dir -r requirements.txt
 COPY bot.py config.py models.py config.yaml pyproject.toml ./
 COPY alerts ./alerts
 COPY charts ./charts
+COPY feedlist ./feedlist
 COPY feeds ./feeds
 COPY filters ./filters
 COPY events ./events

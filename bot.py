@@ -8,6 +8,7 @@
                                 [--explain]       ... every rule fired, every near-miss and why
     python bot.py check-config  [--config FILE]   validate the config, exit 0 (ok) or 2
     python bot.py healthcheck   [--config FILE]   ask the running bot's /healthz, exit 0 or 1
+    python bot.py feeds list|add|remove|import|export   edit config.yaml's feeds (OPML in/out)
 
 `python bot.py COMMAND --help` says more about each. This file is the command line only;
 `runtime/app.py` builds and runs the parts.
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from config import DEFAULT_CONFIG, ConfigError, Settings, check_settings, load_settings
 from core.redact import redact
 from runtime.logs import setup_logging
 
@@ -37,9 +38,10 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 HEALTHCHECK_TIMEOUT = 8.0  # seconds; Docker's own timeout for the check is 10
 
 
-def _load(path: Path, err: TextIO) -> Settings | None:
+def _load(path: Path, err: TextIO, check: bool = False) -> Settings | None:
+    """The settings, or None after printing every problem (`check`: as check-config)."""
     try:
-        return load_settings(path)
+        return check_settings(path) if check else load_settings(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {exc.source}: {problem}", file=err)
@@ -47,16 +49,10 @@ def _load(path: Path, err: TextIO) -> Settings | None:
 
 
 def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
-    settings = _load(path, err)
+    settings = _load(path, err, check=True)
     if settings is None:
         return EXIT_CONFIG
     config = settings.config
-    if not any(feed.enabled for feed in config.feeds):  # run would start and poll nothing
-        print(
-            f"error: {path}: feeds: no feed to poll: add one ({{id, url}}) or set enabled: true",
-            file=err,
-        )
-        return EXIT_CONFIG
     wl = config.watchlists
     from platforms import registry
 
@@ -148,6 +144,81 @@ def cmd_healthcheck(path: Path, out: TextIO, err: TextIO) -> int:
         reason = getattr(exc, "reason", exc)
         print(f"unhealthy: no answer from {url}: {reason}", file=err)
     return EXIT_FAILED
+
+
+def cmd_feeds(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`bot.py feeds ACTION`: list or export the feeds, or edit them in the config file."""
+    from feedlist import edit
+    from feedlist.opml import OpmlError
+    from feedlist.yamlfile import FeedFileError
+
+    path: Path = args.config
+    if args.action in ("list", "export"):
+        settings = _load(path, err)
+        if settings is None:
+            return EXIT_CONFIG
+        feeds = settings.config.feeds
+        if args.action == "list":
+            for f in feeds:
+                off = "" if f.enabled else "  (disabled)"
+                every = f"  every {f.interval}s" if f.interval else ""
+                print(f"{f.id}  {f.language or '-'}  {f.url}  {f.name or ''}{every}{off}", file=out)
+            print(f"{len(feeds)} feeds in {path}", file=err)
+            return EXIT_OK
+        from datetime import UTC, datetime
+
+        text = edit.export_opml(list(feeds), f"Mirsad feeds ({path.name})", datetime.now(UTC))
+        if args.output is None:
+            out.write(text)
+            return EXIT_OK
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write {args.output}: {exc.strerror}", file=err)
+            return EXIT_FAILED
+        print(f"exported {len(feeds)} feeds to {args.output}", file=err)
+        return EXIT_OK
+    try:
+        if args.action == "add":
+            outcome = edit.add(
+                path,
+                args.url,
+                feed_id=args.id,
+                name=args.name,
+                language=args.language,
+                interval=args.interval,
+                enabled=not args.disabled,
+            )
+        elif args.action == "remove":
+            outcome = edit.remove(path, args.id)
+        else:
+            source = args.file
+            data = sys.stdin.buffer.read() if str(source) == "-" else source.read_bytes()
+            outcome = edit.import_opml(path, data)
+    except OpmlError as exc:
+        print(f"error: {args.file}: {exc}", file=err)
+        return EXIT_CONFIG
+    except FeedFileError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_CONFIG
+    except OSError as exc:  # the OPML file cannot be read, or the config cannot be written
+        print(f"error: {exc.filename or path}: {exc.strerror}; nothing changed", file=err)
+        return EXIT_FAILED
+    if isinstance(outcome, edit.Refused):
+        for problem in outcome.problems:
+            print(f"error: {path}: {problem}", file=err)
+        return EXIT_CONFIG  # and the file is as it was
+    for feed_id, url in outcome.added:
+        print(f"added {feed_id}: {url}", file=out)
+    for feed_id, url in outcome.removed:
+        print(f"removed {feed_id}: {url}", file=out)
+    for url, reason in outcome.skipped:
+        print(f"skipped {url}: {reason}", file=out)
+    if args.action == "import":
+        print(f"imported {len(outcome.added)} feeds, skipped {len(outcome.skipped)}", file=err)
+    if outcome.added or outcome.removed:
+        print(f"{path} updated; restart Mirsad to poll the new list", file=err)
+    return EXIT_OK
 
 
 def _local_host(host: str) -> str:
@@ -322,7 +393,44 @@ def build_parser() -> argparse.ArgumentParser:
         "Reads health.host and health.port from the config; exits 0 when /healthz answers "
         "200, 1 otherwise (the reason on stderr).",
     )
+    _feeds_parser(commands, config)
     return parser
+
+
+def _feeds_parser(commands: Any, config: argparse.ArgumentParser) -> None:
+    feeds = commands.add_parser(
+        "feeds",
+        help="list, add, remove, import (OPML) or export (OPML) the feeds of the config file",
+        description="List, add, remove, import or export the feeds of the config file. Edits "
+        "keep the file's comments and layout, and are checked as check-config checks the "
+        "file: a refused edit prints why (exit 2) and leaves the file as it was.",
+    )
+    actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser(
+        "list", parents=[config], help="print one line per feed: id, language, URL, name"
+    )
+    add = actions.add_parser("add", parents=[config], help="add a feed at the end of the list")
+    add.add_argument("url", help="the feed's address (RSS, Atom or RDF), http(s)://...")
+    add.add_argument("--id", help="its id (default: made from the URL's host, e.g. hespress)")
+    add.add_argument("--name", help="the name shown in alerts")
+    add.add_argument("--language", metavar="ar|fr|en", help="the language its stories are in")
+    add.add_argument("--interval", type=int, metavar="SECONDS", help="seconds between polls")
+    add.add_argument("--disabled", action="store_true", help="listed but not polled")
+    remove = actions.add_parser("remove", parents=[config], help="remove the feed with this id")
+    remove.add_argument("id")
+    load = actions.add_parser(
+        "import",
+        parents=[config],
+        help="add the feeds of an OPML file (a feed reader's export); those the config "
+        "refuses (already listed, bad URL) are skipped and named",
+    )
+    load.add_argument("file", type=Path, metavar="FILE.opml", help="the OPML file, or - for stdin")
+    export = actions.add_parser(
+        "export", parents=[config], help="write the feeds as OPML (for a feed reader)"
+    )
+    export.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -336,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_once(args.config, sys.stdout, sys.stderr, args.new_database)
     if args.command == "healthcheck":
         return cmd_healthcheck(args.config, sys.stdout, sys.stderr)
+    if args.command == "feeds":
+        return cmd_feeds(args, sys.stdout, sys.stderr)
     roles = frozenset(r.strip() for r in args.roles.split(",") if r.strip())
     unknown = sorted(roles - {"poll", "deliver", "commands"})
     if unknown or not roles:

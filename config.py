@@ -391,20 +391,25 @@ def _problems_from_validation(
 
 
 def load_settings(
-    path: Path | str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
+    path: Path | str = DEFAULT_CONFIG,
+    env: Mapping[str, str] | None = None,
+    text: str | None = None,
 ) -> Settings:
     """Read, validate and combine the config file and the environment's secrets.
 
-    Raises ConfigError listing every problem; nothing is started on a bad config.
+    `text`, when given, is validated as if it were the file at `path` (an edit before it is
+    written: `bot.py feeds add`). Raises ConfigError listing every problem; nothing is started
+    on a bad config.
     """
     path = Path(path)
     env = os.environ if env is None else env
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            path, [ConfigProblem("", None, f"cannot read {path}: {exc.strerror}")]
-        ) from None
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                path, [ConfigProblem("", None, f"cannot read {path}: {exc.strerror}")]
+            ) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data: Any = yaml.safe_load(text)
@@ -434,8 +439,14 @@ def load_settings(
         problems.extend(exc.problems)
         secrets = Secrets()
 
+    if config is not None and (host := env.get("MIRSAD_HEALTH_HOST", "").strip()):
+        # where /healthz and /metrics listen, over `health.host`: docker-compose.yml sets
+        # 0.0.0.0 (the container's own network) and publishes the port on the host's 127.0.0.1
+        health = config.health.model_copy(update={"host": host})
+        config = config.model_copy(update={"health": health})
     if config is not None:
         seen: set[str] = set()
+        urls: dict[str, str] = {}
         for i, feed in enumerate(config.feeds):
             if feed.id in seen:
                 where = ("feeds", i, "id")
@@ -447,6 +458,16 @@ def load_settings(
                     )
                 )
             seen.add(feed.id)
+            if feed.url in urls:  # polled twice, every story alerted twice
+                where = ("feeds", i, "url")
+                problems.append(
+                    ConfigProblem(
+                        _format_path(where),
+                        _line_for(where, lines),
+                        f"feed {urls[feed.url]!r} has this URL already: list a feed once",
+                    )
+                )
+            urls.setdefault(feed.url, feed.id)
         for entry in registry.PLATFORMS:
             section = entry.section(config)
             if getattr(section, "enabled", None) and not secrets.token(entry.name):
@@ -475,3 +496,24 @@ def load_settings(
         raise ConfigError(path, problems)
     assert config is not None
     return Settings(config=config, path=path, secrets=secrets)
+
+
+def check_settings(
+    path: Path | str = DEFAULT_CONFIG,
+    env: Mapping[str, str] | None = None,
+    text: str | None = None,
+) -> Settings:
+    """What `bot.py check-config` accepts: `load_settings` plus what only `run` would find out
+    (no feed to poll). The feed commands (`bot.py feeds add|remove|import`) check an edit with
+    it before writing, so an edit check-config would refuse is never written."""
+    settings = load_settings(path, env, text)
+    if not any(feed.enabled for feed in settings.config.feeds):
+        raise ConfigError(
+            Path(path),
+            [
+                ConfigProblem(
+                    "feeds", None, "no feed to poll: add one ({id, url}) or set enabled: true"
+                )
+            ],
+        )
+    return settings

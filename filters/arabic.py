@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 __all__ = [
     "AR_LETTERS",
@@ -141,9 +141,9 @@ _TOKEN_RE = re.compile(rf"(?P<ar>{_AR_WORD})|(?P<other>{_OTHER_WORD})")
 WORD_RE = re.compile(rf"{_AR_WORD}|{_OTHER_WORD}")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word of the original text.
+class Token(NamedTuple):
+    """One word of the original text. (A named tuple: texts make many, and a tuple is built
+    several times faster than a frozen dataclass.)
 
     `text` is `original[start:end]`; `norm` its normalised form; `forms` the normalised forms
     it may stand for once one layer of proclitics is removed (Arabic only; `norm` first);

@@ -28,10 +28,12 @@ Evidence quotes the original words (`text`) with offsets into the original field
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from filters.arabic import tokenize
+from filters.arabic import WORD_RE, normalize, tokenize
 from filters.automaton import PhraseAutomaton, Rejected, sentence_ends, sentence_of
 from filters.schema import FigureSpec, Signal, TermSpec, TopicSpec, WatchlistsConfig, as_term
 from filters.spelling import name_variants, phrase_variants
@@ -42,8 +44,7 @@ __all__ = ["Matcher"]
 _FIELDS = ("title", "summary")
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
+class _Hit(NamedTuple):  # named tuples: built per occurrence, cheaper than dataclasses
     phrase: int
     field: str
     start: int  # character offsets in the original field
@@ -98,15 +99,17 @@ class _Story:
     language: str | None = None
     _ends: dict[str, list[int]] = field(default_factory=dict)
 
+    def ends(self, name: str) -> list[int]:
+        found = self._ends.get(name)
+        if found is None:
+            found = self._ends[name] = sentence_ends(self.texts[name])
+        return found
+
     def sentence(self, hit: _Hit) -> int:
-        ends = self._ends.get(hit.field)
-        if ends is None:
-            ends = self._ends[hit.field] = sentence_ends(self.texts[hit.field])
-        return sentence_of(ends, hit.start)
+        return sentence_of(self.ends(hit.field), hit.start)
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
+class _Found(NamedTuple):
     """An accepted occurrence of an entry, with the configured term that produced it."""
 
     term: str
@@ -446,7 +449,12 @@ class Matcher:
         own = story.active.get((entry.id, -1))
         if own is None and not entry.signals:
             return []
-        excluded = [h for pid, hs in story.hits.items() if pid in entry.exclusions for h in hs]
+        exclusions = entry.exclusions
+        excluded = (
+            []
+            if exclusions.isdisjoint(story.hits)
+            else [h for pid, hs in story.hits.items() if pid in exclusions for h in hs]
+        )
         out = [
             _Found(term.text, hit, term.is_name)
             for term in own or ()
@@ -624,9 +632,15 @@ def _only_a_list_item(found: list[_Found], story: _Story) -> bool:
     hit = found[0].hit
     if hit.field != "summary":
         return False
-    text = story.texts["summary"]
+    # Only the mention's sentence decides (a boundary in another sentence never counts), and
+    # the word before it: tokenize from the previous sentence that holds a word, not the whole
+    # summary.
+    summary = story.texts["summary"]
+    lo, hi = _sentence_window(story.ends("summary"), summary, hit.start)
+    text = summary[lo:hi]
     tokens = tokenize(text)
-    inside = [k for k, t in enumerate(tokens) if t.start >= hit.start and t.end <= hit.end]
+    start, end = hit.start - lo, hit.end - lo
+    inside = [k for k, t in enumerate(tokens) if t.start >= start and t.end <= end]
     if not inside:
         return False
     first, last = inside[0], inside[-1]
@@ -669,6 +683,21 @@ def _only_a_list_item(found: list[_Found], story: _Story) -> bool:
                 right = k
             k += 1
     return chain >= 2  # two boundaries around or beside the mention: three items or more
+
+
+def _sentence_window(ends: list[int], text: str, offset: int) -> tuple[int, int]:
+    """[lo, hi) of `text`: the sentence holding `offset`, and before it the sentences back to
+    the last one that holds a word (so the word before the sentence's first is in)."""
+    j = bisect_right(ends, offset)
+    hi = ends[j] if j < len(ends) else len(text)
+    k = j - 1
+    while k > 0 and not _holds_token(text[ends[k - 1] : ends[k]]):
+        k -= 1
+    return (ends[k - 1] if k > 0 else 0), hi
+
+
+def _holds_token(text: str) -> bool:
+    return any(normalize(w) for w in WORD_RE.findall(text))
 
 
 _MAX_ITEM = 4
@@ -721,15 +750,26 @@ def _overlaps(a: _Hit, b: _Hit) -> bool:
 
 def _dedupe(items: list[_Found]) -> list[_Found]:
     """Drop hits that overlap a longer (or earlier) kept hit of the same label."""
-    ordered = sorted(
-        items, key=lambda f: (_FIELDS.index(f.hit.field), f.hit.start, -(f.hit.end - f.hit.start))
-    )
+    if len(items) == 1:
+        return items
+    ordered = sorted(items, key=_dedupe_key)
     kept: list[_Found] = []
+    last: _Hit | None = None
     for item in ordered:
-        if any(_overlaps(item.hit, k.hit) for k in kept):
+        # kept hits of a field do not overlap and come by start, so their ends rise too: the
+        # last one kept is the only one a later hit can overlap
+        if last is not None and _overlaps(item.hit, last):
             continue
         kept.append(item)
+        last = item.hit
     return kept
+
+
+def _dedupe_key(f: _Found) -> tuple[int, int, int]:
+    return (_FIELD_INDEX[f.hit.field], f.hit.start, f.hit.start - f.hit.end)
+
+
+_FIELD_INDEX = {name: i for i, name in enumerate(_FIELDS)}
 
 
 def _dependency_order(entries: dict[str, _Entry]) -> tuple[str, ...]:

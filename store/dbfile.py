@@ -18,6 +18,7 @@ PostgreSQL (and `:memory:`) have no file: none of this applies to them.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,37 @@ class DatabaseFile:
             return self.path.stat().st_size == 0
         except FileNotFoundError:
             return True
+
+    def refuse_unwritable(self) -> None:
+        """Raise DatabaseFileError, naming the folder or file and the fix, when this process
+        may not create or write the database there: a host folder mounted in place of the
+        Docker volume is owned by root while the image runs as uid 10001 (issue 18)."""
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._not_writable(folder, exc.strerror or str(exc)) from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise self._not_writable(folder, "permission denied")
+        for path in (self.path, *self.companions()):
+            if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+                raise self._not_writable(path, "permission denied")
+
+    def companions(self) -> tuple[Path, ...]:
+        """The files SQLite and Mirsad keep beside the database, which must be writable too."""
+        return tuple(
+            self.path.with_name(self.path.name + suffix)
+            for suffix in ("-wal", "-shm", ".marker", ".migrate-lock")
+        )
+
+    def _not_writable(self, where: Path, reason: str) -> DatabaseFileError:
+        folder, uid = self.path.parent, os.getuid()
+        return DatabaseFileError(
+            f"Mirsad (uid {uid}) cannot write the database folder {folder} ("
+            f"{'' if where == folder else f'{where}: '}{reason.lower()}): give it to that user, chown -R {uid} {folder}; for a host "
+            f"folder mounted there in Docker, run sudo chown -R 10001:10001 on that folder "
+            f"on the host (README: Self-hosting in Docker)"
+        )
 
     def refuse_lost(self) -> None:
         """Raise DatabaseMissing if the database is empty but the marker says one lived here."""

@@ -46,6 +46,9 @@ class Store(
         raises DatabaseMissing unless `new_database`; a file SQLite cannot read raises
         DatabaseDamaged naming it (store/dbfile.py).
         """
+        file = DatabaseFile.from_url(url)
+        if file is not None:
+            file.refuse_unwritable()  # before the lock file beside it is created
         async with opening(url):  # instances starting together take turns
             return await cls._open(url, new_database)
 

@@ -24,6 +24,7 @@ for _name in (
     "DISCORD_BOT_TOKEN_FILE",
     "MIRSAD_DATABASE_URL",
     "MIRSAD_DATABASE_URL_FILE",
+    "MIRSAD_HEALTH_HOST",  # docker-compose.yml sets it: where /healthz listens
 ):
     os.environ.pop(_name, None)  # a developer's real token must never reach a test
 
@@ -37,13 +38,27 @@ def clock() -> FakeClock:
 
 
 # Every test that takes `store` (or `database_url`) runs on SQLite and, when a PostgreSQL
-# server is configured for tests (tests/pg.py), on PostgreSQL too.
+# server is configured for tests (tests/pg.py), on PostgreSQL too. Tests of a database start
+# there (in-process or a `bot.py` subprocess given the URL in its config). Those about the
+# SQLite file itself (deleted, replaced, disk full, WAL, old SQLite schemas) carry
+# `@pytest.mark.sqlite_only(reason)` and build their own file.
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
+    """A new database: a SQLite file in tmp_path (made by the test), or a fresh PostgreSQL
+    database with the schema already at head (a copy of a template: faster than migrating)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'mirsad.db'}"
+        return
+    async with fresh_database(migrated=True) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Like `database_url`, but a PostgreSQL database is empty too (tests of migrations)."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'mirsad.db'}"
         return
@@ -64,3 +79,13 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
         return write_config(tmp_path, body, **kwargs)
 
     return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On several processes (scripts/test: pytest-xdist, a file to each in turn), the files
+    with slow tests go first: one started last (a 60-s burst) would keep one process busy
+    long after the other had finished. The order within a file is kept."""
+    if not getattr(config.option, "numprocesses", None):
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: files and tests keep order

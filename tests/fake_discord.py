@@ -15,7 +15,12 @@ replays the events a client missed when it RESUMEs.
     fake.script(CHANNEL_A, rate_limited(2.0))       # the next POST to CHANNEL_A gets a 429
     fake.deny(CHANNEL_B, 50013)                     # every POST to CHANNEL_B: 403 Missing Permissions
     await fake.request_reconnect()                  # op 7: the client must RESUME
+    fake.add_guild(GUILD_0, "Second", CHANNEL_0)    # another server (own shard when sharded)
     fake.attempts, fake.command_puts, fake.identifies, fake.resumes   # what happened
+
+Each IDENTIFY opens a session for the shard it names (`[id, count]`, none = shard 0 of 1); a
+server's events go to the session of its shard, `(guild_id >> 22) % count`, as Discord routes
+them, and an event for a shard no client connected is kept in `fake.undelivered`.
 
 `running_mirsad(fake, mirsad_config(tmp_path, fake), clock)` (bottom of this file) builds
 Mirsad with runtime.app and starts its Discord platform against the fake.
@@ -60,6 +65,12 @@ THREAD_A = 1300000000000000013  # public thread under CHANNEL_A
 ADMIN_ID = 1300000000000000021  # has Manage Channels
 MEMBER_ID = 1300000000000000022  # ordinary member
 ROLE_ID = 1300000000000000031
+# Two more servers for sharding tests: with shard_count 3, GUILD_0 is on shard 0, GUILD_1 on
+# shard 1 and GUILD_ID on shard 2 ((id >> 22) % 3).
+GUILD_0 = 1300000000004194314
+GUILD_1 = 1300000000008388618
+CHANNEL_0 = 1300000000004194315  # text channel in GUILD_0
+CHANNEL_1 = 1300000000008388619  # text channel in GUILD_1
 
 EPHEMERAL = 1 << 6
 
@@ -428,6 +439,18 @@ def _check_localisations(obj: dict[str, Any], at: str) -> dict[str, str]:
 # --- the fake -------------------------------------------------------------------------------
 
 
+@dataclass
+class GatewaySession:
+    """One IDENTIFY: the shard it named, its socket (None while away) and what it was sent."""
+
+    shard: int
+    count: int
+    session_id: str
+    ws: web.WebSocketResponse | None
+    seq: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
 class FakeDiscord:
     """REST + gateway on one loopback port. See the module docstring."""
 
@@ -453,7 +476,6 @@ class FakeDiscord:
         self._answered: dict[int, asyncio.Event] = {}
         self._interaction_channels: dict[int, int] = {}
         # gateway state
-        self.session_id = ""
         self.identifies = 0
         self.resumes = 0
         self.reject_identify = 0  # close the next N IDENTIFYs with 4004
@@ -461,11 +483,11 @@ class FakeDiscord:
         self.gateway_paths: list[str] = []
         self.ready = asyncio.Event()
         self.resumed = asyncio.Event()
-        self._ws: web.WebSocketResponse | None = None
-        self._history: list[dict[str, Any]] = []
-        self._seq = 0
+        self.sessions: dict[int, GatewaySession] = {}  # by shard id
+        self.undelivered: list[tuple[int, str]] = []  # (shard, event) nobody was connected for
         self._lock = asyncio.Lock()
         self.guild_locale = "en-US"
+        self.guilds: dict[int, str] = {GUILD_ID: "Newsroom"}
         self.channels: dict[int, dict[str, Any]] = {
             CHANNEL_A: self._text_channel(CHANNEL_A, "news"),
             CHANNEL_B: self._text_channel(CHANNEL_B, "general"),
@@ -487,8 +509,9 @@ class FakeDiscord:
         return self
 
     async def close(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
+        for session in self.sessions.values():
+            if session.ws is not None:
+                await session.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -760,8 +783,9 @@ class FakeDiscord:
                 elif op == 6:
                     await self._resume(ws, data)
         finally:
-            if self._ws is ws:
-                self._ws = None
+            for session in self.sessions.values():
+                if session.ws is ws:
+                    session.ws = None
         return ws
 
     async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
@@ -769,61 +793,87 @@ class FakeDiscord:
             self.reject_identify = max(self.reject_identify - 1, 0)
             await ws.close(code=4004, message=b"Authentication failed.")
             return
+        shard, count = data.get("shard") or (0, 1)
         async with self._lock:
             self.identifies += 1
             self.identified_shards.append(data.get("shard"))
-            self.session_id = f"session-{next(self._ids)}"
-            self._history = []
-            self._seq = 0
-            self._ws = ws
+            session = GatewaySession(shard, count, f"session-{next(self._ids)}", ws)
+            self.sessions[shard] = session
+            mine = [g for g in self.guilds if (g >> 22) % count == shard]
             await self._send_dispatch(
+                session,
                 "READY",
                 {
                     "v": 10,
                     "user": self._bot_user(),
-                    "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-                    "session_id": self.session_id,
+                    "guilds": [{"id": str(g), "unavailable": True} for g in mine],
+                    "session_id": session.session_id,
                     "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway-resume",
                     "application": {"id": str(APP_ID), "flags": 0},
                     "private_channels": [],
+                    "shard": [shard, count],
                 },
             )
-            await self._send_dispatch("GUILD_CREATE", self._guild())
+            for guild in mine:
+                await self._send_dispatch(session, "GUILD_CREATE", self._guild(guild))
         self.ready.set()
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
-        if data.get("token") != self.token or data.get("session_id") != self.session_id:
+        session = next(
+            (s for s in self.sessions.values() if s.session_id == data.get("session_id")), None
+        )
+        if data.get("token") != self.token or session is None:
             await ws.send_json({"op": 9, "d": False})
             return
         async with self._lock:
             self.resumes += 1
-            self._ws = ws
+            session.ws = ws
             seq = int(data.get("seq") or 0)
-            for frame in self._history:
+            for frame in session.history:
                 if frame["s"] > seq:  # what the client missed while it was away
                     await ws.send_json(frame)
-            await self._send_dispatch("RESUMED", {})
+            await self._send_dispatch(session, "RESUMED", {})
         self.resumed.set()
 
-    async def _send_dispatch(self, event: str, data: dict[str, Any]) -> None:
-        self._seq += 1
-        frame = {"op": 0, "t": event, "s": self._seq, "d": data}
-        self._history.append(frame)
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.send_json(frame)
+    async def _send_dispatch(
+        self, session: GatewaySession, event: str, data: dict[str, Any]
+    ) -> None:
+        session.seq += 1
+        frame = {"op": 0, "t": event, "s": session.seq, "d": data}
+        session.history.append(frame)
+        if session.ws is not None and not session.ws.closed:
+            await session.ws.send_json(frame)
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event now, or keep it for the client's RESUME if it is reconnecting."""
+    def shard_of(self, guild_id: int) -> int:
+        """The shard Discord routes the server's events to, for the shard count identified."""
+        count = next((s.count for s in self.sessions.values()), 1)
+        return (guild_id >> 22) % count
+
+    async def dispatch(self, event: str, data: dict[str, Any], *, guild: int = GUILD_ID) -> None:
+        """Send an event now on the session of the server's shard, or keep it for the client's
+        RESUME if it is reconnecting."""
         async with self._lock:
-            await self._send_dispatch(event, data)
+            shard = self.shard_of(guild)
+            session = self.sessions.get(shard)
+            if session is None:
+                self.undelivered.append((shard, event))
+                return
+            await self._send_dispatch(session, event, data)
 
     async def request_reconnect(self) -> None:
         """op 7 RECONNECT: the client closes and RESUMEs on `resume_gateway_url`."""
         async with self._lock:
-            ws, self._ws = self._ws, None
             self.resumed.clear()
-            if ws is not None:
-                await ws.send_json({"op": 7, "d": None})
+            for session in self.sessions.values():
+                ws, session.ws = session.ws, None
+                if ws is not None:
+                    await ws.send_json({"op": 7, "d": None})
+
+    def add_guild(self, guild_id: int, name: str, channel_id: int) -> None:
+        """Another server the bot is in, with one text channel; call before the client
+        connects (its GUILD_CREATE goes out at IDENTIFY)."""
+        self.guilds[guild_id] = name
+        self.channels[channel_id] = self._text_channel(channel_id, "news", guild_id)
 
     # --- interactions --------------------------------------------------------------------------
 
@@ -839,10 +889,11 @@ class FakeDiscord:
         autocomplete: str | None = None,
         app_permissions: int = BOT_PERMISSIONS,
         in_guild: bool = True,
+        guild: int = GUILD_ID,
     ) -> int:
         """Dispatch an INTERACTION_CREATE for slash command `name` (type 2), or for its
         autocomplete (type 4) when `autocomplete` names the focused option."""
-        guild_key = GUILD_ID if GUILD_ID in self.commands else None
+        guild_key = guild if guild in self.commands else None
         command = next((c for c in self.commands.get(guild_key, []) if c["name"] == name), None)
         if command is None:
             raise AssertionError(f"/{name} was never synced (synced: {list(self.commands)})")
@@ -866,7 +917,7 @@ class FakeDiscord:
             opts.append(opt)
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": opts}
         if guild_key is not None:
-            data["guild_id"] = str(GUILD_ID)
+            data["guild_id"] = str(guild)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(APP_ID),
@@ -882,12 +933,12 @@ class FakeDiscord:
         if in_guild:
             perms = ADMIN_PERMISSIONS if user == ADMIN_ID else MEMBER_PERMISSIONS
             payload.update(
-                guild_id=str(GUILD_ID),
+                guild_id=str(guild),
                 guild_locale=guild_locale or self.guild_locale,
                 channel_id=str(channel),
-                channel=self.channels.get(channel, self._text_channel(channel, "gone")),
+                channel=self.channels.get(channel, self._text_channel(channel, "gone", guild)),
                 member={**self._member(user), "permissions": str(perms)},
-                authorizing_integration_owners={"0": str(GUILD_ID)},
+                authorizing_integration_owners={"0": str(guild)},
                 context=0,
             )
         else:
@@ -895,10 +946,10 @@ class FakeDiscord:
                 channel_id=str(channel),
                 channel={"id": str(channel), "type": 1, "recipients": [self._user(user)]},
                 user=self._user(user),
-                authorizing_integration_owners={"0": str(GUILD_ID)},
+                authorizing_integration_owners={"0": str(guild)},
                 context=1,
             )
-        await self.dispatch("INTERACTION_CREATE", payload)
+        await self.dispatch("INTERACTION_CREATE", payload, guild=guild)
         return interaction_id
 
     async def answer(self, interaction_id: int) -> Answer:
@@ -958,11 +1009,11 @@ class FakeDiscord:
         }
 
     @staticmethod
-    def _text_channel(channel_id: int, name: str) -> dict[str, Any]:
+    def _text_channel(channel_id: int, name: str, guild: int = GUILD_ID) -> dict[str, Any]:
         return {
             "id": str(channel_id),
             "type": 0,
-            "guild_id": str(GUILD_ID),
+            "guild_id": str(guild),
             "name": name,
             "position": 0,
             "permission_overwrites": [],
@@ -995,9 +1046,9 @@ class FakeDiscord:
             },
         }
 
-    def _guild(self) -> dict[str, Any]:
+    def _guild(self, guild_id: int = GUILD_ID) -> dict[str, Any]:
         everyone = {
-            "id": str(GUILD_ID),
+            "id": str(guild_id),
             "name": "@everyone",
             "permissions": str(MEMBER_PERMISSIONS),
             "position": 0,
@@ -1008,14 +1059,15 @@ class FakeDiscord:
             "flags": 0,
         }
         editors = {**everyone, "id": str(ROLE_ID), "name": "editors", "position": 1}
+        channels = [c for c in self.channels.values() if c.get("guild_id") == str(guild_id)]
         return {
-            "id": str(GUILD_ID),
-            "name": "Newsroom",
+            "id": str(guild_id),
+            "name": self.guilds[guild_id],
             "icon": None,
             "owner_id": str(ADMIN_ID),
-            "roles": [everyone, editors],
-            "channels": [c for c in self.channels.values() if c["type"] in (0, 2, 4, 5)],
-            "threads": [c for c in self.channels.values() if c["type"] in (10, 11, 12)],
+            "roles": [everyone, editors] if guild_id == GUILD_ID else [everyone],
+            "channels": [c for c in channels if c["type"] in (0, 2, 4, 5)],
+            "threads": [c for c in channels if c["type"] in (10, 11, 12)],
             "members": [self._member(BOT_ID)],
             "member_count": 3,
             "preferred_locale": self.guild_locale,
@@ -1084,12 +1136,13 @@ def mirsad_config(
     guild_ids: str = f"[{GUILD_ID}]",
     extra: str = "",
     gateway: bool = True,
+    database: str | None = None,
 ) -> Path:
     """A config file for Mirsad talking to `fake` (default watchlists from config.yaml);
     `gateway=False` leaves `gateway_url` out (Mirsad must ask the REST server)."""
     gateway_line = f"  gateway_url: {fake.gateway_url}\n" if gateway else ""
     body = (
-        f"database: {tmp_path / 'mirsad.db'}\n"
+        f"database: {database or tmp_path / 'mirsad.db'}\n"
         f"{feeds}\n"
         "http:\n  allow_private_addresses: true\n  total_timeout: 5\n"
         "discord:\n"

@@ -41,28 +41,37 @@ def bot(
 
 
 def loopback_config(
-    tmp_path: Path, server: FeedServer, feeds: dict[str, str], extra: str = ""
+    tmp_path: Path,
+    server: FeedServer,
+    feeds: dict[str, str],
+    extra: str = "",
+    database: str = "state/mirsad.db",
 ) -> Path:
     lines = "\n".join(
         f"  - id: {fid}\n    url: {server.url(path)}\n    language: ar"
         for fid, path in feeds.items()
     )
-    body = f"database: state/mirsad.db\ntimezone: Africa/Casablanca\nfeeds:\n{lines}\nhttp:\n  allow_private_addresses: true\n  total_timeout: 5\n{extra}"
+    body = f"database: {database}\ntimezone: Africa/Casablanca\nfeeds:\n{lines}\nhttp:\n  allow_private_addresses: true\n  total_timeout: 5\n{extra}"
     return write_config(tmp_path, body)
 
 
 @pytest.mark.slow
 def test_once_alerts_only_new_matching_stories_in_the_terminal(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, feed_server: FeedServer, database_url: str
 ) -> None:
+    # SQLite: a path relative to the config, its folder made on the way; or PostgreSQL
+    sqlite = database_url.startswith("sqlite")
+    database = "state/mirsad.db" if sqlite else database_url
     feed_server.set("/hespress.xml", FEEDS / "hespress-ar-2026-02-11.xml", etag='"a"')
-    config = loopback_config(tmp_path, feed_server, {"hespress_ar": "/hespress.xml"})
+    config = loopback_config(
+        tmp_path, feed_server, {"hespress_ar": "/hespress.xml"}, database=database
+    )
 
     first = bot("once", config=config)
     assert first.returncode == 0, first.stderr
     assert first.stdout == ""  # the first poll records what is there: no backfill flood
     assert "polled 1 feeds: 1 ok, 0 failed; 10 new stories, 0 alerts" in first.stderr
-    assert (tmp_path / "state" / "mirsad.db").exists()
+    assert (tmp_path / "state" / "mirsad.db").exists() == sqlite
 
     unchanged = bot("once", config=config)
     assert unchanged.stdout == ""
@@ -224,11 +233,11 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         assert all(n.startswith(("mirsad_", "process_", "python_")) for n in names), names
         checked = bot("healthcheck", config=config)  # the Docker health check's command
         assert (checked.returncode, checked.stdout) == (0, "ok\n"), checked.stderr
-        started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
+        # within Docker's stop_grace_period (15 s), or docker stop would SIGKILL it; no tighter
+        # wall-clock bound: a loaded machine could break one
         _out, err = proc.communicate(timeout=15)
         assert proc.returncode == 0, err
-        assert time.monotonic() - started < 10
         stopped = bot("healthcheck", config=config)
         assert stopped.returncode == 1 and stopped.stdout == ""
         assert stopped.stderr.startswith(

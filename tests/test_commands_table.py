@@ -313,11 +313,11 @@ class DiscordDriver(Driver):
 
 @pytest.fixture(params=["telegram", "discord"])
 async def driver(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock, database_url: str
 ) -> AsyncIterator[Driver]:
     if request.param == "telegram":
         async with FakeTelegram() as fake:
-            store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'telegram.db'}")
+            store = await Store.open(database_url)
             platform = TelegramPlatform(
                 token=fake.token,
                 api_base_url=fake.api_base_url,
@@ -340,7 +340,7 @@ async def driver(
         discord_fake = await FakeDiscord().start()
         try:
             async with running_mirsad(
-                discord_fake, mirsad_config(tmp_path, discord_fake), clock
+                discord_fake, mirsad_config(tmp_path, discord_fake, database=database_url), clock
             ) as app:
                 yield DiscordDriver(discord_fake, app.parts.store)
         finally:

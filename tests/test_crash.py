@@ -23,6 +23,10 @@ from tests.fake_telegram import FakeTelegram, fake_telegram  # noqa: F401
 from tests.feedserver import FeedServer
 from tests.helpers import ROOT, rss, write_config
 
+pytestmark = pytest.mark.sqlite_only(
+    "SIGKILL and the SQLite file (integrity_check); on PostgreSQL: test_several_instances.py"
+)
+
 CHATS = [2000 + i for i in range(20)]
 
 

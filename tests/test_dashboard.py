@@ -37,8 +37,8 @@ def labels(tmp_path: Path) -> Matcher:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[tuple[Store, Reports]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'dash.db'}"
+async def db(database_url: str) -> AsyncIterator[tuple[Store, Reports]]:
+    url = database_url
     store = await Store.open(url)
     await seed(store, NOW)
     reports = Reports.open(url)

@@ -11,6 +11,7 @@ damaged file is named.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import sqlite3
@@ -26,6 +27,8 @@ from runtime.app import AppOptions, Parts, run_forever
 from store import Store
 from store.dbfile import DatabaseFile, DatabaseLost, DatabaseMissing, DatabaseWatch
 from tests.helpers import ROOT, write_config
+
+pytestmark = pytest.mark.sqlite_only("the database file lost, replaced or damaged")
 
 
 def config(tmp_path: Path) -> Path:
@@ -128,6 +131,62 @@ def test_run_refuses_an_empty_database_where_one_lived_and_new_database_accepts_
     assert accepted.returncode == 0, accepted.stderr
     assert f"WARNING mirsad.store database_created path={db}" in accepted.stderr
     assert db.exists()
+
+
+def _without_root_overrides() -> None:
+    """In the child, if root: drop from the capability bounding set what lets root ignore a
+    file's mode (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER), so that after
+    exec a root-owned folder with mode 0555 refuses writes, as it does to the image's uid
+    10001. Tests run as root in CI, where a mode alone would not bite."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (0, 1, 2, 3):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.mark.parametrize("unwritable", ["folder", "file"])
+def test_a_database_folder_mirsad_may_not_write_stops_it_with_one_line_naming_the_fix(
+    tmp_path: Path, unwritable: str
+) -> None:
+    """A host folder mounted in place of the Docker volume, owned by root while the image
+    runs as uid 10001: one line naming the folder and the chown, exit 1, no traceback (it
+    used to be a PermissionError traceback, and a restart loop under `restart:`)."""
+    path = config(tmp_path)
+    folder = tmp_path / "state"
+    folder.mkdir()
+    db = folder / "m.db"
+    if unwritable == "file":  # a database left by a run as another user
+        db.write_bytes(b"")
+        db.chmod(0o444)
+    else:
+        folder.chmod(0o555)
+    where = "" if unwritable == "folder" else f"{db}: "
+    uid = os.getuid()
+    expected = (
+        f"Mirsad (uid {uid}) cannot write the database folder {folder} ({where}permission "
+        f"denied): give it to that user, chown -R {uid} {folder}; for a host folder mounted "
+        "there in Docker, run sudo chown -R 10001:10001 on that folder on the host (README: "
+        "Self-hosting in Docker)"
+    )
+    try:
+        run = subprocess.run(
+            [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            preexec_fn=_without_root_overrides,
+        )
+    finally:
+        folder.chmod(0o755)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1].endswith(
+        f"CRITICAL mirsad mirsad_stopped error='{expected}'"
+    ), run.stderr
+    assert not db.with_name("m.db.migrate-lock").exists()  # stopped before touching the folder
 
 
 def test_a_damaged_database_is_named(tmp_path: Path) -> None:

@@ -37,8 +37,10 @@ async def app(
     tmp_path: Path,
     fake_discord: FakeDiscord,
     clock: FakeClock,
+    database_url: str,
 ) -> AsyncIterator[Mirsad]:
-    async with running_mirsad(fake_discord, mirsad_config(tmp_path, fake_discord), clock) as app:
+    config = mirsad_config(tmp_path, fake_discord, database=database_url)
+    async with running_mirsad(fake_discord, config, clock) as app:
         yield app
 
 

@@ -155,8 +155,11 @@ async def queue_story(app: Mirsad, clock: FakeClock, title: str = "ترامب ي
 
 
 @pytest.fixture
-async def app(tmp_path: Path, fake_discord: FakeDiscord, clock: FakeClock) -> AsyncIterator[Mirsad]:
-    async with running_mirsad(fake_discord, mirsad_config(tmp_path, fake_discord), clock) as app:
+async def app(
+    tmp_path: Path, fake_discord: FakeDiscord, clock: FakeClock, database_url: str
+) -> AsyncIterator[Mirsad]:
+    config = mirsad_config(tmp_path, fake_discord, database=database_url)
+    async with running_mirsad(fake_discord, config, clock) as app:
         await fake_discord.command("subscribe", {"figure": "trump"}, user=ADMIN_ID)
         yield app
 

@@ -151,20 +151,3 @@ async def test_an_instance_connects_the_gateway_shard_it_is_given(
     async with running_mirsad(fake_discord, config, clock):
         pass
     assert fake_discord.identified_shards == [[1, 2]]
-
-
-@pytest.mark.parametrize(
-    ("extra", "error"),
-    [
-        ("  shard_count: 2\n", "set shard_count and shard_ids together"),
-        ("  shard_count: 2\n  shard_ids: [0, 1]\n", "one shard per instance"),
-        ("  shard_count: 2\n  shard_ids: [2]\n", "2 is not in 0..1"),
-    ],
-)
-def test_shard_settings_that_cannot_work_are_refused(
-    tmp_path, fake_discord: FakeDiscord, extra: str, error: str
-) -> None:
-    from config import ConfigError, load_settings
-
-    with pytest.raises(ConfigError, match=error):
-        load_settings(mirsad_config(tmp_path, fake_discord, extra=extra), env={})

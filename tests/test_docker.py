@@ -17,12 +17,17 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from dockerfile_parse import DockerfileParser
 
+from config import load_settings
 from tests.feedserver import FeedServer
 from tests.helpers import FEEDS, ROOT
+
+pytestmark = pytest.mark.sqlite_only("the image's SQLite file in its data volume")
 
 
 def dockerfile() -> DockerfileParser:
@@ -40,6 +45,11 @@ def dockerignore() -> list[str]:
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
+
+
+def compose_service() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    return dict(compose["services"]["mirsad"])
 
 
 def copy_sources() -> list[str]:
@@ -130,6 +140,20 @@ def test_no_secret_in_the_image_or_compose_file() -> None:
     )
 
 
+def test_compose_publishes_the_health_port_on_the_hosts_loopback_only() -> None:
+    service = compose_service()
+    port = load_settings(ROOT / "config.yaml", env={}).config.health.port
+    assert service["ports"] == [f"127.0.0.1:{port}:{port}"]  # never 0.0.0.0 on the host
+    # inside the container it listens beyond the container's own loopback, or the published
+    # port would reach nothing; the shipped config.yaml stays on 127.0.0.1 outside Docker
+    env = {k: str(v) for k, v in service["environment"].items()}
+    assert env == {"MIRSAD_HEALTH_HOST": "0.0.0.0"}
+    assert load_settings(ROOT / "config.yaml", env=env).config.health.host == "0.0.0.0"
+    assert load_settings(ROOT / "config.yaml", env={}).config.health.host == "127.0.0.1"
+    assert service["logging"]["options"] == {"max-size": "10m", "max-file": "3"}
+    assert "mirsad-data:/app/data" in service["volumes"]
+
+
 def test_hadolint_passes() -> None:
     hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     result = subprocess.run(
@@ -193,7 +217,11 @@ def test_image_install_and_start_steps_in_a_fresh_environment(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={"PATH": os.environ.get("PATH", ""), "NO_PROXY": "127.0.0.1,localhost"},
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "NO_PROXY": "127.0.0.1,localhost",
+            **compose_service()["environment"],  # as compose starts it: MIRSAD_HEALTH_HOST
+        },
     )
     try:
         status = None
@@ -215,7 +243,14 @@ def test_image_install_and_start_steps_in_a_fresh_environment(
         check = next(x["value"] for x in instructions() if x["instruction"] == "HEALTHCHECK")
         check_argv = json.loads(check.split("CMD", 1)[1])
         check_argv[0] = str(python)
-        healthy = subprocess.run(check_argv, cwd=app, capture_output=True, text=True, timeout=30)
+        healthy = subprocess.run(  # in the container it runs with the service's environment
+            check_argv,
+            cwd=app,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, **compose_service()["environment"]},
+        )
         assert (healthy.returncode, healthy.stdout) == (0, "ok\n"), healthy.stderr
     finally:
         proc.terminate()

@@ -119,13 +119,13 @@ async def test_state_changes_are_logged_once_and_routine_polls_at_debug(
 
 
 async def test_healthz_is_degraded_with_the_count_when_every_feed_keeps_failing(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, database_url: str
 ) -> None:
     port = closed_port()
     config = write_config(
         tmp_path,
         f"""
-        database: {tmp_path / "m.db"}
+        database: {database_url}
         poll_interval: 60
         feeds:
           - {{id: one, url: "http://127.0.0.1:{port}/a.xml"}}

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from store import Store
 from store.migrate import SchemaError, head_revision
@@ -21,6 +22,7 @@ from store.tables import metadata
 from tests.helpers import DATA, ROOT
 
 
+@pytest.mark.sqlite_only("schema 2 was SQLite only (tests/data/schema2.db)")
 async def test_a_real_schema_2_database_is_migrated_in_place(tmp_path: Path) -> None:
     """tests/data/schema2.db was written by the release before Alembic (schema version 2):
     three feeds' worth of state, subscriptions on both platforms, outbox rows of each status."""
@@ -83,25 +85,32 @@ async def test_a_feed_paused_the_old_way_is_marked_paused(tmp_path: Path) -> Non
         await store.close()
 
 
-async def test_opening_twice_changes_nothing(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+async def sql(url: str, statement: str) -> list[tuple[object, ...]]:
+    """Run one statement on the database behind `url` (SQLite or PostgreSQL), outside Mirsad."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def test_opening_twice_changes_nothing(database_url: str) -> None:
     for _ in range(2):
-        store = await Store.open(url)
+        store = await Store.open(database_url)
         await store.close()
-    with sqlite3.connect(tmp_path / "m.db") as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            (head_revision(),)
-        ]
+    assert await sql(database_url, "SELECT version_num FROM alembic_version") == [
+        (head_revision(),)
+    ]
 
 
-async def test_a_database_from_a_newer_mirsad_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    store = await Store.open(f"sqlite+aiosqlite:///{path}")
+async def test_a_database_from_a_newer_mirsad_is_refused(database_url: str) -> None:
+    store = await Store.open(database_url)
     await store.close()
-    with sqlite3.connect(path) as raw:
-        raw.execute("UPDATE alembic_version SET version_num = '9999'")
+    await sql(database_url, "UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(SchemaError, match="schema revision 9999, newer than this Mirsad"):
-        await Store.open(f"sqlite+aiosqlite:///{path}")
+        await Store.open(database_url)
 
 
 OPEN_AND_CLOSE = """
@@ -117,7 +126,9 @@ asyncio.run(main())
 
 
 @pytest.mark.slow
-async def test_instances_starting_together_on_a_new_database_all_start(database_url: str) -> None:
+async def test_instances_starting_together_on_a_new_database_all_start(
+    empty_database_url: str,
+) -> None:
     """The migration lock: three processes open one new database at once (SQLite: the file
     lock; PostgreSQL: the advisory lock); one migrates, the others wait and find it done."""
     procs = [
@@ -125,7 +136,7 @@ async def test_instances_starting_together_on_a_new_database_all_start(database_
             sys.executable,
             "-c",
             OPEN_AND_CLOSE,
-            database_url,
+            empty_database_url,
             cwd=ROOT,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -134,17 +145,19 @@ async def test_instances_starting_together_on_a_new_database_all_start(database_
     results = [await asyncio.wait_for(p.communicate(), 60) for p in procs]
     for proc, (_, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err.decode()[-2000:]
-    store = await Store.open(database_url)
+    store = await Store.open(empty_database_url)
     try:
         assert await store.get_meta("schema_version") == str(int(head_revision()))
     finally:
         await store.close()
 
 
-async def test_the_migrations_build_exactly_the_schema_of_store_tables(database_url: str) -> None:
+async def test_the_migrations_build_exactly_the_schema_of_store_tables(
+    empty_database_url: str,
+) -> None:
     """A new column or index goes into tables.py AND a new revision file: this catches one
     without the other, on each backend."""
-    store = await Store.open(database_url)
+    store = await Store.open(empty_database_url)
 
     def diff(sync: Connection) -> list[object]:
         context = MigrationContext.configure(sync, opts={"compare_type": False})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import UTC, datetime
-from pathlib import Path
 
 from alerts.outbox import OutboxWorker, Pacing
 from alerts.payloads import (
@@ -175,8 +174,8 @@ async def test_unexpected_error_is_retried_later_not_lost(store: Store) -> None:
     assert row["status"] == "sent" and len(sender.sent) == 1
 
 
-async def test_restart_resumes_pending_without_repeats(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+async def test_restart_resumes_pending_without_repeats(database_url: str) -> None:
+    url = database_url
     first = await Store.open(url)
     await queue_stories(first, ["1", "2"], 5)
     sender = FakeSender(Pacing(chat_gap=0.05))

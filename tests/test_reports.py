@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,8 +18,8 @@ CASABLANCA = ZoneInfo("Africa/Casablanca")  # UTC+1 in November
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[tuple[Store, Reports]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+async def db(database_url: str) -> AsyncIterator[tuple[Store, Reports]]:
+    url = database_url
     store = await Store.open(url)
     await store.sync_feeds([("f", "https://f.example/feed", "ar", 120)], NOW)
     reports = Reports.open(url)

@@ -68,12 +68,13 @@ async def test_an_instance_does_only_its_roles(
     polls: bool,
     delivers: bool,
     starts: bool,
+    database_url: str,
 ) -> None:
     feed_server.set("/feed.xml", EMPTY_FEED, etag='"1"')
     config = write_config(
         tmp_path,
         f"""\
-        database: m.db
+        database: {database_url}
         feeds:
           - id: f
             url: {feed_server.url("/feed.xml")}

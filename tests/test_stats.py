@@ -31,8 +31,8 @@ def iso(text: object) -> str:
 
 
 @pytest.fixture
-async def stats(tmp_path: Path) -> AsyncIterator[Stats]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
+async def stats(tmp_path: Path, database_url: str) -> AsyncIterator[Stats]:
+    url = database_url
     store = await Store.open(url)
     await seed(store, NOW)
     reports = Reports.open(url)

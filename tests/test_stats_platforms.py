@@ -44,9 +44,9 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 @pytest.fixture
 async def telegram(
-    fake_telegram: FakeTelegram, tmp_path: Path
+    fake_telegram: FakeTelegram, database_url: str
 ) -> AsyncIterator[tuple[FakeTelegram, Store]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'stats.db'}"
+    url = database_url
     store = await Store.open(url, new_database=True)
     await seed(store, NOW)
     reports = Reports.open(url)

@@ -7,12 +7,15 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from models import Story
 from store import FeedUpdate, Store
 from store.migrate import head_revision
 from tests.helpers import FakeClock, match, story
 
 
+@pytest.mark.sqlite_only("the file's mode and journal")
 async def test_database_file_is_owner_only_and_wal(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "m.db"
     s = await Store.open(f"sqlite+aiosqlite:///{path}")
@@ -362,6 +365,7 @@ async def test_concurrent_ingests_all_commit(store: Store, clock: FakeClock) -> 
     assert all(f.initialized for f in await store.feeds())
 
 
+@pytest.mark.sqlite_only("version 1 was SQLite only")
 async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, clock: FakeClock) -> None:
     import sqlite3
 

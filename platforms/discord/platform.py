@@ -18,7 +18,7 @@ from platforms.discord.commands import PLATFORM, SubscriptionCog
 from platforms.discord.endpoints import Endpoints
 from platforms.discord.sender import DISCORD_PACING, SEND_TIMEOUT, DiscordSender
 from platforms.discord.settings import DiscordConfig
-from platforms.discord.sync import MirsadBot
+from platforms.discord.sync import MirsadBot, ShardedMirsadBot
 from store import MetaStore
 
 log = logging.getLogger("mirsad.discord")
@@ -64,7 +64,10 @@ class DiscordPlatform:
                 require_manage_channels=require_manage_channels,
                 stats=stats,
             )
-            return MirsadBot(
+            # several shards in this process: one client connects them all
+            sharded = len(client_options.get("shard_ids") or ()) > 1
+            kind = ShardedMirsadBot if sharded else MirsadBot
+            return kind(
                 cog, store, guild_ids=guild_ids, sync_key=self._endpoints.key, **client_options
             )
 
@@ -198,9 +201,12 @@ def create_platform(
     Extra keyword arguments go to `discord.Client` (tests pass `guild_ready_timeout`)."""
     config = context.config
     if config.shard_ids is not None and config.shard_count is not None:
-        # this instance's one gateway shard; discord.py sends it in IDENTIFY
-        client_options.setdefault("shard_id", config.shard_ids[0])
+        # this instance's gateway shards; discord.py sends each in its IDENTIFY
         client_options.setdefault("shard_count", config.shard_count)
+        if len(config.shard_ids) == 1:
+            client_options.setdefault("shard_id", config.shard_ids[0])
+        else:
+            client_options.setdefault("shard_ids", list(config.shard_ids))
     return DiscordPlatform(
         context.token or "",
         context.store,

@@ -18,23 +18,27 @@ class DiscordConfig(StrictModel):
     gateway_url: str | None = None
     require_manage_channels: bool = True
     # Several instances (issue 16): the gateway shards this instance connects, out of
-    # shard_count. One shard per instance: run one instance per shard (every instance can
-    # deliver; each answers the commands of its shard's servers).
+    # shard_count (Discord requires sharding past 2,500 servers). An instance runs one or more
+    # shards and answers the commands of their servers; every instance can deliver (alerts go
+    # over REST). That no two instances run the same shard cannot be checked here: each
+    # instance sees only its own config (README "Several instances").
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
 
     @model_validator(mode="after")
-    def _one_shard_of_the_count(self) -> DiscordConfig:
+    def _shards_of_the_count(self) -> DiscordConfig:
         if self.shard_ids is None and self.shard_count is None:
             return self
         if self.shard_ids is None or self.shard_count is None:
-            raise ValueError("set shard_count and shard_ids together (e.g. 4 and [0])")
-        if len(self.shard_ids) != 1:
-            raise ValueError(
-                "shard_ids: one shard per instance (run one instance per shard), e.g. [0]"
-            )
-        if not 0 <= self.shard_ids[0] < self.shard_count:
-            raise ValueError(f"shard_ids: {self.shard_ids[0]} is not in 0..{self.shard_count - 1}")
+            raise ValueError("set shard_count and shard_ids together (e.g. 4 and [0, 1])")
+        if not self.shard_ids:
+            raise ValueError("shard_ids: name at least one shard, e.g. [0]")
+        outside = [s for s in self.shard_ids if not 0 <= s < self.shard_count]
+        if outside:
+            listed = ", ".join(map(str, outside))
+            raise ValueError(f"shard_ids: {listed} not in 0..{self.shard_count - 1}")
+        if len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError(f"shard_ids: each shard once, not {self.shard_ids}")
         return self
 
     @field_validator("api_base_url")

@@ -4,6 +4,7 @@ only when their payload changed (its hash is kept in the store's meta table).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ from store import MetaStore
 
 log = logging.getLogger("mirsad.discord")
 
+IDENTIFY_GAP = 5.0  # seconds between two shards' IDENTIFY (Discord's identify rate limit)
 META_PREFIX = "discord_commands:"  # store meta key prefix for the synced payload's hash
 
 
@@ -55,6 +57,23 @@ class MirsadBot(commands.Bot):
         if self.get_cog(self._cog.qualified_name) is None:
             await self.add_cog(self._cog)
         self.synced = await sync_commands(self, self._store, self._guild_ids, self._sync_key)
+
+
+class ShardedMirsadBot(MirsadBot, commands.AutoShardedBot):
+    """MirsadBot on several gateway shards of one connection each (`discord.shard_ids` with
+    more than one id): discord.py's AutoShardedClient connects the listed shards and routes
+    each server's events, commands included, to its shard. `commands.Bot` adds nothing to
+    `BotBase`, so the sharded client's methods come first in the method order."""
+
+    def __init__(self, *args: Any, identify_gap: float = IDENTIFY_GAP, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._identify_gap = identify_gap
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # Discord takes one IDENTIFY per 5 s for a bot (session_start_limit.max_concurrency
+        # 1): the shards after the first wait their turn (what discord.py does by default).
+        if not initial:
+            await asyncio.sleep(self._identify_gap)
 
 
 async def command_payload(bot: commands.Bot, guild: discord.abc.Snowflake | None) -> list[Any]:
