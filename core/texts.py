@@ -9,9 +9,10 @@ language (a test checks it), and `t` falls back to Arabic, the default language.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import assert_never
 
-from core.commands import Labels, LangName, Reason, Reply, Words
+from core.commands import Labels, LangName, Mutes, Reason, Reply, Terms, When, Words
 from core.pause import parse as parse_pause
 from models import LabelInfo
 
@@ -27,6 +28,10 @@ COMMANDS = (
     "latest",
     "lang",
     "stats",
+    "follow",
+    "unfollow",
+    "mute",
+    "unmute",
 )
 MAX_ECHO = 32  # longest user word we repeat back (a 4,000-character argument is not echoed)
 MAX_ECHO_WORDS = 5
@@ -58,6 +63,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — آخر 5 أخبار مطابقة\n"
             "/stats [معرّف] [أيام] — رسم بياني لعدد الأخبار في اليوم\n"
             "/lang ar|en — لغة الردود والتنبيهات\n"
+            "/follow كلمات — تابع كلماتك (والعبارة بين علامتي تنصيص)؛ /unfollow لإلغائها\n"
+            "/mute معرّف [مدة] — اكتم شخصية أو موضوعًا (24h، 7d…)؛ /unmute لإعادته\n"
             "في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط."
         ),
         "en": (
@@ -69,6 +76,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — the last 5 matching stories\n"
             "/stats [id] [days] — a chart of matching stories per day\n"
             "/lang ar|en — language of replies and alerts\n"
+            "/follow words — follow your own words (a phrase in quotes); /unfollow to stop\n"
+            "/mute id [duration] — silence a figure or topic (24h, 7d…); /unmute to hear it again\n"
             "In groups and channels only administrators can change the subscription."
         ),
     },
@@ -201,6 +210,99 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "reason_replaced": {"ar": "أُعدّت منصة دردشة", "en": "a chat platform is configured"},
     "reason_other": {"ar": "{detail}", "en": "{detail}"},
+    # issue 13: the chat's own words (/follow) and silenced labels (/mute)
+    "follow_usage": {
+        "ar": (
+            "اكتب /follow ثم الكلمات التي تريد متابعتها، والعبارة بين علامتي تنصيص، مثلًا: "
+            '/follow ترامب "الذكاء الاصطناعي". تتابع هذه المحادثة: {terms}'
+        ),
+        "en": (
+            "Send /follow with the words to watch for, a phrase in quotes, e.g. "
+            '/follow Trump "artificial intelligence". This chat follows: {terms}'
+        ),
+    },
+    "followed": {
+        "ar": "تمت متابعة: {terms}. تتابع هذه المحادثة {count} من {max} كلمة.",
+        "en": "Now following: {terms}. This chat follows {count} of {max} words.",
+    },
+    "follow_already": {"ar": "متابَعة من قبل: {terms}", "en": "Already followed: {terms}"},
+    "follow_refused_too_common": {
+        "ar": "كلمات شائعة جدًا ترد في كل خبر تقريبًا، لم تُتابَع: {words}",
+        "en": "Too common to follow (they are in nearly every story): {words}",
+    },
+    "follow_refused_too_short": {
+        "ar": "أقصر من أن تُتابَع (حرفان على الأقل): {words}",
+        "en": "Too short to follow (at least 2 letters): {words}",
+    },
+    "follow_refused_too_long": {
+        "ar": "أطول من أن تُتابَع (60 حرفًا على الأكثر): {words}",
+        "en": "Too long to follow (at most 60 characters): {words}",
+    },
+    "follow_refused_no_letters": {
+        "ar": "لا حروف للمتابعة في: {words}",
+        "en": "No letters to follow in: {words}",
+    },
+    "follow_refused_limit": {
+        "ar": "لم تُضف، فهذه المحادثة تتابع {max} كلمة وهو الحد الأقصى: {words}. احذف بعضها بـ /unfollow.",
+        "en": "Not followed, this chat already follows {max} words, the most: {words}. Remove some with /unfollow.",
+    },
+    "unfollow_usage": {
+        "ar": "اكتب /unfollow ثم الكلمات التي تريد إلغاء متابعتها. تتابع هذه المحادثة: {terms}",
+        "en": "Send /unfollow with the words to stop following. This chat follows: {terms}",
+    },
+    "unfollowed": {
+        "ar": "أُلغيت متابعة: {terms}. ما زالت المحادثة تتابع: {remaining}",
+        "en": "No longer following: {terms}. Still following: {remaining}",
+    },
+    "not_followed_words": {
+        "ar": "هذه المحادثة لا تتابع: {words}. تتابع: {terms}",
+        "en": "This chat does not follow: {words}. It follows: {terms}",
+    },
+    "list_follows": {"ar": "الكلمات المتابَعة: {terms}", "en": "Words followed: {terms}"},
+    "list_mutes": {"ar": "مكتوم: {mutes}", "en": "Muted: {mutes}"},
+    "mute_usage": {
+        "ar": (
+            "اكتب /mute ثم شخصية أو موضوعًا تتلقاه هذه المحادثة، ومدة إن شئت: 30m أو 24h أو 7d "
+            "(بدونها: حتى /unmute). مثلًا: /mute trump 24h"
+        ),
+        "en": (
+            "Send /mute with a figure or topic this chat receives and, if you like, for how "
+            "long: 30m, 24h, 7d (none: until /unmute). E.g. /mute trump 24h"
+        ),
+    },
+    "mute_bad_duration": {
+        "ar": (
+            "مدة غير مفهومة: {words}. اكتب دقائق أو ساعات أو أيامًا أو أسابيع، مثل 30m أو 24h "
+            "أو 7d أو 2w (سنة على الأكثر)، أو لا شيء للكتم حتى /unmute."
+        ),
+        "en": (
+            "Unknown duration: {words}. Use minutes, hours, days or weeks, e.g. 30m, 24h, 7d, "
+            "2w (a year at most), or nothing to mute until /unmute."
+        ),
+    },
+    "mute_not_followed": {
+        "ar": "هذه المحادثة لا تتلقى: {labels}، فلا شيء لكتمه. تتلقى: {remaining}",
+        "en": "This chat does not receive: {labels}, so there is nothing to mute. It receives: {remaining}",
+    },
+    "muted_until": {
+        "ar": "كُتم حتى {until}: {labels}. يبقى الاشتراك، و/unmute {id} يعيد التنبيهات قبل ذلك.",
+        "en": "Muted until {until}: {labels}. The subscription stays; /unmute {id} brings the alerts back sooner.",
+    },
+    "muted": {
+        "ar": "كُتم حتى /unmute: {labels}. يبقى الاشتراك، و/unmute {id} يعيد التنبيهات.",
+        "en": "Muted until /unmute: {labels}. The subscription stays; /unmute {id} brings the alerts back.",
+    },
+    "unmute_usage": {
+        "ar": "اكتب /unmute ثم شخصية أو موضوعًا مكتومًا. المكتوم الآن: {mutes}",
+        "en": "Send /unmute with a muted figure or topic. Muted now: {mutes}",
+    },
+    "unmuted": {"ar": "عادت التنبيهات عن: {labels}", "en": "Alerts are back for: {labels}"},
+    "not_muted": {
+        "ar": "غير مكتوم: {labels}. المكتوم الآن: {mutes}",
+        "en": "Not muted: {labels}. Muted now: {mutes}",
+    },
+    "mute_until_time": {"ar": "حتى {until}", "en": "until {until}"},
+    "mute_until_unmute": {"ar": "حتى /unmute", "en": "until /unmute"},
 }
 
 # Descriptions for the platform command menus (Telegram setMyCommands, Discord slash commands).
@@ -214,6 +316,10 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
     "latest": {"ar": "آخر 5 أخبار مطابقة", "en": "The last 5 matching stories"},
     "lang": {"ar": "لغة الردود (ar أو en)", "en": "Reply language (ar or en)"},
     "stats": {"ar": "رسم بياني للأخبار في اليوم", "en": "Chart of matching stories per day"},
+    "follow": {"ar": "تابع كلماتك الخاصة", "en": "Follow your own words"},
+    "unfollow": {"ar": "ألغِ متابعة كلمات", "en": "Stop following words"},
+    "mute": {"ar": "اكتم شخصية أو موضوعًا لمدة", "en": "Silence a figure or topic for a while"},
+    "unmute": {"ar": "أعد شخصية أو موضوعًا مكتومًا", "en": "Hear a muted figure or topic again"},
 }
 
 
@@ -297,9 +403,40 @@ def lang_name(lang: str, in_lang: str) -> str:
     return t(f"lang_name_{lang}", in_lang) if f"lang_name_{lang}" in _TEXTS else lang
 
 
+def terms(texts: Sequence[str], lang: str) -> str:
+    """A chat's followed words, each whole and quoted («الذكاء الاصطناعي», «Trump»)."""
+    return join((f"«{text}»" for text in texts), lang)
+
+
+def when(at: datetime) -> str:
+    """A time as commands show it: `2026-02-12 12:00 UTC`."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def mutes(
+    items: Sequence[tuple[str, datetime | None]], labels: Mapping[str, LabelInfo], lang: str
+) -> str:
+    """Muted labels with the end of each mute: `Donald Trump (until 2026-02-12 12:00 UTC)`."""
+    shown = []
+    for label, until in items:
+        end = (
+            t("mute_until_unmute", lang)
+            if until is None
+            else t("mute_until_time", lang, until=when(until))
+        )
+        shown.append(f"{names([label], labels, lang)} ({end})")
+    return join(shown, lang)
+
+
 def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
-    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own)."""
+    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own), its
+    further lines (`more`) each on a line of its own."""
     lang = reply.lang or lang
+    text = _render_one(reply, lang, labels)
+    return "\n".join([text, *(_render_one(part, lang, labels) for part in reply.more)])
+
+
+def _render_one(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
     fields: dict[str, str] = {}
     for name, value in reply.fields.items():
         match value:
@@ -311,6 +448,12 @@ def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
                 fields[name] = pause_reason(stored, lang)
             case LangName(code):
                 fields[name] = lang_name(code, lang)
+            case Terms(texts):
+                fields[name] = terms(texts, lang)
+            case When(at):
+                fields[name] = when(at)
+            case Mutes(items):
+                fields[name] = mutes(items, labels, lang)
             case str():
                 fields[name] = value
             case _:

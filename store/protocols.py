@@ -17,8 +17,10 @@ from .records import (
     Delivery,
     FeedState,
     FeedUpdate,
+    FollowedTerm,
     GroupedStory,
     IngestResult,
+    Mute,
     StoredAlert,
     Subscription,
 )
@@ -116,7 +118,60 @@ class DeliveryStore(ChatLifecycleStore, LeaseStore, Protocol):
     ) -> None: ...
 
 
-class SubscriptionStore(ChatLifecycleStore, Protocol):
+class FollowStore(Protocol):
+    """A chat's own words (/follow) and silenced labels (/mute), issue 13."""
+
+    async def follows(
+        self, platform: str, chat_id: str, thread_id: str = ""
+    ) -> list[FollowedTerm]: ...
+
+    async def add_follows(
+        self,
+        platform: str,
+        chat_id: str,
+        terms: Sequence[FollowedTerm],
+        now: datetime,
+        *,
+        thread_id: str = "",
+        guild_id: str | None = None,
+    ) -> None: ...
+
+    async def remove_follows(
+        self, platform: str, chat_id: str, keys: Sequence[str], now: datetime, thread_id: str = ""
+    ) -> list[FollowedTerm]: ...
+
+    async def clear_follows(
+        self, platform: str, chat_id: str, now: datetime, thread_id: str = ""
+    ) -> int: ...
+
+    async def mutes(
+        self, platform: str, chat_id: str, now: datetime, thread_id: str = ""
+    ) -> list[Mute]: ...
+
+    async def set_mutes(
+        self,
+        platform: str,
+        chat_id: str,
+        labels: Sequence[str],
+        until: datetime | None,
+        now: datetime,
+        thread_id: str = "",
+    ) -> bool: ...
+
+    async def remove_mutes(
+        self, platform: str, chat_id: str, labels: Sequence[str], now: datetime, thread_id: str = ""
+    ) -> list[str]: ...
+
+
+class FollowIndexStore(Protocol):
+    """What the follow matcher reads to build its automaton (feeds/follows.py)."""
+
+    async def follow_generation(self) -> int: ...
+
+    async def all_follows(self) -> list[tuple[int, str]]: ...
+
+
+class SubscriptionStore(ChatLifecycleStore, FollowStore, Protocol):
     """What the command decisions use: a chat's subscription, settings and latest alerts."""
 
     async def subscription(

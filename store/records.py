@@ -74,6 +74,22 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class FollowedTerm:
+    """A word or phrase a chat follows (/follow): as written, and its matching form."""
+
+    text: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Mute:
+    """A label a chat silenced (/mute) until `until` (None: until /unmute)."""
+
+    label: str
+    until: datetime | None
+
+
+@dataclass(frozen=True)
 class StoredAlert:
     story: Story
     match: Match

@@ -4,7 +4,8 @@ factory), `sender`, `render` and `texts`. The platform owns one `commands.Bot`
 (discord.py 2.7, only the `guilds` intent: no privileged intents are needed for slash
 commands) and the Sender the outbox uses.
 
-- Commands: /subscribe, /unsubscribe, /list, /topics, /latest, /lang, /help. A subscription
+- Commands: /subscribe, /unsubscribe, /list, /topics, /latest, /lang, /help, and (issue 13)
+  /follow, /unfollow, /mute, /unmute. A subscription
   belongs to the channel or thread where it was made (threads are channels to Discord).
   Changing one needs Manage Channels: `default_member_permissions` hides the commands from
   other members by default, and the handler checks the member's permissions in that channel
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -113,7 +114,15 @@ class SubscriptionCog(commands.Cog):
         self._require_manage = require_manage_channels
         needed = discord.Permissions(manage_channels=True) if require_manage_channels else None
         # Per-instance copies (discord.py copies Cog commands): only this bot's tree changes.
-        for command in (self.subscribe, self.unsubscribe, self.lang):
+        for command in (
+            self.subscribe,
+            self.unsubscribe,
+            self.lang,
+            self.follow,
+            self.unfollow,
+            self.mute,
+            self.unmute,
+        ):
             command.default_permissions = needed
 
     # --- helpers ----------------------------------------------------------------------
@@ -401,6 +410,96 @@ class SubscriptionCog(commands.Cog):
         return (self._complete("figure", current) + self._complete("topic", current))[
             :AUTOCOMPLETE_LIMIT
         ]
+
+    # --- issue 13: the channel's own words, silenced labels ---------------------------
+
+    async def _changing(
+        self,
+        interaction: discord.Interaction[Any],
+        command: str,
+        decision: Callable[[Chat], Awaitable[decide.Reply]],
+    ) -> None:
+        """A command that changes what the channel receives: Manage Channels (as /subscribe),
+        one decision of core.commands, its Reply rendered."""
+        chat = self._chat(interaction)
+        lang = await self._lang(interaction, chat)
+        if await self._refuse_change(interaction, lang):
+            return
+        reply = await decision(chat)
+        self._log(chat, command, reply)
+        await self._answer(interaction, reply, lang)
+
+    @app_commands.command(name="follow", description=_command_text("follow"))
+    @app_commands.describe(words=_option_text("follow.words"))
+    @app_commands.guild_only()
+    async def follow(self, interaction: discord.Interaction[Any], words: str) -> None:
+        if self._may_change(interaction) and not self._bot_can_post(interaction):
+            lang = await self._lang(interaction, self._chat(interaction))
+            await self._reply(interaction, dt("bot_cannot_post", lang), ephemeral=True)
+            return
+        await self._changing(
+            interaction, "follow", lambda chat: decide.follow(self._subs, chat, words)
+        )
+
+    @app_commands.command(name="unfollow", description=_command_text("unfollow"))
+    @app_commands.describe(words=_option_text("unfollow.words"))
+    @app_commands.guild_only()
+    async def unfollow(self, interaction: discord.Interaction[Any], words: str) -> None:
+        await self._changing(
+            interaction, "unfollow", lambda chat: decide.unfollow(self._subs, chat, words)
+        )
+
+    @unfollow.autocomplete("words")
+    async def _unfollow_words(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        wanted = current.strip().casefold()
+        found = [
+            f.text
+            for f in await self._subs.follows(self._chat(interaction))
+            if wanted in f.text.casefold()
+        ]
+        # a phrase goes back in quotes, so /unfollow reads it as one phrase
+        return [
+            Choice(name=text[:100], value=f'"{text}"' if " " in text else text)
+            for text in found[:AUTOCOMPLETE_LIMIT]
+        ]
+
+    @app_commands.command(name="mute", description=_command_text("mute"))
+    @app_commands.describe(label=_option_text("mute.label"), duration=_option_text("mute.duration"))
+    @app_commands.guild_only()
+    async def mute(
+        self, interaction: discord.Interaction[Any], label: str, duration: str | None = None
+    ) -> None:
+        words = [w for w in (label, duration) if w and w.strip()]
+        await self._changing(interaction, "mute", lambda chat: decide.mute(self._subs, chat, words))
+
+    @mute.autocomplete("label")
+    async def _mute_label(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return (self._complete("figure", current) + self._complete("topic", current))[
+            :AUTOCOMPLETE_LIMIT
+        ]
+
+    @app_commands.command(name="unmute", description=_command_text("unmute"))
+    @app_commands.describe(label=_option_text("unmute.label"))
+    @app_commands.guild_only()
+    async def unmute(self, interaction: discord.Interaction[Any], label: str) -> None:
+        await self._changing(
+            interaction, "unmute", lambda chat: decide.unmute(self._subs, chat, [label])
+        )
+
+    @unmute.autocomplete("label")
+    async def _unmute_label(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        muted = {m.label for m in await self._subs.mutes(self._chat(interaction))}
+        return [
+            c
+            for c in self._complete("figure", current) + self._complete("topic", current)
+            if c.value in muted
+        ][:AUTOCOMPLETE_LIMIT]
 
     @app_commands.command(name="help", description=_command_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

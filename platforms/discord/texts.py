@@ -28,6 +28,20 @@ OPTIONS: dict[str, dict[str, str]] = {
         "en": "A figure or topic (default: this channel's)",
         "ar": "شخصية أو موضوع (الافتراضي: ما تتابعه القناة)",
     },
+    "follow.words": {
+        "en": 'Words to follow, a phrase in quotes: Trump "artificial intelligence"',
+        "ar": 'كلمات للمتابعة، والعبارة بين علامتي تنصيص: ترامب "الذكاء الاصطناعي"',
+    },
+    "unfollow.words": {"en": "Words to stop following", "ar": "كلمات لإلغاء متابعتها"},
+    "mute.label": {
+        "en": "A figure or topic this channel receives",
+        "ar": "شخصية أو موضوع تتلقاه القناة",
+    },
+    "mute.duration": {
+        "en": "For how long: 30m, 24h, 7d, 2w (none: until /unmute)",
+        "ar": "المدة: 30m أو 24h أو 7d أو 2w (بدونها: حتى /unmute)",
+    },
+    "unmute.label": {"en": "A muted figure or topic", "ar": "شخصية أو موضوع مكتوم"},
     "stats.days": {
         "en": "How many days, 1 to 90 (default 30)",
         "ar": "عدد الأيام من 1 إلى 90 (الافتراضي 30)",
@@ -46,6 +60,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — the last 5 matching stories\n"
             "/stats `label:` `days:` — a chart of matching stories per day\n"
             "/lang — language of replies and alerts in this channel\n"
+            "/follow `words:` — follow your own words (a phrase in quotes); /unfollow to stop\n"
+            "/mute `label:` `duration:` — silence a figure or topic (24h, 7d…); /unmute to hear it again\n"
             "Alerts go to the channel or thread where /subscribe was used. Changing them needs "
             "the Manage Channels permission."
         ),
@@ -59,6 +75,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — آخر 5 أخبار مطابقة\n"
             "/stats `label:` `days:` — رسم بياني لعدد الأخبار في اليوم\n"
             "/lang — لغة الردود والتنبيهات في هذه القناة\n"
+            "/follow `words:` — تابع كلماتك (والعبارة بين علامتي تنصيص)؛ /unfollow لإلغائها\n"
+            "/mute `label:` `duration:` — اكتم شخصية أو موضوعًا (24h، 7d…)؛ /unmute لإعادته\n"
             "تصل التنبيهات إلى القناة أو السلسلة التي استُخدم فيها /subscribe، ويتطلب تغييرها "
             "صلاحية «إدارة القنوات»."
         ),
