@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from models import Match, Story
+from models import Evidence, Match, Story
 
 from .records import (
     ChatMigration,
@@ -69,6 +69,7 @@ class PollStore(Protocol):
         groups: Mapping[str, str] | None = None,
         corrections: Mapping[str, Match] | None = None,
         listed: Sequence[str] = (),
+        follows: Mapping[str, Mapping[int, Sequence[Evidence]]] | None = None,
     ) -> IngestResult: ...
 
 
