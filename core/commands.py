@@ -14,6 +14,11 @@ ephemeral or public answer). The rules that used to be coded once per platform, 
 - issue 13: a chat's own words (/follow) count as a subscription too: a chat that follows
   words but no label is subscribed, `/unsubscribe` with nothing after it forgets the words as
   well; `/mute` silences a label the chat receives without unsubscribing it.
+- `/topics` marks what the chat follows; `/latest` shows at most `LATEST` stories of the
+  chat's labels (every label when it follows none), both only to the asker.
+
+A platform may word a text its own way (`help@discord` in `core.texts`: slash-command options
+instead of typed words); the decision, and so the key, stays the same.
 """
 
 from __future__ import annotations
@@ -26,7 +31,26 @@ from datetime import datetime, timedelta
 from core import pause
 from core.follows import MAX_FOLLOWS, Term, check_terms, read_terms, term_key
 from core.subscriptions import LANGS, Chat, Subscriptions, visible
-from store import FollowedTerm, Subscription
+from store import FollowedTerm, StoredAlert, Subscription
+
+# Every command, in the order menus and the usage line show them.
+COMMANDS = (
+    "start",
+    "help",
+    "subscribe",
+    "unsubscribe",
+    "list",
+    "topics",
+    "latest",
+    "lang",
+    "stats",
+    "follow",
+    "unfollow",
+    "mute",
+    "unmute",
+)
+LATEST = 5  # stories shown by /latest
+KINDS = ("figure", "topic")
 
 
 @dataclass(frozen=True)
@@ -78,7 +102,16 @@ class Mutes:
     items: tuple[tuple[str, datetime | None], ...]
 
 
-Field = Labels | Words | Reason | LangName | Terms | When | Mutes | str
+@dataclass(frozen=True)
+class Catalogue:
+    """A field listing every label of one kind ("figure", "topic") with its id and name, the
+    ones in `followed` marked."""
+
+    kind: str
+    followed: tuple[str, ...] = ()
+
+
+Field = Labels | Words | Reason | LangName | Catalogue | Terms | When | Mutes | str
 
 
 @dataclass(frozen=True)
@@ -88,6 +121,11 @@ class Reply:
     fields: dict[str, Field] = field(default_factory=dict)
     lang: str | None = None  # answer in this language instead of the asker's (/lang)
     changed: bool = False  # the subscription or setting changed (for logs and buttons)
+    # What the chat receives after the command, for a platform that shows the labels as
+    # toggles (Telegram's buttons); None when the command does not say.
+    followed: tuple[str, ...] | None = None
+    choose: bool = False  # offer the labels to pick from (/subscribe with no words)
+    stories: tuple[StoredAlert, ...] = ()  # /latest: shown under the text, newest first
     more: tuple[Reply, ...] = ()  # further lines of the same answer, each its own text
 
 
@@ -113,9 +151,25 @@ def _unknown(words: Sequence[str], subs: Subscriptions) -> Reply:
     )
 
 
+def start() -> Reply:
+    """/start: the welcome, with how to begin."""
+    return Reply("welcome")
+
+
+def show_help() -> Reply:
+    """/help: every command."""
+    return Reply("help")
+
+
+def unknown_command() -> Reply:
+    """A command this bot does not have: the valid ones."""
+    return Reply("unknown_command", fields={"commands": " ".join("/" + c for c in COMMANDS)})
+
+
 async def subscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
     """/subscribe [labels]: add them (none: the defaults, or what a paused chat followed)."""
     before = await subs.current(chat)
+    choose = not words
     if not words and paused_by_platform(before, subs):
         assert before is not None
         words = [i for i in before.labels if i in subs.by_id]  # "/subscribe to resume"
@@ -124,8 +178,27 @@ async def subscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Re
         return _unknown(result.unknown, subs)
     now = followed(result.subscription, subs)
     if not result.added and followed(before, subs):
-        return Reply("already_subscribed", fields={"labels": Labels(now)})
-    return Reply("subscribed", public=True, fields={"labels": Labels(now)}, changed=True)
+        return Reply(
+            "already_subscribed", fields={"labels": Labels(now)}, followed=now, choose=choose
+        )
+    return Reply(
+        "subscribed",
+        public=True,
+        fields={"labels": Labels(now)},
+        changed=True,
+        followed=now,
+        choose=choose,
+    )
+
+
+async def toggle(subs: Subscriptions, chat: Chat, label: str) -> Reply:
+    """A label's toggle (Telegram's buttons under /subscribe): follow it, or stop."""
+    result = await subs.toggle(chat, label)
+    if not result.ok:
+        return Reply("button_expired")  # a label since removed from the config
+    now = followed(result.subscription, subs)
+    key = "toggled_on" if label in now else "toggled_off"
+    return Reply(key, fields={"label": Labels((label,))}, changed=True, followed=now)
 
 
 async def unsubscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
@@ -174,6 +247,31 @@ async def show_list(subs: Subscriptions, chat: Chat) -> Reply:
         assert sub is not None
         return Reply("list_paused", fields={"reason": Reason(sub.paused_reason)})
     return Reply("not_subscribed")
+
+
+async def topics(subs: Subscriptions, chat: Chat | None) -> Reply:
+    """/topics: every figure and topic, the ones this chat follows marked (`chat` None:
+    asked where nothing can be followed, such as a Discord DM)."""
+    now = followed(await subs.current(chat), subs) if chat is not None else ()
+    first = {kind: next((i.id for i in subs.labels if i.kind == kind), "…") for kind in KINDS}
+    return Reply(
+        "topics",
+        fields={
+            "figures": Catalogue("figure", now),
+            "topics": Catalogue("topic", now),
+            "figure": first["figure"],
+            "topic": first["topic"],
+        },
+        followed=now,
+    )
+
+
+async def latest(subs: Subscriptions, chat: Chat) -> Reply:
+    """/latest: the last matching stories of the chat's labels (of every label if none)."""
+    found = tuple(await subs.latest(chat, LATEST))
+    if not found:
+        return Reply("latest_empty")
+    return Reply("latest", stories=found)
 
 
 async def set_lang(subs: Subscriptions, chat: Chat, wanted: str | None, current: str) -> Reply:

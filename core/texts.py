@@ -4,6 +4,11 @@ Plain text with `{fields}`: each platform escapes or formats the result itself (
 sends replies without a parse mode, Discord as message content), so nothing here is markup.
 Use `t("subscribed", lang, labels=names(ids, infos, lang))`. Every message id exists in every
 language (a test checks it), and `t` falls back to Arabic, the default language.
+
+One table for every platform. A platform that words a text its own way (Discord's slash
+commands take named options, its permission is Manage Channels) has a variant `key@platform`
+with the same fields, used when it renders (`t(key, lang, dialect="discord")`); a text only
+one platform sends is an ordinary key.
 """
 
 from __future__ import annotations
@@ -12,27 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import assert_never
 
-from core.commands import Labels, LangName, Mutes, Reason, Reply, Terms, When, Words
+from core.commands import COMMANDS as COMMANDS  # the command list lives in core.commands
+from core.commands import Catalogue, Labels, LangName, Mutes, Reason, Reply, Terms, When, Words
 from core.pause import parse as parse_pause
 from models import LabelInfo
 
 LANGS = ("ar", "en")
 DEFAULT_LANG = "ar"
-COMMANDS = (
-    "start",
-    "help",
-    "subscribe",
-    "unsubscribe",
-    "list",
-    "topics",
-    "latest",
-    "lang",
-    "stats",
-    "follow",
-    "unfollow",
-    "mute",
-    "unmute",
-)
 MAX_ECHO = 32  # longest user word we repeat back (a 4,000-character argument is not echoed)
 MAX_ECHO_WORDS = 5
 
@@ -118,8 +109,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "The subscription is paused ({reason}). Send /subscribe to resume it.",
     },
     "topics": {
-        "ar": "الشخصيات:\n{figures}\n\nالمواضيع:\n{topics}\n\nمثال: /subscribe {example}",
-        "en": "Figures:\n{figures}\n\nTopics:\n{topics}\n\nExample: /subscribe {example}",
+        "ar": "الشخصيات:\n{figures}\n\nالمواضيع:\n{topics}\n\nمثال: /subscribe {figure} {topic}",
+        "en": "Figures:\n{figures}\n\nTopics:\n{topics}\n\nExample: /subscribe {figure} {topic}",
     },
     "latest": {
         "ar": "آخر الأخبار المطابقة:",
@@ -303,6 +294,76 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "mute_until_time": {"ar": "حتى {until}", "en": "until {until}"},
     "mute_until_unmute": {"ar": "حتى /unmute", "en": "until /unmute"},
+    # -- Discord's wording, and texts only Discord sends --------------------------------------
+    "topics@discord": {
+        "ar": (
+            "الشخصيات:\n{figures}\n\nالمواضيع:\n{topics}\n\n"
+            "مثال: /subscribe figure:{figure} topic:{topic}"
+        ),
+        "en": (
+            "Figures:\n{figures}\n\nTopics:\n{topics}\n\n"
+            "Example: /subscribe figure:{figure} topic:{topic}"
+        ),
+    },
+    "help@discord": {
+        "en": (
+            "Mirsad watches Arabic news and posts an alert here for every story about the "
+            "figures and topics this channel follows.\n"
+            "/subscribe `figure:` `topic:` — follow (nothing chosen: the default watchlists)\n"
+            "/unsubscribe `figure:` `topic:` — stop following (nothing chosen: everything)\n"
+            "/list — what this channel follows\n"
+            "/topics — the figures and topics you can follow\n"
+            "/latest — the last 5 matching stories\n"
+            "/stats `label:` `days:` — a chart of matching stories per day\n"
+            "/lang — language of replies and alerts in this channel\n"
+            "/follow `words:` — follow your own words (a phrase in quotes); /unfollow to stop\n"
+            "/mute `label:` `duration:` — silence a figure or topic (24h, 7d…); /unmute to hear it again\n"
+            "Alerts go to the channel or thread where /subscribe was used. Changing them needs "
+            "the Manage Channels permission."
+        ),
+        "ar": (
+            "مرصاد يتابع الأخبار العربية وينشر هنا تنبيهًا بكل خبر عن الشخصيات والمواضيع التي "
+            "تتابعها هذه القناة.\n"
+            "/subscribe `figure:` `topic:` — متابعة (بدون اختيار: القوائم الافتراضية)\n"
+            "/unsubscribe `figure:` `topic:` — إلغاء المتابعة (بدون اختيار: كل شيء)\n"
+            "/list — ما تتابعه هذه القناة\n"
+            "/topics — الشخصيات والمواضيع المتاحة\n"
+            "/latest — آخر 5 أخبار مطابقة\n"
+            "/stats `label:` `days:` — رسم بياني لعدد الأخبار في اليوم\n"
+            "/lang — لغة الردود والتنبيهات في هذه القناة\n"
+            "/follow `words:` — تابع كلماتك (والعبارة بين علامتي تنصيص)؛ /unfollow لإلغائها\n"
+            "/mute `label:` `duration:` — اكتم شخصية أو موضوعًا (24h، 7d…)؛ /unmute لإعادته\n"
+            "تصل التنبيهات إلى القناة أو السلسلة التي استُخدم فيها /subscribe، ويتطلب تغييرها "
+            "صلاحية «إدارة القنوات»."
+        ),
+    },
+    "admins_only@discord": {
+        "en": (
+            "Sorry, only members with the Manage Channels permission can change this "
+            "channel's alerts. Nothing was changed."
+        ),
+        "ar": "عذرًا، لا يغيّر تنبيهات هذه القناة إلا من يملك صلاحية «إدارة القنوات». لم يتغيّر شيء.",
+    },
+    "bot_cannot_post": {
+        "en": (
+            "I cannot post alerts in this channel yet. Please give me View Channel, Send "
+            "Messages (Send Messages in Threads for a thread) and Embed Links here, then try "
+            "again. Nothing was changed."
+        ),
+        "ar": (
+            "لا أستطيع نشر التنبيهات في هذه القناة بعد. امنحني هنا صلاحيات «عرض القناة» "
+            "و«إرسال الرسائل» («إرسال الرسائل في السلاسل» للسلسلة) و«تضمين الروابط» ثم أعد "
+            "المحاولة. لم يتغيّر شيء."
+        ),
+    },
+    "guild_only": {
+        "en": "This command works in a server channel or thread.",
+        "ar": "هذا الأمر يعمل في قناة أو سلسلة داخل خادم.",
+    },
+    "lang_usage@discord": {
+        "en": "This channel's language: {current}. Choose another with /lang `language:`.",
+        "ar": "لغة هذه القناة: {current}. لاختيار غيرها: /lang `language:`.",
+    },
 }
 
 # Descriptions for the platform command menus (Telegram setMyCommands, Discord slash commands).
@@ -320,12 +381,41 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
     "unfollow": {"ar": "ألغِ متابعة كلمات", "en": "Stop following words"},
     "mute": {"ar": "اكتم شخصية أو موضوعًا لمدة", "en": "Silence a figure or topic for a while"},
     "unmute": {"ar": "أعد شخصية أو موضوعًا مكتومًا", "en": "Hear a muted figure or topic again"},
+    # the options of Discord's slash commands, by "command.option"
+    "subscribe.figure": {"en": "A figure to follow", "ar": "شخصية للمتابعة"},
+    "subscribe.topic": {"en": "A topic to follow", "ar": "موضوع للمتابعة"},
+    "unsubscribe.figure": {"en": "A figure to stop following", "ar": "شخصية لإلغاء متابعتها"},
+    "unsubscribe.topic": {"en": "A topic to stop following", "ar": "موضوع لإلغاء متابعته"},
+    "lang.language": {"en": "Arabic or English", "ar": "العربية أو الإنجليزية"},
+    "stats.label": {
+        "en": "A figure or topic (default: this channel's)",
+        "ar": "شخصية أو موضوع (الافتراضي: ما تتابعه القناة)",
+    },
+    "stats.days": {
+        "en": "How many days, 1 to 90 (default 30)",
+        "ar": "عدد الأيام من 1 إلى 90 (الافتراضي 30)",
+    },
+    "follow.words": {
+        "en": 'Words to follow, a phrase in quotes: Trump "artificial intelligence"',
+        "ar": 'كلمات للمتابعة، والعبارة بين علامتي تنصيص: ترامب "الذكاء الاصطناعي"',
+    },
+    "unfollow.words": {"en": "Words to stop following", "ar": "كلمات لإلغاء متابعتها"},
+    "mute.label": {
+        "en": "A figure or topic this channel receives",
+        "ar": "شخصية أو موضوع تتلقاه القناة",
+    },
+    "mute.duration": {
+        "en": "For how long: 30m, 24h, 7d, 2w (none: until /unmute)",
+        "ar": "المدة: 30m أو 24h أو 7d أو 2w (بدونها: حتى /unmute)",
+    },
+    "unmute.label": {"en": "A muted figure or topic", "ar": "شخصية أو موضوع مكتوم"},
 }
 
 
-def t(key: str, lang: str, **fields: object) -> str:
-    """The text `key` in `lang` (Arabic if the language is unknown), with `fields` filled in."""
-    texts = _TEXTS[key]
+def t(key: str, lang: str, *, dialect: str = "", **fields: object) -> str:
+    """The text `key` in `lang` (Arabic if the language is unknown), with `fields` filled in;
+    a platform's own wording of it (`key@dialect`) where the table has one."""
+    texts = _TEXTS.get(f"{key}@{dialect}") or _TEXTS[key]
     template = texts.get(lang) or texts[DEFAULT_LANG]
     return template.format(**fields) if fields else template
 
@@ -335,7 +425,8 @@ def keys() -> list[str]:
 
 
 def description(command: str, lang: str) -> str:
-    """Menu description of a command (see COMMANDS)."""
+    """Menu description of a command (see COMMANDS) or of a slash-command option
+    (`subscribe.figure`)."""
     texts = _DESCRIPTIONS[command]
     return texts.get(lang) or texts[DEFAULT_LANG]
 
@@ -374,15 +465,18 @@ def echo(words: Sequence[str], lang: str) -> str:
     return join(shown, lang)
 
 
-def topics_text(labels: Sequence[LabelInfo], lang: str) -> str:
-    """`/topics`: every figure and topic with its id and its name in `lang`."""
-
-    def lines(kind: str) -> str:
-        found = [f"• {info.id} — {info.name(lang)}" for info in labels if info.kind == kind]
-        return "\n".join(found) or "• " + t("nothing", lang)
-
-    example = " ".join(info.id for info in labels[:2]) or "…"
-    return t("topics", lang, figures=lines("figure"), topics=lines("topic"), example=example)
+def catalogue(
+    kind: str, followed: Iterable[str], labels: Mapping[str, LabelInfo], lang: str
+) -> str:
+    """`/topics`: every label of one kind, one a line with its id and name, followed ones
+    marked."""
+    marked = set(followed)
+    found = [
+        f"{'✅' if info.id in marked else '•'} {info.id} — {info.name(lang)}"
+        for info in labels.values()
+        if info.kind == kind
+    ]
+    return "\n".join(found) or "• " + t("nothing", lang)
 
 
 def pause_reason(stored: str | None, lang: str) -> str:
@@ -393,10 +487,6 @@ def pause_reason(stored: str | None, lang: str) -> str:
     if reason.code == "other":
         return t("reason_other", lang, detail=reason.detail)
     return t(f"reason_{reason.code}", lang)
-
-
-def commands_line() -> str:
-    return " ".join("/" + c for c in COMMANDS)
 
 
 def lang_name(lang: str, in_lang: str) -> str:
@@ -428,15 +518,16 @@ def mutes(
     return join(shown, lang)
 
 
-def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
-    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own), its
-    further lines (`more`) each on a line of its own."""
+def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo], *, dialect: str = "") -> str:
+    """A command's Reply (core.commands) as plain text in `lang` (or the reply's own), in
+    the platform's own wording where it has one (`dialect`), its further lines (`more`)
+    each on a line of its own."""
     lang = reply.lang or lang
-    text = _render_one(reply, lang, labels)
-    return "\n".join([text, *(_render_one(part, lang, labels) for part in reply.more)])
+    text = _render_one(reply, lang, labels, dialect)
+    return "\n".join([text, *(_render_one(part, lang, labels, dialect) for part in reply.more)])
 
 
-def _render_one(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str:
+def _render_one(reply: Reply, lang: str, labels: Mapping[str, LabelInfo], dialect: str) -> str:
     fields: dict[str, str] = {}
     for name, value in reply.fields.items():
         match value:
@@ -454,8 +545,10 @@ def _render_one(reply: Reply, lang: str, labels: Mapping[str, LabelInfo]) -> str
                 fields[name] = when(at)
             case Mutes(items):
                 fields[name] = mutes(items, labels, lang)
+            case Catalogue(kind, followed):
+                fields[name] = catalogue(kind, followed, labels, lang)
             case str():
                 fields[name] = value
             case _:
                 assert_never(value)
-    return t(reply.key, lang, **fields)
+    return t(reply.key, lang, dialect=dialect, **fields)

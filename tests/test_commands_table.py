@@ -6,9 +6,10 @@ platforms to them (issue 11: the copies had drifted three times)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,8 +18,9 @@ import pytest
 
 from core.pause import PauseReason
 from core.subscriptions import Subscriptions
+from models import Evidence, Match, Story
 from platforms.telegram.platform import TelegramPlatform
-from store import FollowedTerm, Store
+from store import FeedUpdate, FollowedTerm, Store
 from tests.fake_discord import (
     ADMIN_ID,
     CHANNEL_A,
@@ -48,6 +50,7 @@ class Step:
     public: bool = False  # Discord: shown to the channel (not ephemeral)
     labels: tuple[str, ...] | None = None  # the labels received afterwards, if checked
     discord_text: str | None = None  # where Discord words the same reply its own way
+    stories: tuple[str, ...] | None = None  # /latest: the links listed, in order, if checked
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Setup:
 
 Scenario = list[Step | Setup]
 
+BIDI_MARKS = "\u200e\u200f"  # the marks Telegram's renderer puts before a line
 NOT_SUBSCRIBED = "This chat is not subscribed. Send /subscribe to subscribe."
 
 
@@ -77,6 +81,34 @@ async def _follow_19_words(store: Store, platform: str, chat: str) -> object:
     terms = [FollowedTerm(f"word{n:02}", f"word{n:02}") for n in range(1, 20)]
     return await store.add_follows(platform, chat, terms, T0)
 
+
+async def _ingest_stories(store: Store, platform: str, chat: str) -> object:
+    """Seven stories about Trump (one an hour, the newest last) and one about Musk, matched
+    and stored as a poll would, without alerts."""
+    await store.sync_feeds([("hespress_ar", "http://127.0.0.1/feed", "ar", 60)], T0)
+    stories = [
+        Story(
+            id=f"https://h.test/{i}",
+            feed_id="hespress_ar",
+            title=f"خبر {i}",
+            summary="",
+            link=f"https://h.test/{i}",
+            published=T0 - timedelta(hours=8 - i),
+        )
+        for i in range(8)
+    ]
+    about = {s.id: ("musk" if s.id.endswith("/7") else "trump") for s in stories}
+    matches = {
+        s.id: Match((about[s.id],), (Evidence(about[s.id], "x", "x", "title"),)) for s in stories
+    }
+    update = FeedUpdate(next_poll_at=T0)
+    return await store.ingest("hespress_ar", stories, matches, update, T0, alert=False)
+
+
+TOPICS_FOLLOWING_TRUMP = (
+    "Figures:\n• altman — Sam Altman\n• musk — Elon Musk\n✅ trump — Donald Trump\n\n"
+    "Topics:\n• ai — Artificial Intelligence\n• ai_policy — AI Policy\n\n"
+)
 
 SCENARIOS: dict[str, Scenario] = {
     "subscribe, again, unknown, list": [
@@ -291,17 +323,60 @@ SCENARIOS: dict[str, Scenario] = {
             labels=("trump", "ai"),
         ),
     ],
+    "topics marks what the chat follows": [
+        Step(
+            "subscribe",
+            "trump",
+            {"figure": "trump"},
+            "Subscribed. This chat now receives: Donald Trump",
+            public=True,
+        ),
+        Step(
+            "topics",
+            text=TOPICS_FOLLOWING_TRUMP + "Example: /subscribe altman ai",
+            discord_text=TOPICS_FOLLOWING_TRUMP + "Example: /subscribe figure:altman topic:ai",
+        ),
+    ],
+    "latest: nothing yet, every label, then the chat's labels only": [
+        Step("latest", text="No matching stories yet.", stories=()),
+        Setup(_ingest_stories),
+        # not subscribed: the last five of every label, newest first
+        Step(
+            "latest",
+            text="Latest matching stories:",
+            stories=tuple(f"https://h.test/{i}" for i in (7, 6, 5, 4, 3)),
+        ),
+        Step(
+            "subscribe",
+            "trump",
+            {"figure": "trump"},
+            "Subscribed. This chat now receives: Donald Trump",
+            public=True,
+        ),
+        Step(
+            "latest",
+            text="Latest matching stories:",
+            stories=tuple(f"https://h.test/{i}" for i in (6, 5, 4, 3, 2)),
+        ),
+    ],
 }
 
 
+@dataclass(frozen=True)
+class Outcome:
+    text: str  # the reply's text (the heading of a list of stories)
+    public: bool | None  # None where the platform has no private replies
+    stories: tuple[str, ...]  # the links of the stories listed under it
+
+
 class Driver:
-    """Runs a command on one platform as an administrator; returns (text, public)."""
+    """Runs a command on one platform as an administrator; returns what the chat saw."""
 
     platform: str
     chat: str
     store: Store
 
-    async def run(self, step: Step) -> tuple[str, bool | None]:
+    async def run(self, step: Step) -> Outcome:
         raise NotImplementedError
 
     async def labels(self) -> tuple[str, ...] | None:
@@ -317,13 +392,18 @@ class TelegramDriver(Driver):
         self.fake, self.store = fake, store
         self.group = fake.group(GROUP, admins={ADMIN: "administrator"})
 
-    async def run(self, step: Step) -> tuple[str, bool | None]:
+    async def run(self, step: Step) -> Outcome:
         before = len(self.fake.messages(GROUP))
         text = f"/{step.command} {step.args}".strip()
         self.fake.push(self.fake.command(self.group, text, from_user=user(ADMIN, "en")))
         answer = await self.fake.wait_for_message(GROUP, before + 1)
-        # a /subscribe without words adds the label buttons under a second paragraph
-        return answer.visible.split("\n\n")[0], None  # Telegram has no private replies here
+        shown = answer.visible
+        if answer.buttons():  # the label buttons, under a paragraph inviting to tap them
+            shown = shown.rpartition("\n\n")[0]
+        links = tuple(re.findall(r'<a href="([^"]+)">', answer.text))
+        if links:  # /latest: a heading line, then the linked stories
+            shown = shown.split("\n")[0].strip(BIDI_MARKS)
+        return Outcome(shown, None, links)  # Telegram has no private replies here
 
 
 class DiscordDriver(Driver):
@@ -333,9 +413,14 @@ class DiscordDriver(Driver):
     def __init__(self, fake: FakeDiscord, store: Store) -> None:
         self.fake, self.store = fake, store
 
-    async def run(self, step: Step) -> tuple[str, bool | None]:
+    async def run(self, step: Step) -> Outcome:
         answer = await self.fake.command(step.command, step.options or None, user=ADMIN_ID)
-        return answer.content, not answer.ephemeral
+        embeds = answer.data.get("embeds") or []
+        if not embeds:
+            return Outcome(answer.content, not answer.ephemeral, ())
+        [embed] = embeds  # /latest: one embed, its title the heading, a story a line
+        links = tuple(re.findall(r"\]\((https?://[^)]+)\)", embed.get("description", "")))
+        return Outcome(embed["title"], not answer.ephemeral, links)
 
 
 @pytest.fixture(params=["telegram", "discord"])
@@ -381,13 +466,15 @@ async def test_both_platforms_decide_the_same(driver: Driver, name: str) -> None
         if isinstance(item, Setup):
             await item.act(driver.store, driver.platform, driver.chat)
             continue
-        text, public = await driver.run(item)
+        outcome = await driver.run(item)
         expected = item.text
         if driver.platform == "discord" and item.discord_text is not None:
             expected = item.discord_text
         where = f"{name} step {number} /{item.command} {item.args}"
-        assert text == expected, where
-        if public is not None:
-            assert public == item.public, where
+        assert outcome.text == expected, where
+        if outcome.public is not None:
+            assert outcome.public == item.public, where
+        if item.stories is not None:
+            assert outcome.stories == item.stories, where
         if item.labels is not None:
             assert await driver.labels() == item.labels, where

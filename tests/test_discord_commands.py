@@ -180,8 +180,9 @@ async def test_topics_lists_every_label_and_marks_the_followed(app: Mirsad) -> N
     assert answer.ephemeral
     for info in app.parts.subscriptions.labels:
         assert info.id in answer.content
-    assert "\n✅ `altman` — Sam Altman\n" in answer.content
-    assert "\n• `trump` — Donald Trump\n" in answer.content
+    assert "\n✅ altman — Sam Altman\n" in answer.content
+    assert "\n• trump — Donald Trump\n" in answer.content
+    assert answer.content.endswith("Example: /subscribe figure:altman topic:ai")
 
 
 async def test_latest_shows_stored_matches_as_an_embed(app: Mirsad, clock: FakeClock) -> None:

@@ -214,9 +214,9 @@ async def test_list_topics_and_lang(env: Env) -> None:
     assert "• musk — إيلون ماسك" in topics and "• ai_policy — سياسات الذكاء الاصطناعي" in topics
     assert (
         topics.index("الشخصيات")
-        < topics.index("• altman")
+        < topics.index("✅ altman")  # what this chat follows is marked
         < topics.index("المواضيع")
-        < topics.index("• ai —")
+        < topics.index("✅ ai —")
     )
     assert (await env.say(chat, "/lang en")).visible == "This chat's language is now English."
     assert await env.store.chat_lang("telegram", "206") == "en"

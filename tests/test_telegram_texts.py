@@ -7,6 +7,7 @@ import string
 import pytest
 
 from core import texts
+from core.commands import Catalogue, Reply
 from models import LabelInfo
 
 
@@ -21,6 +22,14 @@ def test_every_text_in_both_languages_with_the_same_fields(key: str) -> None:
     assert fields(ar) == fields(en)
     filled = {name: "X" for name in fields(ar)}
     assert "{" not in texts.t(key, "ar", **filled) and "{" not in texts.t(key, "en", **filled)
+
+
+@pytest.mark.parametrize("key", [k for k in texts._TEXTS if "@" in k])
+def test_a_platform_wording_has_the_fields_of_the_text_it_rewords(key: str) -> None:
+    base = key.partition("@")[0]
+    assert base in texts._TEXTS  # a text only one platform sends has a plain key
+    for lang in texts.LANGS:
+        assert fields(texts._TEXTS[key][lang]) == fields(texts._TEXTS[base][lang])
 
 
 def test_every_command_has_menu_descriptions() -> None:
@@ -63,7 +72,19 @@ def test_names_and_join() -> None:
     assert texts.names(["trump", "ai"], labels, "ar") == "ترامب، الذكاء الاصطناعي"
     assert texts.names(["trump", "gone"], labels, "en") == "Donald Trump, gone"
     assert texts.names([], labels, "en") == "nothing"
-    topics = texts.topics_text(list(labels.values()), "en")
-    assert topics.startswith(
-        "Figures:\n• trump — Donald Trump\n\nTopics:\n• ai — Artificial Intelligence"
+    topics = Reply(
+        "topics",
+        fields={
+            "figures": Catalogue("figure", ("ai",)),
+            "topics": Catalogue("topic", ("ai",)),
+            "figure": "trump",
+            "topic": "ai",
+        },
+    )
+    assert texts.render(topics, "en", labels) == (
+        "Figures:\n• trump — Donald Trump\n\nTopics:\n✅ ai — Artificial Intelligence\n\n"
+        "Example: /subscribe trump ai"
+    )
+    assert texts.render(topics, "en", labels, dialect="discord").endswith(
+        "Example: /subscribe figure:trump topic:ai"
     )

@@ -1,8 +1,8 @@
 """Discord: the slash commands (one Cog). The package's other modules: `sync` (the
 discord.py Bot and command sync), `endpoints`, `platform` (lifecycle and the registry's
-factory), `sender`, `render` and `texts`. The platform owns one `commands.Bot`
-(discord.py 2.7, only the `guilds` intent: no privileged intents are needed for slash
-commands) and the Sender the outbox uses.
+factory), `sender` and `render`; its texts are in `core.texts` (Discord's wording as
+`key@discord`). The platform owns one `commands.Bot` (discord.py 2.7, only the `guilds`
+intent: no privileged intents are needed for slash commands) and the Sender the outbox uses.
 
 - Commands: /subscribe, /unsubscribe, /list, /topics, /latest, /lang, /help, and (issue 13)
   /follow, /unfollow, /mute, /unmute. A subscription
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -35,13 +35,9 @@ from core import commands as decide
 from core import texts
 from core.stats import MAX_DAYS, Stats, StatsReply
 from core.subscriptions import Chat, Subscriptions
-from core.texts import names, pick_lang, t
+from core.texts import pick_lang
 from models import LabelInfo
 from platforms.discord.render import latest_embed, neutralise_mentions, truncate
-from platforms.discord.texts import bilingual, dt, option_description
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("mirsad.discord")
 
@@ -49,19 +45,31 @@ PLATFORM = "discord"
 CONTENT_LIMIT = 2000  # Discord: message content
 AUTOCOMPLETE_LIMIT = 25  # Discord: choices per autocomplete answer
 STATS_FILE = "mirsad-stats.png"
+DESCRIPTION_LIMIT = 100  # Discord: command and option descriptions are 1-100 characters
 
 
 # --- texts for the command menus --------------------------------------------------------
+#
+# Discord's locale list (docs.discord.com "Locales", `discord.Locale` in discord.py 2.7) has
+# no Arabic, and Discord refuses a command whose `name_localizations` or
+# `description_localizations` use a locale it does not know. So the Arabic reaches users in
+# two ways that work today: every default description is bilingual ("English · عربي", within
+# Discord's 100-character limit), and replies are in Arabic when the channel's /lang (or a
+# locale starting with "ar") says so. `MirsadTranslator` serves the Arabic for any Arabic
+# locale discord.py may learn.
 
 
-def _command_text(command: str) -> locale_str:
-    """A command description: bilingual default, pure Arabic for an Arabic locale."""
-    en, ar = texts.description(command, "en"), texts.description(command, "ar")
+def bilingual(en: str, ar: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """`English · عربي` when it fits Discord's limit, else the English alone."""
+    both = f"{en} · {ar}"
+    return both if len(both) <= limit else en[:limit]
+
+
+def _menu_text(key: str) -> locale_str:
+    """A command's (`subscribe`) or option's (`subscribe.figure`) description: bilingual
+    default, pure Arabic for an Arabic locale."""
+    en, ar = texts.description(key, "en"), texts.description(key, "ar")
     return locale_str(bilingual(en, ar), ar=ar)
-
-
-def _option_text(key: str) -> locale_str:
-    return locale_str(option_description(key), ar=option_description(key, "ar"))
 
 
 class MirsadTranslator(app_commands.Translator):
@@ -190,7 +198,7 @@ class SubscriptionCog(commands.Cog):
                 interaction.user.id,
                 interaction.command.name if interaction.command else "?",
             )
-            await self._reply(interaction, dt("needs_manage_channels", lang), ephemeral=True)
+            await self._answer(interaction, decide.Reply("admins_only"), lang)
             return True
         return False
 
@@ -205,17 +213,19 @@ class SubscriptionCog(commands.Cog):
                 found.append(Choice(name=bilingual(info.name_en, info.name_ar), value=info.id))
         return found[:AUTOCOMPLETE_LIMIT]
 
-    def _names(self, ids: Sequence[str], lang: str) -> str:
-        return names(ids, self._labels, lang)
-
     async def _answer(
         self, interaction: discord.Interaction[Any], reply: decide.Reply, lang: str
     ) -> None:
-        """Render a command's Reply: public ones for the channel, the rest only for the asker."""
-        if reply.key == "lang_usage":  # Discord's own wording: an option, not `/lang ar`
-            text = dt("lang_current", lang, current=texts.lang_name(lang, lang))
-        else:
-            text = texts.render(reply, lang, self._labels)
+        """Render a command's Reply in Discord's wording: public ones for the channel, the
+        rest only for the asker; the stories of /latest as one embed under its title."""
+        text = texts.render(reply, lang, self._labels, dialect=PLATFORM)
+        if reply.stories:
+            items = [(a.story, a.match) for a in reply.stories]
+            embed = latest_embed(items, self._labels, lang, text, self._sources)
+            await self._reply(
+                interaction, "", ephemeral=not reply.public, embed=discord.Embed.from_dict(embed)
+            )
+            return
         await self._reply(interaction, text, ephemeral=not reply.public)
 
     @staticmethod
@@ -231,9 +241,9 @@ class SubscriptionCog(commands.Cog):
 
     # --- commands -----------------------------------------------------------------------
 
-    @app_commands.command(name="subscribe", description=_command_text("subscribe"))
+    @app_commands.command(name="subscribe", description=_menu_text("subscribe"))
     @app_commands.describe(
-        figure=_option_text("subscribe.figure"), topic=_option_text("subscribe.topic")
+        figure=_menu_text("subscribe.figure"), topic=_menu_text("subscribe.topic")
     )
     @app_commands.guild_only()
     async def subscribe(
@@ -247,7 +257,7 @@ class SubscriptionCog(commands.Cog):
         if await self._refuse_change(interaction, lang):
             return
         if not self._bot_can_post(interaction):
-            await self._reply(interaction, dt("bot_cannot_post", lang), ephemeral=True)
+            await self._answer(interaction, decide.Reply("bot_cannot_post"), lang)
             return
         words = [w for w in (figure, topic) if w and w.strip()]
         reply = await decide.subscribe(self._subs, chat, words)
@@ -266,9 +276,9 @@ class SubscriptionCog(commands.Cog):
     ) -> list[Choice[str]]:
         return self._complete("topic", current)
 
-    @app_commands.command(name="unsubscribe", description=_command_text("unsubscribe"))
+    @app_commands.command(name="unsubscribe", description=_menu_text("unsubscribe"))
     @app_commands.describe(
-        figure=_option_text("unsubscribe.figure"), topic=_option_text("unsubscribe.topic")
+        figure=_menu_text("unsubscribe.figure"), topic=_menu_text("unsubscribe.topic")
     )
     @app_commands.guild_only()
     async def unsubscribe(
@@ -298,52 +308,27 @@ class SubscriptionCog(commands.Cog):
     ) -> list[Choice[str]]:
         return self._complete("topic", current)
 
-    @app_commands.command(name="list", description=_command_text("list"))
+    @app_commands.command(name="list", description=_menu_text("list"))
     @app_commands.guild_only()
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         chat = self._chat(interaction)
         lang = await self._lang(interaction, chat)
         await self._answer(interaction, await decide.show_list(self._subs, chat), lang)
 
-    @app_commands.command(name="topics", description=_command_text("topics"))
+    @app_commands.command(name="topics", description=_menu_text("topics"))
     async def topics(self, interaction: discord.Interaction[Any]) -> None:
         chat = self._chat(interaction) if interaction.guild_id else None
         lang = await self._lang(interaction, chat)
-        sub = await self._subs.current(chat) if chat is not None else None
-        followed = set(sub.labels) if sub is not None and sub.active else set()
+        await self._answer(interaction, await decide.topics(self._subs, chat), lang)
 
-        def lines(kind: str) -> str:
-            found = [
-                f"{'✅' if info.id in followed else '•'} `{info.id}` — {info.name(lang)}"
-                for info in self._subs.labels
-                if info.kind == kind
-            ]
-            return "\n".join(found) or "• " + t("nothing", lang)
-
-        first = next((i for i in self._subs.labels if i.kind == "figure"), None)
-        example = f"figure:{first.id}" if first else ""
-        text = t("topics", lang, figures=lines("figure"), topics=lines("topic"), example=example)
-        await self._reply(interaction, text, ephemeral=True)
-
-    @app_commands.command(name="latest", description=_command_text("latest"))
+    @app_commands.command(name="latest", description=_menu_text("latest"))
     async def latest(self, interaction: discord.Interaction[Any]) -> None:
         chat = self._chat(interaction)
         lang = await self._lang(interaction, chat if interaction.guild_id else None)
-        found = await self._subs.latest(chat)
-        if not found:
-            await self._reply(interaction, t("latest_empty", lang), ephemeral=True)
-            return
-        embed = latest_embed(
-            [(a.story, a.match) for a in found],
-            self._labels,
-            lang,
-            t("latest", lang),
-            self._sources,
-        )
-        await self._reply(interaction, "", ephemeral=True, embed=discord.Embed.from_dict(embed))
+        await self._answer(interaction, await decide.latest(self._subs, chat), lang)
 
-    @app_commands.command(name="lang", description=_command_text("lang"))
-    @app_commands.describe(language=_option_text("lang.language"))
+    @app_commands.command(name="lang", description=_menu_text("lang"))
+    @app_commands.describe(language=_menu_text("lang.language"))
     @app_commands.choices(language=LANG_CHOICES)
     @app_commands.guild_only()
     async def lang(
@@ -360,8 +345,8 @@ class SubscriptionCog(commands.Cog):
         self._log(chat, "lang", reply)
         await self._answer(interaction, reply, lang)
 
-    @app_commands.command(name="stats", description=_command_text("stats"))
-    @app_commands.describe(label=_option_text("stats.label"), days=_option_text("stats.days"))
+    @app_commands.command(name="stats", description=_menu_text("stats"))
+    @app_commands.describe(label=_menu_text("stats.label"), days=_menu_text("stats.days"))
     async def stats(
         self,
         interaction: discord.Interaction[Any],
@@ -373,7 +358,7 @@ class SubscriptionCog(commands.Cog):
         chat = self._chat(interaction)
         lang = await self._lang(interaction, chat if interaction.guild_id else None)
         if self._stats is None:
-            await self._reply(interaction, t("error", lang), ephemeral=True)
+            await self._answer(interaction, decide.Reply("error"), lang)
             return
         words = [w for w in (label, None if days is None else str(days)) if w and w.strip()]
         planned = await self._stats.plan(chat, words, lang)
@@ -429,20 +414,20 @@ class SubscriptionCog(commands.Cog):
         self._log(chat, command, reply)
         await self._answer(interaction, reply, lang)
 
-    @app_commands.command(name="follow", description=_command_text("follow"))
-    @app_commands.describe(words=_option_text("follow.words"))
+    @app_commands.command(name="follow", description=_menu_text("follow"))
+    @app_commands.describe(words=_menu_text("follow.words"))
     @app_commands.guild_only()
     async def follow(self, interaction: discord.Interaction[Any], words: str) -> None:
         if self._may_change(interaction) and not self._bot_can_post(interaction):
             lang = await self._lang(interaction, self._chat(interaction))
-            await self._reply(interaction, dt("bot_cannot_post", lang), ephemeral=True)
+            await self._answer(interaction, decide.Reply("bot_cannot_post"), lang)
             return
         await self._changing(
             interaction, "follow", lambda chat: decide.follow(self._subs, chat, words)
         )
 
-    @app_commands.command(name="unfollow", description=_command_text("unfollow"))
-    @app_commands.describe(words=_option_text("unfollow.words"))
+    @app_commands.command(name="unfollow", description=_menu_text("unfollow"))
+    @app_commands.describe(words=_menu_text("unfollow.words"))
     @app_commands.guild_only()
     async def unfollow(self, interaction: discord.Interaction[Any], words: str) -> None:
         await self._changing(
@@ -465,8 +450,8 @@ class SubscriptionCog(commands.Cog):
             for text in found[:AUTOCOMPLETE_LIMIT]
         ]
 
-    @app_commands.command(name="mute", description=_command_text("mute"))
-    @app_commands.describe(label=_option_text("mute.label"), duration=_option_text("mute.duration"))
+    @app_commands.command(name="mute", description=_menu_text("mute"))
+    @app_commands.describe(label=_menu_text("mute.label"), duration=_menu_text("mute.duration"))
     @app_commands.guild_only()
     async def mute(
         self, interaction: discord.Interaction[Any], label: str, duration: str | None = None
@@ -482,8 +467,8 @@ class SubscriptionCog(commands.Cog):
             :AUTOCOMPLETE_LIMIT
         ]
 
-    @app_commands.command(name="unmute", description=_command_text("unmute"))
-    @app_commands.describe(label=_option_text("unmute.label"))
+    @app_commands.command(name="unmute", description=_menu_text("unmute"))
+    @app_commands.describe(label=_menu_text("unmute.label"))
     @app_commands.guild_only()
     async def unmute(self, interaction: discord.Interaction[Any], label: str) -> None:
         await self._changing(
@@ -501,11 +486,11 @@ class SubscriptionCog(commands.Cog):
             if c.value in muted
         ][:AUTOCOMPLETE_LIMIT]
 
-    @app_commands.command(name="help", description=_command_text("help"))
+    @app_commands.command(name="help", description=_menu_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:
         chat = self._chat(interaction) if interaction.guild_id else None
         lang = await self._lang(interaction, chat)
-        await self._reply(interaction, dt("help", lang), ephemeral=True)
+        await self._answer(interaction, decide.show_help(), lang)
 
     # --- errors -------------------------------------------------------------------------
 
@@ -518,9 +503,9 @@ class SubscriptionCog(commands.Cog):
         except Exception:  # the store itself may be what failed
             lang = texts.DEFAULT_LANG
         if isinstance(error, app_commands.NoPrivateMessage):
-            text = dt("guild_only", lang)
+            key = "guild_only"
         elif isinstance(error, app_commands.CheckFailure):
-            text = dt("needs_manage_channels", lang)
+            key = "admins_only"
         else:
             log.error(
                 "discord_command_error command=%s guild=%s channel=%s",
@@ -529,8 +514,8 @@ class SubscriptionCog(commands.Cog):
                 interaction.channel_id,
                 exc_info=error,
             )
-            text = t("error", lang)
+            key = "error"
         try:
-            await self._reply(interaction, text, ephemeral=True)
+            await self._answer(interaction, decide.Reply(key), lang)
         except discord.HTTPException:  # the interaction expired (3 s) or was already answered
             log.warning("discord_error_reply_failed interaction=%s", interaction.id)

@@ -53,7 +53,7 @@ from telegram.ext import (
 from core import commands, texts
 from core.pause import PauseCode, PauseReason
 from core.stats import Stats
-from core.subscriptions import ChangeResult, Chat, Subscriptions
+from core.subscriptions import Chat, Subscriptions
 from models import LabelInfo
 from platforms.telegram.render import render_latest
 from store import SubscriptionStore
@@ -226,27 +226,41 @@ class TelegramHandlers:
         ]
         return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
-    @staticmethod
-    def _active(result: ChangeResult) -> tuple[str, ...]:
-        sub = result.subscription
-        return sub.labels if sub is not None and sub.active else ()
+    def _render(self, reply: commands.Reply, lang: str) -> str:
+        return texts.render(reply, lang, self._labels)
+
+    async def _answer(
+        self, update: Update, context: Context, asker: _Asker, reply: commands.Reply, command: str
+    ) -> None:
+        """Render a command's Reply: its text, the stories of /latest as HTML links, the
+        toggle buttons when it offers the labels to choose; then log the outcome."""
+        lang = asker.lang
+        if reply.stories:
+            sources = self._sources
+            items = [
+                (a.story, sources.get(a.story.feed_id, a.story.feed_id)) for a in reply.stories
+            ]
+            html = render_latest(self._render(reply, lang), items, lang=lang, tz=self._tz)
+            await self._reply(update, context, html, html=True)
+        elif reply.choose:  # the toggle buttons, under the reply
+            text = self._render(reply, lang) + "\n\n" + texts.t("choose", lang)
+            markup = self._keyboard(reply.followed or (), lang)
+            await self._reply(update, context, text, markup=markup)
+        else:
+            await self._reply(update, context, self._render(reply, lang))
+        self._log(asker, command, reply.key)
 
     # -- commands -------------------------------------------------------------------------
 
     async def start(self, update: Update, context: Context) -> None:
         """/start: welcome and how to use."""
         if asker := await self._asker(update):
-            await self._reply(update, context, texts.t("welcome", asker.lang))
-            self._log(asker, "start", "ok")
+            await self._answer(update, context, asker, commands.start(), "start")
 
     async def help(self, update: Update, context: Context) -> None:
         """/help: every command."""
         if asker := await self._asker(update):
-            await self._reply(update, context, texts.t("help", asker.lang))
-            self._log(asker, "help", "ok")
-
-    def _render(self, reply: commands.Reply, lang: str) -> str:
-        return texts.render(reply, lang, self._labels)
+            await self._answer(update, context, asker, commands.show_help(), "help")
 
     async def _change(
         self, update: Update, context: Context, command: str
@@ -256,8 +270,7 @@ class TelegramHandlers:
         if asker is None:
             return None
         if refusal := await self._refusal(update, asker, context):
-            await self._reply(update, context, texts.t(refusal, asker.lang))
-            self._log(asker, command, "refused")
+            await self._answer(update, context, asker, commands.Reply(refusal), command)
             return None
         return asker, list(context.args or [])
 
@@ -268,7 +281,6 @@ class TelegramHandlers:
             return
         asker, words = asked
         reply = await commands.subscribe(self._subs, asker.chat, words)
-        lang = asker.lang
         if (
             reply.key != "unknown_ids"
             and asker.kind == ChatType.PRIVATE
@@ -276,19 +288,8 @@ class TelegramHandlers:
             and await self._subs.lang(asker.chat) is None
         ):
             # remember the user's language for the alerts of this private chat
-            await self._subs.set_lang(asker.chat, lang)
-        text = self._render(reply, lang)
-        if words or reply.key == "unknown_ids":
-            await self._reply(update, context, text)
-        else:  # the defaults (or a resume): offer the buttons to choose
-            active = commands.followed(await self._subs.current(asker.chat), self._subs)
-            await self._reply(
-                update,
-                context,
-                text + "\n\n" + texts.t("choose", lang),
-                markup=self._keyboard(active, lang),
-            )
-        self._log(asker, "subscribe", reply.key)
+            await self._subs.set_lang(asker.chat, asker.lang)
+        await self._answer(update, context, asker, reply, "subscribe")
 
     async def unsubscribe(self, update: Update, context: Context) -> None:
         """/unsubscribe [ids]: remove some labels, or all of them."""
@@ -297,8 +298,7 @@ class TelegramHandlers:
             return
         asker, words = asked
         reply = await commands.unsubscribe(self._subs, asker.chat, words)
-        await self._reply(update, context, self._render(reply, asker.lang))
-        self._log(asker, "unsubscribe", reply.key)
+        await self._answer(update, context, asker, reply, "unsubscribe")
 
     async def list(self, update: Update, context: Context) -> None:
         """/list: what this chat (or forum topic) receives."""
@@ -306,28 +306,19 @@ class TelegramHandlers:
         if asker is None:
             return
         reply = await commands.show_list(self._subs, asker.chat)
-        await self._reply(update, context, self._render(reply, asker.lang))
-        self._log(asker, "list", reply.key)
+        await self._answer(update, context, asker, reply, "list")
 
     async def topics(self, update: Update, context: Context) -> None:
         """/topics: what can be followed, with names in the asker's language."""
         if asker := await self._asker(update):
-            await self._reply(update, context, texts.topics_text(self._subs.labels, asker.lang))
-            self._log(asker, "topics", "ok")
+            reply = await commands.topics(self._subs, asker.chat)
+            await self._answer(update, context, asker, reply, "topics")
 
     async def latest(self, update: Update, context: Context) -> None:
         """/latest: the last 5 stories matching this chat's labels (all labels if none)."""
-        asker = await self._asker(update)
-        if asker is None:
-            return
-        alerts = await self._subs.latest(asker.chat, 5)
-        if not alerts:
-            await self._reply(update, context, texts.t("latest_empty", asker.lang))
-        else:
-            items = [(a.story, self._sources.get(a.story.feed_id, a.story.feed_id)) for a in alerts]
-            html = render_latest(texts.t("latest", asker.lang), items, lang=asker.lang, tz=self._tz)
-            await self._reply(update, context, html, html=True)
-        self._log(asker, "latest", f"stories={len(alerts)}")
+        if asker := await self._asker(update):
+            reply = await commands.latest(self._subs, asker.chat)
+            await self._answer(update, context, asker, reply, "latest")
 
     async def stats(self, update: Update, context: Context) -> None:
         """/stats [id] [days]: a chart of matching stories per day, with a one-line summary
@@ -362,12 +353,10 @@ class TelegramHandlers:
         args = [a.lower() for a in context.args or []]
         wanted = args[0] if len(args) == 1 else None
         if wanted in texts.LANGS and (refusal := await self._refusal(update, asker, context)):
-            await self._reply(update, context, texts.t(refusal, asker.lang))
-            self._log(asker, "lang", "refused")
+            await self._answer(update, context, asker, commands.Reply(refusal), "lang")
             return
         reply = await commands.set_lang(self._subs, asker.chat, wanted, asker.lang)
-        await self._reply(update, context, self._render(reply, asker.lang))
-        self._log(asker, "lang", reply.key)
+        await self._answer(update, context, asker, reply, "lang")
 
     async def _changing(
         self,
@@ -432,10 +421,7 @@ class TelegramHandlers:
             return  # /subscribe@OtherBot: not for us
         if asker.kind != ChatType.PRIVATE and not mine:
             return
-        await self._reply(
-            update, context, texts.t("unknown_command", asker.lang, commands=texts.commands_line())
-        )
-        self._log(asker, "unknown", "usage")
+        await self._answer(update, context, asker, commands.unknown_command(), "unknown")
 
     # -- buttons ----------------------------------------------------------------------------
 
@@ -464,28 +450,26 @@ class TelegramHandlers:
             except TelegramError:
                 allowed = False
             if not allowed:
-                await query.answer(texts.t("admins_only", lang), show_alert=True)
+                await query.answer(
+                    self._render(commands.Reply("admins_only"), lang), show_alert=True
+                )
                 self._log(asker, "button", "refused")
                 return
         label = (query.data or "")[len(BUTTON_PREFIX) :]
-        result = await self._subs.toggle(chat, label)
-        if not result.ok:
-            await query.answer(texts.t("button_expired", lang))
+        reply = await commands.toggle(self._subs, chat, label)
+        if reply.followed is None:  # nothing changed: no message to redraw
+            await query.answer(self._render(reply, lang))
             return
-        active = self._active(result)
-        text = (
-            texts.t("list", lang, labels=self._names(active, lang))
-            + "\n\n"
-            + texts.t("choose", lang)
-        )
+        # the message the buttons sit under shows what the chat receives now
+        now = commands.Reply("list", fields={"labels": commands.Labels(reply.followed)})
+        text = self._render(now, lang) + "\n\n" + texts.t("choose", lang)
         try:
-            await query.edit_message_text(text, reply_markup=self._keyboard(active, lang))
+            await query.edit_message_text(text, reply_markup=self._keyboard(reply.followed, lang))
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 raise
-        key = "toggled_on" if label in active else "toggled_off"
-        await query.answer(texts.t(key, lang, label=self._names([label], lang)))
-        self._log(asker, "button", f"{key} label={label}")
+        await query.answer(self._render(reply, lang))
+        self._log(asker, "button", f"{reply.key} label={label}")
 
     # -- membership and migration -----------------------------------------------------------
 
