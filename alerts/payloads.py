@@ -18,10 +18,12 @@ outbox handles each with `match` + `assert_never`, so a new kind cannot fall thr
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeAlias, TypeVar, Union, assert_never
 
+from alerts.render import AlertView, alert_view
+from core import texts
 from core.pause import PauseReason
 from models import Match, Story
 
@@ -144,39 +146,54 @@ SendResult: TypeAlias = Sent | Retry | Gone | Moved | Failed
 
 # --- the two dispatches every platform shares -------------------------------------------------
 
-StoryMatch: TypeAlias = tuple[Story, Match]
-
 
 def render_with(
     payload: Payload,
-    alert: Callable[[Story, Match], M],
-    digest: Callable[[Sequence[StoryMatch]], tuple[M, ...]],
+    lang: str,
+    sources: Mapping[str, str],
+    alert: Callable[[AlertView], M],
+    digest: Callable[[str, Sequence[AlertView]], tuple[M, ...]],
 ) -> Rendered[M]:
     """A payload rendered by a platform's two renderers: one story -> one message (a new
-    alert and an edit look the same), several stories -> messages within its limits."""
+    alert, or the edit of one: `view.edit`), several stories -> messages within its limits,
+    under the digest's heading. Every story reaches them as an `AlertView` in `lang`."""
     match payload:
-        case NewAlert(story, found):
-            return RenderedNew(alert(story, found))
-        case EditAlert(story, found, message_id):
-            return RenderedEdit(message_id, alert(story, found))
+        case NewAlert(story, found, also, updated):
+            return RenderedNew(
+                alert(alert_view(story, found, lang, sources, also=also, updated=updated))
+            )
+        case EditAlert(story, found, message_id, also, updated):
+            view = alert_view(story, found, lang, sources, also=also, updated=updated, edit=True)
+            return RenderedEdit(message_id, alert(view))
         case Digest(items):
-            return RenderedDigest(digest(items))
+            header = texts.t("digest", lang, count=len(items))
+            views = [alert_view(story, found, lang, sources) for story, found in items]
+            return RenderedDigest(digest(header, views))
         case _:
             assert_never(payload)
 
 
 async def send_with(
     rendered: Rendered[M],
-    post: Callable[[Sequence[M]], Awaitable[SendResult]],
+    post: Callable[[M], Awaitable[SendResult]],
     edit: Callable[[str, M], Awaitable[SendResult]],
 ) -> SendResult:
-    """A rendered payload sent by a platform's two operations: post messages in order (one
-    for an alert, one or more for a digest), or edit the message already sent."""
+    """A rendered payload sent by a platform's two operations: post one message (an alert,
+    or each message of a digest in order) or edit the message already sent. A digest stops
+    at the first message not accepted and answers that message's result (the outbox tries
+    the whole digest again: its earlier parts may repeat, none is lost); else `Sent` with
+    every message id."""
     match rendered:
         case RenderedNew(message):
-            return await post((message,))
+            return await post(message)
         case RenderedDigest(messages):
-            return await post(messages)
+            ids: list[str] = []
+            for message in messages:
+                result = await post(message)
+                if not isinstance(result, Sent):
+                    return result
+                ids.extend(result.message_ids)
+            return Sent(tuple(ids))
         case RenderedEdit(message_id, message):
             return await edit(message_id, message)
         case _:

@@ -7,9 +7,48 @@ that every platform says the same thing about a story.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from models import LabelInfo, Match
+from core import texts
+from models import LabelInfo, Match, Story
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """One story as every platform shows it, in the reader's language: the story and why it
+    matched, its source's name, the other outlets that reported the same event (issue 14)
+    and the words for them. Each renderer (platforms/*/render.py) takes one of these."""
+
+    story: Story
+    match: Match
+    source: str  # the feed's name
+    also: tuple[tuple[str, str], ...] = ()  # (source name, link) of the other outlets
+    also_label: str = ""  # "Also reported by:"
+    updated_label: str = ""  # "(updated)" when the feed corrected the story, else ""
+    edit: bool = False  # it replaces a message already sent
+
+
+def alert_view(
+    story: Story,
+    match: Match,
+    lang: str,
+    sources: Mapping[str, str],
+    *,
+    also: tuple[Story, ...] = (),
+    updated: bool = False,
+    edit: bool = False,
+) -> AlertView:
+    """The view of one story for a reader of `lang`; `sources`: feed id -> name."""
+    return AlertView(
+        story,
+        match,
+        sources.get(story.feed_id, story.feed_id),
+        tuple((sources.get(s.feed_id, s.feed_id), s.link) for s in also),
+        texts.t("also_reported", lang) if also else "",
+        texts.t("updated", lang) if updated else "",
+        edit,
+    )
 
 
 def local_time(when: datetime, tz: tzinfo) -> str:

@@ -166,8 +166,12 @@ def unknown_command() -> Reply:
     return Reply("unknown_command", fields={"commands": " ".join("/" + c for c in COMMANDS)})
 
 
-async def subscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
-    """/subscribe [labels]: add them (none: the defaults, or what a paused chat followed)."""
+async def subscribe(
+    subs: Subscriptions, chat: Chat, words: Sequence[str], *, remember_lang: str | None = None
+) -> Reply:
+    """/subscribe [labels]: add them (none: the defaults, or what a paused chat followed).
+    `remember_lang`: the asker's language, kept as the chat's own when it has none yet (a
+    private chat's alerts then come in its user's language)."""
     before = await subs.current(chat)
     choose = not words
     if not words and paused_by_platform(before, subs):
@@ -176,6 +180,8 @@ async def subscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Re
     result = await subs.subscribe(chat, words)
     if result.unknown:
         return _unknown(result.unknown, subs)
+    if remember_lang is not None and await subs.lang(chat) is None:
+        await subs.set_lang(chat, remember_lang)
     now = followed(result.subscription, subs)
     if not result.added and followed(before, subs):
         return Reply(

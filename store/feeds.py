@@ -6,13 +6,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from . import records as rec
 from . import tables as t
 from .engine import Batcher, Database, Repository
 
 NOT_MODIFIED_WINDOW = 0.02  # seconds: 304 answers this close together share a transaction
+
+# A feed the scheduler may poll: in the config, and not paused by the operator. A poll in
+# flight when the operator pauses writes the feed's next poll time but never this flag, so
+# the feed stays paused until resumed.
+_pollable = and_(t.feeds.c.enabled, ~t.feeds.c.paused)
 
 
 class FeedRepository(Repository):
@@ -82,7 +87,7 @@ class FeedRepository(Repository):
         async with self._db.read() as conn:
             rows = await conn.execute(
                 select(t.feeds)
-                .where(t.feeds.c.enabled, t.feeds.c.next_poll_at <= now)
+                .where(_pollable, t.feeds.c.next_poll_at <= now)
                 .order_by(t.feeds.c.next_poll_at, t.feeds.c.id)
             )
             return [rec.feed_from_row(r) for r in rows]
@@ -102,7 +107,7 @@ class FeedRepository(Repository):
         query = (
             select(t.feeds)
             .where(
-                t.feeds.c.enabled,
+                _pollable,
                 t.feeds.c.next_poll_at <= now,
                 or_(t.feeds.c.lease_until.is_(None), t.feeds.c.lease_until <= now),
             )
@@ -150,9 +155,7 @@ class FeedRepository(Repository):
     async def next_poll_at(self) -> datetime | None:
         async with self._db.read() as conn:
             value: datetime | None = (
-                await conn.execute(
-                    select(func.min(t.feeds.c.next_poll_at)).where(t.feeds.c.enabled)
-                )
+                await conn.execute(select(func.min(t.feeds.c.next_poll_at)).where(_pollable))
             ).scalar()
             return value
 

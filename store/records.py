@@ -29,6 +29,7 @@ class FeedState:
     initialized: bool
     error_count: int
     last_error: str | None
+    paused: bool = False  # by the operator (dashboard): not polled until resumed
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ def feed_from_row(row: Any) -> FeedState:
         initialized=bool(row.initialized),
         error_count=row.error_count,
         last_error=row.last_error,
+        paused=bool(row.paused),
     )
 
 

@@ -5,10 +5,9 @@ Kept apart from the write path (store.py): these read many rows at once, run on 
 connection pool so a slow page never holds the pollers' connections, and return plain
 records made for display.
 
-Pausing a feed parks its next poll at `PAUSED_UNTIL` instead of adding a column: the poll tick
-only starts feeds whose time has come, so a parked feed is never due, and resuming makes it
-due at once. A poll already in flight when the operator pauses writes its own next poll time
-afterwards and so un-pauses the feed; the dashboard shows the state as stored.
+Pausing a feed sets its `paused` flag: the poll tick never picks a paused feed (store/feeds.py),
+and a poll already in flight when the operator pauses writes only the feed's next poll time,
+so the feed stays paused. Resuming clears the flag and makes the feed due at once.
 """
 
 from __future__ import annotations
@@ -28,8 +27,6 @@ from models import Evidence
 
 from . import tables as t
 from .engine import create_engine
-
-PAUSED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
 
 # Subscription columns every schema has; any other column (follows, digest mode...) is shown
 # as it is, so the dashboard keeps up with new subscription settings without a change here.
@@ -60,10 +57,7 @@ class FeedReport:
     error_count: int  # consecutive failed polls
     last_error: str | None
     stories_24h: int  # stories published in the last 24 hours
-
-    @property
-    def paused(self) -> bool:
-        return self.next_poll_at >= PAUSED_UNTIL
+    paused: bool  # by the operator: not polled until resumed
 
 
 @dataclass(frozen=True)
@@ -131,6 +125,7 @@ class Reports:
                 f.c.error_count,
                 f.c.last_error,
                 func.coalesce(recent.c.n, 0).label("stories_24h"),
+                f.c.paused,
             )
             .select_from(f.outerjoin(recent, recent.c.feed_id == f.c.id))
             .where(f.c.enabled)
@@ -148,19 +143,21 @@ class Reports:
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(f)
-                .where(f.c.id == feed_id, f.c.enabled, f.c.next_poll_at < PAUSED_UNTIL)
+                .where(f.c.id == feed_id, f.c.enabled, ~f.c.paused)
                 .values(next_poll_at=now)
             )
             return bool(result.rowcount)
 
     async def set_paused(self, feed_id: str, paused: bool, now: datetime) -> bool:
-        """Pause (park its next poll) or resume (due now) a feed. False: no such feed."""
+        """Pause a feed (its next poll time stays as it is, shown but not acted on) or resume
+        it (due now). False: no such feed."""
         f = t.feeds
+        values: dict[str, Any] = (
+            {"paused": True} if paused else {"paused": False, "next_poll_at": now}
+        )
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                update(f)
-                .where(f.c.id == feed_id, f.c.enabled)
-                .values(next_poll_at=PAUSED_UNTIL if paused else now)
+                update(f).where(f.c.id == feed_id, f.c.enabled).values(**values)
             )
             return bool(result.rowcount)
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 
@@ -72,6 +73,8 @@ feeds = Table(
     Column("error_count", Integer, nullable=False, default=0),  # consecutive failures
     Column("last_error", Text),
     Column("enabled", Boolean, nullable=False, default=True),
+    # paused by the operator (dashboard): never due, whatever a poll in flight writes
+    Column("paused", Boolean, nullable=False, default=False, server_default=false()),
     # Several instances on one database: the instance polling the feed now, and until when its
     # claim holds (a crashed instance's claim runs out and another polls the feed).
     Column("lease_owner", String(64)),
@@ -97,6 +100,7 @@ stories = Table(
     Index("ix_stories_seen_at", "seen_at"),
     Index("ix_stories_event", "event_id"),
     Index("ix_stories_feed_title", "feed_id", "title"),  # a story that came back under a new link
+    Index("ix_stories_feed_published", "feed_id", "published"),  # the dashboard's feeds page
 )
 
 matches = Table(

@@ -21,7 +21,7 @@ from config import ConfigError, load_settings
 from filters.watchlist import Matcher
 from runtime.app import AppOptions, Parts, run_forever
 from store import Store
-from store.reports import PAUSED_UNTIL, Reports
+from store.reports import Reports
 from tests.dashboard_data import ARABIC_TITLE, FAILING_ERROR, NAMES, seed
 from tests.helpers import FakeClock, write_config
 from web import Dashboard, DashboardError
@@ -94,6 +94,10 @@ def origin(client: TestClient[object, object]) -> str:
 
 async def next_poll(store: Store, feed_id: str) -> datetime:
     return next(f.next_poll_at for f in await store.feeds() if f.id == feed_id)
+
+
+async def paused(store: Store, feed_id: str) -> bool:
+    return next(f.paused for f in await store.feeds() if f.id == feed_id)
 
 
 async def test_the_first_page_lists_every_feed_by_id_and_name_and_flags_the_failing_one(
@@ -227,7 +231,8 @@ async def test_poll_now_pause_and_resume_change_the_feed_in_the_store(
 
     r = await client.post("/feeds/hespress_ar/pause", data={"csrf": csrf}, headers=headers)
     assert r.status == 200 and "Feed <code>hespress_ar</code> is paused." in await r.text()
-    assert await next_poll(store, "hespress_ar") == PAUSED_UNTIL
+    assert await paused(store, "hespress_ar")
+    assert await next_poll(store, "hespress_ar") == now  # kept, shown as "paused"
     assert "hespress_ar" not in [f.id for f in await store.due_feeds(now + timedelta(days=365))]
     page = await (await client.get("/")).text()
     assert "1 paused" in page and 'action="/feeds/hespress_ar/resume"' in page
@@ -241,6 +246,7 @@ async def test_poll_now_pause_and_resume_change_the_feed_in_the_store(
         "/feeds/hespress_ar/resume", data={"csrf": csrf}, headers=headers, allow_redirects=False
     )
     assert r.status == 303
+    assert not await paused(store, "hespress_ar")
     assert await next_poll(store, "hespress_ar") == now
 
     r = await client.post("/feeds/nosuch/pause", data={"csrf": csrf}, headers=headers)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerts.render import AlertView
 from models import Evidence, LabelInfo, Match, Story
 from platforms.discord.render import (
     DEFAULT_COLOUR,
@@ -62,7 +63,7 @@ def texts_of(embed: dict[str, object]) -> list[str]:
 
 
 def test_an_alert_embed_carries_everything_a_reader_needs() -> None:
-    embed = story_embed(story(), MATCH, LABELS, "ar", "hespress_ar")
+    embed = story_embed(AlertView(story(), MATCH, "hespress_ar"), LABELS, "ar")
     assert embed["title"] == "ترمب يوقع أمرا تنفيذيا لتنظيم الذكاء الاصطناعي"
     assert embed["url"] == "https://www.hespress.com/trump-1.html"
     assert embed["description"] == "وقّع الرئيس الأمريكي دونالد ترامب أمرا تنفيذيا جديدا."
@@ -78,7 +79,7 @@ def test_an_alert_embed_carries_everything_a_reader_needs() -> None:
 
 def test_english_channel_and_colour_of_the_first_label() -> None:
     match = Match(("musk",), (Evidence("musk", "Musk", "Musk", "title"),))
-    embed = story_embed(story(title="Musk and xAI"), match, LABELS, "en", "bbc")
+    embed = story_embed(AlertView(story(title="Musk and xAI"), match, "bbc"), LABELS, "en")
     assert embed["fields"][0] == {
         "name": "Why this alert",
         "value": "**Elon Musk**: «Musk»",
@@ -86,7 +87,7 @@ def test_english_channel_and_colour_of_the_first_label() -> None:
     }
     assert embed["color"] == PALETTE[1]
     unknown = Match(("gone",), ())
-    assert story_embed(story(), unknown, LABELS, "en", "x")["color"] == DEFAULT_COLOUR
+    assert story_embed(AlertView(story(), unknown, "x"), LABELS, "en")["color"] == DEFAULT_COLOUR
 
 
 def test_mentions_in_feed_text_are_broken_and_ping_nobody() -> None:
@@ -94,7 +95,7 @@ def test_mentions_in_feed_text_are_broken_and_ping_nobody() -> None:
         title="@everyone <@&1300000000000000031> عاجل @here",
         summary="<@1300000000000000022> و <#1300000000000000011> و </ban:1>",
     )
-    embed = story_embed(hostile, MATCH, LABELS, "ar", "@everyone feed")
+    embed = story_embed(AlertView(hostile, MATCH, "@everyone feed"), LABELS, "ar")
     for text in texts_of(embed):
         assert not MENTION.search(text), text
     assert "everyone" in embed["title"]  # still readable
@@ -102,7 +103,9 @@ def test_mentions_in_feed_text_are_broken_and_ping_nobody() -> None:
 
 def test_markdown_from_a_feed_stays_literal() -> None:
     embed = story_embed(
-        story(summary="اضغط [هنا](https://phish.example) **الآن** `code`"), MATCH, LABELS, "ar", "x"
+        AlertView(story(summary="اضغط [هنا](https://phish.example) **الآن** `code`"), MATCH, "x"),
+        LABELS,
+        "ar",
     )
     assert "[هنا](" not in embed["description"]
     assert r"\[هنا\](https://phish.example)" in embed["description"]
@@ -111,18 +114,18 @@ def test_markdown_from_a_feed_stays_literal() -> None:
 
 def test_urls_discord_would_refuse_are_left_out() -> None:
     for bad in ("javascript:alert(1)", "ftp://x/y", "https://a b/c", "//no-scheme", "", "http://"):
-        embed = story_embed(story(link=bad, image=bad), MATCH, LABELS, "en", "x")
+        embed = story_embed(AlertView(story(link=bad, image=bad), MATCH, "x"), LABELS, "en")
         assert "url" not in embed and "thumbnail" not in embed
         assert check_embeds([embed]) == {}
     long = "https://example.com/" + "a" * 3000
-    assert "url" not in story_embed(story(link=long), MATCH, LABELS, "en", "x")
+    assert "url" not in story_embed(AlertView(story(link=long), MATCH, "x"), LABELS, "en")
 
 
 def test_no_title_falls_back_to_the_summary_then_a_placeholder() -> None:
-    embed = story_embed(story(title=""), MATCH, LABELS, "en", "x")
+    embed = story_embed(AlertView(story(title=""), MATCH, "x"), LABELS, "en")
     assert embed["title"].startswith("وقّع الرئيس")
     assert "description" not in embed  # not the same text twice
-    empty = story_embed(story(title="", summary=""), MATCH, LABELS, "ar", "x")
+    empty = story_embed(AlertView(story(title="", summary=""), MATCH, "x"), LABELS, "ar")
     assert empty["title"] == "(بدون عنوان)"
     assert check_embeds([empty]) == {}
 
@@ -135,7 +138,9 @@ def test_huge_text_is_cut_within_every_limit_in_utf16_units() -> None:
     )
     labels = {f"l{i}": LabelInfo(f"l{i}", "topic", "موضوع " * 20, "Topic " * 20) for i in range(30)}
     match = Match(tuple(labels), evidence)
-    embed = story_embed(story(title=emoji, summary=words), match, labels, "ar", "م" * 400)
+    embed = story_embed(
+        AlertView(story(title=emoji, summary=words), match, "م" * 400), labels, "ar"
+    )
     assert dlen(embed["title"]) <= 256 and embed["title"].endswith("…")
     assert dlen(embed["description"]) <= 700
     assert dlen(embed["author"]["name"]) <= 256
@@ -190,11 +195,9 @@ def test_any_feed_text_gives_an_embed_discord_accepts(
 ) -> None:
     match = Match(("trump", "ai"), tuple(Evidence("trump", "t", w, "title") for w in words))
     embed = story_embed(
-        story(title=title, summary=summary, link=link or "", image=image),
-        match,
+        AlertView(story(title=title, summary=summary, link=link or "", image=image), match, source),
         LABELS,
         lang,
-        source,
     )
     assert check_embeds([embed]) == {}
     assert embed["title"]  # never an empty title

@@ -57,6 +57,32 @@ async def test_a_real_schema_2_database_is_migrated_in_place(tmp_path: Path) -> 
         ]
 
 
+async def test_a_feed_paused_the_old_way_is_marked_paused(tmp_path: Path) -> None:
+    """Before schema 5 a paused feed had its next poll parked in the year 9999 (and a poll in
+    flight could undo that); the migration turns it into the `paused` flag."""
+    path = tmp_path / "mirsad.db"
+    shutil.copy(DATA / "schema2.db", path)
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "UPDATE feeds SET next_poll_at = '9999-01-01 00:00:00.000000' WHERE id = 'hespress_ar'"
+        )
+    store = await Store.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        (feed,) = await store.feeds()
+        assert feed.id == "hespress_ar" and feed.paused
+        assert await store.due_feeds(datetime(9999, 6, 1, tzinfo=UTC)) == []
+    finally:
+        await store.close()
+    fresh = tmp_path / "fresh.db"
+    shutil.copy(DATA / "schema2.db", fresh)
+    store = await Store.open(f"sqlite+aiosqlite:///{fresh}")
+    try:
+        (feed,) = await store.feeds()
+        assert not feed.paused  # any other feed is not
+    finally:
+        await store.close()
+
+
 async def test_opening_twice_changes_nothing(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
     for _ in range(2):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerts.render import AlertView
 from models import Evidence, LabelInfo, Match, Story
 from platforms.telegram.render import (
     LRM,
@@ -51,7 +52,7 @@ def story(
 
 
 def test_arabic_alert_layout_and_what_the_reader_sees() -> None:
-    text = render_alert(story(), MATCH, LABELS, lang="ar", tz=TZ, source="hespress_ar")
+    text = render_alert(AlertView(story(), MATCH, "hespress_ar"), LABELS, lang="ar", tz=TZ)
     assert text.html.startswith(RLM + '<b><a href="https://www.hespress.com/a-1.html">ترامب يوقع')
     visible = parse_html(text.html)
     lines = visible.split("\n")
@@ -65,7 +66,7 @@ def test_arabic_alert_layout_and_what_the_reader_sees() -> None:
 
 
 def test_english_chat_gets_english_hashtags_and_ltr_lines() -> None:
-    text = render_alert(story(), MATCH, LABELS, lang="en", tz=TZ, source="hespress_ar")
+    text = render_alert(AlertView(story(), MATCH, "hespress_ar"), LABELS, lang="en", tz=TZ)
     lines = parse_html(text.html).split("\n")
     assert lines[-1] == LRM + "#DonaldTrump #ArtificialIntelligence"
     assert lines[0].startswith(RLM)  # the Arabic title still reads right to left
@@ -74,24 +75,24 @@ def test_english_chat_gets_english_hashtags_and_ltr_lines() -> None:
 
 def test_arabic_title_starting_with_latin_word_is_still_rtl() -> None:
     text = render_alert(
-        story(title="OpenAI تطلق نموذجا جديدا للذكاء الاصطناعي في المغرب"),
-        MATCH,
+        AlertView(story(title="OpenAI تطلق نموذجا جديدا للذكاء الاصطناعي في المغرب"), MATCH, "x"),
         LABELS,
         lang="ar",
         tz=TZ,
-        source="x",
     )
     assert parse_html(text.html).startswith(RLM + "OpenAI")
 
 
 def test_french_story_in_arabic_chat_keeps_ltr_title() -> None:
     text = render_alert(
-        story(title="Trump signe un décret sur l'IA", summary="Le président américain..."),
-        MATCH,
+        AlertView(
+            story(title="Trump signe un décret sur l'IA", summary="Le président américain..."),
+            MATCH,
+            "hespress_fr",
+        ),
         LABELS,
         lang="ar",
         tz=TZ,
-        source="hespress_fr",
     )
     lines = parse_html(text.html).split("\n")
     assert lines[0] == LRM + "Trump signe un décret sur l'IA"
@@ -109,7 +110,7 @@ def test_french_story_in_arabic_chat_keeps_ltr_title() -> None:
 )
 def test_feed_markup_arrives_as_text(title: str) -> None:
     text = render_alert(
-        story(title=title, summary=title), MATCH, LABELS, lang="ar", tz=TZ, source="<src>"
+        AlertView(story(title=title, summary=title), MATCH, "<src>"), LABELS, lang="ar", tz=TZ
     )
     visible = parse_html(text.html)  # Telegram would accept it
     assert clean(title) in visible  # ...and show the title exactly as the feed wrote it
@@ -118,18 +119,18 @@ def test_feed_markup_arrives_as_text(title: str) -> None:
 
 def test_href_is_quoted_and_bad_schemes_dropped() -> None:
     evil = 'https://x.test/a?b=1&c="><b>x</b>'
-    text = render_alert(story(link=evil), MATCH, LABELS, lang="ar", tz=TZ, source="s")
+    text = render_alert(AlertView(story(link=evil), MATCH, "s"), LABELS, lang="ar", tz=TZ)
     assert 'href="https://x.test/a?b=1&amp;c=&quot;&gt;&lt;b&gt;x&lt;/b&gt;"' in text.html
     parse_html(text.html)
     for link in ("javascript:alert(1)", "ftp://x.test/f", "https://x.test/a b", ""):
-        text = render_alert(story(link=link), MATCH, LABELS, lang="ar", tz=TZ, source="s")
+        text = render_alert(AlertView(story(link=link), MATCH, "s"), LABELS, lang="ar", tz=TZ)
         assert "<a " not in text.html
         assert parse_html(text.html).startswith(RLM + "ترامب")
 
 
 def test_bidi_overrides_and_control_characters_are_removed() -> None:
     title = "ترامب\u202e gnp.exe\u202c \x00\x07 يقول\nشيئا"
-    text = render_alert(story(title=title), MATCH, LABELS, lang="ar", tz=TZ, source="s")
+    text = render_alert(AlertView(story(title=title), MATCH, "s"), LABELS, lang="ar", tz=TZ)
     visible = parse_html(text.html)
     for bad in ("\u202e", "\u202c", "\x00", "\x07"):
         assert bad not in visible
@@ -138,13 +139,15 @@ def test_bidi_overrides_and_control_characters_are_removed() -> None:
 
 def test_never_over_4096_after_parsing_summary_cut_first() -> None:
     long_summary = ("كلمة " * 5000) + "النهاية"
-    text = render_alert(story(summary=long_summary), MATCH, LABELS, lang="ar", tz=TZ, source="s")
+    text = render_alert(
+        AlertView(story(summary=long_summary), MATCH, "s"), LABELS, lang="ar", tz=TZ
+    )
     visible = parse_html(text.html)
     assert utf16_len(visible) <= MAX_TEXT
     assert "…" in visible and "النهاية" not in visible
     # a tiny limit: the summary goes first, the title and hashtags stay
     small = render_alert(
-        story(summary=long_summary), MATCH, LABELS, lang="ar", tz=TZ, source="s", limit=120
+        AlertView(story(summary=long_summary), MATCH, "s"), LABELS, lang="ar", tz=TZ, limit=120
     )
     shown = parse_html(small.html)
     assert utf16_len(shown) <= 120 and utf16_len(small.plain) <= 120
@@ -154,17 +157,19 @@ def test_never_over_4096_after_parsing_summary_cut_first() -> None:
 def test_huge_title_and_emoji_count_as_utf16() -> None:
     title = "😀" * 5000  # 2 UTF-16 units each
     text = render_alert(
-        story(title=title, summary="😀" * 5000), MATCH, LABELS, lang="en", tz=TZ, source="s"
+        AlertView(story(title=title, summary="😀" * 5000), MATCH, "s"), LABELS, lang="en", tz=TZ
     )
     assert utf16_len(parse_html(text.html)) <= MAX_TEXT
     assert utf16_len(text.plain) <= MAX_TEXT
 
 
 def test_untitled_story_uses_summary_or_placeholder() -> None:
-    text = render_alert(story(title="", summary=""), MATCH, LABELS, lang="ar", tz=TZ, source="s")
+    text = render_alert(
+        AlertView(story(title="", summary=""), MATCH, "s"), LABELS, lang="ar", tz=TZ
+    )
     assert parse_html(text.html).split("\n")[0] == RLM + "(بلا عنوان)"
     text = render_alert(
-        story(title="  ", summary="ملخص فقط"), MATCH, LABELS, lang="en", tz=TZ, source="s"
+        AlertView(story(title="  ", summary="ملخص فقط"), MATCH, "s"), LABELS, lang="en", tz=TZ
     )
     assert parse_html(text.html).split("\n")[0].endswith("ملخص فقط")
 
@@ -213,12 +218,12 @@ def test_any_feed_text_renders_to_valid_telegram_html(
     title: str, summary: str, link: str, source: str, lang: str
 ) -> None:
     text = render_alert(
-        story(title=title, summary=summary, link="https://x.test/" + link),
-        MATCH,
+        AlertView(
+            story(title=title, summary=summary, link="https://x.test/" + link), MATCH, source
+        ),
         LABELS,
         lang=lang,
         tz=TZ,
-        source=source,
     )
     visible = parse_html(text.html)
     assert 0 < utf16_len(visible) <= MAX_TEXT

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
 
-from store.reports import PAUSED_UNTIL
-
 
 def direction(text: str | None) -> str:
     """ "rtl" or "ltr" from the first letter with a strong direction (Unicode bidi rule P2),
@@ -52,8 +50,6 @@ def when(moment: datetime | None, now: datetime, zone: tzinfo, *, due: bool = Fa
     """`due`: a next-poll time, which in the past means "due now" rather than "ago"."""
     if moment is None:
         return When("", "—", "never")
-    if moment >= PAUSED_UNTIL:
-        return When("", "—", "paused")
     delta = (moment - now).total_seconds()
     if abs(delta) < 1 or (due and delta < 0):
         relative = "due now" if due else "now"

@@ -59,7 +59,7 @@ FEED_SORTS: dict[str, Callable[[FeedReport], Any]] = {
     "errors": lambda f: (f.error_count, f.id),
     "last_poll": lambda f: f.last_polled_at or datetime.min.replace(tzinfo=f.next_poll_at.tzinfo),
     "last_new": lambda f: f.last_new_at or datetime.min.replace(tzinfo=f.next_poll_at.tzinfo),
-    "next_poll": lambda f: f.next_poll_at,
+    "next_poll": lambda f: (f.paused, f.next_poll_at),  # paused feeds last
     "stories": lambda f: (f.stories_24h, f.id),
 }
 

@@ -2,38 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import tzinfo
 
-from alerts.render import evidence_lines, local_time, shorten
-from models import LabelInfo, Match, Story
+from alerts.render import AlertView, evidence_lines, local_time, shorten
+from models import LabelInfo
 
 
-def render_console(
-    story: Story,
-    match: Match,
-    labels: Mapping[str, LabelInfo],
-    tz: tzinfo,
-    source: str,
-    *,
-    heading: str = "ALERT",
-    also: Sequence[tuple[str, str]] = (),
-    updated: bool = False,
-) -> str:
-    """The terminal block for one alert: title, source, time, link, labels and why.
-    `heading`: ALERT for a new one, UPDATE when it replaces one printed before; `also`: the
-    other outlets (name, link) that reported the event; `updated`: the feed corrected it."""
+def render_console(view: AlertView, labels: Mapping[str, LabelInfo], tz: tzinfo) -> str:
+    """The terminal block for one alert: title, source, time, link, labels and why; headed
+    ALERT, or UPDATE when it replaces one printed before. Also the other outlets that
+    reported the event, and whether the feed corrected it."""
+    story, match = view.story, view.match
+    heading = "UPDATE" if view.edit else "ALERT"
     zone = getattr(tz, "key", None) or str(tz)
     lines = [
         "=" * 72,
         f"{heading:<7} {story.title or '(no title)'}",
-        f"source  {source}" + (" (updated)" if updated else ""),
+        f"source  {view.source} {view.updated_label}".rstrip(),
         f"time    {local_time(story.published, tz)} {zone}",
         f"link    {story.link or '-'}",
     ]
     if story.summary:
         lines.append(f"summary {shorten(story.summary, 280)}")
-    for name, link in also:
+    for name, link in view.also:
         lines.append(f"also    {name} {link}".rstrip())
     why = evidence_lines(match, labels)
     lines.append(f"labels  {why[0]}" if why else "labels  -")

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
-from typing import TextIO, assert_never
+from typing import TextIO
 
 from alerts.outbox import Pacing
-from alerts.payloads import (
-    Digest,
-    EditAlert,
-    NewAlert,
-    Payload,
-    Rendered,
-    RenderedDigest,
-    RenderedEdit,
-    RenderedNew,
-    SendResult,
-    Sent,
-    send_with,
-)
-from models import LabelInfo, Match, Story
+from alerts.payloads import Payload, Rendered, SendResult, Sent, render_with, send_with
+from alerts.render import AlertView
+from models import LabelInfo
 from platforms.console.render import render_console, render_digest_header
 from store import Subscription
 
@@ -47,49 +36,30 @@ class ConsoleSender:
     def is_group(self, chat_id: str) -> bool:
         return False
 
-    def _block(
-        self,
-        story: Story,
-        match: Match,
-        heading: str = "ALERT",
-        also: tuple[Story, ...] = (),
-        updated: bool = False,
-    ) -> str:
-        source = self._feed_names.get(story.feed_id, story.feed_id)
-        others = [(self._feed_names.get(s.feed_id, s.feed_id), s.link) for s in also]
-        return render_console(
-            story,
-            match,
-            self._labels,
-            self._tz,
-            source,
-            heading=heading,
-            also=others,
-            updated=updated,
-        )
-
     def render(self, payload: Payload, lang: str) -> Rendered[str]:
         """The terminal has no message ids: an edit prints the story again as an UPDATE."""
-        match payload:
-            case NewAlert(story, found, also, updated):
-                return RenderedNew(self._block(story, found, "ALERT", also, updated))
-            case EditAlert(story, found, message_id, also, updated):
-                return RenderedEdit(message_id, self._block(story, found, "UPDATE", also, updated))
-            case Digest(items):
-                blocks = [self._block(story, found) for story, found in items]
-                return RenderedDigest((render_digest_header(len(items)) + "".join(blocks),))
-            case _:
-                assert_never(payload)
+
+        def digest(header: str, views: Sequence[AlertView]) -> tuple[str]:
+            blocks = [render_console(view, self._labels, self._tz) for view in views]
+            return (render_digest_header(len(views)) + "".join(blocks),)
+
+        return render_with(
+            payload,
+            lang,
+            self._feed_names,
+            lambda view: render_console(view, self._labels, self._tz),
+            digest,
+        )
 
     async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
         return await send_with(rendered, self._print, self._reprint)
 
-    async def _print(self, texts: Sequence[str]) -> SendResult:
-        self._stream.write("".join(texts))
+    async def _print(self, text: str) -> SendResult:
+        self._stream.write(text)
         self._stream.flush()
         # the terminal keeps no messages; an id is recorded anyway so that an edit (another
         # source, a correction: issue 14) is printed as an UPDATE block
         return Sent((PRINTED,))
 
     async def _reprint(self, message_id: str, text: str) -> SendResult:
-        return await self._print((text,))
+        return await self._print(text)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -46,6 +46,17 @@ CONTENT_LIMIT = 2000  # Discord: message content
 AUTOCOMPLETE_LIMIT = 25  # Discord: choices per autocomplete answer
 STATS_FILE = "mirsad-stats.png"
 DESCRIPTION_LIMIT = 100  # Discord: command and option descriptions are 1-100 characters
+
+# core.commands.subscribe / unsubscribe: the decision on the labels a user chose
+LabelDecision = Callable[[Subscriptions, Chat, Sequence[str]], Awaitable[decide.Reply]]
+
+
+async def _follow(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> decide.Reply:
+    return await decide.follow(subs, chat, " ".join(words))  # one option: the words as typed
+
+
+async def _unfollow(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> decide.Reply:
+    return await decide.unfollow(subs, chat, " ".join(words))
 
 
 # --- texts for the command menus --------------------------------------------------------
@@ -202,16 +213,21 @@ class SubscriptionCog(commands.Cog):
             return True
         return False
 
-    def _complete(self, kind: str, current: str) -> list[Choice[str]]:
+    def _complete(self, kinds: Sequence[str], current: str) -> list[Choice[str]]:
+        """The labels of these kinds (in that order) whose id or a name holds what the user
+        has typed so far."""
         wanted = current.strip().casefold()
-        found = []
-        for info in self._subs.labels:
-            if info.kind != kind:
-                continue
-            keys = (info.id, info.name_en, info.name_ar)
-            if not wanted or any(wanted in key.casefold() for key in keys):
-                found.append(Choice(name=bilingual(info.name_en, info.name_ar), value=info.id))
-        return found[:AUTOCOMPLETE_LIMIT]
+        choices = [
+            Choice(name=bilingual(info.name_en, info.name_ar), value=info.id)
+            for kind in kinds
+            for info in self._subs.labels
+            if info.kind == kind
+            and (
+                not wanted
+                or any(wanted in key.casefold() for key in (info.id, info.name_en, info.name_ar))
+            )
+        ]
+        return choices[:AUTOCOMPLETE_LIMIT]
 
     async def _answer(
         self, interaction: discord.Interaction[Any], reply: decide.Reply, lang: str
@@ -241,10 +257,50 @@ class SubscriptionCog(commands.Cog):
 
     # --- commands -----------------------------------------------------------------------
 
+    # Autocomplete for the label options, shared by the commands (discord.py binds them to
+    # the cog because they are defined in it).
+    async def _figures(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return self._complete(("figure",), current)
+
+    async def _topics(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return self._complete(("topic",), current)
+
+    async def _any_label(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        return self._complete(decide.KINDS, current)
+
+    async def _change_labels(
+        self,
+        interaction: discord.Interaction[Any],
+        decision: LabelDecision,
+        options: Sequence[str | None],
+        *,
+        must_post: bool,
+    ) -> None:
+        """/subscribe, /unsubscribe, /follow, /unfollow, /mute, /unmute: who may, then the
+        decision on the chosen options."""
+        chat = self._chat(interaction)
+        lang = await self._lang(interaction, chat)
+        if await self._refuse_change(interaction, lang):
+            return
+        if must_post and not self._bot_can_post(interaction):
+            await self._answer(interaction, decide.Reply("bot_cannot_post"), lang)
+            return
+        words = [w for w in options if w and w.strip()]
+        reply = await decision(self._subs, chat, words)
+        self._log(chat, interaction.command.name if interaction.command else "?", reply)
+        await self._answer(interaction, reply, lang)
+
     @app_commands.command(name="subscribe", description=_menu_text("subscribe"))
     @app_commands.describe(
         figure=_menu_text("subscribe.figure"), topic=_menu_text("subscribe.topic")
     )
+    @app_commands.autocomplete(figure=_figures, topic=_topics)
     @app_commands.guild_only()
     async def subscribe(
         self,
@@ -252,34 +308,13 @@ class SubscriptionCog(commands.Cog):
         figure: str | None = None,
         topic: str | None = None,
     ) -> None:
-        chat = self._chat(interaction)
-        lang = await self._lang(interaction, chat)
-        if await self._refuse_change(interaction, lang):
-            return
-        if not self._bot_can_post(interaction):
-            await self._answer(interaction, decide.Reply("bot_cannot_post"), lang)
-            return
-        words = [w for w in (figure, topic) if w and w.strip()]
-        reply = await decide.subscribe(self._subs, chat, words)
-        self._log(chat, "subscribe", reply)
-        await self._answer(interaction, reply, lang)
-
-    @subscribe.autocomplete("figure")
-    async def _subscribe_figure(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return self._complete("figure", current)
-
-    @subscribe.autocomplete("topic")
-    async def _subscribe_topic(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return self._complete("topic", current)
+        await self._change_labels(interaction, decide.subscribe, (figure, topic), must_post=True)
 
     @app_commands.command(name="unsubscribe", description=_menu_text("unsubscribe"))
     @app_commands.describe(
         figure=_menu_text("unsubscribe.figure"), topic=_menu_text("unsubscribe.topic")
     )
+    @app_commands.autocomplete(figure=_figures, topic=_topics)
     @app_commands.guild_only()
     async def unsubscribe(
         self,
@@ -287,26 +322,7 @@ class SubscriptionCog(commands.Cog):
         figure: str | None = None,
         topic: str | None = None,
     ) -> None:
-        chat = self._chat(interaction)
-        lang = await self._lang(interaction, chat)
-        if await self._refuse_change(interaction, lang):
-            return
-        words = [w for w in (figure, topic) if w and w.strip()]
-        reply = await decide.unsubscribe(self._subs, chat, words)
-        self._log(chat, "unsubscribe", reply)
-        await self._answer(interaction, reply, lang)
-
-    @unsubscribe.autocomplete("figure")
-    async def _unsubscribe_figure(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return self._complete("figure", current)
-
-    @unsubscribe.autocomplete("topic")
-    async def _unsubscribe_topic(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return self._complete("topic", current)
+        await self._change_labels(interaction, decide.unsubscribe, (figure, topic), must_post=False)
 
     @app_commands.command(name="list", description=_menu_text("list"))
     @app_commands.guild_only()
@@ -347,6 +363,7 @@ class SubscriptionCog(commands.Cog):
 
     @app_commands.command(name="stats", description=_menu_text("stats"))
     @app_commands.describe(label=_menu_text("stats.label"), days=_menu_text("stats.days"))
+    @app_commands.autocomplete(label=_any_label)
     async def stats(
         self,
         interaction: discord.Interaction[Any],
@@ -388,51 +405,19 @@ class SubscriptionCog(commands.Cog):
             reply.days,
         )
 
-    @stats.autocomplete("label")
-    async def _stats_label(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return (self._complete("figure", current) + self._complete("topic", current))[
-            :AUTOCOMPLETE_LIMIT
-        ]
-
     # --- issue 13: the channel's own words, silenced labels ---------------------------
-
-    async def _changing(
-        self,
-        interaction: discord.Interaction[Any],
-        command: str,
-        decision: Callable[[Chat], Awaitable[decide.Reply]],
-    ) -> None:
-        """A command that changes what the channel receives: Manage Channels (as /subscribe),
-        one decision of core.commands, its Reply rendered."""
-        chat = self._chat(interaction)
-        lang = await self._lang(interaction, chat)
-        if await self._refuse_change(interaction, lang):
-            return
-        reply = await decision(chat)
-        self._log(chat, command, reply)
-        await self._answer(interaction, reply, lang)
 
     @app_commands.command(name="follow", description=_menu_text("follow"))
     @app_commands.describe(words=_menu_text("follow.words"))
     @app_commands.guild_only()
     async def follow(self, interaction: discord.Interaction[Any], words: str) -> None:
-        if self._may_change(interaction) and not self._bot_can_post(interaction):
-            lang = await self._lang(interaction, self._chat(interaction))
-            await self._answer(interaction, decide.Reply("bot_cannot_post"), lang)
-            return
-        await self._changing(
-            interaction, "follow", lambda chat: decide.follow(self._subs, chat, words)
-        )
+        await self._change_labels(interaction, _follow, (words,), must_post=True)
 
     @app_commands.command(name="unfollow", description=_menu_text("unfollow"))
     @app_commands.describe(words=_menu_text("unfollow.words"))
     @app_commands.guild_only()
     async def unfollow(self, interaction: discord.Interaction[Any], words: str) -> None:
-        await self._changing(
-            interaction, "unfollow", lambda chat: decide.unfollow(self._subs, chat, words)
-        )
+        await self._change_labels(interaction, _unfollow, (words,), must_post=False)
 
     @unfollow.autocomplete("words")
     async def _unfollow_words(
@@ -452,39 +437,25 @@ class SubscriptionCog(commands.Cog):
 
     @app_commands.command(name="mute", description=_menu_text("mute"))
     @app_commands.describe(label=_menu_text("mute.label"), duration=_menu_text("mute.duration"))
+    @app_commands.autocomplete(label=_any_label)
     @app_commands.guild_only()
     async def mute(
         self, interaction: discord.Interaction[Any], label: str, duration: str | None = None
     ) -> None:
-        words = [w for w in (label, duration) if w and w.strip()]
-        await self._changing(interaction, "mute", lambda chat: decide.mute(self._subs, chat, words))
-
-    @mute.autocomplete("label")
-    async def _mute_label(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
-        return (self._complete("figure", current) + self._complete("topic", current))[
-            :AUTOCOMPLETE_LIMIT
-        ]
+        await self._change_labels(interaction, decide.mute, (label, duration), must_post=False)
 
     @app_commands.command(name="unmute", description=_menu_text("unmute"))
     @app_commands.describe(label=_menu_text("unmute.label"))
     @app_commands.guild_only()
     async def unmute(self, interaction: discord.Interaction[Any], label: str) -> None:
-        await self._changing(
-            interaction, "unmute", lambda chat: decide.unmute(self._subs, chat, [label])
-        )
+        await self._change_labels(interaction, decide.unmute, (label,), must_post=False)
 
     @unmute.autocomplete("label")
     async def _unmute_label(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[Choice[str]]:
         muted = {m.label for m in await self._subs.mutes(self._chat(interaction))}
-        return [
-            c
-            for c in self._complete("figure", current) + self._complete("topic", current)
-            if c.value in muted
-        ][:AUTOCOMPLETE_LIMIT]
+        return [c for c in self._complete(decide.KINDS, current) if c.value in muted]
 
     @app_commands.command(name="help", description=_menu_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

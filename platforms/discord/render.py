@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from alerts.payloads import pack, part_title
-from alerts.render import label_name, shorten
+from alerts.render import AlertView, label_name, shorten
 from models import LabelInfo, Match, Story
 
 TITLE_LIMIT = 256
@@ -165,24 +165,21 @@ def embed_length(embed: Mapping[str, Any]) -> int:
 
 
 def story_embed(
-    story: Story,
-    match: Match,
+    view: AlertView,
     labels: Mapping[str, LabelInfo],
     lang: str,
-    source: str,
     *,
     summary_limit: int = SUMMARY_LIMIT,
-    also: Sequence[tuple[str, str]] = (),
-    also_label: str = "",
-    updated_label: str = "",
 ) -> dict[str, Any]:
     """The alert embed: linked title, summary, source as author, publication time as
     timestamp, the matched labels and words as a field, the story image as thumbnail and the
     first label's colour. Every limit holds whatever the feed sent.
 
-    Issue 14: `also` (source name, link) are the other outlets that reported the event, a
-    field of masked links named `also_label`; `updated_label` (a story its feed corrected)
-    is the footer."""
+    Issue 14: the other outlets that reported the event (`view.also`) are a field of masked
+    links named `view.also_label`; `view.updated_label` (a story its feed corrected) is the
+    footer."""
+    story, match, source = view.story, view.match, view.source
+    also, also_label, updated_label = view.also, view.also_label, view.updated_label
     lang = lang if lang in WHY_FIELD else "en"
     title = clean(story.title, TITLE_LIMIT, markdown=False) or clean(
         story.summary, TITLE_LIMIT, markdown=False

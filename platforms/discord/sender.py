@@ -23,32 +23,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, assert_never
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import aiohttp
 import discord
 
 from alerts import payloads
 from alerts.outbox import Pacing
-from alerts.payloads import (
-    Digest,
-    EditAlert,
-    Failed,
-    Gone,
-    NewAlert,
-    Payload,
-    Rendered,
-    RenderedDigest,
-    RenderedEdit,
-    RenderedNew,
-    Retry,
-    SendResult,
-    Sent,
-)
-from core import texts
+from alerts.payloads import Failed, Gone, Retry, SendResult, Sent
+from alerts.render import AlertView
 from core.pause import PauseCode, PauseReason
-from models import LabelInfo, Match, Story
+from models import LabelInfo
 from platforms.discord.render import DiscordMessage, digest_messages, story_embed
 from store import Subscription
 
@@ -109,44 +95,23 @@ class DiscordSender:
 
     # --- rendering (pure) ---------------------------------------------------------------------
 
-    def _embed(
-        self,
-        story: Story,
-        match: Match,
-        lang: str,
-        also: tuple[Story, ...] = (),
-        updated: bool = False,
-    ) -> dict[str, Any]:
-        source = self._sources.get(story.feed_id, story.feed_id)
-        return story_embed(
-            story,
-            match,
-            self._labels,
-            lang,
-            source,
-            also=[(self._sources.get(s.feed_id, s.feed_id), s.link) for s in also],
-            also_label=texts.t("also_reported", lang),
-            updated_label=texts.t("updated", lang) if updated else "",
-        )
+    def render(self, payload: payloads.Payload, lang: str) -> payloads.Rendered[DiscordMessage]:
+        def embed(view: AlertView) -> dict[str, Any]:
+            return story_embed(view, self._labels, lang)
 
-    def render(self, payload: Payload, lang: str) -> Rendered[DiscordMessage]:
-        match payload:
-            case NewAlert(story, found, also, updated):
-                embed = self._embed(story, found, lang, also, updated)
-                return RenderedNew(DiscordMessage((embed,)))
-            case EditAlert(story, found, message_id, also, updated):
-                embed = self._embed(story, found, lang, also, updated)
-                return RenderedEdit(message_id, DiscordMessage((embed,)))
-            case Digest(items):
-                header = texts.t("digest", lang, count=len(items))
-                embeds = [self._embed(story, found, lang) for story, found in items]
-                return RenderedDigest(digest_messages(header, embeds))
-            case _:
-                assert_never(payload)
+        return payloads.render_with(
+            payload,
+            lang,
+            self._sources,
+            lambda view: DiscordMessage((embed(view),)),
+            lambda header, views: digest_messages(header, [embed(v) for v in views]),
+        )
 
     # --- sending -------------------------------------------------------------------------------
 
-    async def send(self, target: Subscription, rendered: Rendered[DiscordMessage]) -> SendResult:
+    async def send(
+        self, target: Subscription, rendered: payloads.Rendered[DiscordMessage]
+    ) -> SendResult:
         if not target.chat_id.isdigit():
             return Gone(
                 PauseReason("chat_gone", f"not a Discord channel id: {target.chat_id[:40]!r}")
@@ -157,7 +122,7 @@ class DiscordSender:
                 channel = self._client().get_partial_messageable(int(target.chat_id))
                 return await payloads.send_with(
                     rendered,
-                    lambda messages: self._post_all(channel, messages),
+                    lambda message: self._post(channel, message),
                     lambda message_id, message: self._edit(channel, message_id, message),
                 )
         except discord.LoginFailure:
@@ -175,19 +140,13 @@ class DiscordSender:
             return Retry(f"network: {type(exc).__name__}: {exc}"[:300])
 
     @staticmethod
-    async def _post_all(
-        channel: discord.PartialMessageable, messages: Sequence[DiscordMessage]
-    ) -> SendResult:
-        """In order; a refused later part retries the whole digest (at least once)."""
-        ids = []
-        for message in messages:
-            posted = await channel.send(
-                content=message.content,
-                embeds=[discord.Embed.from_dict(e) for e in message.embeds],
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-            ids.append(str(posted.id))
-        return Sent(tuple(ids))
+    async def _post(channel: discord.PartialMessageable, message: DiscordMessage) -> SendResult:
+        posted = await channel.send(
+            content=message.content,
+            embeds=[discord.Embed.from_dict(e) for e in message.embeds],
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        return Sent((str(posted.id),))
 
     @staticmethod
     async def _edit(

@@ -280,15 +280,10 @@ class TelegramHandlers:
         if asked is None:
             return
         asker, words = asked
-        reply = await commands.subscribe(self._subs, asker.chat, words)
-        if (
-            reply.key != "unknown_ids"
-            and asker.kind == ChatType.PRIVATE
-            and asker.user_lang
-            and await self._subs.lang(asker.chat) is None
-        ):
-            # remember the user's language for the alerts of this private chat
-            await self._subs.set_lang(asker.chat, asker.lang)
+        # a private chat takes its user's client language for its alerts
+        private = asker.kind == ChatType.PRIVATE and asker.user_lang is not None
+        remember = asker.lang if private else None
+        reply = await commands.subscribe(self._subs, asker.chat, words, remember_lang=remember)
         await self._answer(update, context, asker, reply, "subscribe")
 
     async def unsubscribe(self, update: Update, context: Context) -> None:

@@ -28,7 +28,7 @@ from datetime import tzinfo
 from urllib.parse import urlsplit
 
 from alerts.payloads import pack, part_title
-from alerts.render import local_time, shorten
+from alerts.render import AlertView, local_time, shorten
 from models import FOLLOW_LABEL, LabelInfo, Match, Story
 
 MAX_TEXT = 4096  # Telegram's limit for a text message, after entity parsing
@@ -140,23 +140,20 @@ def hashtags(match: Match, labels: Mapping[str, LabelInfo], lang: str) -> str:
 
 
 def render_alert(
-    story: Story,
-    match: Match,
+    view: AlertView,
     labels: Mapping[str, LabelInfo],
     *,
     lang: str,
     tz: tzinfo,
-    source: str,
     limit: int = MAX_TEXT,
-    also: Sequence[tuple[str, str]] = (),
-    also_label: str = "",
-    updated_label: str = "",
 ) -> AlertText:
     """The Telegram message for one alert, as HTML and as its plain-text fallback.
 
-    Issue 14: `also` (source name, link) are the other outlets that reported the event,
-    shown on one line after `also_label`, each name linked; `updated_label` marks a story its
-    feed has corrected."""
+    Issue 14: the other outlets that reported the event (`view.also`) are shown on one line
+    after `view.also_label`, each name linked; `view.updated_label` marks a story its feed
+    has corrected."""
+    story, match, source = view.story, view.match, view.source
+    also_label, updated_label = view.also_label, view.updated_label
     ui_mark = RLM if lang == "ar" else LRM
     title = clean(story.title) or clean(story.summary)[:80] or _NO_TITLE.get(lang, _NO_TITLE["en"])
     summary = clean(story.summary) if clean(story.title) else ""
@@ -165,7 +162,7 @@ def render_alert(
     if updated_label:
         meta += SEPARATOR + updated_label
     tags = hashtags(match, labels, lang)
-    others = [(cut(clean(name), 40), safe_link(url)) for name, url in also[:MAX_ALSO]]
+    others = [(cut(clean(name), 40), safe_link(url)) for name, url in view.also[:MAX_ALSO]]
     comma = "، " if lang == "ar" else ", "
     also_plain = f"{also_label} " + comma.join(n for n, _ in others) if others else ""
 

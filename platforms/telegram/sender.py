@@ -25,7 +25,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import tzinfo
-from typing import assert_never
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
@@ -38,27 +37,12 @@ from telegram.error import (
     TelegramError,
 )
 
+from alerts import payloads
 from alerts.outbox import Pacing
-from alerts.payloads import (
-    Digest,
-    EditAlert,
-    Failed,
-    Gone,
-    Moved,
-    NewAlert,
-    Payload,
-    Rendered,
-    RenderedDigest,
-    RenderedEdit,
-    RenderedNew,
-    Retry,
-    SendResult,
-    Sent,
-    send_with,
-)
-from core import texts
+from alerts.payloads import Failed, Gone, Moved, Retry, SendResult, Sent
+from alerts.render import AlertView
 from core.pause import PauseReason, classify
-from models import LabelInfo, Match, Story
+from models import LabelInfo
 from platforms.telegram.limiter import (
     TelegramRateLimiter,
     chat_id_param,
@@ -128,44 +112,18 @@ class TelegramSender:
 
     # --- rendering (pure) ---------------------------------------------------------------------
 
-    def _alert(
-        self,
-        story: Story,
-        match: Match,
-        lang: str,
-        limit: int = MAX_TEXT,
-        also: Sequence[Story] = (),
-        updated: bool = False,
-    ) -> AlertText:
-        source = self._sources.get(story.feed_id, story.feed_id)
-        return render_alert(
-            story,
-            match,
-            self._labels,
-            lang=lang,
-            tz=self._tz,
-            source=source,
-            limit=limit,
-            also=[(self._sources.get(s.feed_id, s.feed_id), s.link) for s in also],
-            also_label=texts.t("also_reported", lang),
-            updated_label=texts.t("updated", lang) if updated else "",
+    def render(self, payload: payloads.Payload, lang: str) -> payloads.Rendered[AlertText]:
+        def digest(header: str, views: Sequence[AlertView]) -> tuple[AlertText, ...]:
+            room = MAX_TEXT - utf16_len(header) - 16  # an entry always fits one message
+            entries = [self._alert(view, lang, room) for view in views]
+            return render_digest(header, entries, lang=lang)
+
+        return payloads.render_with(
+            payload, lang, self._sources, lambda view: self._alert(view, lang), digest
         )
 
-    def render(self, payload: Payload, lang: str) -> Rendered[AlertText]:
-        match payload:
-            case NewAlert(story, found, also, updated):
-                return RenderedNew(self._alert(story, found, lang, also=also, updated=updated))
-            case EditAlert(story, found, message_id, also, updated):
-                return RenderedEdit(
-                    message_id, self._alert(story, found, lang, also=also, updated=updated)
-                )
-            case Digest(items):
-                header = texts.t("digest", lang, count=len(items))
-                room = MAX_TEXT - utf16_len(header) - 16  # an entry always fits one message
-                entries = [self._alert(story, found, lang, room) for story, found in items]
-                return RenderedDigest(render_digest(header, entries, lang=lang))
-            case _:
-                assert_never(payload)
+    def _alert(self, view: AlertView, lang: str, limit: int = MAX_TEXT) -> AlertText:
+        return render_alert(view, self._labels, lang=lang, tz=self._tz, limit=limit)
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -179,28 +137,21 @@ class TelegramSender:
                 await self._bot.initialize()
                 self._ready = True
 
-    async def send(self, target: Subscription, rendered: Rendered[AlertText]) -> SendResult:
+    async def send(
+        self, target: Subscription, rendered: payloads.Rendered[AlertText]
+    ) -> SendResult:
         """Send or edit; never raises for a Bot API answer (see the module docstring)."""
         try:
             await self._ensure_ready()
         except TelegramError as exc:
             return self._result(exc)
-        return await send_with(
+        return await payloads.send_with(
             rendered,
-            lambda messages: self._post_all(target, messages),
+            lambda message: self._html_or_plain(
+                target, message, lambda text, mode: self._post(target, text, mode)
+            ),
             lambda message_id, message: self._edit(target, message_id, message),
         )
-
-    async def _post_all(self, target: Subscription, messages: Sequence[AlertText]) -> SendResult:
-        ids: list[str] = []
-        for message in messages:
-            result = await self._html_or_plain(
-                target, message, lambda text, mode: self._post(target, text, mode)
-            )
-            if not isinstance(result, Sent):
-                return result
-            ids.extend(result.message_ids)
-        return Sent(tuple(ids))
 
     async def _edit(self, target: Subscription, message_id: str, message: AlertText) -> SendResult:
         async def edit(text: str, mode: str | None) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 
 from alerts.outbox import Pacing
 from alerts.payloads import Payload, Rendered, SendResult, Sent, render_with, send_with
+from alerts.render import AlertView
 from core.validation import StrictModel
-from models import Match, Story
 from platforms.base import PlatformContext
 from store import Subscription
 
@@ -30,15 +30,15 @@ class LoopchatSender:
         return False
 
     def render(self, payload: Payload, lang: str) -> Rendered[str]:
-        def digest(items: Sequence[tuple[Story, Match]]) -> tuple[str, ...]:
-            return tuple(story.title for story, _ in items)
+        def digest(header: str, views: Sequence[AlertView]) -> tuple[str, ...]:
+            return (header, *(view.story.title for view in views))
 
-        return render_with(payload, lambda story, _match: story.title, digest)
+        return render_with(payload, lang, {}, lambda view: view.story.title, digest)
 
     async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
-        async def post(messages: Sequence[str]) -> SendResult:
-            self.outbox.extend((target.chat_id, m) for m in messages)
-            return Sent(tuple(str(len(self.outbox)) for _ in messages))
+        async def post(message: str) -> SendResult:
+            self.outbox.append((target.chat_id, message))
+            return Sent((str(len(self.outbox)),))
 
         async def edit(message_id: str, message: str) -> SendResult:
             return Sent((message_id,))

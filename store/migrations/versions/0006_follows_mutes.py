@@ -1,4 +1,4 @@
-"""Schema 5 (issue 13): a chat's own /follow words and its /mute of a label.
+"""Schema 6 (issue 13): a chat's own /follow words and its /mute of a label.
 
 - follows: one row per (subscription, matching form of a word or phrase), with the words as
   the user wrote them; the matcher builds one automaton from all of them;
@@ -6,8 +6,8 @@
 - outbox.follows: the follow words an alert's story matched for that subscription (evidence
   dicts), shown as #follow in the alert.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
