@@ -24,6 +24,11 @@ class Story:
     language: str | None = None  # "ar", "fr", "en"... from the feed config or the feed itself
 
 
+# issue 13: the label of a chat's own /follow words in a Match and its evidence (a watchlist
+# id never starts with "#"); alerts show it as #follow with the words the story holds.
+FOLLOW_LABEL = "#follow"
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """Why a label matched: which configured term, found as which words, where."""

@@ -11,6 +11,9 @@ ephemeral or public answer). The rules that used to be coded once per platform, 
 - `/subscribe` with no words after the platform paused the chat (bot blocked, permission
   lost...) restores the labels it followed, not the defaults;
 - a pause reason is shown from its code, translated, never as the platform's raw words;
+- issue 13: a chat's own words (/follow) count as a subscription too: a chat that follows
+  words but no label is subscribed, `/unsubscribe` with nothing after it forgets the words as
+  well; `/mute` silences a label the chat receives without unsubscribing it.
 - `/topics` marks what the chat follows; `/latest` shows at most `LATEST` stories of the
   chat's labels (every label when it follows none), both only to the asker.
 
@@ -20,12 +23,15 @@ instead of typed words); the decision, and so the key, stays the same.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from core import pause
-from core.subscriptions import LANGS, Chat, Subscriptions
-from store import StoredAlert, Subscription
+from core.follows import MAX_FOLLOWS, Term, check_terms, read_terms, term_key
+from core.subscriptions import LANGS, Chat, Subscriptions, visible
+from store import FollowedTerm, StoredAlert, Subscription
 
 # Every command, in the order menus and the usage line show them.
 COMMANDS = (
@@ -38,6 +44,10 @@ COMMANDS = (
     "latest",
     "lang",
     "stats",
+    "follow",
+    "unfollow",
+    "mute",
+    "unmute",
 )
 LATEST = 5  # stories shown by /latest
 KINDS = ("figure", "topic")
@@ -72,6 +82,27 @@ class LangName:
 
 
 @dataclass(frozen=True)
+class Terms:
+    """A field holding the words a chat follows (/follow), each shown whole, in quotes."""
+
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class When:
+    """A field holding a time (UTC), e.g. the end of a mute."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Mutes:
+    """A field holding muted labels with the end of each mute (None: until /unmute)."""
+
+    items: tuple[tuple[str, datetime | None], ...]
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """A field listing every label of one kind ("figure", "topic") with its id and name, the
     ones in `followed` marked."""
@@ -80,7 +111,7 @@ class Catalogue:
     followed: tuple[str, ...] = ()
 
 
-Field = Labels | Words | Reason | LangName | Catalogue | str
+Field = Labels | Words | Reason | LangName | Catalogue | Terms | When | Mutes | str
 
 
 @dataclass(frozen=True)
@@ -95,6 +126,7 @@ class Reply:
     followed: tuple[str, ...] | None = None
     choose: bool = False  # offer the labels to pick from (/subscribe with no words)
     stories: tuple[StoredAlert, ...] = ()  # /latest: shown under the text, newest first
+    more: tuple[Reply, ...] = ()  # further lines of the same answer, each its own text
 
 
 def followed(sub: Subscription | None, subs: Subscriptions) -> tuple[str, ...]:
@@ -176,35 +208,47 @@ async def toggle(subs: Subscriptions, chat: Chat, label: str) -> Reply:
 
 
 async def unsubscribe(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
-    """/unsubscribe [labels]: remove them (none: everything)."""
-    following = followed(await subs.current(chat), subs)
+    """/unsubscribe [labels]: remove them (none: everything, the chat's own words too)."""
+    before = await subs.current(chat)
+    following = followed(before, subs)
+    own = await _own_words(subs, chat, before)
     result = await subs.unsubscribe(chat, words)
     if result.unknown:
         return _unknown(result.unknown, subs)
-    if not following:
+    if not following and not own:
         return Reply("not_subscribed")
+    if not words and not following:  # only words were followed: they are gone now
+        return Reply("unsubscribed_all", public=True, changed=True)
     if not result.removed:
         asked = tuple(subs.resolve(words)[0])
         return Reply(
             "not_following", fields={"labels": Labels(asked), "remaining": Labels(following)}
         )
     remaining = followed(result.subscription, subs)
-    if not remaining:
+    if not remaining and not (own and words):
         return Reply("unsubscribed_all", public=True, changed=True)
     return Reply(
         "unsubscribed",
         public=True,
         fields={"labels": Labels(result.removed), "remaining": Labels(remaining)},
         changed=True,
+        more=(Reply("list_follows", fields={"terms": Terms(own)}),) if own and words else (),
     )
 
 
 async def show_list(subs: Subscriptions, chat: Chat) -> Reply:
-    """/list: what this chat receives, or why it is paused."""
+    """/list: what this chat receives (labels, its own words, what is muted and until
+    when), or why it is paused."""
     sub = await subs.current(chat)
     now = followed(sub, subs)
-    if now:
-        return Reply("list", fields={"labels": Labels(now)})
+    own = await _own_words(subs, chat, sub)
+    if now or own:
+        more = [Reply("list_follows", fields={"terms": Terms(own)})] if own else []
+        muted = [m for m in await subs.mutes(chat) if m.label in now]
+        if muted:
+            items = tuple((m.label, m.until) for m in muted)
+            more.append(Reply("list_mutes", fields={"mutes": Mutes(items)}))
+        return Reply("list", fields={"labels": Labels(now)}, more=tuple(more))
     if paused_by_platform(sub, subs):
         assert sub is not None
         return Reply("list_paused", fields={"reason": Reason(sub.paused_reason)})
@@ -245,3 +289,140 @@ async def set_lang(subs: Subscriptions, chat: Chat, wanted: str | None, current:
     if not await subs.set_lang(chat, wanted):
         return Reply("lang_unknown", fields={"words": Words((wanted,)), "valid": ", ".join(LANGS)})
     return Reply("lang_set", public=True, lang=wanted, changed=True)
+
+
+# -- issue 13: /follow, /unfollow, /mute, /unmute ----------------------------------------------
+
+
+async def _own_words(subs: Subscriptions, chat: Chat, sub: Subscription | None) -> tuple[str, ...]:
+    """The words an active subscription follows, as the chat wrote them."""
+    if sub is None or not sub.active:
+        return ()
+    return tuple(f.text for f in await subs.follows(chat))
+
+
+_REFUSAL_ORDER = ("too_common", "too_short", "too_long", "no_letters", "limit")
+
+
+def _answer(parts: Sequence[Reply], *, changed: bool) -> Reply:
+    """Several lines as one Reply: public when something changed (everyone sees the change)."""
+    first, *rest = parts
+    return Reply(first.key, public=changed, fields=first.fields, changed=changed, more=tuple(rest))
+
+
+async def follow(subs: Subscriptions, chat: Chat, text: str) -> Reply:
+    """/follow <words>: follow the chat's own words and phrases (a phrase in quotes), within
+    the limits of core.follows (20 per chat, 2-60 characters, not too common)."""
+    current = [Term(f.text, f.key) for f in await subs.follows(chat)]
+    wanted = read_terms(visible(text))
+    if not wanted:
+        return Reply("follow_usage", fields={"terms": Terms(tuple(t.text for t in current))})
+    check = check_terms(wanted, current)
+    if check.added:
+        await subs.follow(chat, [FollowedTerm(t.text, t.key) for t in check.added])
+    parts: list[Reply] = []
+    if check.added:
+        count = str(len(current) + len(check.added))
+        fields: dict[str, Field] = {
+            "terms": Terms(tuple(t.text for t in check.added)),
+            "count": count,
+            "max": str(MAX_FOLLOWS),
+        }
+        parts.append(Reply("followed", fields=fields))
+    if check.already:
+        parts.append(
+            Reply("follow_already", fields={"terms": Terms(tuple(t.text for t in check.already))})
+        )
+    for reason in _REFUSAL_ORDER:
+        refused = tuple(r.text for r in check.refused if r.reason == reason)
+        if refused:
+            fields = {"words": Words(refused), "max": str(MAX_FOLLOWS)}
+            parts.append(Reply(f"follow_refused_{reason}", fields=fields))
+    return _answer(parts, changed=bool(check.added))
+
+
+async def unfollow(subs: Subscriptions, chat: Chat, text: str) -> Reply:
+    """/unfollow <words>: stop following some of the chat's own words."""
+    current = await subs.follows(chat)
+    wanted = read_terms(visible(text))
+    if not wanted:
+        return Reply("unfollow_usage", fields={"terms": Terms(tuple(f.text for f in current))})
+    keys = [term_key(w) for w in wanted]
+    removed = await subs.unfollow(chat, [k for k in keys if k])
+    gone = {f.key for f in removed}
+    remaining = tuple(f.text for f in current if f.key not in gone)
+    parts: list[Reply] = []
+    if removed:
+        fields: dict[str, Field] = {
+            "terms": Terms(tuple(f.text for f in removed)),
+            "remaining": Terms(remaining),
+        }
+        parts.append(Reply("unfollowed", fields=fields))
+    missing = tuple(w for w, k in zip(wanted, keys, strict=True) if k not in gone)
+    if missing:
+        fields = {"words": Words(missing), "terms": Terms(remaining)}
+        parts.append(Reply("not_followed_words", fields=fields))
+    return _answer(parts, changed=bool(removed))
+
+
+MAX_MUTE = timedelta(days=365)
+_DURATION = re.compile(r"(\d{1,6})\s*(m|min|mins|h|d|w)", re.IGNORECASE)
+_UNITS = {"m": 60, "min": 60, "mins": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """`30m`, `24h`, `7d`, `2w` -> the time span (None if not a duration or beyond a year)."""
+    found = _DURATION.fullmatch(text.strip())
+    if found is None:
+        return None
+    span = timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2).lower()])
+    return span if timedelta(0) < span <= MAX_MUTE else None
+
+
+def _looks_like_duration(word: str) -> bool:
+    return bool(word) and word[0].isdigit()
+
+
+async def mute(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
+    """/mute <id> [duration]: silence labels the chat receives, for a time (`24h`) or until
+    /unmute. The subscription keeps them; stories that match only muted labels are not sent
+    (a story with another label of the chat, or one of its /follow words, still is)."""
+    tokens = [w for raw in words for w in visible(raw).split()]
+    until: datetime | None = None
+    if tokens and _looks_like_duration(tokens[-1]):
+        span = parse_duration(tokens[-1])
+        if span is None:
+            return Reply("mute_bad_duration", fields={"words": Words((tokens[-1],))})
+        until = subs.now() + span
+        tokens = tokens[:-1]
+    if not tokens:
+        return Reply("mute_usage")
+    ids, unknown = subs.resolve(tokens)
+    if unknown:
+        return _unknown(unknown, subs)
+    now = followed(await subs.current(chat), subs)
+    outside = tuple(i for i in ids if i not in now)
+    if outside:
+        return Reply(
+            "mute_not_followed", fields={"labels": Labels(outside), "remaining": Labels(now)}
+        )
+    await subs.mute(chat, ids, until)
+    fields: dict[str, Field] = {"labels": Labels(tuple(ids)), "id": ids[0]}
+    if until is None:
+        return Reply("muted", public=True, fields=fields, changed=True)
+    fields["until"] = When(until)
+    return Reply("muted_until", public=True, fields=fields, changed=True)
+
+
+async def unmute(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
+    """/unmute <id>: a muted label's alerts come back now."""
+    muted = tuple((m.label, m.until) for m in await subs.mutes(chat))
+    if not words:
+        return Reply("unmute_usage", fields={"mutes": Mutes(muted)})
+    ids, unknown = subs.resolve(words)
+    if unknown:
+        return _unknown(unknown, subs)
+    back = await subs.unmute(chat, ids)
+    if not back:
+        return Reply("not_muted", fields={"labels": Labels(tuple(ids)), "mutes": Mutes(muted)})
+    return Reply("unmuted", public=True, fields={"labels": Labels(tuple(back))}, changed=True)

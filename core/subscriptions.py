@@ -15,7 +15,7 @@ from datetime import datetime
 
 from core.pause import PauseReason
 from models import LabelInfo
-from store import StoredAlert, Subscription, SubscriptionStore
+from store import FollowedTerm, Mute, StoredAlert, Subscription, SubscriptionStore
 
 LANGS = ("ar", "en", "fr")  # the languages of replies and alerts (/lang, config `language`)
 
@@ -142,6 +142,10 @@ class Subscriptions:
         ids, unknown = self.resolve(words) if words else (list(self.by_id), [])
         if unknown:
             return ChangeResult(await self.current(chat), unknown=tuple(unknown))
+        if not words:  # everything: the chat's own /follow words too (issue 13)
+            await self._store.clear_follows(
+                chat.platform, chat.chat_id, self._clock(), chat.thread_id
+            )
         before = self._active_labels(await self.current(chat))
         wanted = [i for i in before if i not in ids]
         if not before:
@@ -169,6 +173,43 @@ class Subscriptions:
         """The last matching stories for this chat's labels (or all labels if none)."""
         labels = self._active_labels(await self.current(chat)) or list(self.by_id)
         return await self._store.latest_alerts(labels, limit)
+
+    # -- issue 13: the chat's own words and silenced labels ------------------------------
+
+    async def follows(self, chat: Chat) -> list[FollowedTerm]:
+        return await self._store.follows(chat.platform, chat.chat_id, chat.thread_id)
+
+    async def follow(self, chat: Chat, terms: Sequence[FollowedTerm]) -> None:
+        await self._store.add_follows(
+            chat.platform,
+            chat.chat_id,
+            terms,
+            self._clock(),
+            thread_id=chat.thread_id,
+            guild_id=chat.guild_id,
+        )
+
+    async def unfollow(self, chat: Chat, keys: Sequence[str]) -> list[FollowedTerm]:
+        return await self._store.remove_follows(
+            chat.platform, chat.chat_id, keys, self._clock(), chat.thread_id
+        )
+
+    async def mutes(self, chat: Chat) -> list[Mute]:
+        """The labels this chat has silenced, not yet over."""
+        return await self._store.mutes(chat.platform, chat.chat_id, self._clock(), chat.thread_id)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def mute(self, chat: Chat, labels: Sequence[str], until: datetime | None) -> bool:
+        return await self._store.set_mutes(
+            chat.platform, chat.chat_id, labels, until, self._clock(), chat.thread_id
+        )
+
+    async def unmute(self, chat: Chat, labels: Sequence[str]) -> list[str]:
+        return await self._store.remove_mutes(
+            chat.platform, chat.chat_id, labels, self._clock(), chat.thread_id
+        )
 
     async def lang(self, chat: Chat) -> str | None:
         return await self._store.chat_lang(chat.platform, chat.chat_id)

@@ -14,10 +14,11 @@ one platform sends is an ordinary key.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import assert_never
 
 from core.commands import COMMANDS as COMMANDS  # the command list lives in core.commands
-from core.commands import Catalogue, Labels, LangName, Reason, Reply, Words
+from core.commands import Catalogue, Labels, LangName, Mutes, Reason, Reply, Terms, When, Words
 from core.pause import parse as parse_pause
 from core.subscriptions import LANGS as LANGS  # re-exported: the languages /lang offers
 from models import LabelInfo
@@ -62,6 +63,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — آخر 5 أخبار مطابقة\n"
             "/stats [معرّف] [أيام] — رسم بياني لعدد الأخبار في اليوم\n"
             "/lang ar|fr|en — لغة الردود والتنبيهات\n"
+            "/follow كلمات — تابع كلماتك (والعبارة بين علامتي تنصيص)؛ /unfollow لإلغائها\n"
+            "/mute معرّف [مدة] — اكتم شخصية أو موضوعًا (24h، 7d…)؛ /unmute لإعادته\n"
             "في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط."
         ),
         "en": (
@@ -73,6 +76,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — the last 5 matching stories\n"
             "/stats [id] [days] — a chart of matching stories per day\n"
             "/lang ar|fr|en — language of replies and alerts\n"
+            "/follow words — follow your own words (a phrase in quotes); /unfollow to stop\n"
+            "/mute id [duration] — silence a figure or topic (24h, 7d…); /unmute to hear it again\n"
             "In groups and channels only administrators can change the subscription."
         ),
         "fr": (
@@ -85,6 +90,10 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — les 5 derniers articles correspondants\n"
             "/stats [id] [jours] — un graphique des articles correspondants par jour\n"
             "/lang ar|fr|en — langue des réponses et des alertes\n"
+            "/follow mots — suivre vos propres mots (une expression entre guillemets) ; "
+            "/unfollow pour arrêter\n"
+            "/mute id [durée] — faire taire une personnalité ou un sujet (24h, 7d…) ; "
+            "/unmute pour le réentendre\n"
             "Dans les groupes et les canaux, seuls les administrateurs peuvent modifier "
             "l'abonnement."
         ),
@@ -309,6 +318,128 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fr": "une plateforme de discussion est configurée",
     },
     "reason_other": {"ar": "{detail}", "en": "{detail}", "fr": "{detail}"},
+    # issue 13: the chat's own words (/follow) and silenced labels (/mute)
+    "follow_usage": {
+        "ar": (
+            "اكتب /follow ثم الكلمات التي تريد متابعتها، والعبارة بين علامتي تنصيص، مثلًا: "
+            '/follow ترامب "الذكاء الاصطناعي". تتابع هذه المحادثة: {terms}'
+        ),
+        "en": (
+            "Send /follow with the words to watch for, a phrase in quotes, e.g. "
+            '/follow Trump "artificial intelligence". This chat follows: {terms}'
+        ),
+        "fr": 'Envoyez /follow avec les mots à surveiller, une expression entre guillemets, par ex. /follow Trump "intelligence artificielle". Cette conversation suit : {terms}',
+    },
+    "followed": {
+        "ar": "تمت متابعة: {terms}. تتابع هذه المحادثة {count} من {max} كلمة.",
+        "en": "Now following: {terms}. This chat follows {count} of {max} words.",
+        "fr": "Désormais suivis : {terms}. Cette conversation suit {count} mots sur {max}.",
+    },
+    "follow_already": {
+        "ar": "متابَعة من قبل: {terms}",
+        "en": "Already followed: {terms}",
+        "fr": "Déjà suivis : {terms}",
+    },
+    "follow_refused_too_common": {
+        "ar": "كلمات شائعة جدًا ترد في كل خبر تقريبًا، لم تُتابَع: {words}",
+        "en": "Too common to follow (they are in nearly every story): {words}",
+        "fr": "Trop courants pour être suivis (ils sont dans presque chaque article) : {words}",
+    },
+    "follow_refused_too_short": {
+        "ar": "أقصر من أن تُتابَع (حرفان على الأقل): {words}",
+        "en": "Too short to follow (at least 2 letters): {words}",
+        "fr": "Trop courts pour être suivis (au moins 2 lettres) : {words}",
+    },
+    "follow_refused_too_long": {
+        "ar": "أطول من أن تُتابَع (60 حرفًا على الأكثر): {words}",
+        "en": "Too long to follow (at most 60 characters): {words}",
+        "fr": "Trop longs pour être suivis (60 caractères au plus) : {words}",
+    },
+    "follow_refused_no_letters": {
+        "ar": "لا حروف للمتابعة في: {words}",
+        "en": "No letters to follow in: {words}",
+        "fr": "Aucune lettre à suivre dans : {words}",
+    },
+    "follow_refused_limit": {
+        "ar": "لم تُضف، فهذه المحادثة تتابع {max} كلمة وهو الحد الأقصى: {words}. احذف بعضها بـ /unfollow.",
+        "en": "Not followed, this chat already follows {max} words, the most: {words}. Remove some with /unfollow.",
+        "fr": "Non suivis, cette conversation suit déjà {max} mots, le maximum : {words}. Retirez-en avec /unfollow.",
+    },
+    "unfollow_usage": {
+        "ar": "اكتب /unfollow ثم الكلمات التي تريد إلغاء متابعتها. تتابع هذه المحادثة: {terms}",
+        "en": "Send /unfollow with the words to stop following. This chat follows: {terms}",
+        "fr": "Envoyez /unfollow avec les mots à ne plus suivre. Cette conversation suit : {terms}",
+    },
+    "unfollowed": {
+        "ar": "أُلغيت متابعة: {terms}. ما زالت المحادثة تتابع: {remaining}",
+        "en": "No longer following: {terms}. Still following: {remaining}",
+        "fr": "Plus suivis : {terms}. Toujours suivis : {remaining}",
+    },
+    "not_followed_words": {
+        "ar": "هذه المحادثة لا تتابع: {words}. تتابع: {terms}",
+        "en": "This chat does not follow: {words}. It follows: {terms}",
+        "fr": "Cette conversation ne suit pas : {words}. Elle suit : {terms}",
+    },
+    "list_follows": {
+        "ar": "الكلمات المتابَعة: {terms}",
+        "en": "Words followed: {terms}",
+        "fr": "Mots suivis : {terms}",
+    },
+    "list_mutes": {"ar": "مكتوم: {mutes}", "en": "Muted: {mutes}", "fr": "Muets : {mutes}"},
+    "mute_usage": {
+        "ar": (
+            "اكتب /mute ثم شخصية أو موضوعًا تتلقاه هذه المحادثة، ومدة إن شئت: 30m أو 24h أو 7d "
+            "(بدونها: حتى /unmute). مثلًا: /mute trump 24h"
+        ),
+        "en": (
+            "Send /mute with a figure or topic this chat receives and, if you like, for how "
+            "long: 30m, 24h, 7d (none: until /unmute). E.g. /mute trump 24h"
+        ),
+        "fr": "Envoyez /mute avec une personnalité ou un sujet que reçoit cette conversation et, si vous le souhaitez, une durée : 30m, 24h, 7d (sans durée : jusqu'à /unmute). Par ex. /mute trump 24h",
+    },
+    "mute_bad_duration": {
+        "ar": (
+            "مدة غير مفهومة: {words}. اكتب دقائق أو ساعات أو أيامًا أو أسابيع، مثل 30m أو 24h "
+            "أو 7d أو 2w (سنة على الأكثر)، أو لا شيء للكتم حتى /unmute."
+        ),
+        "en": (
+            "Unknown duration: {words}. Use minutes, hours, days or weeks, e.g. 30m, 24h, 7d, "
+            "2w (a year at most), or nothing to mute until /unmute."
+        ),
+        "fr": "Durée inconnue : {words}. Indiquez des minutes, heures, jours ou semaines, par ex. 30m, 24h, 7d, 2w (un an au plus), ou rien pour rendre muet jusqu'à /unmute.",
+    },
+    "mute_not_followed": {
+        "ar": "هذه المحادثة لا تتلقى: {labels}، فلا شيء لكتمه. تتلقى: {remaining}",
+        "en": "This chat does not receive: {labels}, so there is nothing to mute. It receives: {remaining}",
+        "fr": "Cette conversation ne reçoit pas : {labels}, il n'y a donc rien à rendre muet. Elle reçoit : {remaining}",
+    },
+    "muted_until": {
+        "ar": "كُتم حتى {until}: {labels}. يبقى الاشتراك، و/unmute {id} يعيد التنبيهات قبل ذلك.",
+        "en": "Muted until {until}: {labels}. The subscription stays; /unmute {id} brings the alerts back sooner.",
+        "fr": "Muet jusqu'au {until} : {labels}. L'abonnement reste ; /unmute {id} rétablit les alertes plus tôt.",
+    },
+    "muted": {
+        "ar": "كُتم حتى /unmute: {labels}. يبقى الاشتراك، و/unmute {id} يعيد التنبيهات.",
+        "en": "Muted until /unmute: {labels}. The subscription stays; /unmute {id} brings the alerts back.",
+        "fr": "Muet jusqu'à /unmute : {labels}. L'abonnement reste ; /unmute {id} rétablit les alertes.",
+    },
+    "unmute_usage": {
+        "ar": "اكتب /unmute ثم شخصية أو موضوعًا مكتومًا. المكتوم الآن: {mutes}",
+        "en": "Send /unmute with a muted figure or topic. Muted now: {mutes}",
+        "fr": "Envoyez /unmute avec une personnalité ou un sujet muet. Muets en ce moment : {mutes}",
+    },
+    "unmuted": {
+        "ar": "عادت التنبيهات عن: {labels}",
+        "en": "Alerts are back for: {labels}",
+        "fr": "Les alertes reviennent pour : {labels}",
+    },
+    "not_muted": {
+        "ar": "غير مكتوم: {labels}. المكتوم الآن: {mutes}",
+        "en": "Not muted: {labels}. Muted now: {mutes}",
+        "fr": "Pas muets : {labels}. Muets en ce moment : {mutes}",
+    },
+    "mute_until_time": {"ar": "حتى {until}", "en": "until {until}", "fr": "jusqu'au {until}"},
+    "mute_until_unmute": {"ar": "حتى /unmute", "en": "until /unmute", "fr": "jusqu'à /unmute"},
     # -- Discord's wording, and texts only Discord sends --------------------------------------
     "topics@discord": {
         "ar": (
@@ -340,6 +471,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — the last 5 matching stories\n"
             "/stats `label:` `days:` — a chart of matching stories per day\n"
             "/lang — language of replies and alerts in this channel\n"
+            "/follow `words:` — follow your own words (a phrase in quotes); /unfollow to stop\n"
+            "/mute `label:` `duration:` — silence a figure or topic (24h, 7d…); /unmute to hear it again\n"
             "Alerts go to the channel or thread where /subscribe was used. Changing them needs "
             "the Manage Channels permission."
         ),
@@ -353,6 +486,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — آخر 5 أخبار مطابقة\n"
             "/stats `label:` `days:` — رسم بياني لعدد الأخبار في اليوم\n"
             "/lang — لغة الردود والتنبيهات في هذه القناة\n"
+            "/follow `words:` — تابع كلماتك (والعبارة بين علامتي تنصيص)؛ /unfollow لإلغائها\n"
+            "/mute `label:` `duration:` — اكتم شخصية أو موضوعًا (24h، 7d…)؛ /unmute لإعادته\n"
             "تصل التنبيهات إلى القناة أو السلسلة التي استُخدم فيها /subscribe، ويتطلب تغييرها "
             "صلاحية «إدارة القنوات»."
         ),
@@ -366,6 +501,10 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/latest — les 5 derniers articles correspondants\n"
             "/stats `label:` `days:` — un graphique des articles correspondants par jour\n"
             "/lang — langue des réponses et des alertes dans ce salon\n"
+            "/follow `words:` — suivre vos propres mots (une expression entre guillemets) ; "
+            "/unfollow pour arrêter\n"
+            "/mute `label:` `duration:` — faire taire une personnalité ou un sujet (24h, 7d…) ; "
+            "/unmute pour le réentendre\n"
             "Les alertes arrivent dans le salon ou le fil où /subscribe a été utilisé. Les "
             "modifier demande la permission « Gérer les salons »."
         ),
@@ -450,6 +589,26 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "en": "Chart of matching stories per day",
         "fr": "Graphique des articles correspondants par jour",
     },
+    "follow": {
+        "ar": "تابع كلماتك الخاصة",
+        "en": "Follow your own words",
+        "fr": "Suivre vos propres mots",
+    },
+    "unfollow": {
+        "ar": "ألغِ متابعة كلمات",
+        "en": "Stop following words",
+        "fr": "Ne plus suivre des mots",
+    },
+    "mute": {
+        "ar": "اكتم شخصية أو موضوعًا لمدة",
+        "en": "Silence a figure or topic for a while",
+        "fr": "Faire taire une personnalité ou un sujet un moment",
+    },
+    "unmute": {
+        "ar": "أعد شخصية أو موضوعًا مكتومًا",
+        "en": "Hear a muted figure or topic again",
+        "fr": "Réentendre une personnalité ou un sujet muet",
+    },
     # the options of Discord's slash commands, by "command.option"
     "subscribe.figure": {
         "en": "A figure to follow",
@@ -485,6 +644,31 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "en": "How many days, 1 to 90 (default 30)",
         "ar": "عدد الأيام من 1 إلى 90 (الافتراضي 30)",
         "fr": "Nombre de jours, de 1 à 90 (30 par défaut)",
+    },
+    "follow.words": {
+        "en": 'Words to follow, a phrase in quotes: Trump "artificial intelligence"',
+        "ar": 'كلمات للمتابعة، والعبارة بين علامتي تنصيص: ترامب "الذكاء الاصطناعي"',
+        "fr": 'Mots à suivre, une expression entre guillemets : Trump "intelligence artificielle"',
+    },
+    "unfollow.words": {
+        "en": "Words to stop following",
+        "ar": "كلمات لإلغاء متابعتها",
+        "fr": "Mots à ne plus suivre",
+    },
+    "mute.label": {
+        "en": "A figure or topic this channel receives",
+        "ar": "شخصية أو موضوع تتلقاه القناة",
+        "fr": "Une personnalité ou un sujet que reçoit ce salon",
+    },
+    "mute.duration": {
+        "en": "For how long: 30m, 24h, 7d, 2w (none: until /unmute)",
+        "ar": "المدة: 30m أو 24h أو 7d أو 2w (بدونها: حتى /unmute)",
+        "fr": "Pour combien de temps : 30m, 24h, 7d, 2w (rien : jusqu'à /unmute)",
+    },
+    "unmute.label": {
+        "en": "A muted figure or topic",
+        "ar": "شخصية أو موضوع مكتوم",
+        "fr": "Une personnalité ou un sujet rendu muet",
     },
 }
 
@@ -571,10 +755,41 @@ def lang_name(lang: str, in_lang: str) -> str:
     return t(f"lang_name_{lang}", in_lang) if f"lang_name_{lang}" in _TEXTS else lang
 
 
+def terms(texts: Sequence[str], lang: str) -> str:
+    """A chat's followed words, each whole and quoted («الذكاء الاصطناعي», «Trump»)."""
+    return join((f"«{text}»" for text in texts), lang)
+
+
+def when(at: datetime) -> str:
+    """A time as commands show it: `2026-02-12 12:00 UTC`."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def mutes(
+    items: Sequence[tuple[str, datetime | None]], labels: Mapping[str, LabelInfo], lang: str
+) -> str:
+    """Muted labels with the end of each mute: `Donald Trump (until 2026-02-12 12:00 UTC)`."""
+    shown = []
+    for label, until in items:
+        end = (
+            t("mute_until_unmute", lang)
+            if until is None
+            else t("mute_until_time", lang, until=when(until))
+        )
+        shown.append(f"{names([label], labels, lang)} ({end})")
+    return join(shown, lang)
+
+
 def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo], *, dialect: str = "") -> str:
     """A command's Reply (core.commands) as plain text in `lang` (or the reply's own), in
-    the platform's own wording where it has one (`dialect`)."""
+    the platform's own wording where it has one (`dialect`), its further lines (`more`)
+    each on a line of its own."""
     lang = reply.lang or lang
+    text = _render_one(reply, lang, labels, dialect)
+    return "\n".join([text, *(_render_one(part, lang, labels, dialect) for part in reply.more)])
+
+
+def _render_one(reply: Reply, lang: str, labels: Mapping[str, LabelInfo], dialect: str) -> str:
     fields: dict[str, str] = {}
     for name, value in reply.fields.items():
         match value:
@@ -586,6 +801,12 @@ def render(reply: Reply, lang: str, labels: Mapping[str, LabelInfo], *, dialect:
                 fields[name] = pause_reason(stored, lang)
             case LangName(code):
                 fields[name] = lang_name(code, lang)
+            case Terms(texts):
+                fields[name] = terms(texts, lang)
+            case When(at):
+                fields[name] = when(at)
+            case Mutes(items):
+                fields[name] = mutes(items, labels, lang)
             case Catalogue(kind, followed):
                 fields[name] = catalogue(kind, followed, labels, lang)
             case str():

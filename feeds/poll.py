@@ -19,11 +19,13 @@ from datetime import datetime, timedelta
 from events.grouper import EventGrouper
 from feeds.errors import FeedError, FetchError, ParseError
 from feeds.fetch import Fetcher, FetchResult
+from feeds.follows import FollowWatch
 from feeds.incremental import ItemMemory, Reading, read_feed
 from feeds.parse import MAX_ITEMS
 from feeds.schedule import PollTiming, next_poll_at
+from filters.follow_index import by_subscription
 from filters.watchlist import Matcher
-from models import Match
+from models import Evidence, Match
 from store import FeedState, FeedUpdate, PollStore
 
 log = logging.getLogger("mirsad.poll")
@@ -76,6 +78,8 @@ class Poller:
         # shortest claim (a claim lasts the feed's interval; see Store.claim_due_feeds).
         instance: str = "local",
         min_claim: timedelta = timedelta(minutes=2),
+        # issue 13: every chat's /follow words, matched on each new story (None: not used)
+        follows: FollowWatch | None = None,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -90,6 +94,7 @@ class Poller:
         self._max_items = max_items
         self._parse_timeout = parse_timeout
         self._grouper = grouper
+        self._follows = follows
         # One thread: parses are pure Python and share the GIL, so more threads would not
         # parse faster, only take more turns from the event loop. The thread ends with the
         # poller (the executor is collected) or at interpreter exit.
@@ -251,6 +256,14 @@ class Poller:
             else set()
         )
         matched: dict[str, Match] = {}
+        followed: dict[str, dict[int, list[Evidence]]] = {}
+        # issue 13: the chats' own words, one automaton for all of them (a first poll alerts
+        # nobody, so it needs none)
+        follow_index = (
+            await self._follows.current()
+            if self._follows is not None and feed.initialized
+            else None
+        )
         for story in new:
             if story.title.strip() and story.title in seen_titles:
                 log.info("story_relinked feed=%s link=%s", feed.id, story.link)
@@ -259,6 +272,10 @@ class Poller:
             match = self._matcher.match(story.title, story.summary, story.language)
             if match:
                 matched[story.id] = match
+            if follow_index is not None:
+                hits = follow_index.find(story.title, story.summary)
+                if hits:
+                    followed[story.id] = by_subscription(hits)
         # Issue 14: a new alert that reports an event alerted in the last hours joins it.
         groups: dict[str, str] = {}
         if self._grouper is not None and feed.initialized:
@@ -281,6 +298,7 @@ class Poller:
             groups=groups,
             corrections=corrections,
             listed=reading.listed,
+            follows=followed,
         )
         self._memory[feed.id] = reading.memory  # only once stored: a failed write forgets
         for warning in parsed.warnings[:3]:

@@ -26,6 +26,7 @@ from core.stats import Stats
 from core.subscriptions import Subscriptions
 from events.grouper import EventGrouper
 from feeds.fetch import Fetcher, FetchSettings
+from feeds.follows import FollowWatch
 from feeds.health import FeedHealth
 from feeds.poll import Poller, PollOutcome
 from filters.watchlist import Matcher
@@ -199,6 +200,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         max_items=config.max_items_per_feed,
         grouper=grouper,
         instance=instance or "local",
+        follows=FollowWatch(store),
     )
     parts = Parts(
         settings,

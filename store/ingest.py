@@ -10,11 +10,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from models import Match, Story
+from models import Evidence, Match, Story
 
 from . import records as rec
 from . import tables as t
 from .engine import Repository
+from .follows import followed_keys, muted_labels
 
 # Alerts sent longer ago than this are not edited when their feed corrects the story.
 CORRECTABLE = timedelta(hours=48)
@@ -60,6 +61,7 @@ class StoryRepository(Repository):
         groups: Mapping[str, str] | None = None,
         corrections: Mapping[str, Match] | None = None,
         listed: Sequence[str] = (),
+        follows: Mapping[str, Mapping[int, Sequence[Evidence]]] | None = None,
     ) -> rec.IngestResult:
         """Store a successful poll in ONE transaction.
 
@@ -77,8 +79,15 @@ class StoryRepository(Repository):
 
         `listed`: ids of stored stories the feed still lists that were not parsed again
         (feeds/incremental.py); they are marked seen like the listed `stories`.
+
+        Issue 13: `follows` maps a new story to the subscriptions whose own /follow words it
+        holds (with the words). A story goes to a subscription, as ONE alert with every
+        reason, when it matches a label the subscription receives and has not muted, or one
+        of its words; the words ride on the outbox row (shown as #follow). A story that
+        matches only muted labels is not queued for that subscription.
         """
         groups = groups or {}
+        follows = follows or {}
         corrections = corrections or {}
         async with self._db.write() as conn:
             new_ids = await self._insert_new_stories(conn, stories, now, groups)
@@ -103,9 +112,15 @@ class StoryRepository(Repository):
                 )
             queued = edits = 0
             grouped = {sid: groups[sid] for sid in new_matches if sid in groups}
-            if alert and new_matches:
+            new_follows = {sid: f for sid, f in follows.items() if sid in new_ids and f}
+            if alert and (new_matches or new_follows):
                 queued, edits = await self._queue(
-                    conn, [s for s in stories if s.id in new_matches], new_matches, grouped, now
+                    conn,
+                    [s for s in stories if s.id in new_matches or s.id in new_follows],
+                    new_matches,
+                    grouped,
+                    now,
+                    new_follows,
                 )
             if alert and corrections:
                 edits += await self._correct(
@@ -201,6 +216,7 @@ class StoryRepository(Repository):
         matched: dict[str, Match],
         grouped: Mapping[str, str],
         now: datetime,
+        follows: Mapping[str, Mapping[int, Sequence[Evidence]]],
     ) -> tuple[int, int]:
         """Queue new alerts (and, for grouped stories, edits): (alerts queued, edits queued)."""
         subs = [
@@ -212,10 +228,14 @@ class StoryRepository(Repository):
             )
         ]
         heads = await self._alerts_of(conn, set(grouped.values()))
+        muted = await muted_labels(conn, now)
+        # the index may be one change behind the follows table; the table decides
+        still = await followed_keys(conn, [sub for f in follows.values() for sub in f])
         rows = []
         edits = 0
         for story in stories:
-            labels = set(matched[story.id].labels)
+            labels = set(matched[story.id].labels) if story.id in matched else set()
+            words = follows.get(story.id, {})
             head = grouped.get(story.id)
             if head is not None:
                 # every chat that was sent the event's alert sees it name one more source
@@ -223,7 +243,10 @@ class StoryRepository(Repository):
                     if status == "sent":
                         edits += await self._queue_edit(conn, sub_id, head, now)
             for sub in subs:
-                if not labels.intersection(sub.labels):
+                mine = [e for e in words.get(sub.id, ()) if (sub.id, e.term) in still]
+                if not mine and not labels.intersection(sub.labels).difference(
+                    muted.get(sub.id, ())
+                ):
                     continue
                 if head is not None and (sub.id, 0) in heads.get(head, {}):
                     continue  # it has (or will have) the event's alert: no second message
@@ -236,6 +259,7 @@ class StoryRepository(Repository):
                         "attempts": 0,
                         "next_attempt_at": now,
                         "created_at": now,
+                        "follows": [e.as_dict() for e in mine] or None,
                     }
                 )
         if rows:
@@ -298,7 +322,12 @@ class StoryRepository(Repository):
         will render the latest state when it goes out). Returns 1 if queued, else 0."""
         rows = (
             await conn.execute(
-                select(t.outbox.c.revision, t.outbox.c.status, t.outbox.c.published).where(
+                select(
+                    t.outbox.c.revision,
+                    t.outbox.c.status,
+                    t.outbox.c.published,
+                    t.outbox.c.follows,
+                ).where(
                     t.outbox.c.subscription_id == subscription_id,
                     t.outbox.c.story_id == story_id,
                 )
@@ -306,13 +335,14 @@ class StoryRepository(Repository):
         ).all()
         if any(r.revision > 0 and r.status == "pending" for r in rows):
             return 0
-        published = next(r.published for r in rows if r.revision == 0)
+        first = next(r for r in rows if r.revision == 0)
         await conn.execute(
             insert(t.outbox).values(
                 subscription_id=subscription_id,
                 story_id=story_id,
                 revision=max(r.revision for r in rows) + 1,
-                published=published,
+                published=first.published,
+                follows=first.follows,  # the edit still says which of its words it holds
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,

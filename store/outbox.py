@@ -60,13 +60,15 @@ class OutboxRepository(Repository):
                 t.stories,
                 t.matches.c.labels.label("match_labels"),
                 t.matches.c.evidence,
+                t.outbox.c.follows.label("follow_evidence"),
             )
             .select_from(
                 ranked.join(t.outbox, t.outbox.c.id == ranked.c.id)
                 .join(t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id)
                 .outerjoin(t.chat_settings, rec.SETTINGS_JOIN)
                 .join(t.stories, t.stories.c.id == t.outbox.c.story_id)
-                .join(t.matches, t.matches.c.story_id == t.outbox.c.story_id)
+                # a story may come for a chat's own words alone (issue 13): no label match
+                .outerjoin(t.matches, t.matches.c.story_id == t.outbox.c.story_id)
             )
             .where(
                 ranked.c.rank == 1,
@@ -96,7 +98,7 @@ class OutboxRepository(Repository):
                 queued_at=r.queued_at,
                 subscription=rec.subscription_from_row(r),
                 story=rec.story_from_row(r),
-                match=rec.match_from_row(r.match_labels, r.evidence),
+                match=rec.delivery_match(r.match_labels, r.evidence, r.follow_evidence),
                 revision=r.revision,
                 edit_of=edit_of.get((r.sub_id, r.id)),
                 also=also.get(r.id, ()),

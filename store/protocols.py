@@ -10,15 +10,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from models import Match, Story
+from models import Evidence, Match, Story
 
 from .records import (
     ChatMigration,
     Delivery,
     FeedState,
     FeedUpdate,
+    FollowedTerm,
     GroupedStory,
     IngestResult,
+    Mute,
     StoredAlert,
     Subscription,
 )
@@ -67,6 +69,7 @@ class PollStore(Protocol):
         groups: Mapping[str, str] | None = None,
         corrections: Mapping[str, Match] | None = None,
         listed: Sequence[str] = (),
+        follows: Mapping[str, Mapping[int, Sequence[Evidence]]] | None = None,
     ) -> IngestResult: ...
 
 
@@ -116,7 +119,60 @@ class DeliveryStore(ChatLifecycleStore, LeaseStore, Protocol):
     ) -> None: ...
 
 
-class SubscriptionStore(ChatLifecycleStore, Protocol):
+class FollowStore(Protocol):
+    """A chat's own words (/follow) and silenced labels (/mute), issue 13."""
+
+    async def follows(
+        self, platform: str, chat_id: str, thread_id: str = ""
+    ) -> list[FollowedTerm]: ...
+
+    async def add_follows(
+        self,
+        platform: str,
+        chat_id: str,
+        terms: Sequence[FollowedTerm],
+        now: datetime,
+        *,
+        thread_id: str = "",
+        guild_id: str | None = None,
+    ) -> None: ...
+
+    async def remove_follows(
+        self, platform: str, chat_id: str, keys: Sequence[str], now: datetime, thread_id: str = ""
+    ) -> list[FollowedTerm]: ...
+
+    async def clear_follows(
+        self, platform: str, chat_id: str, now: datetime, thread_id: str = ""
+    ) -> int: ...
+
+    async def mutes(
+        self, platform: str, chat_id: str, now: datetime, thread_id: str = ""
+    ) -> list[Mute]: ...
+
+    async def set_mutes(
+        self,
+        platform: str,
+        chat_id: str,
+        labels: Sequence[str],
+        until: datetime | None,
+        now: datetime,
+        thread_id: str = "",
+    ) -> bool: ...
+
+    async def remove_mutes(
+        self, platform: str, chat_id: str, labels: Sequence[str], now: datetime, thread_id: str = ""
+    ) -> list[str]: ...
+
+
+class FollowIndexStore(Protocol):
+    """What the follow matcher reads to build its automaton (feeds/follows.py)."""
+
+    async def follow_generation(self) -> int: ...
+
+    async def all_follows(self) -> list[tuple[int, str]]: ...
+
+
+class SubscriptionStore(ChatLifecycleStore, FollowStore, Protocol):
     """What the command decisions use: a chat's subscription, settings and latest alerts."""
 
     async def subscription(

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func
 
-from models import Evidence, Match, Story
+from models import FOLLOW_LABEL, Evidence, Match, Story
 
 from . import tables as t
 
@@ -75,6 +75,22 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class FollowedTerm:
+    """A word or phrase a chat follows (/follow): as written, and its matching form."""
+
+    text: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Mute:
+    """A label a chat silenced (/mute) until `until` (None: until /unmute)."""
+
+    label: str
+    until: datetime | None
+
+
+@dataclass(frozen=True)
 class StoredAlert:
     story: Story
     match: Match
@@ -126,6 +142,20 @@ def match_from_row(labels: Sequence[str], evidence: Sequence[dict[str, Any]]) ->
             for e in evidence
         ),
     )
+
+
+def delivery_match(
+    labels: Sequence[str] | None,
+    evidence: Sequence[dict[str, Any]] | None,
+    follows: Sequence[dict[str, Any]] | None,
+) -> Match:
+    """What one alert says about why it came: the story's labels, and (issue 13) the chat's
+    own words it holds, as the label `#follow` with their evidence."""
+    match = match_from_row(labels or (), evidence or ())
+    if not follows:
+        return match
+    words = match_from_row((), follows).evidence
+    return Match((*match.labels, FOLLOW_LABEL), match.evidence + words)
 
 
 def story_from_row(row: Any) -> Story:

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models import Evidence
 
@@ -240,6 +240,7 @@ class Reports:
         sub = t.subscriptions
         query = select(sub).order_by(sub.c.platform, sub.c.chat_id, sub.c.thread_id)
         async with self._engine.connect() as conn:
+            words = await self._followed_words(conn)
             rows = await conn.execute(query)
             out = []
             for r in rows:
@@ -256,13 +257,39 @@ class Reports:
                         paused_reason=row["paused_reason"],
                         updated_at=row["updated_at"],
                         extra={
-                            k: v
-                            for k, v in row.items()
-                            if k not in _SUBSCRIPTION_BASE and v not in (None, "", [], {})
+                            **{
+                                k: v
+                                for k, v in row.items()
+                                if k not in _SUBSCRIPTION_BASE and v not in (None, "", [], {})
+                            },
+                            **words.get(row["id"], {}),
                         },
                     )
                 )
             return out
+
+    @staticmethod
+    async def _followed_words(conn: AsyncConnection) -> dict[int, dict[str, list[str]]]:
+        """subscription id -> {"follows": its /follow words, "muted": its mutes} (issue 13)."""
+        out: dict[int, dict[str, list[str]]] = {}
+        follows = await conn.execute(
+            select(t.follows.c.subscription_id, t.follows.c.text).order_by(
+                t.follows.c.subscription_id, t.follows.c.position
+            )
+        )
+        for r in follows:
+            out.setdefault(r.subscription_id, {}).setdefault("follows", []).append(r.text)
+        mutes = await conn.execute(
+            select(t.mutes.c.subscription_id, t.mutes.c.label, t.mutes.c.until).order_by(
+                t.mutes.c.subscription_id, t.mutes.c.label
+            )
+        )
+        for r in mutes:
+            until = "until /unmute" if r.until is None else f"until {r.until:%Y-%m-%d %H:%M} UTC"
+            out.setdefault(r.subscription_id, {}).setdefault("muted", []).append(
+                f"{r.label} {until}"
+            )
+        return out
 
 
 def _utc(stored: str | datetime) -> datetime:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .dbfile import DatabaseFile, DatabaseWatch
 from .engine import Database, create_engine
 from .feeds import FeedRepository
+from .follows import FollowRepository
 from .ingest import StoryRepository
 from .leases import LeaseRepository
 from .meta import MetaRepository
@@ -26,13 +27,15 @@ from .subscriptions import SubscriptionRepository
 class Store(
     FeedRepository,
     StoryRepository,
+    FollowRepository,
     SubscriptionRepository,
     OutboxRepository,
     RetentionRepository,
     MetaRepository,
     LeaseRepository,
 ):
-    """Feed state, stories, matches, subscriptions, the outbox and retention on one database."""
+    """Feed state, stories, matches, subscriptions (with their follows and mutes), the outbox
+    and retention on one database."""
 
     def __init__(self, db: Database, watch: DatabaseWatch | None = None) -> None:
         super().__init__(db)

@@ -19,6 +19,57 @@ from .engine import Repository
 log = logging.getLogger("mirsad.store")
 
 
+def chat_where(platform: str, chat_id: str, thread_id: str) -> Any:
+    """The subscription of one chat (and forum topic)."""
+    return and_(
+        t.subscriptions.c.platform == platform,
+        t.subscriptions.c.chat_id == chat_id,
+        t.subscriptions.c.thread_id == thread_id,
+    )
+
+
+async def has_follows(conn: AsyncConnection, where: Any) -> bool:
+    """Whether the subscription(s) selected by `where` follow words of their own (/follow)."""
+    sub_ids = select(t.subscriptions.c.id).where(where).scalar_subquery()
+    found = await conn.execute(
+        select(t.follows.c.key).where(t.follows.c.subscription_id.in_(sub_ids)).limit(1)
+    )
+    return found.first() is not None
+
+
+async def upsert_subscription(
+    conn: AsyncConnection,
+    dialect: str,
+    chat: tuple[str, str, str],
+    values: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Update the subscription of `chat` (platform, chat id, thread id) with `values`, or
+    create it. `values` must hold every column a new row needs besides its chat."""
+    where = chat_where(*chat)
+    result = await conn.execute(update(t.subscriptions).where(where).values(**values))
+    if result.rowcount:
+        return
+    platform, chat_id, thread_id = chat
+    # PostgreSQL aborts the whole transaction on an error: isolate the insert
+    savepoint: AbstractAsyncContextManager[Any] = (
+        conn.begin_nested() if dialect == "postgresql" else nullcontext()
+    )
+    try:
+        async with savepoint:
+            await conn.execute(
+                insert(t.subscriptions).values(
+                    platform=platform,
+                    chat_id=chat_id,
+                    thread_id=thread_id,
+                    created_at=now,
+                    **values,
+                )
+            )
+    except IntegrityError:  # a concurrent insert won the race; update instead
+        await conn.execute(update(t.subscriptions).where(where).values(**values))
+
+
 class SubscriptionRepository(Repository):
     """The `subscriptions` and `chat_settings` tables."""
 
@@ -67,40 +118,21 @@ class SubscriptionRepository(Repository):
     ) -> rec.Subscription:
         """Create or replace a chat's labels. Non-empty labels make it active again;
         empty labels deactivate it (unsubscribed), keeping the row for its history."""
-        active = bool(labels)
-        values: dict[str, Any] = {
-            "labels": list(labels),
-            "active": active,
-            "paused_reason": None if active else "unsubscribed",
-            "updated_at": now,
-        }
-        if guild_id is not None:
-            values["guild_id"] = guild_id
         async with self._db.write() as conn:
-            where = and_(
-                t.subscriptions.c.platform == platform,
-                t.subscriptions.c.chat_id == chat_id,
-                t.subscriptions.c.thread_id == thread_id,
+            where = chat_where(platform, chat_id, thread_id)
+            # issue 13: a chat that follows its own words stays subscribed without labels
+            active = bool(labels) or await has_follows(conn, where)
+            values: dict[str, Any] = {
+                "labels": list(labels),
+                "active": active,
+                "paused_reason": None if active else "unsubscribed",
+                "updated_at": now,
+            }
+            if guild_id is not None:
+                values["guild_id"] = guild_id
+            await upsert_subscription(
+                conn, self._db.dialect, (platform, chat_id, thread_id), values, now
             )
-            result = await conn.execute(update(t.subscriptions).where(where).values(**values))
-            if result.rowcount == 0:
-                # PostgreSQL aborts the whole transaction on an error: isolate the insert
-                savepoint: AbstractAsyncContextManager[Any] = (
-                    conn.begin_nested() if self._db.dialect == "postgresql" else nullcontext()
-                )
-                try:
-                    async with savepoint:
-                        await conn.execute(
-                            insert(t.subscriptions).values(
-                                platform=platform,
-                                chat_id=chat_id,
-                                thread_id=thread_id,
-                                created_at=now,
-                                **values,
-                            )
-                        )
-                except IntegrityError:  # a concurrent insert won the race; update instead
-                    await conn.execute(update(t.subscriptions).where(where).values(**values))
             if not active:
                 await self._cancel_pending(conn, where, "unsubscribed", now)
         sub = await self.subscription(platform, chat_id, thread_id)

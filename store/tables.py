@@ -157,6 +157,9 @@ outbox = Table(
     Column("claim_until", UTCDateTime),
     # 0: the alert itself; 1, 2...: edits of the message it became (issue 14)
     Column("revision", Integer, nullable=False, default=0, server_default="0"),
+    # issue 13: the chat's own /follow words this story matched, as evidence dicts (NULL: none);
+    # the alert shows them as #follow next to the watchlist labels
+    Column("follows", JSON),
     UniqueConstraint(
         "subscription_id", "story_id", "revision", name="uq_outbox_subscription_story_revision"
     ),
@@ -180,4 +183,36 @@ leases = Table(
     Column("name", String(64), primary_key=True),
     Column("owner", String(64), nullable=False),
     Column("until", UTCDateTime, nullable=False),
+)
+
+follows = Table(
+    # issue 13: a chat's own words and phrases (/follow), per subscription (a forum topic has
+    # its own). `key` is the matching form (core.follows.term_key), `text` as the user wrote it.
+    "follows",
+    metadata,
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(240), primary_key=True),
+    Column("text", String(240), nullable=False),
+    Column("position", Integer, nullable=False),  # the order the chat added them in
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+mutes = Table(
+    # issue 13: a label silenced for one subscription (/mute), until a time or (NULL) /unmute
+    "mutes",
+    metadata,
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("label", String(64), primary_key=True),
+    Column("until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from models import Evidence, Match, Story
-from store import FeedUpdate, Store
+from store import FeedUpdate, FollowedTerm, Store
 
 FEEDS = [
     ("hespress_ar", "https://www.hespress.com/feed", "ar"),
@@ -87,3 +87,8 @@ async def seed(store: Store, now: datetime) -> None:
     await store.save_subscription("telegram", "42", ["musk"], now)
     await store.pause_chat("telegram", "42", "blocked", now)
     await store.save_subscription("discord", "9001", ["ai_policy"], now, guild_id="77")
+    # issue 13: a chat's own words and a mute
+    await store.add_follows(
+        "discord", "9001", [FollowedTerm("غزة", "غزه"), FollowedTerm("OpenAI", "openai")], now
+    )
+    await store.set_mutes("discord", "9001", ["ai_policy"], now + timedelta(hours=24), now)

@@ -20,7 +20,7 @@ from core.pause import PauseReason
 from core.subscriptions import Subscriptions
 from models import Evidence, Match, Story
 from platforms.telegram.platform import TelegramPlatform
-from store import FeedUpdate, Store
+from store import FeedUpdate, FollowedTerm, Store
 from tests.fake_discord import (
     ADMIN_ID,
     CHANNEL_A,
@@ -109,6 +109,11 @@ async def _pause_no_permission(store: Store, platform: str, chat: str) -> object
 async def _follow_only_retired(store: Store, platform: str, chat: str) -> object:
     # a label the config no longer has: nothing this bot knows is followed
     return await store.save_subscription(platform, chat, ["retired_figure"], T0)
+
+
+async def _follow_19_words(store: Store, platform: str, chat: str) -> object:
+    terms = [FollowedTerm(f"word{n:02}", f"word{n:02}") for n in range(1, 20)]
+    return await store.add_follows(platform, chat, terms, T0)
 
 
 async def _ingest_stories(store: Store, platform: str, chat: str) -> object:
@@ -300,6 +305,113 @@ SCENARIOS: dict[str, Scenario] = {
         Step("list", text=same(NOT_SUBSCRIBED["fr"])),
         Step("lang", "ar", {"language": "ar"}, same(LANG_SET["ar"]), public=True),
         Step("list", text=same(NOT_SUBSCRIBED["ar"])),
+    ],
+    # issue 13: the chat's own words
+    "follow, refusals, list, unfollow": [
+        Step(
+            "follow",
+            'ترامب "الذكاء الاصطناعي"',
+            {"words": 'ترامب "الذكاء الاصطناعي"'},
+            "Now following: «ترامب», «الذكاء الاصطناعي». This chat follows 2 of 20 words.",
+            public=True,
+        ),
+        Step(
+            "follow",
+            "the",
+            {"words": "the"},
+            "Too common to follow (they are in nearly every story): «the»",
+        ),
+        Step(
+            "follow",
+            "x ترامب",
+            {"words": "x ترامب"},
+            "Already followed: «ترامب»\nToo short to follow (at least 2 letters): «x»",
+        ),
+        Step(
+            "list",
+            text="This chat receives alerts about: nothing\n"
+            "Words followed: «ترامب», «الذكاء الاصطناعي»",
+        ),
+        Step(
+            "unfollow",
+            "ترامب",
+            {"words": "ترامب"},
+            "No longer following: «ترامب». Still following: «الذكاء الاصطناعي»",
+            public=True,
+        ),
+        Step(
+            "unsubscribe",
+            text="Unsubscribed. No more alerts will be sent to this chat.",
+            public=True,
+            labels=(),
+        ),
+        Step("list", text=NOT_SUBSCRIBED),
+        Step(
+            "unfollow",
+            "ترامب",
+            {"words": "ترامب"},
+            "This chat does not follow: «ترامب». It follows: nothing",
+        ),
+    ],
+    "the 21st word is refused": [
+        Setup(_follow_19_words),
+        Step(
+            "follow",
+            "word20 word21",
+            {"words": "word20 word21"},
+            "Now following: «word20». This chat follows 20 of 20 words.\n"
+            "Not followed, this chat already follows 20 words, the most: «word21». "
+            "Remove some with /unfollow.",
+            public=True,
+        ),
+    ],
+    "mute for a while, unmute": [
+        Step(
+            "subscribe",
+            "trump ai",
+            {"figure": "trump", "topic": "ai"},
+            "Subscribed. This chat now receives: Donald Trump, Artificial Intelligence",
+            public=True,
+        ),
+        Step(
+            "mute",
+            "trump 24h",
+            {"label": "trump", "duration": "24h"},
+            "Muted until 2026-02-12 12:00 UTC: Donald Trump. The subscription stays; "
+            "/unmute trump brings the alerts back sooner.",
+            public=True,
+            labels=("trump", "ai"),
+        ),
+        Step(
+            "list",
+            text="This chat receives alerts about: Donald Trump, Artificial Intelligence\n"
+            "Muted: Donald Trump (until 2026-02-12 12:00 UTC)",
+        ),
+        Step(
+            "mute",
+            "musk",
+            {"label": "musk"},
+            "This chat does not receive: Elon Musk, so there is nothing to mute. "
+            "It receives: Donald Trump, Artificial Intelligence",
+        ),
+        Step(
+            "mute",
+            "ai 5x",
+            {"label": "ai", "duration": "5x"},
+            "Unknown duration: «5x». Use minutes, hours, days or weeks, e.g. 30m, 24h, 7d, "
+            "2w (a year at most), or nothing to mute until /unmute.",
+        ),
+        Step("unmute", "trump", {"label": "trump"}, "Alerts are back for: Donald Trump", True),
+        Step("unmute", "trump", {"label": "trump"}, "Not muted: Donald Trump. Muted now: nothing"),
+        Step(
+            "mute",
+            "ai",
+            {"label": "ai"},
+            "Muted until /unmute: Artificial Intelligence. The subscription stays; "
+            "/unmute ai brings the alerts back.",
+            public=True,
+            labels=("trump", "ai"),
+        ),
     ],
     "topics marks what the chat follows": [
         Step("subscribe", "trump", {"figure": "trump"}, SUBSCRIBED_TRUMP, public=True),

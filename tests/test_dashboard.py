@@ -188,6 +188,10 @@ async def test_subscriptions_by_platform_with_labels_and_pause_reason(
     assert page.index("Discord") < page.index("Telegram")
     assert "-100123" in page and "9001" in page and "server 77" in page
     assert "إيلون ماسك" in page  # label names, not ids
+    # issue 13: each chat's own /follow words, in the order it added them, and its mutes
+    discord = page[page.index("<code>9001</code>") :]
+    assert "follows:</span> غزة, OpenAI" in discord[:1500]
+    assert "muted:</span> ai_policy until " in discord[:1500]
     paused = page[page.index("<code>42</code>") :]
     assert (
         "paused" in paused[:600] and "the bot was blocked" in paused[:600]

@@ -57,9 +57,13 @@ async def test_commands_are_synced_to_the_guild_with_permissions(app: Mirsad) ->
         "lang",
         "help",
         "stats",
+        "follow",
+        "unfollow",
+        "mute",
+        "unmute",
     }
     # Manage Channels (1 << 4) hides the changing commands from other members by default.
-    for name in ("subscribe", "unsubscribe", "lang"):
+    for name in ("subscribe", "unsubscribe", "lang", "follow", "unfollow", "mute", "unmute"):
         assert names[name]["default_member_permissions"] == "16"
     for name in ("list", "topics", "latest", "help"):
         assert names[name]["default_member_permissions"] is None
@@ -92,10 +96,19 @@ async def test_member_without_manage_channels_is_refused_and_nothing_changes(app
     assert await app.sub() is None
 
     await fake.command("subscribe", {"figure": "trump"}, user=ADMIN_ID)
-    for name, options in (("unsubscribe", {}), ("lang", {"language": "ar"})):
+    for name, options in (
+        ("unsubscribe", {}),
+        ("lang", {"language": "ar"}),
+        ("follow", {"words": "Trump"}),
+        ("unfollow", {"words": "Trump"}),
+        ("mute", {"label": "trump"}),
+        ("unmute", {"label": "trump"}),
+    ):
         refused = await fake.command(name, options, user=MEMBER_ID)
         assert refused.ephemeral and "Manage Channels" in refused.content
     assert await app.sub() == (("trump",), True)
+    assert await app.parts.store.follows("discord", str(CHANNEL_A)) == []
+    assert await app.parts.store.mutes("discord", str(CHANNEL_A), app.parts.clock()) == []
     assert await app.parts.store.chat_lang("discord", str(CHANNEL_A)) is None
 
 

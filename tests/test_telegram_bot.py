@@ -94,6 +94,10 @@ async def test_start_registers_menus_and_asks_for_the_updates_it_handles(
         "latest",
         "lang",
         "stats",
+        "follow",
+        "unfollow",
+        "mute",
+        "unmute",
     ]
     assert menus[("default", "ar")][2]["description"] == "اشترك في شخصيات ومواضيع"
     french = {c["command"]: c["description"] for c in menus[("default", "fr")]}
@@ -209,6 +213,7 @@ async def test_bad_arguments_get_one_helpful_line_and_change_nothing(env: Env) -
     assert (
         reply.visible
         == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang /stats"
+        " /follow /unfollow /mute /unmute"
     )
     assert "\n" not in reply.visible
 

@@ -4,7 +4,8 @@ factory), `sender` and `render`; its texts are in `core.texts` (Discord's wordin
 `key@discord`). The platform owns one `commands.Bot` (discord.py 2.7, only the `guilds`
 intent: no privileged intents are needed for slash commands) and the Sender the outbox uses.
 
-- Commands: /subscribe, /unsubscribe, /list, /topics, /latest, /lang, /help. A subscription
+- Commands: /subscribe, /unsubscribe, /list, /topics, /latest, /lang, /help, and (issue 13)
+  /follow, /unfollow, /mute, /unmute. A subscription
   belongs to the channel or thread where it was made (threads are channels to Discord).
   Changing one needs Manage Channels: `default_member_permissions` hides the commands from
   other members by default, and the handler checks the member's permissions in that channel
@@ -48,6 +49,14 @@ DESCRIPTION_LIMIT = 100  # Discord: command and option descriptions are 1-100 ch
 
 # core.commands.subscribe / unsubscribe: the decision on the labels a user chose
 LabelDecision = Callable[[Subscriptions, Chat, Sequence[str]], Awaitable[decide.Reply]]
+
+
+async def _follow(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> decide.Reply:
+    return await decide.follow(subs, chat, " ".join(words))  # one option: the words as typed
+
+
+async def _unfollow(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> decide.Reply:
+    return await decide.unfollow(subs, chat, " ".join(words))
 
 
 # --- texts for the command menus --------------------------------------------------------
@@ -130,7 +139,15 @@ class SubscriptionCog(commands.Cog):
         self._require_manage = require_manage_channels
         needed = discord.Permissions(manage_channels=True) if require_manage_channels else None
         # Per-instance copies (discord.py copies Cog commands): only this bot's tree changes.
-        for command in (self.subscribe, self.unsubscribe, self.lang):
+        for command in (
+            self.subscribe,
+            self.unsubscribe,
+            self.lang,
+            self.follow,
+            self.unfollow,
+            self.mute,
+            self.unmute,
+        ):
             command.default_permissions = needed
 
     # --- helpers ----------------------------------------------------------------------
@@ -275,7 +292,8 @@ class SubscriptionCog(commands.Cog):
         *,
         must_post: bool,
     ) -> None:
-        """/subscribe and /unsubscribe: who may, then the decision on the chosen labels."""
+        """/subscribe, /unsubscribe, /follow, /unfollow, /mute, /unmute: who may, then the
+        decision on the chosen options."""
         chat = self._chat(interaction)
         lang = await self._lang(interaction, chat)
         if await self._refuse_change(interaction, lang):
@@ -396,6 +414,58 @@ class SubscriptionCog(commands.Cog):
             ",".join(reply.labels),
             reply.days,
         )
+
+    # --- issue 13: the channel's own words, silenced labels ---------------------------
+
+    @app_commands.command(name="follow", description=_menu_text("follow"))
+    @app_commands.describe(words=_menu_text("follow.words"))
+    @app_commands.guild_only()
+    async def follow(self, interaction: discord.Interaction[Any], words: str) -> None:
+        await self._change_labels(interaction, _follow, (words,), must_post=True)
+
+    @app_commands.command(name="unfollow", description=_menu_text("unfollow"))
+    @app_commands.describe(words=_menu_text("unfollow.words"))
+    @app_commands.guild_only()
+    async def unfollow(self, interaction: discord.Interaction[Any], words: str) -> None:
+        await self._change_labels(interaction, _unfollow, (words,), must_post=False)
+
+    @unfollow.autocomplete("words")
+    async def _unfollow_words(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        wanted = current.strip().casefold()
+        found = [
+            f.text
+            for f in await self._subs.follows(self._chat(interaction))
+            if wanted in f.text.casefold()
+        ]
+        # a phrase goes back in quotes, so /unfollow reads it as one phrase
+        return [
+            Choice(name=text[:100], value=f'"{text}"' if " " in text else text)
+            for text in found[:AUTOCOMPLETE_LIMIT]
+        ]
+
+    @app_commands.command(name="mute", description=_menu_text("mute"))
+    @app_commands.describe(label=_menu_text("mute.label"), duration=_menu_text("mute.duration"))
+    @app_commands.autocomplete(label=_any_label)
+    @app_commands.guild_only()
+    async def mute(
+        self, interaction: discord.Interaction[Any], label: str, duration: str | None = None
+    ) -> None:
+        await self._change_labels(interaction, decide.mute, (label, duration), must_post=False)
+
+    @app_commands.command(name="unmute", description=_menu_text("unmute"))
+    @app_commands.describe(label=_menu_text("unmute.label"))
+    @app_commands.guild_only()
+    async def unmute(self, interaction: discord.Interaction[Any], label: str) -> None:
+        await self._change_labels(interaction, decide.unmute, (label,), must_post=False)
+
+    @unmute.autocomplete("label")
+    async def _unmute_label(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[Choice[str]]:
+        muted = {m.label for m in await self._subs.mutes(self._chat(interaction))}
+        return [c for c in self._complete(decide.KINDS, current) if c.value in muted]
 
     @app_commands.command(name="help", description=_menu_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

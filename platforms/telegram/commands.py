@@ -24,7 +24,7 @@ server is configurable (`telegram.api_base_url`) for self-hosted Bot API servers
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -116,6 +116,10 @@ class TelegramHandlers:
             ("topics", self.topics),
             ("latest", self.latest),
             ("lang", self.lang),
+            ("follow", self.follow),
+            ("unfollow", self.unfollow),
+            ("mute", self.mute),
+            ("unmute", self.unmute),
         ]
         if self._stats is not None:
             commands.append(("stats", self.stats))
@@ -348,6 +352,53 @@ class TelegramHandlers:
             return
         reply = await commands.set_lang(self._subs, asker.chat, wanted, asker.lang)
         await self._answer(update, context, asker, reply, "lang")
+
+    async def _changing(
+        self,
+        update: Update,
+        context: Context,
+        command: str,
+        decide: Callable[[Chat, Sequence[str]], Awaitable[commands.Reply]],
+    ) -> None:
+        """A command that changes what the chat receives: admins only (as /subscribe), one
+        decision of core.commands, its Reply rendered."""
+        asked = await self._change(update, context, command)
+        if asked is None:
+            return
+        asker, words = asked
+        reply = await decide(asker.chat, words)
+        await self._reply(update, context, self._render(reply, asker.lang))
+        self._log(asker, command, reply.key)
+
+    async def follow(self, update: Update, context: Context) -> None:
+        """/follow <words>: the chat's own words and "phrases in quotes" (issue 13)."""
+        await self._changing(
+            update,
+            context,
+            "follow",
+            lambda chat, words: commands.follow(self._subs, chat, " ".join(words)),
+        )
+
+    async def unfollow(self, update: Update, context: Context) -> None:
+        """/unfollow <words>: stop following some of the chat's own words."""
+        await self._changing(
+            update,
+            context,
+            "unfollow",
+            lambda chat, words: commands.unfollow(self._subs, chat, " ".join(words)),
+        )
+
+    async def mute(self, update: Update, context: Context) -> None:
+        """/mute <id> [duration]: silence a label for a while, keeping the subscription."""
+        await self._changing(
+            update, context, "mute", lambda chat, words: commands.mute(self._subs, chat, words)
+        )
+
+    async def unmute(self, update: Update, context: Context) -> None:
+        """/unmute <id>: a muted label's alerts come back."""
+        await self._changing(
+            update, context, "unmute", lambda chat, words: commands.unmute(self._subs, chat, words)
+        )
 
     async def unknown_command(self, update: Update, context: Context) -> None:
         """A command we do not know: a one-line list of the valid ones.

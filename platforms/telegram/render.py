@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from alerts.payloads import pack, part_title
 from alerts.render import LRM, RLM, AlertView, clean, is_rtl, local_time, shorten
 from core.texts import t
-from models import LabelInfo, Match, Story
+from models import FOLLOW_LABEL, LabelInfo, Match, Story
 
 MAX_TEXT = 4096  # Telegram's limit for a text message, after entity parsing
 TITLE_CHARS = 300
@@ -88,13 +88,19 @@ def cut(text: str, limit: int) -> str:
 
 def hashtags(match: Match, labels: Mapping[str, LabelInfo], lang: str) -> str:
     """`#ترامب #الذكاء_الاصطناعي` (ar), `#DonaldTrump #ArtificialIntelligence` (en) or
-    `#DonaldTrump #IntelligenceArtificielle` (fr)."""
+    `#DonaldTrump #IntelligenceArtificielle` (fr); a chat's own words (issue 13) last, as
+    `#follow غزة، النفط`."""
     tags: list[str] = []
     for label in match.labels:
+        if label == FOLLOW_LABEL:
+            continue
         info = labels.get(label)
         tag = "#" + label if info is None else info.hashtag(lang)
         if tag not in tags:
             tags.append(tag)
+    words = list(dict.fromkeys(clean(e.text) for e in match.evidence_for(FOLLOW_LABEL)))
+    if words:
+        tags.append(FOLLOW_LABEL + " " + ("، " if lang == "ar" else ", ").join(words[:5]))
     return " ".join(tags)
 
 
