@@ -312,36 +312,59 @@ SCENARIOS: dict[str, Scenario] = {
             "follow",
             'ترامب "الذكاء الاصطناعي"',
             {"words": 'ترامب "الذكاء الاصطناعي"'},
-            "Now following: «ترامب», «الذكاء الاصطناعي». This chat follows 2 of 20 words.",
+            say(
+                "Now following: «ترامب», «الذكاء الاصطناعي». This chat follows 2 of 20 words.",
+                "Désormais suivis : «ترامب», «الذكاء الاصطناعي». Cette conversation suit 2 mots sur 20.",
+                "تمت متابعة: «ترامب»، «الذكاء الاصطناعي». تتابع هذه المحادثة 2 من 20 كلمة.",
+            ),
             public=True,
         ),
         Step(
             "follow",
             "the",
             {"words": "the"},
-            "Too common to follow (they are in nearly every story): «the»",
+            say(
+                "Too common to follow (they are in nearly every story): «the»",
+                "Trop courants pour être suivis (ils sont dans presque chaque article) : «the»",
+                "كلمات شائعة جدًا ترد في كل خبر تقريبًا، لم تُتابَع: «the»",
+            ),
         ),
         Step(
             "follow",
             "x ترامب",
             {"words": "x ترامب"},
-            "Already followed: «ترامب»\nToo short to follow (at least 2 letters): «x»",
+            say(
+                "Already followed: «ترامب»\nToo short to follow (at least 2 letters): «x»",
+                "Déjà suivis : «ترامب»\nTrop courts pour être suivis (au moins 2 lettres) : «x»",
+                "متابَعة من قبل: «ترامب»\nأقصر من أن تُتابَع (حرفان على الأقل): «x»",
+            ),
         ),
         Step(
             "list",
-            text="This chat receives alerts about: nothing\n"
-            "Words followed: «ترامب», «الذكاء الاصطناعي»",
+            text=say(
+                "This chat receives alerts about: nothing\nWords followed: «ترامب», «الذكاء الاصطناعي»",
+                "Cette conversation reçoit des alertes sur : rien\nMots suivis : «ترامب», «الذكاء الاصطناعي»",
+                "هذه المحادثة تتلقى تنبيهات عن: لا شيء\nالكلمات المتابَعة: «ترامب»، «الذكاء الاصطناعي»",
+            ),
         ),
         Step(
             "unfollow",
             "ترامب",
             {"words": "ترامب"},
-            "No longer following: «ترامب». Still following: «الذكاء الاصطناعي»",
+            say(
+                "No longer following: «ترامب». Still following: «الذكاء الاصطناعي»",
+                "Plus suivis : «ترامب». Toujours suivis : «الذكاء الاصطناعي»",
+                "أُلغيت متابعة: «ترامب». ما زالت المحادثة تتابع: «الذكاء الاصطناعي»",
+            ),
             public=True,
         ),
         Step(
             "unsubscribe",
-            text="Unsubscribed. No more alerts will be sent to this chat.",
+            text=say(
+                "Unsubscribed. No more alerts will be sent to this chat.",
+                "Désabonnement effectué. Plus aucune alerte ne sera envoyée à cette conversation.",
+                "تم إلغاء الاشتراك. لن تصل تنبيهات إلى هذه المحادثة بعد الآن.",
+            ),
             public=True,
             labels=(),
         ),
@@ -350,7 +373,11 @@ SCENARIOS: dict[str, Scenario] = {
             "unfollow",
             "ترامب",
             {"words": "ترامب"},
-            "This chat does not follow: «ترامب». It follows: nothing",
+            say(
+                "This chat does not follow: «ترامب». It follows: nothing",
+                "Cette conversation ne suit pas : «ترامب». Elle suit : rien",
+                "هذه المحادثة لا تتابع: «ترامب». تتابع: لا شيء",
+            ),
         ),
     ],
     "the 21st word is refused": [
@@ -359,9 +386,11 @@ SCENARIOS: dict[str, Scenario] = {
             "follow",
             "word20 word21",
             {"words": "word20 word21"},
-            "Now following: «word20». This chat follows 20 of 20 words.\n"
-            "Not followed, this chat already follows 20 words, the most: «word21». "
-            "Remove some with /unfollow.",
+            say(
+                "Now following: «word20». This chat follows 20 of 20 words.\nNot followed, this chat already follows 20 words, the most: «word21». Remove some with /unfollow.",
+                "Désormais suivis : «word20». Cette conversation suit 20 mots sur 20.\nNon suivis, cette conversation suit déjà 20 mots, le maximum : «word21». Retirez-en avec /unfollow.",
+                "تمت متابعة: «word20». تتابع هذه المحادثة 20 من 20 كلمة.\nلم تُضف، فهذه المحادثة تتابع 20 كلمة وهو الحد الأقصى: «word21». احذف بعضها بـ /unfollow.",
+            ),
             public=True,
         ),
     ],
@@ -370,45 +399,83 @@ SCENARIOS: dict[str, Scenario] = {
             "subscribe",
             "trump ai",
             {"figure": "trump", "topic": "ai"},
-            "Subscribed. This chat now receives: Donald Trump, Artificial Intelligence",
+            say(
+                "Subscribed. This chat now receives: Donald Trump, Artificial Intelligence",
+                "Abonnement enregistré. Cette conversation reçoit désormais : Donald Trump, Intelligence artificielle",
+                "تم الاشتراك. هذه المحادثة تتلقى الآن: ترامب، الذكاء الاصطناعي",
+            ),
             public=True,
         ),
         Step(
             "mute",
             "trump 24h",
             {"label": "trump", "duration": "24h"},
-            "Muted until 2026-02-12 12:00 UTC: Donald Trump. The subscription stays; "
-            "/unmute trump brings the alerts back sooner.",
+            say(
+                "Muted until 2026-02-12 12:00 UTC: Donald Trump. The subscription stays; /unmute trump brings the alerts back sooner.",
+                "Muet jusqu'au 2026-02-12 12:00 UTC : Donald Trump. L'abonnement reste ; /unmute trump rétablit les alertes plus tôt.",
+                "كُتم حتى 2026-02-12 12:00 UTC: ترامب. يبقى الاشتراك، و/unmute trump يعيد التنبيهات قبل ذلك.",
+            ),
             public=True,
             labels=("trump", "ai"),
         ),
         Step(
             "list",
-            text="This chat receives alerts about: Donald Trump, Artificial Intelligence\n"
-            "Muted: Donald Trump (until 2026-02-12 12:00 UTC)",
+            text=say(
+                "This chat receives alerts about: Donald Trump, Artificial Intelligence\nMuted: Donald Trump (until 2026-02-12 12:00 UTC)",
+                "Cette conversation reçoit des alertes sur : Donald Trump, Intelligence artificielle\nMuets : Donald Trump (jusqu'au 2026-02-12 12:00 UTC)",
+                "هذه المحادثة تتلقى تنبيهات عن: ترامب، الذكاء الاصطناعي\nمكتوم: ترامب (حتى 2026-02-12 12:00 UTC)",
+            ),
         ),
         Step(
             "mute",
             "musk",
             {"label": "musk"},
-            "This chat does not receive: Elon Musk, so there is nothing to mute. "
-            "It receives: Donald Trump, Artificial Intelligence",
+            say(
+                "This chat does not receive: Elon Musk, so there is nothing to mute. It receives: Donald Trump, Artificial Intelligence",
+                "Cette conversation ne reçoit pas : Elon Musk, il n'y a donc rien à rendre muet. Elle reçoit : Donald Trump, Intelligence artificielle",
+                "هذه المحادثة لا تتلقى: إيلون ماسك، فلا شيء لكتمه. تتلقى: ترامب، الذكاء الاصطناعي",
+            ),
         ),
         Step(
             "mute",
             "ai 5x",
             {"label": "ai", "duration": "5x"},
-            "Unknown duration: «5x». Use minutes, hours, days or weeks, e.g. 30m, 24h, 7d, "
-            "2w (a year at most), or nothing to mute until /unmute.",
+            say(
+                "Unknown duration: «5x». Use minutes, hours, days or weeks, e.g. 30m, 24h, 7d, 2w (a year at most), or nothing to mute until /unmute.",
+                "Durée inconnue : «5x». Indiquez des minutes, heures, jours ou semaines, par ex. 30m, 24h, 7d, 2w (un an au plus), ou rien pour rendre muet jusqu'à /unmute.",
+                "مدة غير مفهومة: «5x». اكتب دقائق أو ساعات أو أيامًا أو أسابيع، مثل 30m أو 24h أو 7d أو 2w (سنة على الأكثر)، أو لا شيء للكتم حتى /unmute.",
+            ),
         ),
-        Step("unmute", "trump", {"label": "trump"}, "Alerts are back for: Donald Trump", True),
-        Step("unmute", "trump", {"label": "trump"}, "Not muted: Donald Trump. Muted now: nothing"),
+        Step(
+            "unmute",
+            "trump",
+            {"label": "trump"},
+            say(
+                "Alerts are back for: Donald Trump",
+                "Les alertes reviennent pour : Donald Trump",
+                "عادت التنبيهات عن: ترامب",
+            ),
+            True,
+        ),
+        Step(
+            "unmute",
+            "trump",
+            {"label": "trump"},
+            say(
+                "Not muted: Donald Trump. Muted now: nothing",
+                "Pas muets : Donald Trump. Muets en ce moment : rien",
+                "غير مكتوم: ترامب. المكتوم الآن: لا شيء",
+            ),
+        ),
         Step(
             "mute",
             "ai",
             {"label": "ai"},
-            "Muted until /unmute: Artificial Intelligence. The subscription stays; "
-            "/unmute ai brings the alerts back.",
+            say(
+                "Muted until /unmute: Artificial Intelligence. The subscription stays; /unmute ai brings the alerts back.",
+                "Muet jusqu'à /unmute : Intelligence artificielle. L'abonnement reste ; /unmute ai rétablit les alertes.",
+                "كُتم حتى /unmute: الذكاء الاصطناعي. يبقى الاشتراك، و/unmute ai يعيد التنبيهات.",
+            ),
             public=True,
             labels=("trump", "ai"),
         ),
