@@ -286,10 +286,17 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
 
         roles = options.roles
 
+        # Held while a tick picks the due feeds, so that stopping waits for it before the
+        # store closes (a tick cut off by the closing store or loop logged a traceback).
+        ticking = asyncio.Lock()
+
         async def tick() -> None:
             if stop.is_set() or "poll" not in roles:
                 return
-            await parts.poller.dispatch_due()  # the polls run on; their outcomes wake the outbox
+            async with ticking:
+                await (
+                    parts.poller.dispatch_due()
+                )  # the polls run on; their outcomes wake the outbox
             liveness.last_cycle_at = options.clock()
 
         async def prune() -> None:
@@ -391,6 +398,11 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
             raise DatabaseLost(problem) from exc
         finally:
             scheduler.shutdown(wait=False)
+        try:  # a tick in flight finishes picking its feeds first
+            await asyncio.wait_for(ticking.acquire(), timeout=5)
+            ticking.release()
+        except TimeoutError:
+            log.warning("shutdown_tick_cut_short")
         if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")
