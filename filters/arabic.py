@@ -60,7 +60,7 @@ _REMOVED = [
     *range(0x2066, 0x206A),
 ]
 
-_FOLDED: dict[str, str] = {
+FOLDED: dict[str, str] = {
     "أ": "ا",
     "إ": "ا",
     "آ": "ا",
@@ -91,7 +91,7 @@ _FOLDED: dict[str, str] = {
 
 _REMOVED_RE = re.compile("[" + "".join(map(chr, _REMOVED)) + "]")
 _REPLACEMENTS: tuple[tuple[str, str], ...] = (
-    *_FOLDED.items(),
+    *FOLDED.items(),
     *((chr(0x0660 + i), str(i)) for i in range(10)),  # Arabic-Indic digits
     *((chr(0x06F0 + i), str(i)) for i in range(10)),  # Persian digits
 )

@@ -42,42 +42,19 @@ from typing import NamedTuple
 
 import ahocorasick_rs
 
-from filters.arabic import AR_LETTERS, AR_SUFFIXES
+from filters.arabic import AR_LETTERS, AR_SUFFIXES, FOLDED
 
 __all__ = ["Folded", "PhraseAutomaton", "PhraseHit", "Rejected", "fold_text"]
 
 # -- folding ----------------------------------------------------------------------------------
 
-# Common letters folded one for one (the fast path: str.replace, each only when present).
-_COMMON: tuple[tuple[str, str], ...] = (
-    ("أ", "ا"),
-    ("إ", "ا"),
-    ("آ", "ا"),
-    ("ى", "ي"),
-    ("ة", "ه"),
-    ("ؤ", "و"),
-    ("ئ", "ي"),
-)
-# Rarer letters folded one for one (slow path), as filters.arabic.normalize folds them.
+# Letters folded one for one, as filters.arabic.normalize folds them (one table, there), but
+# ء stays in the text (see the module's docstring) and Arabic-Indic digits become ASCII.
+# The common letters take the fast path (str.replace, each only when present).
+_COMMON: tuple[tuple[str, str], ...] = tuple((c, FOLDED[c]) for c in "أإآىةؤئ")
+# The rarer ones the slow path.
 _RARE_ONE: dict[str, str] = {
-    "ٱ": "ا",
-    "ٲ": "ا",
-    "ٳ": "ا",
-    "ی": "ي",
-    "ې": "ي",
-    "ۍ": "ي",
-    "ک": "ك",
-    "گ": "ك",
-    "ڪ": "ك",
-    "ە": "ه",
-    "ۀ": "ه",
-    "ہ": "ه",
-    "ھ": "ه",
-    "پ": "ب",
-    "چ": "ج",
-    "ژ": "ز",
-    "ڤ": "ف",
-    "ڨ": "ق",
+    **{c: f for c, f in FOLDED.items() if f and c not in dict(_COMMON)},
     **{chr(0x0660 + i): str(i) for i in range(10)},
     **{chr(0x06F0 + i): str(i) for i in range(10)},
 }
