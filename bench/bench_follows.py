@@ -33,7 +33,6 @@ import argparse
 import gc
 import json
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -46,10 +45,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import SHARED, memory_mb  # noqa: E402
+from bench.common import SHARED, matcher_seconds, memory_mb  # noqa: E402
 from core.follows import COMMON_WORDS, MAX_LENGTH, MIN_LENGTH, term_key  # noqa: E402
 from feeds.parse import parse_feed  # noqa: E402
-from filters.arabic import inflected_stems  # noqa: E402
 from filters.follow_index import FollowIndex  # noqa: E402
 from filters.schema import WatchlistsConfig  # noqa: E402
 from filters.watchlist import Matcher  # noqa: E402
@@ -156,16 +154,6 @@ def follows(
     return out
 
 
-def best_of(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        inflected_stems.cache_clear()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--chats", type=int, default=10_000)
@@ -216,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         for title, summary, _ in sample:
             index.find(title, summary)
 
-    alone = best_of(match_only, args.runs)
-    both = best_of(match_and_follow, args.runs)
-    extra = best_of(follow_only, args.runs)
+    alone = matcher_seconds(match_only, args.runs)
+    both = matcher_seconds(match_and_follow, args.runs)
+    extra = matcher_seconds(follow_only, args.runs)
     n = len(sample)
     print(
         f"chats: {args.chats} x {args.words} words = {len(pairs)} follows, {len(index)} distinct "

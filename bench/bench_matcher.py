@@ -31,7 +31,6 @@ import functools
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -45,8 +44,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import matcher_seconds  # noqa: E402
 from feeds.parse import parse_feed  # noqa: E402
-from filters.arabic import inflected_stems  # noqa: E402
 from filters.schema import WatchlistsConfig  # noqa: E402
 from filters.watchlist import Matcher  # noqa: E402
 
@@ -95,16 +94,6 @@ def feed_paths() -> list[Path]:
 
 
 NOW = datetime(2026, 2, 16, tzinfo=UTC)
-
-
-def _median_seconds(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        inflected_stems.cache_clear()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         return run
 
     feed_repeated = feed_stories * args.repeat
-    parse_s = _median_seconds(parse_feeds, args.runs)
-    bot_parse_s = _median_seconds(parse_feeds_like_the_bot, args.runs)
-    match_feed_s = _median_seconds(match_all(feed_repeated), args.runs)
-    match_mixed_s = _median_seconds(match_all(mixed), args.runs)
+    parse_s = matcher_seconds(parse_feeds, args.runs)
+    bot_parse_s = matcher_seconds(parse_feeds_like_the_bot, args.runs)
+    match_feed_s = matcher_seconds(match_all(feed_repeated), args.runs)
+    match_mixed_s = matcher_seconds(match_all(mixed), args.runs)
 
     n_feed = len(feed_repeated)
     rows = [

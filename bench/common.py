@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -122,6 +122,20 @@ def memory_mb(pid: int | None = None) -> dict[str, float]:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else math.nan
+
+
+def matcher_seconds(fn: Callable[[], object], runs: int) -> float:
+    """Median wall seconds of `fn` over `runs`, the matcher's stem cache emptied before each
+    run so that every run pays for it as a fresh process would."""
+    from filters.arabic import inflected_stems
+
+    times = []
+    for _ in range(runs):
+        inflected_stems.cache_clear()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def percentile(values: Sequence[float], p: float) -> float:
