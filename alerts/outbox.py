@@ -28,12 +28,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, assert_never
+from zoneinfo import ZoneInfo
 
 from alerts.pacing import RateGate
 from alerts.payloads import (
+    Digest,
     EditAlert,
     Failed,
     Gone,
@@ -45,6 +47,8 @@ from alerts.payloads import (
     SendResult,
     Sent,
 )
+from alerts.rhythm import Timing, hold_until, read_timing
+from models import FOLLOW_LABEL
 from store import Delivery, DeliveryStore, Subscription
 
 log = logging.getLogger("mirsad.outbox")
@@ -105,17 +109,49 @@ def payload_for(delivery: Delivery) -> Payload | None:
     """What an outbox row asks to deliver: revision 0 is the alert, a later revision an edit
     of the message it became (issue 14: another outlet reported the event, or the feed
     corrected the story); both render the story's latest state and sources. None: an edit
-    of a message whose id was never recorded (nothing to edit).
-
-    Digest mode (issue 13) hooks in here: a chat in digest mode gets one digest entry per
-    event — the alert row with its `also` sources — and no edit rows need sending for it
-    (the digest renders the latest state when it goes out)."""
+    with no message to edit (the story went out in a digest, or its id was never recorded)."""
     d = delivery
     if d.revision == 0:
         return NewAlert(d.story, d.match, also=d.also, updated=d.updated)
     if d.edit_of is None:
         return None
     return EditAlert(d.story, d.match, d.edit_of, also=d.also, updated=d.updated)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One send: the payload, and the outbox rows its outcome is recorded on. An alert or an
+    edit is one row (`rows == (head,)`); a digest (issue 13) holds every alert of the
+    subscription that was due, and `folded` the edits of stories it shows in their latest
+    state (they need no message of their own)."""
+
+    head: Delivery
+    payload: Payload
+    rows: tuple[int, ...]
+    folded: tuple[int, ...] = ()
+    digest: bool = False
+
+
+def digest_job(head: Delivery, due: list[Delivery], timing: Timing) -> Job:
+    """The send for an alert that waited for a digest (`head`), given every row of its
+    subscription that is due (`due`, oldest first, `head` among them): the alerts go out in
+    one Digest; an edit of a story in it is folded in; an edit of a story sent before stays
+    queued, to be sent on its own after. A chat without digest mode whose quiet hours held
+    one alert only gets that alert as usual."""
+    alerts = [d for d in due if d.revision == 0] or [head]
+    shown = {d.story.id for d in alerts}
+    folded = tuple(d.outbox_id for d in due if d.revision > 0 and d.story.id in shown)
+    rows = tuple(d.outbox_id for d in alerts)
+    if len(alerts) == 1 and timing.rhythm.kind == "instant":
+        return Job(
+            head,
+            NewAlert(head.story, head.match, also=head.also, updated=head.updated),
+            rows,
+            folded,
+        )
+    order = (*head.subscription.labels, FOLLOW_LABEL)
+    items = tuple((d.story, d.match) for d in alerts)
+    return Job(head, Digest(items, order), rows, folded, digest=True)
 
 
 @dataclass
@@ -163,10 +199,13 @@ class OutboxWorker:
         on_result: Callable[[Delivery, SendResult], None] | None = None,
         store_outage_limit: float = STORE_OUTAGE_LIMIT,
         instance: str | None = None,
+        zone: ZoneInfo | None = None,
     ) -> None:
         loop_time = monotonic or (lambda: asyncio.get_running_loop().time())
         self._store = store
         self._senders = dict(senders)
+        # issue 13: the zone of digest times and quiet hours for a chat that set none (/tz)
+        self._zone = zone or ZoneInfo("UTC")
         self._clock = clock
         self._mono = loop_time
         self._sleep = sleep
@@ -397,10 +436,55 @@ class OutboxWorker:
             started += 1
         return started, waiting
 
+    def _timing(self, delivery: Delivery) -> Timing:
+        r = delivery.rhythm
+        return read_timing(r.digest, r.tz, r.quiet, self._zone)
+
+    async def _held(self, delivery: Delivery) -> bool:
+        """Issue 13: an alert a chat hears later (its digest time, the end of its quiet hours)
+        is held until then instead of sent: True. Edits are never held (an edit is silent)
+        and an alert already held is due now."""
+        if delivery.revision > 0 or delivery.digest_at is not None:
+            return False
+        until = hold_until(self._timing(delivery), self._clock())
+        if until is None:
+            return False
+        await self._record(
+            f"hold outbox={delivery.outbox_id}",
+            lambda: self._store.hold_for_digest(delivery.outbox_id, until),
+        )
+        sub = delivery.subscription
+        log.info(
+            "alert_held platform=%s chat=%s story=%s until=%s",
+            sub.platform,
+            sub.chat_id,
+            delivery.story.id,
+            until.isoformat(),
+        )
+        return True
+
+    async def _job(self, delivery: Delivery) -> Job | None:
+        """What to send for a due head: its alert or edit, or the digest it waited for. None
+        when there is nothing to send (an edit with no message of its own: cancelled)."""
+        if delivery.digest_at is not None:
+            due = await self._store.digest_deliveries(delivery.subscription.id, self._clock())
+            return digest_job(delivery, due, self._timing(delivery))
+        payload = payload_for(delivery)
+        if payload is None:
+            reason = "no message of its own to edit (sent in a digest, or its id is unknown)"
+            await self._record(
+                f"cancel outbox={delivery.outbox_id}",
+                lambda: self._store.mark_cancelled(delivery.outbox_id, reason),
+            )
+            return None
+        return Job(delivery, payload, (delivery.outbox_id,))
+
     async def _deliver(self, sender: Sender[Any], delivery: Delivery) -> None:
         sub = delivery.subscription
         key = (sub.platform, sub.chat_id)
         try:
+            if await self._held(delivery):
+                return  # before pacing: holding sends nothing
             async with self._slots:
                 await self._gates[sub.platform].wait()
                 if self._outage is not None:
@@ -408,13 +492,12 @@ class OutboxWorker:
                 # the chat's next message may start one gap after this one starts
                 gap = sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
                 self._chat_ready[key] = max(self._chat_ready.get(key, 0.0), self._mono() + gap)
+                job = await self._job(delivery)
+                if job is None:
+                    return  # nothing to send: already recorded
                 try:
-                    payload = payload_for(delivery)
-                    if payload is None:
-                        result: SendResult = Failed("no sent message to edit")
-                    else:
-                        rendered = sender.render(payload, sub.lang)
-                        result = await sender.send(sub, rendered)
+                    rendered = sender.render(job.payload, sub.lang)
+                    result: SendResult = await sender.send(sub, rendered)
                 except Exception as exc:  # a sender bug or an unexpected network error: retry
                     log.error(
                         "alert_send_error platform=%s chat=%s outbox=%d",
@@ -424,19 +507,27 @@ class OutboxWorker:
                         exc_info=True,
                     )
                     result = Retry(f"{type(exc).__name__}: {exc}")
-                await self._apply(delivery, result)
+                await self._apply(job, result)
         finally:
             self._handled.add(delivery.outbox_id)
             self._busy_chats.discard(key)
             self._in_flight.discard(sub.id)
 
-    async def _apply(self, delivery: Delivery, result: SendResult) -> None:
+    async def _apply(self, job: Job, result: SendResult) -> None:
+        delivery = job.head
         sub = delivery.subscription
         if self._on_result is not None:
             self._on_result(delivery, result)
         match result:
+            case Sent() if job.digest:
+                await self._digest_sent(job, result)
             case Sent():
                 await self._sent(delivery, result)
+                if job.folded:  # the one alert quiet hours held, with its edits folded in
+                    await self._record(
+                        f"folded outbox={delivery.outbox_id}",
+                        lambda: self._store.mark_digest_sent((), job.folded, self._clock()),
+                    )
             case Retry():
                 await self._retry(delivery, result)
             case Moved():
@@ -454,9 +545,27 @@ class OutboxWorker:
             case Gone():
                 await self._gone(delivery, result)
             case Failed():
-                await self._failed(delivery, result.reason)
+                for outbox_id in job.rows:  # a digest that cannot be sent fails whole
+                    await self._failed(replace(delivery, outbox_id=outbox_id), result.reason)
             case _:
                 assert_never(result)
+
+    async def _digest_sent(self, job: Job, result: Sent) -> None:
+        sub = job.head.subscription
+        now = self._clock()
+        await self._record(
+            f"digest sent outbox={job.head.outbox_id}",
+            lambda: self._store.mark_digest_sent(job.rows, job.folded, now),
+        )
+        self.stats.bump(self.stats.sent, sub.platform)
+        log.info(
+            "digest_sent platform=%s chat=%s stories=%d folded=%d messages=%d",
+            sub.platform,
+            sub.chat_id,
+            len(job.rows),
+            len(job.folded),
+            len(result.message_ids),
+        )
 
     async def _sent(self, d: Delivery, result: Sent) -> None:
         sub = d.subscription

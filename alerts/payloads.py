@@ -25,7 +25,7 @@ from typing import Generic, Literal, TypeAlias, TypeVar, Union, assert_never
 from alerts.render import AlertView, alert_view
 from core import texts
 from core.pause import PauseReason
-from models import Match, Story
+from models import FOLLOW_LABEL, Match, Story
 
 # --- payloads -------------------------------------------------------------------------------
 
@@ -53,9 +53,39 @@ class EditAlert:
 
 @dataclass(frozen=True)
 class Digest:
-    """Several stories at once; each platform splits them into messages within its limits."""
+    """Several stories at once (issue 13: a chat's digest, or what its quiet hours held),
+    grouped by label: each story under the first of its labels in `order` (the chat's labels,
+    then its own words), newest first. Each platform splits them into messages within its
+    limits, nothing left out."""
 
     items: tuple[tuple[Story, Match], ...]
+    order: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """One label's stories in a digest, newest first."""
+
+    label: str  # a label id, or models.FOLLOW_LABEL for the chat's own words
+    views: tuple[AlertView, ...]
+
+
+def digest_sections(
+    items: Sequence[tuple[Story, Match]], order: Sequence[str]
+) -> list[tuple[str, list[tuple[Story, Match]]]]:
+    """`items` grouped under the first of their labels in `order` (a label outside it comes
+    after, in the order first seen), newest first within a group. A story is shown once."""
+    rank = {label: i for i, label in enumerate(order)}
+    groups: dict[str, list[tuple[Story, Match]]] = {}
+    for story, found in items:
+        labels = found.labels or (FOLLOW_LABEL,)
+        first = min(labels, key=lambda label: rank.get(label, len(rank)))
+        groups.setdefault(first, []).append((story, found))
+    ordered = sorted(groups, key=lambda label: rank.get(label, len(rank)))  # stable
+    return [
+        (label, sorted(groups[label], key=lambda item: item[0].published, reverse=True))
+        for label in ordered
+    ]
 
 
 Payload: TypeAlias = NewAlert | EditAlert | Digest
@@ -152,11 +182,12 @@ def render_with(
     lang: str,
     sources: Mapping[str, str],
     alert: Callable[[AlertView], M],
-    digest: Callable[[str, Sequence[AlertView]], tuple[M, ...]],
+    digest: Callable[[str, Sequence[DigestSection]], tuple[M, ...]],
 ) -> Rendered[M]:
     """A payload rendered by a platform's two renderers: one story -> one message (a new
     alert, or the edit of one: `view.edit`), several stories -> messages within its limits,
-    under the digest's heading. Every story reaches them as an `AlertView` in `lang`."""
+    under the digest's heading, in sections by label. Every story reaches them as an
+    `AlertView` in `lang`."""
     match payload:
         case NewAlert(story, found, also, updated):
             return RenderedNew(
@@ -165,10 +196,13 @@ def render_with(
         case EditAlert(story, found, message_id, also, updated):
             view = alert_view(story, found, lang, sources, also=also, updated=updated, edit=True)
             return RenderedEdit(message_id, alert(view))
-        case Digest(items):
+        case Digest(items, order):
             header = texts.t("digest", lang, count=len(items))
-            views = [alert_view(story, found, lang, sources) for story, found in items]
-            return RenderedDigest(digest(header, views))
+            sections = [
+                DigestSection(label, tuple(alert_view(s, m, lang, sources) for s, m in group))
+                for label, group in digest_sections(items, order)
+            ]
+            return RenderedDigest(digest(header, sections))
         case _:
             assert_never(payload)
 

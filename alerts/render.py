@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from core import texts
-from models import LabelInfo, Match, Story
+from models import FOLLOW_LABEL, LabelInfo, Match, Story
 
 
 @dataclass(frozen=True)
@@ -107,3 +107,11 @@ def shorten(text: str, limit: int) -> str:
 def label_name(label: str, labels: Mapping[str, LabelInfo], lang: str) -> str:
     info = labels.get(label)
     return info.name(lang) if info else label
+
+
+def group_name(label: str, labels: Mapping[str, LabelInfo], lang: str) -> str:
+    """The heading of a digest's section: a label's name, or "Your words" for the chat's own
+    /follow words."""
+    if label == FOLLOW_LABEL:
+        return texts.t("digest_own_words", lang)
+    return label_name(label, labels, lang)

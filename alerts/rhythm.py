@@ -25,10 +25,13 @@ __all__ = [
     "QuietHours",
     "Rhythm",
     "RhythmError",
+    "Timing",
+    "hold_until",
     "next_digest",
     "parse_quiet",
     "parse_rhythm",
     "quiet_release",
+    "read_timing",
 ]
 
 RhythmKind = Literal["instant", "hourly", "daily", "weekly"]
@@ -185,3 +188,46 @@ def quiet_release(window: QuietHours, zone: ZoneInfo, at: datetime) -> datetime 
     if not inside:
         return None
     return _at(end_day, window.end, zone)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A chat's rhythm, zone and quiet hours, read: what `hold_until` decides with."""
+
+    zone: ZoneInfo
+    rhythm: Rhythm = INSTANT
+    quiet: QuietHours | None = None
+
+
+def read_timing(
+    digest: str | None, tz: str | None, quiet: str | None, default_zone: ZoneInfo
+) -> Timing:
+    """A chat's stored settings (canonical forms, checked when the chat set them) as a Timing.
+    A value this release cannot read any more counts as not set: the chat then hears its
+    alerts at once rather than never."""
+    try:
+        zone = ZoneInfo(tz) if tz else default_zone
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        zone = default_zone
+    try:
+        rhythm = parse_rhythm(digest) if digest else INSTANT
+    except RhythmError:
+        rhythm = INSTANT
+    try:
+        window = parse_quiet(quiet) if quiet else None
+    except RhythmError:
+        window = None
+    return Timing(zone, rhythm, window)
+
+
+def hold_until(timing: Timing, now: datetime) -> datetime | None:
+    """When an alert that is due `now` goes out: None at once, on its own; else the time of
+    the digest it joins — the chat's next digest time, or the end of its quiet hours when
+    that time (or now, for a chat without digests) falls inside them. The one decision of
+    when a chat hears something (the outbox worker and the re-planning on a change ask it)."""
+    at = None if timing.rhythm.kind == "instant" else next_digest(timing.rhythm, timing.zone, now)
+    if timing.quiet is not None:
+        release = quiet_release(timing.quiet, timing.zone, at or now)
+        if release is not None:
+            at = release
+    return at

@@ -24,14 +24,17 @@ instead of typed words); the decision, and so the key, stays the same.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
+from alerts.rhythm import RhythmError, Timing, parse_quiet, parse_rhythm
 from core import pause
 from core.follows import MAX_FOLLOWS, Term, check_terms, read_terms, term_key
 from core.subscriptions import LANGS, Chat, Subscriptions, visible
-from store import FollowedTerm, StoredAlert, Subscription
+from store import ChatRhythm, FollowedTerm, StoredAlert, Subscription
 
 # Every command, in the order menus and the usage line show them.
 COMMANDS = (
@@ -48,6 +51,9 @@ COMMANDS = (
     "unfollow",
     "mute",
     "unmute",
+    "digest",
+    "tz",
+    "quiet",
 )
 LATEST = 5  # stories shown by /latest
 KINDS = ("figure", "topic")
@@ -111,7 +117,15 @@ class Catalogue:
     followed: tuple[str, ...] = ()
 
 
-Field = Labels | Words | Reason | LangName | Catalogue | Terms | When | Mutes | str
+@dataclass(frozen=True)
+class Local:
+    """A field holding a time shown in a chat's own zone: `2026-02-17 07:30 (Africa/Casablanca)`."""
+
+    at: datetime
+    zone: str
+
+
+Field = Labels | Words | Reason | LangName | Catalogue | Terms | When | Mutes | Local | str
 
 
 @dataclass(frozen=True)
@@ -127,6 +141,7 @@ class Reply:
     choose: bool = False  # offer the labels to pick from (/subscribe with no words)
     stories: tuple[StoredAlert, ...] = ()  # /latest: shown under the text, newest first
     more: tuple[Reply, ...] = ()  # further lines of the same answer, each its own text
+    pick: str = ""  # offer the choices of this setting ("digest": Telegram's buttons)
 
 
 def followed(sub: Subscription | None, subs: Subscriptions) -> tuple[str, ...]:
@@ -248,6 +263,9 @@ async def show_list(subs: Subscriptions, chat: Chat) -> Reply:
         if muted:
             items = tuple((m.label, m.until) for m in muted)
             more.append(Reply("list_mutes", fields={"mutes": Mutes(items)}))
+        rhythm = await subs.rhythm(chat)
+        if rhythm != ChatRhythm():
+            more.append(Reply("list_rhythm", fields=_rhythm_fields(subs.timing(rhythm))))
         return Reply("list", fields={"labels": Labels(now)}, more=tuple(more))
     if paused_by_platform(sub, subs):
         assert sub is not None
@@ -426,3 +444,106 @@ async def unmute(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply
     if not back:
         return Reply("not_muted", fields={"labels": Labels(tuple(ids)), "mutes": Mutes(muted)})
     return Reply("unmuted", public=True, fields={"labels": Labels(tuple(back))}, changed=True)
+
+
+# -- issue 13: /digest, /tz, /quiet: when the chat hears its alerts ---------------------------
+
+# The modes Telegram's buttons offer under /digest (any other time can be typed).
+DIGEST_CHOICES = ("off", "hourly", "daily 08:00", "weekly mon 08:00")
+
+
+def _rhythm_fields(timing: Timing) -> dict[str, Field]:
+    quiet = timing.quiet.describe() if timing.quiet is not None else ""
+    return {
+        "mode": timing.rhythm.describe(),
+        "zone": timing.zone.key,
+        "window": quiet or "-",
+    }
+
+
+async def _set_rhythm(subs: Subscriptions, chat: Chat, rhythm: ChatRhythm) -> Field | None:
+    """Store it; when an alert arriving now would go out, as a field (None: at once)."""
+    hold = await subs.set_rhythm(chat, rhythm)
+    return None if hold is None else Local(hold, subs.timing(rhythm).zone.key)
+
+
+async def digest(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
+    """/digest off | hourly | daily HH:MM | weekly <day> HH:MM: one digest message at that
+    time in the chat's zone instead of one message per story (none: the current mode, and
+    the modes to pick from)."""
+    current = await subs.rhythm(chat)
+    text = " ".join(visible(w) for w in words).strip()
+    if not text:
+        return Reply("digest_usage", fields=_rhythm_fields(subs.timing(current)), pick="digest")
+    try:
+        mode = parse_rhythm(text)
+    except RhythmError:
+        return Reply("digest_bad", fields={"words": Words((text,))}, pick="digest")
+    wanted = ChatRhythm(
+        digest=None if mode.kind == "instant" else mode.describe(),
+        tz=current.tz,
+        quiet=current.quiet,
+    )
+    following = await _set_rhythm(subs, chat, wanted)
+    fields = _rhythm_fields(subs.timing(wanted))
+    if mode.kind == "instant":
+        return Reply("digest_off", public=True, fields=fields, changed=True)
+    assert following is not None
+    fields["next"] = following
+    return Reply("digest_set", public=True, fields=fields, changed=True)
+
+
+def _zone_named(text: str) -> str | None:
+    """The IANA zone `text` names (any letter case), or None."""
+    wanted = text.strip().casefold()
+    return next((z for z in _zones() if z.casefold() == wanted), None)
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def zones_like(text: str) -> list[str]:
+    """Time zone names holding `text` (any case), those starting with it first: what a
+    platform offers while the user types (Discord's autocomplete)."""
+    wanted = text.strip().casefold()
+    found = [z for z in _zones() if wanted in z.casefold()]
+    return sorted(found, key=lambda z: not z.casefold().startswith(wanted))
+
+
+async def set_tz(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
+    """/tz <zone>: the zone the chat's digest times and quiet hours are read in (none: which
+    it is now)."""
+    current = await subs.rhythm(chat)
+    text = " ".join(visible(w) for w in words).strip()
+    if not text:
+        return Reply("tz_usage", fields=_rhythm_fields(subs.timing(current)))
+    zone = _zone_named(text)
+    if zone is None:
+        return Reply("tz_unknown", fields={"words": Words((text,))})
+    wanted = ChatRhythm(digest=current.digest, tz=zone, quiet=current.quiet)
+    await _set_rhythm(subs, chat, wanted)
+    return Reply("tz_set", public=True, fields=_rhythm_fields(subs.timing(wanted)), changed=True)
+
+
+async def quiet(subs: Subscriptions, chat: Chat, words: Sequence[str]) -> Reply:
+    """/quiet HH:MM-HH:MM | off: alerts that fall inside the window wait and arrive as one
+    digest when it ends (none: the current window)."""
+    current = await subs.rhythm(chat)
+    text = " ".join(visible(w) for w in words).strip()
+    if not text:
+        return Reply("quiet_usage", fields=_rhythm_fields(subs.timing(current)))
+    try:
+        window = parse_quiet(text)
+    except RhythmError:
+        return Reply("quiet_bad", fields={"words": Words((text,))})
+    wanted = ChatRhythm(
+        digest=current.digest,
+        tz=current.tz,
+        quiet=None if window is None else window.describe(),
+    )
+    await _set_rhythm(subs, chat, wanted)
+    fields = _rhythm_fields(subs.timing(wanted))
+    key = "quiet_off" if window is None else "quiet_set"
+    return Reply(key, public=True, fields=fields, changed=True)

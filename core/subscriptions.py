@@ -12,10 +12,12 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from alerts.rhythm import Timing, hold_until, read_timing
 from core.pause import PauseReason
 from models import LabelInfo
-from store import FollowedTerm, Mute, StoredAlert, Subscription, SubscriptionStore
+from store import ChatRhythm, FollowedTerm, Mute, StoredAlert, Subscription, SubscriptionStore
 
 LANGS = ("ar", "en", "fr")  # the languages of replies and alerts (/lang, config `language`)
 
@@ -96,12 +98,19 @@ class Subscriptions:
     """Subscription logic shared by Telegram and Discord."""
 
     def __init__(
-        self, store: SubscriptionStore, labels: Sequence[LabelInfo], clock: Callable[[], datetime]
+        self,
+        store: SubscriptionStore,
+        labels: Sequence[LabelInfo],
+        clock: Callable[[], datetime],
+        *,
+        zone: ZoneInfo | None = None,
     ) -> None:
         self._store = store
         self.labels: tuple[LabelInfo, ...] = tuple(labels)
         self.by_id = {info.id: info for info in self.labels}
         self._clock = clock
+        # the config's timezone: digest times and quiet hours of a chat without /tz
+        self.zone = zone or ZoneInfo("UTC")
 
     @property
     def default_ids(self) -> tuple[str, ...]:
@@ -210,6 +219,25 @@ class Subscriptions:
         return await self._store.remove_mutes(
             chat.platform, chat.chat_id, labels, self._clock(), chat.thread_id
         )
+
+    # -- issue 13: when the chat hears its alerts ------------------------------------------
+
+    async def rhythm(self, chat: Chat) -> ChatRhythm:
+        return await self._store.chat_rhythm(chat.platform, chat.chat_id)
+
+    def timing(self, rhythm: ChatRhythm) -> Timing:
+        return read_timing(rhythm.digest, rhythm.tz, rhythm.quiet, self.zone)
+
+    async def set_rhythm(self, chat: Chat, rhythm: ChatRhythm) -> datetime | None:
+        """Store the chat's rhythm; the alerts already waiting for its digest move to when the
+        new rhythm would send them (now, when it no longer holds them: they go out together).
+        Returns when an alert arriving now would go out (None: at once)."""
+        now = self._clock()
+        hold = hold_until(self.timing(rhythm), now)
+        await self._store.set_chat_rhythm(
+            chat.platform, chat.chat_id, rhythm, now, release_at=hold or now
+        )
+        return hold
 
     async def lang(self, chat: Chat) -> str | None:
         return await self._store.chat_lang(chat.platform, chat.chat_id)

@@ -16,9 +16,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import assert_never
+from zoneinfo import ZoneInfo
 
 from core.commands import COMMANDS as COMMANDS  # the command list lives in core.commands
-from core.commands import Catalogue, Labels, LangName, Mutes, Reason, Reply, Terms, When, Words
+from core.commands import (
+    Catalogue,
+    Labels,
+    LangName,
+    Local,
+    Mutes,
+    Reason,
+    Reply,
+    Terms,
+    When,
+    Words,
+)
 from core.pause import parse as parse_pause
 from core.subscriptions import LANGS as LANGS  # re-exported: the languages /lang offers
 from models import LabelInfo
@@ -65,6 +77,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/lang ar|fr|en — لغة الردود والتنبيهات\n"
             "/follow كلمات — تابع كلماتك (والعبارة بين علامتي تنصيص)؛ /unfollow لإلغائها\n"
             "/mute معرّف [مدة] — اكتم شخصية أو موضوعًا (24h، 7d…)؛ /unmute لإعادته\n"
+            "/digest off|hourly|daily 07:30|weekly mon 08:00 — موجز واحد بدل رسالة لكل خبر\n"
+            "/tz Africa/Casablanca — المنطقة الزمنية لأوقات الموجز والهدوء\n"
+            "/quiet 23:00-07:00 — ساعات هدوء: تنتظر التنبيهات وتصل موجزًا عند نهايتها؛ /quiet off\n"
             "في المجموعات والقنوات يغيّر الاشتراكَ المشرفون فقط."
         ),
         "en": (
@@ -78,6 +93,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/lang ar|fr|en — language of replies and alerts\n"
             "/follow words — follow your own words (a phrase in quotes); /unfollow to stop\n"
             "/mute id [duration] — silence a figure or topic (24h, 7d…); /unmute to hear it again\n"
+            "/digest off|hourly|daily 07:30|weekly mon 08:00 — one digest instead of a message per story\n"
+            "/tz Africa/Casablanca — the time zone of digest and quiet-hour times\n"
+            "/quiet 23:00-07:00 — quiet hours: alerts wait and come as one digest when they end; /quiet off\n"
             "In groups and channels only administrators can change the subscription."
         ),
         "fr": (
@@ -94,6 +112,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/unfollow pour arrêter\n"
             "/mute id [durée] — faire taire une personnalité ou un sujet (24h, 7d…) ; "
             "/unmute pour le réentendre\n"
+            "/digest off|hourly|daily 07:30|weekly mon 08:00 — un résumé au lieu d'un message par article\n"
+            "/tz Africa/Casablanca — le fuseau horaire des résumés et des heures calmes\n"
+            "/quiet 23:00-07:00 — heures calmes : les alertes attendent et arrivent en un résumé à la fin ; /quiet off\n"
             "Dans les groupes et les canaux, seuls les administrateurs peuvent modifier "
             "l'abonnement."
         ),
@@ -229,6 +250,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "News digest ({count})",
         "fr": "Résumé de l'actualité ({count})",
     },
+    "digest_own_words": {"ar": "كلماتك", "en": "Your words", "fr": "Vos mots"},
     # issue 14: an alert edited when other outlets report the event, or the feed corrects it
     "also_reported": {
         "ar": "نشرته أيضًا:",
@@ -440,6 +462,125 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "mute_until_time": {"ar": "حتى {until}", "en": "until {until}", "fr": "jusqu'au {until}"},
     "mute_until_unmute": {"ar": "حتى /unmute", "en": "until /unmute", "fr": "jusqu'à /unmute"},
+    # -- issue 13: /digest, /tz, /quiet ------------------------------------------------------
+    "digest_usage": {
+        "ar": (
+            "طريقة التنبيه الآن: {mode} (المنطقة الزمنية {zone}). للتغيير: /digest off (كل خبر فورًا) "
+            "أو hourly أو daily 07:30 أو weekly mon 08:00."
+        ),
+        "en": (
+            "Alerts now: {mode} (time zone {zone}). To change: /digest off (each story at once), "
+            "hourly, daily 07:30 or weekly mon 08:00."
+        ),
+        "fr": (
+            "Alertes en ce moment : {mode} (fuseau {zone}). Pour changer : /digest off (chaque "
+            "article tout de suite), hourly, daily 07:30 ou weekly mon 08:00."
+        ),
+    },
+    "digest_bad": {
+        "ar": (
+            "طريقة غير مفهومة: {words}. اكتب /digest off أو hourly أو daily HH:MM (مثل daily "
+            "07:30) أو weekly يوم HH:MM (مثل weekly mon 08:00). لم يتغيّر شيء."
+        ),
+        "en": (
+            "Not a digest mode: {words}. Write /digest off, hourly, daily HH:MM (e.g. daily "
+            "07:30) or weekly <day> HH:MM (e.g. weekly mon 08:00). Nothing was changed."
+        ),
+        "fr": (
+            "Mode de résumé inconnu : {words}. Écrivez /digest off, hourly, daily HH:MM (par "
+            "ex. daily 07:30) ou weekly <jour> HH:MM (par ex. weekly mon 08:00). Rien n'a "
+            "changé."
+        ),
+    },
+    "digest_set": {
+        "ar": (
+            "الموجز: {mode} بتوقيت {zone}. التالي: {next}. تنتظره الأخبار، ولا يُرسل شيء إن "
+            "لم يكن هناك خبر."
+        ),
+        "en": (
+            "Digest: {mode}, {zone} time. The next one: {next}. Stories wait for it; a period "
+            "without stories sends nothing."
+        ),
+        "fr": (
+            "Résumé : {mode}, heure de {zone}. Le prochain : {next}. Les articles l'attendent ; "
+            "une période sans article n'envoie rien."
+        ),
+    },
+    "digest_off": {
+        "ar": "الموجز متوقف: يصل كل خبر فورًا. ما كان ينتظر الموجز يُرسل الآن.",
+        "en": "Digest off: each story comes at once. What was waiting for a digest is sent now.",
+        "fr": "Résumé désactivé : chaque article arrive tout de suite. Ce qui attendait un résumé est envoyé maintenant.",
+    },
+    "tz_usage": {
+        "ar": "المنطقة الزمنية: {zone}. للتغيير: /tz ثم اسمها، مثل /tz Africa/Casablanca",
+        "en": "Time zone: {zone}. To change it: /tz and its name, e.g. /tz Africa/Casablanca",
+        "fr": "Fuseau horaire : {zone}. Pour le changer : /tz et son nom, par ex. /tz Europe/Paris",
+    },
+    "tz_unknown": {
+        "ar": (
+            "منطقة زمنية غير معروفة: {words}. اكتب اسمًا مثل Africa/Casablanca أو Asia/Riyadh "
+            "أو Europe/Paris أو UTC. لم يتغيّر شيء."
+        ),
+        "en": (
+            "Unknown time zone: {words}. Write a name like Africa/Casablanca, Asia/Riyadh, "
+            "Europe/Paris or UTC. Nothing was changed."
+        ),
+        "fr": (
+            "Fuseau horaire inconnu : {words}. Écrivez un nom comme Africa/Casablanca, "
+            "Asia/Riyadh, Europe/Paris ou UTC. Rien n'a changé."
+        ),
+    },
+    "tz_set": {
+        "ar": "المنطقة الزمنية: {zone}. تُقرأ فيها أوقات الموجز (الآن: {mode}) وساعات الهدوء ({window}).",
+        "en": "Time zone: {zone}. Digest times (now: {mode}) and quiet hours ({window}) are read in it.",
+        "fr": "Fuseau horaire : {zone}. Les heures des résumés (en ce moment : {mode}) et les heures calmes ({window}) s'y lisent.",
+    },
+    "quiet_usage": {
+        "ar": "ساعات الهدوء: {window} (بتوقيت {zone}). للتحديد: /quiet 23:00-07:00، وللإلغاء: /quiet off",
+        "en": "Quiet hours: {window} ({zone} time). To set them: /quiet 23:00-07:00; to stop: /quiet off",
+        "fr": "Heures calmes : {window} (heure de {zone}). Pour les fixer : /quiet 23:00-07:00 ; pour arrêter : /quiet off",
+    },
+    "quiet_bad": {
+        "ar": (
+            "ساعات غير مفهومة: {words}. اكتب /quiet HH:MM-HH:MM بوقتين مختلفين، مثل /quiet "
+            "23:00-07:00، أو /quiet off. لم يتغيّر شيء."
+        ),
+        "en": (
+            "Not a window: {words}. Write /quiet HH:MM-HH:MM with two different times, e.g. "
+            "/quiet 23:00-07:00, or /quiet off. Nothing was changed."
+        ),
+        "fr": (
+            "Plage inconnue : {words}. Écrivez /quiet HH:MM-HH:MM avec deux heures "
+            "différentes, par ex. /quiet 23:00-07:00, ou /quiet off. Rien n'a changé."
+        ),
+    },
+    "quiet_set": {
+        "ar": "ساعات الهدوء: {window} بتوقيت {zone}. التنبيهات خلالها تنتظر وتصل موجزًا واحدًا عند نهايتها.",
+        "en": "Quiet hours: {window}, {zone} time. Alerts in them wait and arrive as one digest when they end.",
+        "fr": "Heures calmes : {window}, heure de {zone}. Les alertes pendant ces heures attendent et arrivent en un seul résumé à la fin.",
+    },
+    "quiet_off": {
+        "ar": "لا ساعات هدوء بعد الآن: تصل التنبيهات في وقتها.",
+        "en": "Quiet hours off: alerts come when they happen.",
+        "fr": "Heures calmes désactivées : les alertes arrivent quand elles se produisent.",
+    },
+    "list_rhythm": {
+        "ar": "طريقة التنبيه: {mode}؛ ساعات الهدوء: {window}؛ المنطقة الزمنية: {zone}",
+        "en": "Delivery: {mode}; quiet hours: {window}; time zone: {zone}",
+        "fr": "Envoi : {mode} ; heures calmes : {window} ; fuseau horaire : {zone}",
+    },
+    "digest_button_off": {"ar": "فورًا", "en": "At once", "fr": "Tout de suite"},
+    "digest_button_hourly": {"ar": "كل ساعة", "en": "Hourly", "fr": "Toutes les heures"},
+    "digest_button_daily 08:00": {
+        "ar": "يوميًا 08:00",
+        "en": "Daily 08:00",
+        "fr": "Chaque jour 08:00",
+    },
+    "digest_button_weekly mon 08:00": {
+        "ar": "أسبوعيًا الاثنين 08:00",
+        "en": "Weekly Mon 08:00",
+        "fr": "Chaque lundi 08:00",
+    },
     # -- Discord's wording, and texts only Discord sends --------------------------------------
     "topics@discord": {
         "ar": (
@@ -473,6 +614,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/lang — language of replies and alerts in this channel\n"
             "/follow `words:` — follow your own words (a phrase in quotes); /unfollow to stop\n"
             "/mute `label:` `duration:` — silence a figure or topic (24h, 7d…); /unmute to hear it again\n"
+            "/digest `mode:` `time:` `day:` — one digest instead of a message per story\n"
+            "/tz `zone:` — the time zone of digest and quiet-hour times\n"
+            "/quiet `window:` — quiet hours (23:00-07:00, or off): alerts wait and come as one digest\n"
             "Alerts go to the channel or thread where /subscribe was used. Changing them needs "
             "the Manage Channels permission."
         ),
@@ -488,6 +632,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/lang — لغة الردود والتنبيهات في هذه القناة\n"
             "/follow `words:` — تابع كلماتك (والعبارة بين علامتي تنصيص)؛ /unfollow لإلغائها\n"
             "/mute `label:` `duration:` — اكتم شخصية أو موضوعًا (24h، 7d…)؛ /unmute لإعادته\n"
+            "/digest `mode:` `time:` `day:` — موجز واحد بدل رسالة لكل خبر\n"
+            "/tz `zone:` — المنطقة الزمنية لأوقات الموجز والهدوء\n"
+            "/quiet `window:` — ساعات هدوء (23:00-07:00 أو off): تنتظر التنبيهات وتصل موجزًا\n"
             "تصل التنبيهات إلى القناة أو السلسلة التي استُخدم فيها /subscribe، ويتطلب تغييرها "
             "صلاحية «إدارة القنوات»."
         ),
@@ -505,6 +652,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/unfollow pour arrêter\n"
             "/mute `label:` `duration:` — faire taire une personnalité ou un sujet (24h, 7d…) ; "
             "/unmute pour le réentendre\n"
+            "/digest `mode:` `time:` `day:` — un résumé au lieu d'un message par article\n"
+            "/tz `zone:` — le fuseau horaire des résumés et des heures calmes\n"
+            "/quiet `window:` — heures calmes (23:00-07:00, ou off) : les alertes attendent et arrivent en un résumé\n"
             "Les alertes arrivent dans le salon ou le fil où /subscribe a été utilisé. Les "
             "modifier demande la permission « Gérer les salons »."
         ),
@@ -609,6 +759,21 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "en": "Hear a muted figure or topic again",
         "fr": "Réentendre une personnalité ou un sujet muet",
     },
+    "digest": {
+        "ar": "موجز بدل رسالة لكل خبر: كل ساعة أو يوميًا أو أسبوعيًا",
+        "en": "One digest instead of a message per story: hourly, daily or weekly",
+        "fr": "Un résumé au lieu d'un message par article : horaire, quotidien ou hebdomadaire",
+    },
+    "tz": {
+        "ar": "المنطقة الزمنية لأوقات الموجز والهدوء",
+        "en": "The time zone of digest and quiet-hour times",
+        "fr": "Le fuseau horaire des résumés et des heures calmes",
+    },
+    "quiet": {
+        "ar": "ساعات هدوء: تنتظر التنبيهات وتصل موجزًا",
+        "en": "Quiet hours: alerts wait and come as one digest",
+        "fr": "Heures calmes : les alertes attendent et arrivent en un résumé",
+    },
     # the options of Discord's slash commands, by "command.option"
     "subscribe.figure": {
         "en": "A figure to follow",
@@ -669,6 +834,31 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "en": "A muted figure or topic",
         "ar": "شخصية أو موضوع مكتوم",
         "fr": "Une personnalité ou un sujet rendu muet",
+    },
+    "digest.mode": {
+        "en": "off: each story at once; hourly, daily or weekly: one digest",
+        "ar": "off: كل خبر فورًا؛ hourly أو daily أو weekly: موجز واحد",
+        "fr": "off : chaque article tout de suite ; hourly, daily ou weekly : un résumé",
+    },
+    "digest.time": {
+        "en": "daily and weekly: the time, HH:MM (default 08:00)",
+        "ar": "للموجز اليومي والأسبوعي: الوقت HH:MM (الافتراضي 08:00)",
+        "fr": "quotidien et hebdomadaire : l'heure, HH:MM (08:00 par défaut)",
+    },
+    "digest.day": {
+        "en": "weekly: the day (default Monday)",
+        "ar": "للموجز الأسبوعي: اليوم (الافتراضي الاثنين)",
+        "fr": "hebdomadaire : le jour (lundi par défaut)",
+    },
+    "tz.zone": {
+        "en": "A time zone, e.g. Africa/Casablanca",
+        "ar": "منطقة زمنية، مثل Africa/Casablanca",
+        "fr": "Un fuseau horaire, par ex. Europe/Paris",
+    },
+    "quiet.window": {
+        "en": "HH:MM-HH:MM, e.g. 23:00-07:00, or off",
+        "ar": "HH:MM-HH:MM مثل 23:00-07:00، أو off",
+        "fr": "HH:MM-HH:MM, par ex. 23:00-07:00, ou off",
     },
 }
 
@@ -765,6 +955,11 @@ def when(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def local_when(at: datetime, zone: str) -> str:
+    """A time in a chat's own zone, named: `2026-02-17 08:00 (Africa/Casablanca)`."""
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" ({zone})"
+
+
 def mutes(
     items: Sequence[tuple[str, datetime | None]], labels: Mapping[str, LabelInfo], lang: str
 ) -> str:
@@ -807,6 +1002,8 @@ def _render_one(reply: Reply, lang: str, labels: Mapping[str, LabelInfo], dialec
                 fields[name] = when(at)
             case Mutes(items):
                 fields[name] = mutes(items, labels, lang)
+            case Local(at, zone):
+                fields[name] = local_when(at, zone)
             case Catalogue(kind, followed):
                 fields[name] = catalogue(kind, followed, labels, lang)
             case str():

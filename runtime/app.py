@@ -161,7 +161,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
     matcher = Matcher(config.watchlists)
     fetcher = Fetcher(fetch_settings(settings), clock=clock)
     stack.push_async_callback(fetcher.aclose)
-    subscriptions = Subscriptions(store, matcher.labels, clock)
+    subscriptions = Subscriptions(store, matcher.labels, clock, zone=ZoneInfo(config.timezone))
     metrics = Metrics(clock)
     # The read side for /stats and the dashboard: its own connections, one set of trend counts.
     reports = Reports.open(settings.database_url)
@@ -254,6 +254,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         on_result=metrics.observe_delivery,
         store_outage_limit=config.delivery.store_outage_limit,
         instance=instance,
+        zone=tz,
     )
     if instance is not None:
         log.info("instance name=%s", instance)

@@ -17,6 +17,7 @@ from .protocols import (
 )
 from .records import (
     ChatMigration,
+    ChatRhythm,
     Delivery,
     FeedState,
     FeedUpdate,
@@ -32,6 +33,7 @@ from .store import Store
 __all__ = [
     "ChatLifecycleStore",
     "ChatMigration",
+    "ChatRhythm",
     "Delivery",
     "DeliveryStore",
     "FeedState",

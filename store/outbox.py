@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Story
@@ -14,6 +14,38 @@ from models import Story
 from . import records as rec
 from . import tables as t
 from .engine import Repository
+
+
+def _delivery_query(outbox: Any) -> Select[Any]:
+    """The columns of a Delivery, read from `outbox` (the outbox table, joined as needed)."""
+    return select(
+        t.outbox.c.id.label("outbox_id"),
+        t.outbox.c.attempts,
+        t.outbox.c.revision,
+        t.outbox.c.created_at.label("queued_at"),
+        t.outbox.c.digest_at,
+        *rec.SUBSCRIPTION_COLUMNS,
+        t.chat_rhythms.c.digest.label("rhythm_digest"),
+        t.chat_rhythms.c.tz.label("rhythm_tz"),
+        t.chat_rhythms.c.quiet.label("rhythm_quiet"),
+        t.stories,
+        t.matches.c.labels.label("match_labels"),
+        t.matches.c.evidence,
+        t.outbox.c.follows.label("follow_evidence"),
+    ).select_from(
+        outbox.join(t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id)
+        .outerjoin(t.chat_settings, rec.SETTINGS_JOIN)
+        .outerjoin(
+            t.chat_rhythms,
+            and_(
+                t.chat_rhythms.c.platform == t.subscriptions.c.platform,
+                t.chat_rhythms.c.chat_id == t.subscriptions.c.chat_id,
+            ),
+        )
+        .join(t.stories, t.stories.c.id == t.outbox.c.story_id)
+        # a story may come for a chat's own words alone (issue 13): no label match
+        .outerjoin(t.matches, t.matches.c.story_id == t.outbox.c.story_id)
+    )
 
 
 class OutboxRepository(Repository):
@@ -51,25 +83,7 @@ class OutboxRepository(Repository):
             .subquery()
         )
         query = (
-            select(
-                t.outbox.c.id.label("outbox_id"),
-                t.outbox.c.attempts,
-                t.outbox.c.revision,
-                t.outbox.c.created_at.label("queued_at"),
-                *rec.SUBSCRIPTION_COLUMNS,
-                t.stories,
-                t.matches.c.labels.label("match_labels"),
-                t.matches.c.evidence,
-                t.outbox.c.follows.label("follow_evidence"),
-            )
-            .select_from(
-                ranked.join(t.outbox, t.outbox.c.id == ranked.c.id)
-                .join(t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id)
-                .outerjoin(t.chat_settings, rec.SETTINGS_JOIN)
-                .join(t.stories, t.stories.c.id == t.outbox.c.story_id)
-                # a story may come for a chat's own words alone (issue 13): no label match
-                .outerjoin(t.matches, t.matches.c.story_id == t.outbox.c.story_id)
-            )
+            _delivery_query(ranked.join(t.outbox, t.outbox.c.id == ranked.c.id))
             .where(
                 ranked.c.rank == 1,
                 t.outbox.c.next_attempt_at <= now,
@@ -103,6 +117,8 @@ class OutboxRepository(Repository):
                 edit_of=edit_of.get((r.sub_id, r.id)),
                 also=also.get(r.id, ()),
                 updated=r.revised_at is not None,
+                rhythm=rec.ChatRhythm(r.rhythm_digest, r.rhythm_tz, r.rhythm_quiet),
+                digest_at=r.digest_at,
             )
             for r in rows
         ]
@@ -231,6 +247,76 @@ class OutboxRepository(Repository):
                     claimed_by=None,
                     claim_until=None,
                 )
+            )
+
+    # -- digests (issue 13) --------------------------------------------------------------
+
+    async def hold_for_digest(self, outbox_id: int, until: datetime) -> None:
+        """This alert waits until `until` and then goes out in one digest with the others of
+        its subscription (those queued behind it wait anyway: one queue per subscription)."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == outbox_id, t.outbox.c.status == "pending")
+                .values(digest_at=until, next_attempt_at=until, claimed_by=None, claim_until=None)
+            )
+
+    async def digest_deliveries(self, subscription_id: int, now: datetime) -> list[rec.Delivery]:
+        """Every alert of a subscription due at `now`, oldest first: what its digest holds."""
+        query = (
+            _delivery_query(t.outbox)
+            .where(
+                t.outbox.c.subscription_id == subscription_id,
+                t.outbox.c.status == "pending",
+                t.outbox.c.next_attempt_at <= now,
+            )
+            .order_by(t.outbox.c.published, t.outbox.c.id)
+        )
+        async with self._db.read() as conn:
+            return await self._deliveries(conn, list(await conn.execute(query)))
+
+    async def mark_digest_sent(
+        self, sent: Sequence[int], folded: Sequence[int], now: datetime
+    ) -> None:
+        """The digest holding the alerts `sent` went out; the edits `folded` into it (their
+        story was in it, in its latest state) need no message of their own. Neither keeps a
+        message id: a digest message is not the story's own, so no later edit replaces it."""
+        async with self._db.write() as conn:
+            for start in range(0, len(sent), 500):
+                await conn.execute(
+                    update(t.outbox)
+                    .where(t.outbox.c.id.in_(list(sent[start : start + 500])))
+                    .values(
+                        status="sent",
+                        message_id=None,
+                        sent_at=now,
+                        digest_at=func.coalesce(t.outbox.c.digest_at, now),
+                        attempts=t.outbox.c.attempts + 1,
+                        last_error=None,
+                        claimed_by=None,
+                        claim_until=None,
+                    )
+                )
+            for start in range(0, len(folded), 500):
+                await conn.execute(
+                    update(t.outbox)
+                    .where(t.outbox.c.id.in_(list(folded[start : start + 500])))
+                    .values(
+                        status="cancelled",
+                        last_error="shown in a digest, in its latest state",
+                        claimed_by=None,
+                        claim_until=None,
+                    )
+                )
+
+    async def mark_cancelled(self, outbox_id: int, reason: str) -> None:
+        """Nothing to send for this row, and nothing went wrong (e.g. an edit of a story the
+        chat only saw in a digest)."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == outbox_id)
+                .values(status="cancelled", last_error=reason, claimed_by=None, claim_until=None)
             )
 
     async def mark_failed(self, outbox_id: int, error: str) -> None:

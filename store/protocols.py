@@ -14,6 +14,7 @@ from models import Evidence, Match, Story
 
 from .records import (
     ChatMigration,
+    ChatRhythm,
     Delivery,
     FeedState,
     FeedUpdate,
@@ -114,6 +115,16 @@ class DeliveryStore(ChatLifecycleStore, LeaseStore, Protocol):
 
     async def mark_failed(self, outbox_id: int, error: str) -> None: ...
 
+    async def mark_cancelled(self, outbox_id: int, reason: str) -> None: ...
+
+    async def hold_for_digest(self, outbox_id: int, until: datetime) -> None: ...
+
+    async def digest_deliveries(self, subscription_id: int, now: datetime) -> list[Delivery]: ...
+
+    async def mark_digest_sent(
+        self, sent: Sequence[int], folded: Sequence[int], now: datetime
+    ) -> None: ...
+
     async def pause_subscription(
         self, subscription_id: int, reason: str, now: datetime
     ) -> None: ...
@@ -197,6 +208,18 @@ class SubscriptionStore(ChatLifecycleStore, FollowStore, Protocol):
     async def chat_lang(self, platform: str, chat_id: str) -> str | None: ...
 
     async def set_chat_lang(self, platform: str, chat_id: str, lang: str) -> None: ...
+
+    async def chat_rhythm(self, platform: str, chat_id: str) -> ChatRhythm: ...
+
+    async def set_chat_rhythm(
+        self,
+        platform: str,
+        chat_id: str,
+        rhythm: ChatRhythm,
+        now: datetime,
+        *,
+        release_at: datetime,
+    ) -> int: ...
 
     async def latest_alerts(self, labels: Sequence[str], limit: int = 5) -> list[StoredAlert]: ...
 

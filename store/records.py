@@ -57,6 +57,19 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class ChatRhythm:
+    """When a chat hears its alerts (issue 13), as stored: the canonical forms that
+    alerts.rhythm reads (`daily 07:30`, `23:00-07:00`, an IANA zone); None: not chosen."""
+
+    digest: str | None = None  # None: each alert at once
+    tz: str | None = None  # None: the config's timezone
+    quiet: str | None = None  # None: no quiet hours
+
+
+NO_RHYTHM = ChatRhythm()
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One pending outbox row with everything a sender needs to render and send it."""
 
@@ -72,6 +85,10 @@ class Delivery:
     edit_of: str | None = None
     also: tuple[Story, ...] = ()  # other outlets' stories of the same event, oldest first
     updated: bool = False  # the feed corrected the story's title or summary since it came
+    # issue 13: the chat's rhythm, and the time this alert waits for to go out in a digest
+    # (None: not decided yet)
+    rhythm: ChatRhythm = NO_RHYTHM
+    digest_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .meta import MetaRepository
 from .migrate import opening, upgrade
 from .outbox import OutboxRepository
 from .retention import RetentionRepository
+from .rhythms import RhythmRepository
 from .subscriptions import SubscriptionRepository
 
 
@@ -30,6 +31,7 @@ class Store(
     FollowRepository,
     SubscriptionRepository,
     OutboxRepository,
+    RhythmRepository,
     RetentionRepository,
     MetaRepository,
     LeaseRepository,

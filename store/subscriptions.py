@@ -273,6 +273,26 @@ class SubscriptionRepository(Repository):
                 await conn.execute(
                     update(t.chat_settings).where(old_settings).values(chat_id=new_chat_id)
                 )
+            # its digest mode, zone and quiet hours (issue 13) follow it the same way
+            rhythm_there = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(t.chat_rhythms)
+                    .where(
+                        t.chat_rhythms.c.platform == platform,
+                        t.chat_rhythms.c.chat_id == new_chat_id,
+                    )
+                )
+            ).scalar()
+            old_rhythm = and_(
+                t.chat_rhythms.c.platform == platform, t.chat_rhythms.c.chat_id == old_chat_id
+            )
+            if rhythm_there:
+                await conn.execute(delete(t.chat_rhythms).where(old_rhythm))
+            else:
+                await conn.execute(
+                    update(t.chat_rhythms).where(old_rhythm).values(chat_id=new_chat_id)
+                )
         result = rec.ChatMigration(moved=moved, cancelled=cancelled)
         if moved or cancelled:
             # one line per outcome; the cancelled rows carry their reason in last_error

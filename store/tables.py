@@ -160,6 +160,9 @@ outbox = Table(
     # issue 13: the chat's own /follow words this story matched, as evidence dicts (NULL: none);
     # the alert shows them as #follow next to the watchlist labels
     Column("follows", JSON),
+    # issue 13: the time this alert waits for, to go out in one digest with the others of its
+    # subscription (the chat's digest time or the end of its quiet hours); NULL: sent alone
+    Column("digest_at", UTCDateTime),
     UniqueConstraint(
         "subscription_id", "story_id", "revision", name="uq_outbox_subscription_story_revision"
     ),
@@ -215,4 +218,16 @@ mutes = Table(
     Column("label", String(64), primary_key=True),
     Column("until", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+chat_rhythms = Table(
+    # issue 13: when a chat hears its alerts. No row: each alert at once, in the config's zone.
+    "chat_rhythms",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("chat_id", String(64), primary_key=True),
+    Column("digest", String(32)),  # alerts.rhythm.Rhythm.describe(): "daily 07:30"; NULL: off
+    Column("tz", String(64)),  # IANA zone name; NULL: the config's timezone
+    Column("quiet", String(16)),  # "23:00-07:00"; NULL: none
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -132,21 +132,56 @@ async def test_telegram_edit_of_a_message_it_no_longer_has_fails(
     assert isinstance(result, Failed) and result.reason == "Message to edit not found"
 
 
-async def test_telegram_digest_fills_messages_within_the_limit_in_order(
+MUSK = Match(("musk",), (Evidence("musk", "musk", "Musk", "title"),))
+BOTH = Match(("musk", "trump"), TRUMP.evidence + MUSK.evidence)
+
+
+async def test_telegram_digest_fills_messages_within_the_limit_grouped_newest_first(
     telegram: TelegramPlatform, fake_telegram: FakeTelegram
 ) -> None:
     sender = telegram.sender
-    long = "word " * 200  # each alert ~600 characters: several messages are needed
-    items = tuple((story(i, summary=long), TRUMP) for i in range(1, 31))
-    result = await sender.send(target("telegram", str(CHAT)), sender.render(Digest(items), "en"))
+    long = "headline words " * 12  # each line ~200 characters: several messages are needed
+    items = tuple((story(i, title=f"Trump story {i} {long}"), TRUMP) for i in range(1, 61))
+    rendered = sender.render(Digest(items, ("trump",)), "en")
+    result = await sender.send(target("telegram", str(CHAT)), rendered)
     messages = fake_telegram.messages(CHAT)
     assert isinstance(result, Sent) and len(result.message_ids) == len(messages) > 1
     assert all(utf16_len(m.visible) <= MAX_TEXT for m in messages)
-    assert len(messages) <= 6  # packed, not one message per story
-    assert messages[0].visible.lstrip("\u200e").startswith(f"News digest (30) · 1/{len(messages)}")
+    assert len(messages) <= 4  # packed, not one message per story
+    lines = [m.visible.split("\n") for m in messages]
+    assert lines[0][0].lstrip("\u200e") == f"News digest (60) · 1/{len(messages)}"
+    # every message names the label it lists, even one that starts inside the list
+    assert all("\u200eDonald Trump" in part for part in lines)
     shown = "\n".join(m.visible for m in messages)
-    positions = [shown.index(f"Trump story {i}\n") for i in range(1, 31)]
-    assert positions == sorted(positions)  # every story once, in order
+    positions = [shown.index(f"Trump story {i} ") for i in range(1, 61)]
+    assert positions == sorted(positions, reverse=True)  # every story once, newest first
+    assert '<a href="https://h.test/s60">Trump story 60' in messages[0].text
+
+
+async def test_telegram_digest_groups_stories_by_the_chats_labels(
+    telegram: TelegramPlatform, fake_telegram: FakeTelegram
+) -> None:
+    sender = telegram.sender
+    items = (
+        (story(1, "Trump signs an order"), TRUMP),
+        (story(2, "Musk launches a rocket"), MUSK),
+        (story(3, "Musk meets Trump"), BOTH),
+        (story(4, "Trump speaks"), TRUMP),
+    )
+    rendered = sender.render(Digest(items, ("musk", "trump", "#follow")), "en")
+    await sender.send(target("telegram", str(CHAT)), rendered)
+    [message] = fake_telegram.messages(CHAT)
+    assert [line.strip("\u200e\u200f") for line in message.visible.split("\n")] == [
+        "News digest (4)",
+        "",
+        "Elon Musk",
+        "• Musk meets Trump · hespress_ar",
+        "• Musk launches a rocket · hespress_ar",
+        "",
+        "Donald Trump",
+        "• Trump speaks · hespress_ar",
+        "• Trump signs an order · hespress_ar",
+    ]
 
 
 async def test_telegram_digest_of_one_story_has_no_part_numbers(
@@ -203,33 +238,28 @@ async def test_discord_edit_of_a_deleted_message_fails_without_pausing(
     assert isinstance(result, Failed) and "10008" in result.reason
 
 
-async def test_discord_digest_packs_embeds_within_discord_limits(
+async def test_discord_digest_lists_each_label_in_embeds_within_discord_limits(
     discord_app: Mirsad, fake_discord: FakeDiscord
 ) -> None:
     sender = discord_app.platform.sender
-    long = "word " * 140  # each embed ~900 characters: the 6000 total decides, not the 10 embeds
-    items = tuple((story(i, summary=long), TRUMP) for i in range(1, 26))
+    long = "headline words " * 12  # each line ~250 characters: descriptions overflow
+    items = tuple((story(i, title=f"Trump story {i} {long}"), TRUMP) for i in range(1, 101))
+    items += ((story(101, "Musk launches a rocket"), MUSK),)
     result = await sender.send(
-        target("discord", str(CHANNEL_A)), sender.render(Digest(items), "en")
+        target("discord", str(CHANNEL_A)), sender.render(Digest(items, ("musk", "trump")), "en")
     )
     messages = fake_discord.messages
-    assert isinstance(result, Sent) and len(result.message_ids) == len(messages)
+    assert isinstance(result, Sent) and len(result.message_ids) == len(messages) > 1
     assert all(len(m.embeds) <= MAX_EMBEDS for m in messages)
     assert all(sum(embed_length(e) for e in m.embeds) <= TOTAL_LIMIT for m in messages)
-    assert [e["title"] for m in messages for e in m.embeds] == [
-        f"Trump story {i}" for i in range(1, 26)
-    ]
-    assert messages[0].payload["content"] == f"News digest (25) · 1/{len(messages)}"
-    assert 4 <= len(messages) <= 7
-
-
-async def test_discord_short_digest_is_one_message_of_up_to_ten_embeds(
-    discord_app: Mirsad, fake_discord: FakeDiscord
-) -> None:
-    sender = discord_app.platform.sender
-    items = tuple((story(i), TRUMP) for i in range(1, 13))
-    await sender.send(target("discord", str(CHANNEL_A)), sender.render(Digest(items), "en"))
-    assert [len(m.embeds) for m in fake_discord.messages] == [10, 2]
+    embeds = [e for m in messages for e in m.embeds]
+    assert [e["title"] for e in embeds][:2] == ["Elon Musk", "Donald Trump"]
+    assert {e["title"] for e in embeds[1:]} == {"Donald Trump"}  # a long list goes on
+    text = "\n".join(e["description"] for e in embeds)
+    positions = [text.index(f"Trump story {i} ") for i in range(1, 101)]
+    assert positions == sorted(positions, reverse=True)  # every story once, newest first
+    assert "[Musk launches a rocket](https://h.test/s101) — hespress\\_ar" in text
+    assert messages[0].payload["content"] == f"News digest (101) · 1/{len(messages)}"
 
 
 # --- the terminal -----------------------------------------------------------------------------
@@ -249,7 +279,8 @@ async def test_console_prints_new_edit_and_digest() -> None:
         assert await sender.send(to, sender.render(payload, "en")) == Sent(("printed",))
     text = out.getvalue()
     assert "ALERT   Trump story 1" in text and "UPDATE  fixed" in text
-    assert "News digest (2)" in text and text.index("Trump story 2") < text.index("Trump story 3")
+    assert "News digest (2)" in text and "Donald Trump" in text
+    assert text.index("Trump story 3") < text.index("Trump story 2")  # newest first
 
 
 # --- the result union ---------------------------------------------------------------------------

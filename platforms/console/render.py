@@ -26,11 +26,21 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from alerts.render import RLM, AlertView, clean, is_rtl, label_name, local_time, shorten
+from alerts.payloads import DigestSection
+from alerts.render import (
+    RLM,
+    AlertView,
+    clean,
+    group_name,
+    is_rtl,
+    label_name,
+    local_time,
+    shorten,
+)
 from core.texts import t
 from models import LabelInfo, Match, Story
 
@@ -184,9 +194,29 @@ def render_console(
     return "\n".join(lines) + "\n"
 
 
-def render_digest_header(count: int, lang: str = "en", style: Style = PLAIN) -> str:
-    heading = style.paint(t("digest", lang, count=count), BOLD, MAGENTA)
-    return style.paint(RULE, DIM) + "\n" + _mark(lang) + heading + "\n"
+def render_digest(
+    header: str,
+    sections: Sequence[DigestSection],
+    labels: Mapping[str, LabelInfo],
+    *,
+    lang: str = "en",
+    style: Style = PLAIN,
+) -> str:
+    """A digest (issue 13) in the terminal: its heading, then each label's name and its
+    stories one a line (title, source, link)."""
+    lines = [style.paint(RULE, DIM), _mark(lang) + style.paint(header, BOLD, MAGENTA)]
+    for section in sections:
+        name = group_name(section.label, labels, lang)
+        lines.append(_mark(lang) + style.paint(isolate(name, lang), BOLD, YELLOW))
+        for view in section.views:
+            parts = [
+                "•",
+                style.paint(_title(view.story, lang), BOLD),
+                style.paint(isolate(view.source, lang), CYAN),
+                _link(view.story.link, lang, style),
+            ]
+            lines.append(_mark(lang) + "  ".join(p for p in parts if p))
+    return "\n".join(lines) + "\n"
 
 
 def render_latest_line(

@@ -7,10 +7,18 @@ from datetime import tzinfo
 from typing import TextIO
 
 from alerts.outbox import Pacing
-from alerts.payloads import Payload, Rendered, SendResult, Sent, render_with, send_with
+from alerts.payloads import (
+    DigestSection,
+    Payload,
+    Rendered,
+    SendResult,
+    Sent,
+    render_with,
+    send_with,
+)
 from alerts.render import AlertView
 from models import LabelInfo
-from platforms.console.render import PLAIN, Style, render_console, render_digest_header
+from platforms.console.render import PLAIN, Style, render_console, render_digest
 from store import Subscription
 
 CONSOLE_CHAT = "stdout"
@@ -44,9 +52,8 @@ class ConsoleSender:
         def block(view: AlertView) -> str:
             return render_console(view, self._labels, self._tz, lang=lang, style=self._style)
 
-        def digest(header: str, views: Sequence[AlertView]) -> tuple[str]:
-            head = render_digest_header(len(views), lang, self._style)
-            return (head + "".join(map(block, views)),)
+        def digest(header: str, sections: Sequence[DigestSection]) -> tuple[str]:
+            return (render_digest(header, sections, self._labels, lang=lang, style=self._style),)
 
         return render_with(payload, lang, self._feed_names, block, digest)
 

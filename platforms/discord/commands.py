@@ -121,6 +121,27 @@ LANG_CHOICES = [
 ]
 
 
+# /digest's options (issue 13): the mode, and for weekly the day (Monday = mon)
+DIGEST_MODES = [
+    Choice(name="off · فورًا", value="off"),
+    Choice(name="hourly · كل ساعة", value="hourly"),
+    Choice(name="daily · يوميًا", value="daily"),
+    Choice(name="weekly · أسبوعيًا", value="weekly"),
+]
+WEEKDAY_CHOICES = [
+    Choice(name=f"{en} · {ar}", value=en[:3].lower())
+    for en, ar in (
+        ("Monday", "الاثنين"),
+        ("Tuesday", "الثلاثاء"),
+        ("Wednesday", "الأربعاء"),
+        ("Thursday", "الخميس"),
+        ("Friday", "الجمعة"),
+        ("Saturday", "السبت"),
+        ("Sunday", "الأحد"),
+    )
+]
+
+
 class SubscriptionCog(commands.Cog):
     """The slash commands. Each handler checks, calls `Subscriptions`, and replies."""
 
@@ -147,6 +168,9 @@ class SubscriptionCog(commands.Cog):
             self.unfollow,
             self.mute,
             self.unmute,
+            self.digest,
+            self.tz,
+            self.quiet,
         ):
             command.default_permissions = needed
 
@@ -466,6 +490,45 @@ class SubscriptionCog(commands.Cog):
     ) -> list[Choice[str]]:
         muted = {m.label for m in await self._subs.mutes(self._chat(interaction))}
         return [c for c in self._complete(decide.KINDS, current) if c.value in muted]
+
+    # issue 13: when the channel hears its alerts
+
+    @app_commands.command(name="digest", description=_menu_text("digest"))
+    @app_commands.describe(
+        mode=_menu_text("digest.mode"), time=_menu_text("digest.time"), day=_menu_text("digest.day")
+    )
+    @app_commands.choices(mode=DIGEST_MODES, day=WEEKDAY_CHOICES)
+    @app_commands.guild_only()
+    async def digest(
+        self,
+        interaction: discord.Interaction[Any],
+        mode: str,
+        time: str | None = None,
+        day: str | None = None,
+    ) -> None:
+        # the options in the order /digest reads typed words: `weekly mon 08:00`
+        words: list[str | None] = [mode]
+        if mode in ("daily", "weekly"):
+            if mode == "weekly":
+                words.append(day or "mon")
+            words.append(time or "08:00")
+        await self._change_labels(interaction, decide.digest, words, must_post=False)
+
+    @app_commands.command(name="tz", description=_menu_text("tz"))
+    @app_commands.describe(zone=_menu_text("tz.zone"))
+    @app_commands.guild_only()
+    async def tz(self, interaction: discord.Interaction[Any], zone: str) -> None:
+        await self._change_labels(interaction, decide.set_tz, (zone,), must_post=False)
+
+    @tz.autocomplete("zone")
+    async def _zone(self, interaction: discord.Interaction[Any], current: str) -> list[Choice[str]]:
+        return [Choice(name=z, value=z) for z in decide.zones_like(current)[:AUTOCOMPLETE_LIMIT]]
+
+    @app_commands.command(name="quiet", description=_menu_text("quiet"))
+    @app_commands.describe(window=_menu_text("quiet.window"))
+    @app_commands.guild_only()
+    async def quiet(self, interaction: discord.Interaction[Any], window: str) -> None:
+        await self._change_labels(interaction, decide.quiet, (window,), must_post=False)
 
     @app_commands.command(name="help", description=_menu_text("help"))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

@@ -24,10 +24,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from alerts.payloads import pack, part_title
-from alerts.render import AlertView, label_name, shorten
+from alerts.payloads import DigestSection, pack, part_title
+from alerts.render import AlertView, group_name, label_name, shorten
 from core.texts import t
-from models import LabelInfo, Match, Story
+from models import FOLLOW_LABEL, LabelInfo, Match, Story
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -291,9 +291,39 @@ class DiscordMessage:
     content: str | None = None
 
 
-def digest_messages(header: str, embeds: Sequence[dict[str, Any]]) -> tuple[DiscordMessage, ...]:
-    """Story embeds in as few messages as Discord takes (at most 10 embeds and 6000 embed
-    characters each), in order, each message headed by `header` (with `i/n`)."""
+def digest_messages(
+    header: str,
+    sections: Sequence[DigestSection],
+    labels: Mapping[str, LabelInfo],
+    lang: str,
+) -> tuple[DiscordMessage, ...]:
+    """A digest (issue 13): one embed per label, titled with its name in its colour, listing
+    its stories one a line (the linked title and the source); a list longer than an embed's
+    description goes on in another embed of the same label. The embeds go in as few messages
+    as Discord takes (at most 10 embeds and 6000 embed characters each), in order, each
+    message headed by `header` (with `i/n`). Nothing is left out."""
+    embeds: list[dict[str, Any]] = []
+    for section in sections:
+        name = fit(group_name(section.label, labels, lang), TITLE_LIMIT)
+        colour = label_colour(None if section.label == FOLLOW_LABEL else section.label, labels)
+        description = ""
+        for view in section.views:
+            head = clean(view.story.title or view.story.summary, 200) or t("no_title", lang)
+            link = safe_url(view.story.link)
+            target = link.replace("(", "%28").replace(")", "%29") if link else None
+            shown = f"[{head}]({target})" if target else head
+            line = f"• {shown} — {clean(view.source, 60)}"
+            candidate = f"{description}\n{line}" if description else line
+            if description and discord_len(candidate) > DESCRIPTION_LIMIT:
+                embeds.append(
+                    {"type": "rich", "title": name, "color": colour, "description": description}
+                )
+                candidate = line
+            description = candidate
+        if description:
+            embeds.append(
+                {"type": "rich", "title": name, "color": colour, "description": description}
+            )
     groups = pack(embeds, embed_length, TOTAL_LIMIT, most=MAX_EMBEDS)
     return tuple(
         DiscordMessage(

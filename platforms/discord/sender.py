@@ -104,7 +104,7 @@ class DiscordSender:
             lang,
             self._sources,
             lambda view: DiscordMessage((embed(view),)),
-            lambda header, views: digest_messages(header, [embed(v) for v in views]),
+            lambda header, sections: digest_messages(header, sections, self._labels, lang),
         )
 
     # --- sending -------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from telegram import (
+    CallbackQuery,
     ChatMemberRestricted,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -64,6 +65,7 @@ PLATFORM = "telegram"
 ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "my_chat_member"]
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 BUTTON_PREFIX = "t:"
+DIGEST_BUTTON_PREFIX = "d:"  # a mode button under /digest
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 REPLY_RETRIES = (
     2  # a command reply refused with 429 is retried this often (the outbox handles alerts)
@@ -120,6 +122,9 @@ class TelegramHandlers:
             ("unfollow", self.unfollow),
             ("mute", self.mute),
             ("unmute", self.unmute),
+            ("digest", self.digest),
+            ("tz", self.tz),
+            ("quiet", self.quiet),
         ]
         if self._stats is not None:
             commands.append(("stats", self.stats))
@@ -128,6 +133,9 @@ class TelegramHandlers:
         app.add_handler(MessageHandler(filters.COMMAND & where, self.unknown_command))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
         app.add_handler(CallbackQueryHandler(self.button, pattern=f"^{BUTTON_PREFIX}"))
+        app.add_handler(
+            CallbackQueryHandler(self.digest_button, pattern=f"^{DIGEST_BUTTON_PREFIX}")
+        )
         app.add_handler(ChatMemberHandler(self.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self.error)
 
@@ -223,6 +231,18 @@ class TelegramHandlers:
             )
             for info in self._labels.values()
             if len((BUTTON_PREFIX + info.id).encode()) <= MAX_CALLBACK_DATA
+        ]
+        return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+    @staticmethod
+    def _digest_keyboard(lang: str) -> InlineKeyboardMarkup:
+        """The modes /digest offers as buttons, two a row (other times can be typed)."""
+        buttons = [
+            InlineKeyboardButton(
+                texts.t(f"digest_button_{mode}", lang),
+                callback_data=DIGEST_BUTTON_PREFIX + mode,
+            )
+            for mode in commands.DIGEST_CHOICES
         ]
         return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -367,7 +387,8 @@ class TelegramHandlers:
             return
         asker, words = asked
         reply = await decide(asker.chat, words)
-        await self._reply(update, context, self._render(reply, asker.lang))
+        markup = self._digest_keyboard(asker.lang) if reply.pick == "digest" else None
+        await self._reply(update, context, self._render(reply, asker.lang), markup=markup)
         self._log(asker, command, reply.key)
 
     async def follow(self, update: Update, context: Context) -> None:
@@ -400,6 +421,25 @@ class TelegramHandlers:
             update, context, "unmute", lambda chat, words: commands.unmute(self._subs, chat, words)
         )
 
+    async def digest(self, update: Update, context: Context) -> None:
+        """/digest off|hourly|daily HH:MM|weekly <day> HH:MM: one digest instead of a message
+        per story (none: the current mode and buttons to pick one)."""
+        await self._changing(
+            update, context, "digest", lambda chat, words: commands.digest(self._subs, chat, words)
+        )
+
+    async def tz(self, update: Update, context: Context) -> None:
+        """/tz <zone>: the zone of the chat's digest times and quiet hours."""
+        await self._changing(
+            update, context, "tz", lambda chat, words: commands.set_tz(self._subs, chat, words)
+        )
+
+    async def quiet(self, update: Update, context: Context) -> None:
+        """/quiet HH:MM-HH:MM|off: alerts inside the window wait and come as one digest."""
+        await self._changing(
+            update, context, "quiet", lambda chat, words: commands.quiet(self._subs, chat, words)
+        )
+
     async def unknown_command(self, update: Update, context: Context) -> None:
         """A command we do not know: a one-line list of the valid ones.
 
@@ -420,16 +460,19 @@ class TelegramHandlers:
 
     # -- buttons ----------------------------------------------------------------------------
 
-    async def button(self, update: Update, context: Context) -> None:
-        """A toggle button under /subscribe: flip one label, redraw the message in place."""
+    async def _button_asker(
+        self, update: Update, context: Context
+    ) -> tuple[CallbackQuery, _Asker] | None:
+        """Who pressed a button, in which chat; None (answered) when the message is too old
+        or, outside private chats, the user is not an administrator."""
         query = update.callback_query
         if query is None:
-            return
+            return None
         message = query.message
         user_lang = query.from_user.language_code if query.from_user else None
         if not isinstance(message, Message):  # too old: Telegram no longer shows it to us
             await query.answer(texts.t("button_expired", texts.pick_lang(None, user_lang)))
-            return
+            return None
         thread = (
             str(message.message_thread_id)
             if message.is_topic_message and message.message_thread_id
@@ -449,7 +492,33 @@ class TelegramHandlers:
                     self._render(commands.Reply("admins_only"), lang), show_alert=True
                 )
                 self._log(asker, "button", "refused")
-                return
+                return None
+        return query, asker
+
+    async def digest_button(self, update: Update, context: Context) -> None:
+        """A mode button under /digest: set it, and the message says what was chosen."""
+        pressed = await self._button_asker(update, context)
+        if pressed is None:
+            return
+        query, asker = pressed
+        mode = (query.data or "")[len(DIGEST_BUTTON_PREFIX) :]
+        reply = await commands.digest(self._subs, asker.chat, [mode])
+        text = self._render(reply, asker.lang)
+        try:
+            await query.edit_message_text(text)  # the buttons go: the choice is made
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise
+        await query.answer()
+        self._log(asker, "digest_button", f"{reply.key} mode={mode}")
+
+    async def button(self, update: Update, context: Context) -> None:
+        """A toggle button under /subscribe: flip one label, redraw the message in place."""
+        pressed = await self._button_asker(update, context)
+        if pressed is None:
+            return
+        query, asker = pressed
+        chat, lang = asker.chat, asker.lang
         label = (query.data or "")[len(BUTTON_PREFIX) :]
         reply = await commands.toggle(self._subs, chat, label)
         if reply.followed is None:  # nothing changed: no message to redraw

@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from urllib.parse import urlsplit
 
-from alerts.payloads import pack, part_title
-from alerts.render import LRM, RLM, AlertView, clean, is_rtl, local_time, shorten
+from alerts.payloads import DigestSection, part_title
+from alerts.render import LRM, RLM, AlertView, clean, group_name, is_rtl, local_time, shorten
 from core.texts import t
 from models import FOLLOW_LABEL, LabelInfo, Match, Story
 
 MAX_TEXT = 4096  # Telegram's limit for a text message, after entity parsing
 TITLE_CHARS = 300
 SUMMARY_CHARS = 500  # "a short summary": enough to decide whether to click
+DIGEST_TITLE_CHARS = 200  # a digest lists titles, one a line
 MAX_URL = 2048
 MAX_ALSO = 5  # sources named on an alert's "also reported by" line
 
@@ -198,26 +199,67 @@ def render_latest(
 
 def render_digest(
     header: str,
-    entries: Sequence[AlertText],
+    sections: Sequence[DigestSection],
+    labels: Mapping[str, LabelInfo],
     *,
     lang: str,
     limit: int = MAX_TEXT,
 ) -> tuple[AlertText, ...]:
-    """Pack rendered alerts into as few messages as fit `limit`, each headed by `header`
-    (with `i/n` when there are several). Entries stay whole and in order; the plain shape,
-    the longer one once entities are parsed, decides the fit."""
+    """A digest (issue 13): under `header` (with `i/n` when it takes several messages), each
+    label's stories one a line — the linked title and its source — in as few messages as fit
+    `limit`, in order, none left out. A message that starts inside a label's list names the
+    label again. The plain shape (the links written out), the longer one, decides the fit."""
     ui_mark = RLM if lang == "ar" else LRM
-    gap = "\n\n"
-    room = limit - utf16_len(ui_mark + header + " · 99/99")
-    groups = pack(entries, lambda e: utf16_len(gap + e.plain), room)
-    out = []
-    for number, group in enumerate(groups, start=1):
-        title = part_title(header, number, len(groups))
-        html_head = f"{ui_mark}<b>{html.escape(title, quote=False)}</b>"
-        out.append(
-            AlertText(
-                html=gap.join([html_head, *(e.html for e in group)]),
-                plain=gap.join([ui_mark + title, *(e.plain for e in group)]),
+    esc = html.escape
+    entries: list[tuple[str, AlertText]] = []  # (section heading, one story's line)
+    for section in sections:
+        name = cut(clean(group_name(section.label, labels, lang)), 64)
+        for view in section.views:
+            title = cut(clean(view.story.title) or t("no_title", lang), DIGEST_TITLE_CHARS)
+            source = esc(cut(clean(view.source), 64), quote=False)
+            link = safe_link(view.story.link)
+            shown = esc(title, quote=False)
+            if link:
+                shown = f'<a href="{esc(link, quote=True)}">{shown}</a>'
+            mark = mark_for(title)
+            entries.append(
+                (
+                    name,
+                    AlertText(
+                        html=f"{mark}• {shown}{SEPARATOR}{source}",
+                        plain=f"{mark}• {title}{SEPARATOR}{clean(view.source)}"
+                        + (f"\n{link}" if link else ""),
+                    ),
+                )
             )
-        )
+
+    def heading(name: str) -> str:
+        return "\n\n" + ui_mark + name
+
+    room = limit - utf16_len(ui_mark + header + " · 99/99")
+    parts: list[list[tuple[str, AlertText]]] = []
+    used = 0
+    for name, entry in entries:
+        cost = utf16_len("\n" + entry.plain)
+        opens = not parts or not parts[-1] or parts[-1][-1][0] != name
+        if parts and used + cost + (utf16_len(heading(name)) if opens else 0) <= room:
+            used += cost + (utf16_len(heading(name)) if opens else 0)
+            parts[-1].append((name, entry))
+        else:
+            parts.append([(name, entry)])
+            used = cost + utf16_len(heading(name))
+    out = []
+    for number, part in enumerate(parts, start=1):
+        title = part_title(header, number, len(parts))
+        html_lines = [f"{ui_mark}<b>{esc(title, quote=False)}</b>"]
+        plain_lines = [ui_mark + title]
+        previous = None
+        for name, entry in part:
+            if name != previous:
+                html_lines.append(f"\n{ui_mark}<b>{esc(name, quote=False)}</b>")
+                plain_lines.append("\n" + ui_mark + name)
+                previous = name
+            html_lines.append(entry.html)
+            plain_lines.append(entry.plain)
+        out.append(AlertText(html="\n".join(html_lines), plain="\n".join(plain_lines)))
     return tuple(out)

@@ -39,7 +39,7 @@ from telegram.error import (
 
 from alerts import payloads
 from alerts.outbox import Pacing
-from alerts.payloads import Failed, Gone, Moved, Retry, SendResult, Sent
+from alerts.payloads import DigestSection, Failed, Gone, Moved, Retry, SendResult, Sent
 from alerts.render import AlertView
 from core.pause import PauseReason, classify
 from models import LabelInfo
@@ -54,7 +54,6 @@ from platforms.telegram.render import (
     AlertText,
     render_alert,
     render_digest,
-    utf16_len,
 )
 from store import Subscription
 
@@ -113,10 +112,8 @@ class TelegramSender:
     # --- rendering (pure) ---------------------------------------------------------------------
 
     def render(self, payload: payloads.Payload, lang: str) -> payloads.Rendered[AlertText]:
-        def digest(header: str, views: Sequence[AlertView]) -> tuple[AlertText, ...]:
-            room = MAX_TEXT - utf16_len(header) - 16  # an entry always fits one message
-            entries = [self._alert(view, lang, room) for view in views]
-            return render_digest(header, entries, lang=lang)
+        def digest(header: str, sections: Sequence[DigestSection]) -> tuple[AlertText, ...]:
+            return render_digest(header, sections, self._labels, lang=lang)
 
         return payloads.render_with(
             payload, lang, self._sources, lambda view: self._alert(view, lang), digest

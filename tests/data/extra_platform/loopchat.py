@@ -7,8 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from alerts.outbox import Pacing
-from alerts.payloads import Payload, Rendered, SendResult, Sent, render_with, send_with
-from alerts.render import AlertView
+from alerts.payloads import (
+    DigestSection,
+    Payload,
+    Rendered,
+    SendResult,
+    Sent,
+    render_with,
+    send_with,
+)
 from core.validation import StrictModel
 from platforms.base import PlatformContext
 from store import Subscription
@@ -30,8 +37,8 @@ class LoopchatSender:
         return False
 
     def render(self, payload: Payload, lang: str) -> Rendered[str]:
-        def digest(header: str, views: Sequence[AlertView]) -> tuple[str, ...]:
-            return (header, *(view.story.title for view in views))
+        def digest(header: str, sections: Sequence[DigestSection]) -> tuple[str, ...]:
+            return (header, *(view.story.title for part in sections for view in part.views))
 
         return render_with(payload, lang, {}, lambda view: view.story.title, digest)
 
