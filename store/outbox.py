@@ -199,20 +199,33 @@ class OutboxRepository(Repository):
         return out
 
     async def next_delivery_at(self, platforms: Sequence[str]) -> datetime | None:
+        """When the next head of a queue becomes due. Only heads count: a row behind a head
+        that waits (a retry, an alert held for a digest) is due only when the head has gone,
+        so counting it would wake the worker again and again for nothing."""
+        heads = (
+            select(
+                t.outbox.c.next_attempt_at,
+                func.row_number()
+                .over(
+                    partition_by=t.outbox.c.subscription_id,
+                    order_by=(t.outbox.c.published, t.outbox.c.id),
+                )
+                .label("rank"),
+            )
+            .select_from(
+                t.outbox.join(t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id)
+            )
+            .where(
+                t.outbox.c.status == "pending",
+                t.subscriptions.c.active,
+                t.subscriptions.c.platform.in_(platforms),
+            )
+            .subquery()
+        )
         async with self._db.read() as conn:
             value: datetime | None = (
                 await conn.execute(
-                    select(func.min(t.outbox.c.next_attempt_at))
-                    .select_from(
-                        t.outbox.join(
-                            t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id
-                        )
-                    )
-                    .where(
-                        t.outbox.c.status == "pending",
-                        t.subscriptions.c.active,
-                        t.subscriptions.c.platform.in_(platforms),
-                    )
+                    select(func.min(heads.c.next_attempt_at)).where(heads.c.rank == 1)
                 )
             ).scalar()
             return value

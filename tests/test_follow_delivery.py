@@ -11,12 +11,13 @@ import zlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.outbox import OutboxWorker
+from alerts.outbox import OutboxWorker, Sender
 from config import load_settings
 from core.subscriptions import Subscriptions
 from feeds.fetch import Fetcher, FetchSettings
@@ -75,6 +76,10 @@ def rss(items: Sequence[tuple[str, str]]) -> bytes:
 
 class Side:
     """One platform: send a command as an administrator, poll the feed, read the alerts."""
+
+    platform: str
+    store: Store
+    sender: Sender[Any]  # the platform's sender, for a new outbox worker (a restart)
 
     async def command(self, name: str, args: str, options: dict[str, str]) -> str:
         raise NotImplementedError
@@ -180,7 +185,10 @@ async def side(
                     )
                     await poller.poll_all()  # the first poll records the feed, sends nothing
                     outbox = OutboxWorker(store, {"telegram": platform.sender}, clock)
-                    yield TelegramSide(fake, poller, outbox, clock)
+                    telegram = TelegramSide(fake, poller, outbox, clock)
+                    telegram.platform, telegram.store = "telegram", store
+                    telegram.sender = platform.sender
+                    yield telegram
             finally:
                 await platform.stop()
                 await store.close()
@@ -192,7 +200,10 @@ async def side(
                 fake_dc, mirsad_config(tmp_path, fake_dc, feeds=feeds), clock
             ) as app:
                 await app.parts.poller.poll_all()
-                yield DiscordSide(fake_dc, app.parts.poller, app.parts.outbox, clock)
+                discord = DiscordSide(fake_dc, app.parts.poller, app.parts.outbox, clock)
+                discord.platform, discord.store = "discord", app.parts.store
+                discord.sender = app.platform.sender
+                yield discord
         finally:
             await fake_dc.close()
 
