@@ -480,6 +480,72 @@ SCENARIOS: dict[str, Scenario] = {
             labels=("trump", "ai"),
         ),
     ],
+    # issue 13; T0 is 2026-02-11 12:00 UTC, 13:00 in Casablanca (the config's timezone)
+    "digest, time zone and quiet hours": [
+        Step("subscribe", "trump", {"figure": "trump"}, SUBSCRIBED_TRUMP, public=True),
+        Step(
+            "digest",
+            "daily 07:30",
+            {"mode": "daily", "time": "07:30"},
+            say(
+                "Digest: daily 07:30, Africa/Casablanca time. The next one: 2026-02-12 07:30 (Africa/Casablanca). Stories wait for it; a period without stories sends nothing.",
+                "Résumé : daily 07:30, heure de Africa/Casablanca. Le prochain : 2026-02-12 07:30 (Africa/Casablanca). Les articles l'attendent ; une période sans article n'envoie rien.",
+                "الموجز: daily 07:30 بتوقيت Africa/Casablanca. التالي: 2026-02-12 07:30 (Africa/Casablanca). تنتظره الأخبار، ولا يُرسل شيء إن لم يكن هناك خبر.",
+            ),
+            public=True,
+        ),
+        Step(
+            "tz",
+            "asia/riyadh",
+            {"zone": "asia/riyadh"},
+            say(
+                "Time zone: Asia/Riyadh. Digest times (now: daily 07:30) and quiet hours (-) are read in it.",
+                "Fuseau horaire : Asia/Riyadh. Les heures des résumés (en ce moment : daily 07:30) et les heures calmes (-) s'y lisent.",
+                "المنطقة الزمنية: Asia/Riyadh. تُقرأ فيها أوقات الموجز (الآن: daily 07:30) وساعات الهدوء (-).",
+            ),
+            public=True,
+        ),
+        Step(
+            "quiet",
+            "23:00-07:00",
+            {"window": "23:00-07:00"},
+            say(
+                "Quiet hours: 23:00-07:00, Asia/Riyadh time. Alerts in them wait and arrive as one digest when they end.",
+                "Heures calmes : 23:00-07:00, heure de Asia/Riyadh. Les alertes pendant ces heures attendent et arrivent en un seul résumé à la fin.",
+                "ساعات الهدوء: 23:00-07:00 بتوقيت Asia/Riyadh. التنبيهات خلالها تنتظر وتصل موجزًا واحدًا عند نهايتها.",
+            ),
+            public=True,
+        ),
+        Step(
+            "list",
+            text=say(
+                "This chat receives alerts about: Donald Trump\nDelivery: daily 07:30; quiet hours: 23:00-07:00; time zone: Asia/Riyadh",
+                "Cette conversation reçoit des alertes sur : Donald Trump\nEnvoi : daily 07:30 ; heures calmes : 23:00-07:00 ; fuseau horaire : Asia/Riyadh",
+                "هذه المحادثة تتلقى تنبيهات عن: ترامب\nطريقة التنبيه: daily 07:30؛ ساعات الهدوء: 23:00-07:00؛ المنطقة الزمنية: Asia/Riyadh",
+            ),
+        ),
+        Step(
+            "quiet",
+            "7pm",
+            {"window": "7pm"},
+            say(
+                "Not a window: «7pm». Write /quiet HH:MM-HH:MM with two different times, e.g. /quiet 23:00-07:00, or /quiet off. Nothing was changed.",
+                "Plage inconnue : «7pm». Écrivez /quiet HH:MM-HH:MM avec deux heures différentes, par ex. /quiet 23:00-07:00, ou /quiet off. Rien n'a changé.",
+                "ساعات غير مفهومة: «7pm». اكتب /quiet HH:MM-HH:MM بوقتين مختلفين، مثل /quiet 23:00-07:00، أو /quiet off. لم يتغيّر شيء.",
+            ),
+        ),
+        Step(
+            "digest",
+            "off",
+            {"mode": "off"},
+            say(
+                "Digest off: each story comes at once. What was waiting for a digest is sent now.",
+                "Résumé désactivé : chaque article arrive tout de suite. Ce qui attendait un résumé est envoyé maintenant.",
+                "الموجز متوقف: يصل كل خبر فورًا. ما كان ينتظر الموجز يُرسل الآن.",
+            ),
+            public=True,
+        ),
+    ],
     "topics marks what the chat follows": [
         Step("subscribe", "trump", {"figure": "trump"}, SUBSCRIBED_TRUMP, public=True),
         Step(
@@ -578,7 +644,10 @@ async def driver(
             platform = TelegramPlatform(
                 token=fake.token,
                 api_base_url=fake.api_base_url,
-                subscriptions=Subscriptions(store, real_labels(), clock),
+                # the shipped config's timezone, as the Discord side's app reads it
+                subscriptions=Subscriptions(
+                    store, real_labels(), clock, zone=ZoneInfo("Africa/Casablanca")
+                ),
                 store=store,
                 tz=ZoneInfo("Africa/Casablanca"),
                 clock=clock,

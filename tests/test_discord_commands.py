@@ -61,9 +61,13 @@ async def test_commands_are_synced_to_the_guild_with_permissions(app: Mirsad) ->
         "unfollow",
         "mute",
         "unmute",
+        "digest",
+        "tz",
+        "quiet",
     }
     # Manage Channels (1 << 4) hides the changing commands from other members by default.
-    for name in ("subscribe", "unsubscribe", "lang", "follow", "unfollow", "mute", "unmute"):
+    changing = ("subscribe", "unsubscribe", "lang", "follow", "unfollow", "mute", "unmute")
+    for name in (*changing, "digest", "tz", "quiet"):
         assert names[name]["default_member_permissions"] == "16"
     for name in ("list", "topics", "latest", "help"):
         assert names[name]["default_member_permissions"] is None
@@ -103,6 +107,9 @@ async def test_member_without_manage_channels_is_refused_and_nothing_changes(app
         ("unfollow", {"words": "Trump"}),
         ("mute", {"label": "trump"}),
         ("unmute", {"label": "trump"}),
+        ("digest", {"mode": "hourly"}),
+        ("tz", {"zone": "UTC"}),
+        ("quiet", {"window": "23:00-07:00"}),
     ):
         refused = await fake.command(name, options, user=MEMBER_ID)
         assert refused.ephemeral and "Manage Channels" in refused.content

@@ -59,18 +59,18 @@ async def test_switching_between_global_and_guild_sync_removes_the_old_copy(
     fake = fake_discord
     async with running_mirsad(fake, mirsad_config(tmp_path, fake, guild_ids="[]"), clock):
         pass
-    assert len(fake.commands[None]) == 12
+    assert len(fake.commands[None]) == 15
     guild_config = mirsad_config(tmp_path, fake, guild_ids=f"[{GUILD_ID}]")
     async with running_mirsad(fake, guild_config, clock) as app:
         assert app.platform.bot.synced == [str(GUILD_ID)]
-    assert fake.commands[None] == [] and len(fake.commands[GUILD_ID]) == 12
+    assert fake.commands[None] == [] and len(fake.commands[GUILD_ID]) == 15
     puts = len(fake.command_puts)
     async with running_mirsad(fake, guild_config, clock):  # done once, not at every start
         pass
     assert len(fake.command_puts) == puts
     async with running_mirsad(fake, mirsad_config(tmp_path, fake, guild_ids="[]"), clock):
         pass
-    assert fake.commands[GUILD_ID] == [] and len(fake.commands[None]) == 12
+    assert fake.commands[GUILD_ID] == [] and len(fake.commands[None]) == 15
 
 
 async def test_reading_commands_work_in_a_dm(

@@ -98,6 +98,9 @@ async def test_start_registers_menus_and_asks_for_the_updates_it_handles(
         "unfollow",
         "mute",
         "unmute",
+        "digest",
+        "tz",
+        "quiet",
     ]
     assert menus[("default", "ar")][2]["description"] == "اشترك في شخصيات ومواضيع"
     french = {c["command"]: c["description"] for c in menus[("default", "fr")]}
@@ -182,6 +185,27 @@ async def test_button_press_toggles_and_redraws_in_place(env: Env) -> None:
     assert fake.callback_answers[2]["text"].startswith("This button is out of date")
 
 
+async def test_digest_offers_its_modes_as_buttons_and_a_press_sets_one(env: Env) -> None:
+    chat = env.fake.private_chat(207, language_code="en")
+    await env.say(chat, "/subscribe trump")
+    reply = await env.say(chat, "/digest")
+    assert reply.visible.startswith("Alerts now: off (time zone UTC).")
+    assert reply.buttons() == [
+        ("At once", "d:off"),
+        ("Hourly", "d:hourly"),
+        ("Daily 08:00", "d:daily 08:00"),
+        ("Weekly Mon 08:00", "d:weekly mon 08:00"),
+    ]
+    fake = env.fake
+    fake.push(fake.press(reply, "d:daily 08:00", from_user=user(207, "en")))
+    await fake.wait_until(lambda: len(fake.callback_answers) == 1)
+    now = fake.message(chat.id, reply.message_id)  # the choice replaces the buttons
+    assert now.visible.startswith("Digest: daily 08:00, UTC time. The next one: 2026-02-12 08:00")
+    assert now.buttons() == []
+    stored = await env.store.chat_rhythm("telegram", str(chat.id))
+    assert (stored.digest, stored.tz, stored.quiet) == ("daily 08:00", None, None)
+
+
 async def test_subscribe_with_ids_and_names(env: Env) -> None:
     chat = env.fake.private_chat(203, language_code="en")
     reply = await env.say(chat, "/subscribe musk ai_policy")
@@ -213,7 +237,7 @@ async def test_bad_arguments_get_one_helpful_line_and_change_nothing(env: Env) -
     assert (
         reply.visible
         == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang /stats"
-        " /follow /unfollow /mute /unmute"
+        " /follow /unfollow /mute /unmute /digest /tz /quiet"
     )
     assert "\n" not in reply.visible
 
