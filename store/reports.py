@@ -241,6 +241,7 @@ class Reports:
         query = select(sub).order_by(sub.c.platform, sub.c.chat_id, sub.c.thread_id)
         async with self._engine.connect() as conn:
             words = await self._followed_words(conn)
+            rhythms = await self._rhythms(conn)
             rows = await conn.execute(query)
             out = []
             for r in rows:
@@ -263,10 +264,21 @@ class Reports:
                                 if k not in _SUBSCRIPTION_BASE and v not in (None, "", [], {})
                             },
                             **words.get(row["id"], {}),
+                            **rhythms.get((row["platform"], row["chat_id"]), {}),
                         },
                     )
                 )
             return out
+
+    @staticmethod
+    async def _rhythms(conn: AsyncConnection) -> dict[tuple[str, str], dict[str, str]]:
+        """(platform, chat) -> its digest mode, quiet hours and zone, where set (issue 13);
+        a chat without them hears each alert at once (the page says "instant")."""
+        out: dict[tuple[str, str], dict[str, str]] = {}
+        for r in await conn.execute(select(t.chat_rhythms)):
+            chosen = {"digest": r.digest, "quiet hours": r.quiet, "time zone": r.tz}
+            out[(r.platform, r.chat_id)] = {k: v for k, v in chosen.items() if v}
+        return out
 
     @staticmethod
     async def _followed_words(conn: AsyncConnection) -> dict[int, dict[str, list[str]]]:

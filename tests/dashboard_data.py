@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from models import Evidence, Match, Story
-from store import FeedUpdate, FollowedTerm, Store
+from store import ChatRhythm, FeedUpdate, FollowedTerm, Store
 
 FEEDS = [
     ("hespress_ar", "https://www.hespress.com/feed", "ar"),
@@ -92,3 +92,6 @@ async def seed(store: Store, now: datetime) -> None:
         "discord", "9001", [FollowedTerm("غزة", "غزه"), FollowedTerm("OpenAI", "openai")], now
     )
     await store.set_mutes("discord", "9001", ["ai_policy"], now + timedelta(hours=24), now)
+    # its rhythm: a morning digest in its own zone, quiet at night
+    rhythm = ChatRhythm(digest="daily 07:30", tz="Asia/Riyadh", quiet="23:00-07:00")
+    await store.set_chat_rhythm("discord", "9001", rhythm, now, release_at=now)

@@ -192,6 +192,12 @@ async def test_subscriptions_by_platform_with_labels_and_pause_reason(
     discord = page[page.index("<code>9001</code>") :]
     assert "follows:</span> غزة, OpenAI" in discord[:1500]
     assert "muted:</span> ai_policy until " in discord[:1500]
+    # and when it hears its alerts; a chat that chose nothing hears each at once
+    assert "digest:</span> daily 07:30" in discord[:1500]
+    assert "quiet hours:</span> 23:00-07:00" in discord[:1500]
+    assert "time zone:</span> Asia/Riyadh" in discord[:1500]
+    telegram = page[page.index("<code>-100123</code>") :]
+    assert "instant" in telegram[:800]
     paused = page[page.index("<code>42</code>") :]
     assert (
         "paused" in paused[:600] and "the bot was blocked" in paused[:600]
