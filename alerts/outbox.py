@@ -150,7 +150,7 @@ def digest_job(head: Delivery, due: list[Delivery], timing: Timing) -> Job:
             folded,
         )
     order = (*head.subscription.labels, FOLLOW_LABEL)
-    items = tuple((d.story, d.match) for d in alerts)
+    items = tuple(NewAlert(d.story, d.match, also=d.also, updated=d.updated) for d in alerts)
     return Job(head, Digest(items, order), rows, folded, digest=True)
 
 

@@ -58,7 +58,7 @@ class Digest:
     then its own words), newest first. Each platform splits them into messages within its
     limits, nothing left out."""
 
-    items: tuple[tuple[Story, Match], ...]
+    items: tuple[NewAlert, ...]  # each story with why it matched and its event's other sources
     order: tuple[str, ...] = ()
 
 
@@ -71,19 +71,19 @@ class DigestSection:
 
 
 def digest_sections(
-    items: Sequence[tuple[Story, Match]], order: Sequence[str]
-) -> list[tuple[str, list[tuple[Story, Match]]]]:
+    items: Sequence[NewAlert], order: Sequence[str]
+) -> list[tuple[str, list[NewAlert]]]:
     """`items` grouped under the first of their labels in `order` (a label outside it comes
     after, in the order first seen), newest first within a group. A story is shown once."""
     rank = {label: i for i, label in enumerate(order)}
-    groups: dict[str, list[tuple[Story, Match]]] = {}
-    for story, found in items:
-        labels = found.labels or (FOLLOW_LABEL,)
+    groups: dict[str, list[NewAlert]] = {}
+    for item in items:
+        labels = item.match.labels or (FOLLOW_LABEL,)
         first = min(labels, key=lambda label: rank.get(label, len(rank)))
-        groups.setdefault(first, []).append((story, found))
+        groups.setdefault(first, []).append(item)
     ordered = sorted(groups, key=lambda label: rank.get(label, len(rank)))  # stable
     return [
-        (label, sorted(groups[label], key=lambda item: item[0].published, reverse=True))
+        (label, sorted(groups[label], key=lambda item: item.story.published, reverse=True))
         for label in ordered
     ]
 
@@ -199,7 +199,13 @@ def render_with(
         case Digest(items, order):
             header = texts.t("digest", lang, count=len(items))
             sections = [
-                DigestSection(label, tuple(alert_view(s, m, lang, sources) for s, m in group))
+                DigestSection(
+                    label,
+                    tuple(
+                        alert_view(a.story, a.match, lang, sources, also=a.also, updated=a.updated)
+                        for a in group
+                    ),
+                )
                 for label, group in digest_sections(items, order)
             ]
             return RenderedDigest(digest(header, sections))

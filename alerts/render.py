@@ -115,3 +115,11 @@ def group_name(label: str, labels: Mapping[str, LabelInfo], lang: str) -> str:
     if label == FOLLOW_LABEL:
         return texts.t("digest_own_words", lang)
     return label_name(label, labels, lang)
+
+
+def digest_sources(view: AlertView, most: int = 4) -> str:
+    """A digest line's sources: the story's own, then the other outlets that reported the
+    same event (issue 14), at most `most` names, each once."""
+    names = list(dict.fromkeys([view.source, *(name for name, _ in view.also)]))
+    shown = ", ".join(names[:most])
+    return shown + (" …" if len(names) > most else "")

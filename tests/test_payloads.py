@@ -132,6 +132,10 @@ async def test_telegram_edit_of_a_message_it_no_longer_has_fails(
     assert isinstance(result, Failed) and result.reason == "Message to edit not found"
 
 
+def digest(items: tuple[tuple[Story, Match], ...], order: tuple[str, ...]) -> Digest:
+    return Digest(tuple(NewAlert(s, m) for s, m in items), order)
+
+
 MUSK = Match(("musk",), (Evidence("musk", "musk", "Musk", "title"),))
 BOTH = Match(("musk", "trump"), TRUMP.evidence + MUSK.evidence)
 
@@ -142,7 +146,7 @@ async def test_telegram_digest_fills_messages_within_the_limit_grouped_newest_fi
     sender = telegram.sender
     long = "headline words " * 12  # each line ~200 characters: several messages are needed
     items = tuple((story(i, title=f"Trump story {i} {long}"), TRUMP) for i in range(1, 61))
-    rendered = sender.render(Digest(items, ("trump",)), "en")
+    rendered = sender.render(digest(items, ("trump",)), "en")
     result = await sender.send(target("telegram", str(CHAT)), rendered)
     messages = fake_telegram.messages(CHAT)
     assert isinstance(result, Sent) and len(result.message_ids) == len(messages) > 1
@@ -168,7 +172,7 @@ async def test_telegram_digest_groups_stories_by_the_chats_labels(
         (story(3, "Musk meets Trump"), BOTH),
         (story(4, "Trump speaks"), TRUMP),
     )
-    rendered = sender.render(Digest(items, ("musk", "trump", "#follow")), "en")
+    rendered = sender.render(digest(items, ("musk", "trump", "#follow")), "en")
     await sender.send(target("telegram", str(CHAT)), rendered)
     [message] = fake_telegram.messages(CHAT)
     assert [line.strip("\u200e\u200f") for line in message.visible.split("\n")] == [
@@ -184,11 +188,22 @@ async def test_telegram_digest_groups_stories_by_the_chats_labels(
     ]
 
 
+async def test_a_digest_line_names_the_other_outlets_of_the_same_event(
+    telegram: TelegramPlatform, fake_telegram: FakeTelegram
+) -> None:
+    sender = telegram.sender
+    other = Story("o1", "aljazeera_ar", "Trump, again", "", "https://a.test/1", T0, None, "ar")
+    payload = Digest((NewAlert(story(1), TRUMP, also=(other,)),), ("trump",))
+    await sender.send(target("telegram", str(CHAT)), sender.render(payload, "en"))
+    [message] = fake_telegram.messages(CHAT)
+    assert "• Trump story 1 · hespress_ar, aljazeera_ar" in message.visible
+
+
 async def test_telegram_digest_of_one_story_has_no_part_numbers(
     telegram: TelegramPlatform, fake_telegram: FakeTelegram
 ) -> None:
     sender = telegram.sender
-    rendered = sender.render(Digest(((story(1), TRUMP),)), "ar")
+    rendered = sender.render(Digest((NewAlert(story(1), TRUMP),)), "ar")
     await sender.send(target("telegram", str(CHAT), "ar"), rendered)
     [message] = fake_telegram.messages(CHAT)
     assert message.visible.split("\n")[0] == "\u200fموجز الأخبار (1)"
@@ -246,7 +261,7 @@ async def test_discord_digest_lists_each_label_in_embeds_within_discord_limits(
     items = tuple((story(i, title=f"Trump story {i} {long}"), TRUMP) for i in range(1, 101))
     items += ((story(101, "Musk launches a rocket"), MUSK),)
     result = await sender.send(
-        target("discord", str(CHANNEL_A)), sender.render(Digest(items, ("musk", "trump")), "en")
+        target("discord", str(CHANNEL_A)), sender.render(digest(items, ("musk", "trump")), "en")
     )
     messages = fake_discord.messages
     assert isinstance(result, Sent) and len(result.message_ids) == len(messages) > 1
@@ -273,7 +288,7 @@ async def test_console_prints_new_edit_and_digest() -> None:
     for payload in (
         NewAlert(story(1), TRUMP),
         EditAlert(story(1, title="fixed"), TRUMP, "x"),
-        Digest(((story(2), TRUMP), (story(3), TRUMP))),
+        Digest((NewAlert(story(2), TRUMP), NewAlert(story(3), TRUMP))),
     ):
         # an id is recorded even for the terminal, so that an edit prints an UPDATE (issue 14)
         assert await sender.send(to, sender.render(payload, "en")) == Sent(("printed",))

@@ -35,6 +35,7 @@ from alerts.render import (
     RLM,
     AlertView,
     clean,
+    digest_sources,
     group_name,
     is_rtl,
     label_name,
@@ -212,7 +213,7 @@ def render_digest(
             parts = [
                 "•",
                 style.paint(_title(view.story, lang), BOLD),
-                style.paint(isolate(view.source, lang), CYAN),
+                style.paint(isolate(digest_sources(view), lang), CYAN),
                 _link(view.story.link, lang, style),
             ]
             lines.append(_mark(lang) + "  ".join(p for p in parts if p))

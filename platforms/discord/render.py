@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from alerts.payloads import DigestSection, pack, part_title
-from alerts.render import AlertView, group_name, label_name, shorten
+from alerts.render import AlertView, digest_sources, group_name, label_name, shorten
 from core.texts import t
 from models import FOLLOW_LABEL, LabelInfo, Match, Story
 
@@ -312,7 +312,7 @@ def digest_messages(
             link = safe_url(view.story.link)
             target = link.replace("(", "%28").replace(")", "%29") if link else None
             shown = f"[{head}]({target})" if target else head
-            line = f"• {shown} — {clean(view.source, 60)}"
+            line = f"• {shown} — {clean(digest_sources(view), 160)}"
             candidate = f"{description}\n{line}" if description else line
             if description and discord_len(candidate) > DESCRIPTION_LIMIT:
                 embeds.append(

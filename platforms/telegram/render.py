@@ -28,7 +28,17 @@ from datetime import tzinfo
 from urllib.parse import urlsplit
 
 from alerts.payloads import DigestSection, part_title
-from alerts.render import LRM, RLM, AlertView, clean, group_name, is_rtl, local_time, shorten
+from alerts.render import (
+    LRM,
+    RLM,
+    AlertView,
+    clean,
+    digest_sources,
+    group_name,
+    is_rtl,
+    local_time,
+    shorten,
+)
 from core.texts import t
 from models import FOLLOW_LABEL, LabelInfo, Match, Story
 
@@ -216,7 +226,8 @@ def render_digest(
         name = cut(clean(group_name(section.label, labels, lang)), 64)
         for view in section.views:
             title = cut(clean(view.story.title) or t("no_title", lang), DIGEST_TITLE_CHARS)
-            source = esc(cut(clean(view.source), 64), quote=False)
+            sources = cut(clean(digest_sources(view)), 160)
+            source = esc(sources, quote=False)
             link = safe_link(view.story.link)
             shown = esc(title, quote=False)
             if link:
@@ -227,7 +238,7 @@ def render_digest(
                     name,
                     AlertText(
                         html=f"{mark}• {shown}{SEPARATOR}{source}",
-                        plain=f"{mark}• {title}{SEPARATOR}{clean(view.source)}"
+                        plain=f"{mark}• {title}{SEPARATOR}{sources}"
                         + (f"\n{link}" if link else ""),
                     ),
                 )
