@@ -121,37 +121,29 @@ def payload_for(delivery: Delivery) -> Payload | None:
 @dataclass(frozen=True)
 class Job:
     """One send: the payload, and the outbox rows its outcome is recorded on. An alert or an
-    edit is one row (`rows == (head,)`); a digest (issue 13) holds every alert of the
-    subscription that was due, and `folded` the edits of stories it shows in their latest
-    state (they need no message of their own)."""
+    edit is one row (`rows == (head.outbox_id,)`); a digest (issue 13) every alert of the
+    subscription that was due."""
 
     head: Delivery
     payload: Payload
     rows: tuple[int, ...]
-    folded: tuple[int, ...] = ()
     digest: bool = False
 
 
 def digest_job(head: Delivery, due: list[Delivery], timing: Timing) -> Job:
     """The send for an alert that waited for a digest (`head`), given every row of its
     subscription that is due (`due`, oldest first, `head` among them): the alerts go out in
-    one Digest; an edit of a story in it is folded in; an edit of a story sent before stays
-    queued, to be sent on its own after. A chat without digest mode whose quiet hours held
-    one alert only gets that alert as usual."""
+    one Digest, each in its latest state. Edits (revision > 0: of alerts sent before) are not
+    part of it; they stay queued and go out on their own after. A chat without digest mode
+    whose quiet hours held one alert only gets that alert as usual."""
     alerts = [d for d in due if d.revision == 0] or [head]
-    shown = {d.story.id for d in alerts}
-    folded = tuple(d.outbox_id for d in due if d.revision > 0 and d.story.id in shown)
     rows = tuple(d.outbox_id for d in alerts)
     if len(alerts) == 1 and timing.rhythm.kind == "instant":
-        return Job(
-            head,
-            NewAlert(head.story, head.match, also=head.also, updated=head.updated),
-            rows,
-            folded,
-        )
+        alone = NewAlert(head.story, head.match, also=head.also, updated=head.updated)
+        return Job(head, alone, rows)
     order = (*head.subscription.labels, FOLLOW_LABEL)
     items = tuple(NewAlert(d.story, d.match, also=d.also, updated=d.updated) for d in alerts)
-    return Job(head, Digest(items, order), rows, folded, digest=True)
+    return Job(head, Digest(items, order), rows, digest=True)
 
 
 @dataclass
@@ -523,11 +515,6 @@ class OutboxWorker:
                 await self._digest_sent(job, result)
             case Sent():
                 await self._sent(delivery, result)
-                if job.folded:  # the one alert quiet hours held, with its edits folded in
-                    await self._record(
-                        f"folded outbox={delivery.outbox_id}",
-                        lambda: self._store.mark_digest_sent((), job.folded, self._clock()),
-                    )
             case Retry():
                 await self._retry(delivery, result)
             case Moved():
@@ -555,15 +542,14 @@ class OutboxWorker:
         now = self._clock()
         await self._record(
             f"digest sent outbox={job.head.outbox_id}",
-            lambda: self._store.mark_digest_sent(job.rows, job.folded, now),
+            lambda: self._store.mark_digest_sent(job.rows, now),
         )
         self.stats.bump(self.stats.sent, sub.platform)
         log.info(
-            "digest_sent platform=%s chat=%s stories=%d folded=%d messages=%d",
+            "digest_sent platform=%s chat=%s stories=%d messages=%d",
             sub.platform,
             sub.chat_id,
             len(job.rows),
-            len(job.folded),
             len(result.message_ids),
         )
 

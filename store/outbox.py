@@ -288,12 +288,9 @@ class OutboxRepository(Repository):
         async with self._db.read() as conn:
             return await self._deliveries(conn, list(await conn.execute(query)))
 
-    async def mark_digest_sent(
-        self, sent: Sequence[int], folded: Sequence[int], now: datetime
-    ) -> None:
-        """The digest holding the alerts `sent` went out; the edits `folded` into it (their
-        story was in it, in its latest state) need no message of their own. Neither keeps a
-        message id: a digest message is not the story's own, so no later edit replaces it."""
+    async def mark_digest_sent(self, sent: Sequence[int], now: datetime) -> None:
+        """The digest holding the alerts `sent` went out. They keep no message id: a digest
+        message is not the story's own, so no later edit (a correction) replaces it."""
         async with self._db.write() as conn:
             for start in range(0, len(sent), 500):
                 await conn.execute(
@@ -306,17 +303,6 @@ class OutboxRepository(Repository):
                         digest_at=func.coalesce(t.outbox.c.digest_at, now),
                         attempts=t.outbox.c.attempts + 1,
                         last_error=None,
-                        claimed_by=None,
-                        claim_until=None,
-                    )
-                )
-            for start in range(0, len(folded), 500):
-                await conn.execute(
-                    update(t.outbox)
-                    .where(t.outbox.c.id.in_(list(folded[start : start + 500])))
-                    .values(
-                        status="cancelled",
-                        last_error="shown in a digest, in its latest state",
                         claimed_by=None,
                         claim_until=None,
                     )

@@ -121,9 +121,7 @@ class DeliveryStore(ChatLifecycleStore, LeaseStore, Protocol):
 
     async def digest_deliveries(self, subscription_id: int, now: datetime) -> list[Delivery]: ...
 
-    async def mark_digest_sent(
-        self, sent: Sequence[int], folded: Sequence[int], now: datetime
-    ) -> None: ...
+    async def mark_digest_sent(self, sent: Sequence[int], now: datetime) -> None: ...
 
     async def pause_subscription(
         self, subscription_id: int, reason: str, now: datetime
