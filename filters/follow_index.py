@@ -49,6 +49,7 @@ from models import FOLLOW_LABEL, Evidence
 
 __all__ = ["FollowHit", "FollowIndex", "by_subscription", "fold_for_follows"]
 
+_new = tuple.__new__
 _LATIN_PLURALS = frozenset(("", "s", "es"))
 _NOTHING = frozenset(("",))
 _LAM_PREFIXES = frozenset(("ل", "ول", "فل"))
@@ -116,6 +117,9 @@ class FollowIndex:
             self._subs.extend(sorted(set(by_key[key])))
             self._starts.append(len(self._subs))
         del by_key
+        # Hits hand out views of _subs, not copies: a word many chats follow has thousands
+        # of them, and copying them for every story was a third of `find` (BENCHMARKS.md).
+        self._subs_view = memoryview(self._subs)
         # Automaton key j -> what to check for it, one integer: term << _RULE_BITS | rule. The
         # rare key two terms share (an لل spelling that is another term's word) holds -1 - i,
         # its entries in _shared[i]. Flat integers keep 200,000 terms small (BENCHMARKS.md).
@@ -231,7 +235,7 @@ class FollowIndex:
         size = len(source)
         terms = self._terms
         starts = self._starts
-        subs = self._subs
+        subs = self._subs_view
         split = len(title)
         hits = []
         for term, (lo, hi) in found.items():
@@ -245,22 +249,25 @@ class FollowIndex:
             if moved and b < size and source[b] in _MARKS and text[hi - 1] in _AR:
                 marks = _MARKS_RUN.match(source, b)  # harakat after a last letter (ذكاءً)
                 b = marks.end() if marks else b
+            # tuple.__new__ is how a named tuple's own _make builds it, without the call
+            # through its __new__ (half the cost of a hit)
             if a < split:
-                evidence = Evidence(FOLLOW_LABEL, terms[term], source[a:b], "title", a, b)
+                evidence = _new(Evidence, (FOLLOW_LABEL, terms[term], source[a:b], "title", a, b))
             else:
                 base = split + 1
-                evidence = Evidence(
-                    FOLLOW_LABEL, terms[term], source[a:b], "summary", a - base, b - base
+                evidence = _new(
+                    Evidence,
+                    (FOLLOW_LABEL, terms[term], source[a:b], "summary", a - base, b - base),
                 )
-            hits.append(FollowHit(evidence, subs[starts[term] : starts[term + 1]]))
+            hits.append(_new(FollowHit, (evidence, subs[starts[term] : starts[term + 1]])))
         return tuple(hits)
 
 
 class FollowHit(NamedTuple):
     """A followed word found in a story: where (as evidence labelled `#follow`, the matching
-    form as `term`, the story's own words as `text`), and the subscriptions that follow it.
-    (A named tuple: a story makes a dozen or more, and it is built faster than a frozen
-    dataclass.)"""
+    form as `term`, the story's own words as `text`), and the subscriptions that follow it
+    (a read-only view into the index, not a copy). A named tuple: a story makes a dozen or
+    more, and it is built faster than a frozen dataclass."""
 
     evidence: Evidence
     subscriptions: Sequence[int]
