@@ -104,7 +104,7 @@ def vocabulary(
                     seen.add(f"{word} {tokens[i + 1]}")
                     if i + 2 < len(tokens) and ok(tokens[i + 2]):
                         seen.add(f"{word} {tokens[i + 1]} {tokens[i + 2]}")
-        for term in seen:
+        for term in sorted(seen):  # not set order: the same draw in every run (PYTHONHASHSEED)
             (words, pairs, triples)[term.count(" ")][term] += 1
     most = max(1, int(specific * len(texts)))
     return tuple(  # type: ignore[return-value]
