@@ -42,6 +42,7 @@ from filters.automaton import (
     _WORD_PREFIXES,
     Folded,
     _Key,
+    _remove,
     fold_text,
 )
 from filters.automaton import _edges as _automaton_edges
@@ -85,9 +86,8 @@ def fold_for_follows(text: str) -> Folded:
         low = low.translate(_UNACCENT)
     stages = folded.stages
     if "ء" in low:
-        removed = tuple(m.start() - k for k, m in enumerate(_HAMZA.finditer(low)))
+        low, removed = _remove(_HAMZA, low)
         stages = (*stages, removed)
-        low = low.replace("ء", "")
     return Folded(low, folded.offsets, stages)
 
 
