@@ -117,9 +117,10 @@ class FollowIndex:
             self._subs.extend(sorted(set(by_key[key])))
             self._starts.append(len(self._subs))
         del by_key
-        # Hits hand out views of _subs, not copies: a word many chats follow has thousands
-        # of them, and copying them for every story was a third of `find` (BENCHMARKS.md).
-        self._subs_view = memoryview(self._subs)
+        # Hits hand out read-only views of _subs, not copies: a word many chats follow has
+        # thousands of them, and copying them for every story cost about a fifth of `find`
+        # (BENCHMARKS.md, "/follow at scale").
+        self._subs_view = memoryview(self._subs).toreadonly()
         # Automaton key j -> what to check for it, one integer: term << _RULE_BITS | rule. The
         # rare key two terms share (an لل spelling that is another term's word) holds -1 - i,
         # its entries in _shared[i]. Flat integers keep 200,000 terms small (BENCHMARKS.md).
