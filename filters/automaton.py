@@ -36,6 +36,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate, product
 from operator import attrgetter
 from typing import NamedTuple
@@ -116,6 +117,11 @@ def _remove(pattern: re.Pattern[str], text: str) -> tuple[str, tuple[int, ...]]:
     return "".join(parts), tuple(accumulate(map(len, parts[:-1])))
 
 
+# A story is folded for the watchlists, then again for the chats' /follow words
+# (filters.follow_index): the same text, so the second fold is the first one kept (issue 13,
+# BENCHMARKS.md "/follow at scale"). A Folded is immutable, so sharing it is safe; a few
+# entries cover a poll's story-by-story order and threads matching side by side.
+@lru_cache(maxsize=16)
 def fold_text(text: str) -> Folded:
     """Fold `text` for matching, keeping case and ء, with a map back to original offsets.
     Separators inside a phrase (quotes, brackets, dots, hyphens, apostrophes, line breaks)
@@ -152,16 +158,17 @@ _EXTRA_SPACES = re.compile("(?<= ) ")  # one match per extra space: positions st
 
 
 def fold_phrase(text: str) -> str:
-    """A configured phrase folded like a text (the same rules, offsets dropped)."""
-    return fold_text(text).text
+    """A configured phrase folded like a text (the same rules, offsets dropped; not kept:
+    thousands of phrases would only push the stories out)."""
+    return fold_text.__wrapped__(text).text
 
 
 # -- phrases ----------------------------------------------------------------------------------
 
 
-def _ar_set() -> frozenset[str]:
+def _class_chars(spec: str) -> frozenset[str]:
+    """The characters of a regex character class's body (single characters and ranges)."""
     out: set[str] = set()
-    spec = AR_LETTERS
     i = 0
     while i < len(spec):
         if i + 2 < len(spec) and spec[i + 1] == "-":
@@ -170,10 +177,17 @@ def _ar_set() -> frozenset[str]:
         else:
             out.add(spec[i])
             i += 1
-    return frozenset(out - set(_REMOVED_CLASS))
+    return frozenset(out)
+
+
+def _ar_set() -> frozenset[str]:
+    return _class_chars(AR_LETTERS) - set(_REMOVED_CLASS)
 
 
 _AR = _ar_set()
+# What _MARKS_RUN reads, as a set: most words have no mark after them, and a set says so
+# faster than a regex call.
+_MARKS = _class_chars(_REMOVED_CLASS)
 _AR_RUN = re.compile(f"[{AR_LETTERS}]*")
 _WORD_SPLIT = re.compile(r"[^\W_]+")
 

@@ -28,25 +28,29 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick_rs
 
 from filters.automaton import (
     _AR,
+    _MARKS,
     _MARKS_RUN,
     _NAME_PREFIXES,
     _WORD_PREFIXES,
     Folded,
-    _edges,
     _Key,
+    _remove,
     fold_text,
 )
+from filters.automaton import _edges as _automaton_edges
 from models import FOLLOW_LABEL, Evidence
 
 __all__ = ["FollowHit", "FollowIndex", "by_subscription", "fold_for_follows"]
 
+_new = tuple.__new__
 _LATIN_PLURALS = frozenset(("", "s", "es"))
 _NOTHING = frozenset(("",))
 _LAM_PREFIXES = frozenset(("ل", "ول", "فل"))
@@ -82,9 +86,8 @@ def fold_for_follows(text: str) -> Folded:
         low = low.translate(_UNACCENT)
     stages = folded.stages
     if "ء" in low:
-        removed = tuple(m.start() - k for k, m in enumerate(_HAMZA.finditer(low)))
+        low, removed = _remove(_HAMZA, low)
         stages = (*stages, removed)
-        low = low.replace("ء", "")
     return Folded(low, folded.offsets, stages)
 
 
@@ -114,36 +117,39 @@ class FollowIndex:
             self._subs.extend(sorted(set(by_key[key])))
             self._starts.append(len(self._subs))
         del by_key
-        # automaton key j -> its first entry; an entry is (term, edge rule, next entry or -1)
-        self._rules: list[_Key] = []
-        rule_ids: dict[tuple[bool, bool, str, bool], int] = {}
-        first: dict[str, int] = {}
-        self._entry_term = array("l")
-        self._entry_rule = array("l")
-        self._entry_next = array("l")
+        # Hits hand out read-only views of _subs, not copies: a word many chats follow has
+        # thousands of them, and copying them for every story cost about a fifth of `find`
+        # (BENCHMARKS.md, "/follow at scale").
+        self._subs_view = memoryview(self._subs).toreadonly()
+        # Automaton key j -> what to check for it, one integer: term << _RULE_BITS | rule. The
+        # rare key two terms share (an لل spelling that is another term's word) holds -1 - i,
+        # its entries in _shared[i]. Flat integers keep 200,000 terms small (BENCHMARKS.md).
+        codes: dict[str, int] = {}
+        shared: list[list[int]] = []
 
-        def add(pattern: str, term: int, rule: tuple[bool, bool, str, bool]) -> None:
-            rule_id = rule_ids.get(rule)
-            if rule_id is None:
-                rule_id = rule_ids[rule] = len(self._rules)
-                self._rules.append(_rule(*rule))
-            entry = len(self._entry_term)
-            self._entry_term.append(term)
-            self._entry_rule.append(rule_id)
-            self._entry_next.append(first.get(pattern, -1))
-            first[pattern] = entry
+        def add(pattern: str, term: int, rule: int) -> None:
+            code = term << _RULE_BITS | rule
+            before = codes.get(pattern)
+            if before is None:
+                codes[pattern] = code
+            elif before >= 0:
+                codes[pattern] = -1 - len(shared)
+                shared.append([code, before])
+            else:
+                shared[-1 - before].insert(0, code)  # the latest first, as it always was
 
         for term, key in enumerate(self._terms):
             words = key.split(" ")
             first_ar, last_ar = _is_arabic(words[0]), _is_arabic(words[-1])
             plural = not last_ar and len(words[-1]) >= _MIN_PLURAL_STEM and words[-1].isalpha()
             if first_ar and words[0].startswith("ال") and len(words[0]) > 3:
-                add(key, term, (first_ar, last_ar, "name", plural))
-                add(key[1:], term, (first_ar, last_ar, "lam", plural))  # لل + ذكاء: ل + لذكاء
+                add(key, term, _rule(first_ar, last_ar, _NAME, plural))
+                add(key[1:], term, _rule(first_ar, last_ar, _LAM, plural))  # لل + ذكاء: ل + لذكاء
             else:
-                add(key, term, (first_ar, last_ar, "word", plural))
-        patterns = list(first)
-        self._first = array("l", (first[p] for p in patterns))
+                add(key, term, _rule(first_ar, last_ar, _WORD, plural))
+        patterns = list(codes)
+        self._codes = array("q", (codes[p] for p in patterns))
+        self._shared = tuple(tuple(entries) for entries in shared)
         self._automaton = (
             ahocorasick_rs.AhoCorasick(
                 patterns,
@@ -161,9 +167,10 @@ class FollowIndex:
     def find(self, title: str, summary: str) -> tuple[FollowHit, ...]:
         """Every followed word this story holds, once each, with the chats that follow it.
 
-        The cost is one fold and one automaton pass, plus a little per word found: it does
-        not grow with the number of chats (the fan-out to each chat's alert is the queue's
-        work, as it is for labels)."""
+        The cost is one fold (shared with the watchlist matcher's, `fold_text` keeps the
+        last few) and one automaton pass, plus a little per word found: it does not grow
+        with the number of chats (the fan-out to each chat's alert is the queue's work, as
+        it is for labels)."""
         automaton = self._automaton
         if automaton is None:
             return ()
@@ -173,38 +180,95 @@ class FollowIndex:
         raw = automaton.find_matches_as_indexes(text, overlapping=True)
         if not raw:
             return ()
+        # The loop below runs for every raw occurrence (about 45 a story with 13,000 terms,
+        # most of them short Arabic words inside longer ones), so it is written flat: the
+        # rules of filters.automaton._edges for the few edge rules a followed word has.
         n = len(text)
+        codes = self._codes
         found: dict[int, tuple[int, int]] = {}  # term -> its first whole-word occurrence
         for index, start, end in raw:
-            entry = self._first[index]
-            while entry >= 0:
-                term = self._entry_term[entry]
-                if term not in found:
-                    edges = _edges(text, n, start, end, self._rules[self._entry_rule[entry]])
-                    if edges is not None:
-                        found[term] = edges
-                entry = self._entry_next[entry]
-        hits = []
+            code = codes[index]
+            if code < 0:
+                for entry in self._shared[-1 - code]:
+                    term = entry >> _RULE_BITS
+                    if term not in found:
+                        edges = _edges(text, n, start, end, entry & _RULE_MASK)
+                        if edges is not None:
+                            found[term] = edges
+                continue
+            term = code >> _RULE_BITS
+            if term in found:
+                continue
+            rule = code & _RULE_MASK
+            lo = start
+            hi = end
+            # after the last word: an Arabic word takes nothing (most occurrences that do
+            # not count end inside a longer word: checked first), a Latin one maybe a plural
+            if end < n:
+                c = text[end]
+                if rule & _LAST_AR:
+                    if c in _AR:
+                        continue
+                elif c.isalnum() and c not in _AR:
+                    if not rule & _PLURAL:
+                        continue
+                    hi = end + 1
+                    while hi < n and (c := text[hi]).isalnum() and c not in _AR:
+                        hi += 1
+                    if text[end:hi] not in _LATIN_PLURALS:
+                        continue
+            # before the first word: an Arabic one, only its allowed proclitics (the لل
+            # spelling needs one); a Latin one, no Latin letter or digit
+            if rule & _FIRST_AR:
+                while lo and text[lo - 1] in _AR and start - lo < 5:
+                    lo -= 1
+                if text[lo:start] not in _PREFIXES[rule >> _PREFIX_SHIFT]:
+                    continue
+            elif start and (c := text[start - 1]).isalnum() and c not in _AR:
+                continue
+            found[term] = (lo, hi)
+        # Back to the story's own offsets (Folded.original, inlined for its common case:
+        # one stage of removed characters, hamza or marks) and its own words as evidence.
+        stages = folded.stages
+        removed = stages[0] if len(stages) == 1 and folded.offsets is None else None
+        moved = bool(stages or folded.offsets)
+        original = folded.original
+        size = len(source)
+        terms = self._terms
+        starts = self._starts
+        subs = self._subs_view
         split = len(title)
+        hits = []
         for term, (lo, hi) in found.items():
-            a, b = folded.original(lo), folded.original(hi - 1) + 1
-            if (folded.stages or folded.offsets) and text[hi - 1] in _AR:
-                marks = _MARKS_RUN.match(source, b)  # the harakat after a last letter (ذكاءً)
+            if removed is not None:
+                a = lo + bisect_right(removed, lo)
+                b = hi + bisect_right(removed, hi - 1)  # original(hi - 1) + 1
+            elif moved:
+                a, b = original(lo), original(hi - 1) + 1
+            else:
+                a, b = lo, hi
+            if moved and b < size and source[b] in _MARKS and text[hi - 1] in _AR:
+                marks = _MARKS_RUN.match(source, b)  # harakat after a last letter (ذكاءً)
                 b = marks.end() if marks else b
-            field, base = ("title", 0) if a < split else ("summary", split + 1)
-            evidence = Evidence(
-                FOLLOW_LABEL, self._terms[term], source[a:b], field, a - base, b - base
-            )
-            hits.append(
-                FollowHit(evidence, self._subs[self._starts[term] : self._starts[term + 1]])
-            )
+            # tuple.__new__ is how a named tuple's own _make builds it, without the call
+            # through its __new__ (half the cost of a hit)
+            if a < split:
+                evidence = _new(Evidence, (FOLLOW_LABEL, terms[term], source[a:b], "title", a, b))
+            else:
+                base = split + 1
+                evidence = _new(
+                    Evidence,
+                    (FOLLOW_LABEL, terms[term], source[a:b], "summary", a - base, b - base),
+                )
+            hits.append(_new(FollowHit, (evidence, subs[starts[term] : starts[term + 1]])))
         return tuple(hits)
 
 
-@dataclass(frozen=True, slots=True)
-class FollowHit:
+class FollowHit(NamedTuple):
     """A followed word found in a story: where (as evidence labelled `#follow`, the matching
-    form as `term`, the story's own words as `text`), and the subscriptions that follow it."""
+    form as `term`, the story's own words as `text`), and the subscriptions that follow it
+    (a read-only view into the index, not a copy). A named tuple: a story makes a dozen or
+    more, and it is built faster than a frozen dataclass."""
 
     evidence: Evidence
     subscriptions: Sequence[int]
@@ -219,8 +283,28 @@ def by_subscription(hits: Iterable[FollowHit]) -> dict[int, list[Evidence]]:
     return out
 
 
-def _rule(first_ar: bool, last_ar: bool, prefixes: str, plural: bool) -> _Key:
-    """The edge rule of a key (filters.automaton._edges reads only these four fields)."""
-    before = {"word": _WORD_PREFIXES, "name": _NAME_PREFIXES, "lam": _LAM_PREFIXES}[prefixes]
-    after = _LATIN_PLURALS if plural else _NOTHING
-    return _Key(0, 0, first_ar, last_ar, before if first_ar else frozenset(), after)
+# A key's edge rule, in the low bits of its code: which ends are Arabic, whether a Latin last
+# word may take a plural, and which proclitics an Arabic first word may carry.
+_FIRST_AR, _LAST_AR, _PLURAL = 1, 2, 4
+_PREFIX_SHIFT = 3
+_WORD, _NAME, _LAM = 0, 1, 2  # with the article (a bare word), without (it has its own), لل
+_PREFIXES = (_WORD_PREFIXES, _NAME_PREFIXES, _LAM_PREFIXES)
+_RULE_BITS = 5
+_RULE_MASK = (1 << _RULE_BITS) - 1
+
+
+def _rule(first_ar: bool, last_ar: bool, prefixes: int, plural: bool) -> int:
+    return (
+        (_FIRST_AR if first_ar else 0)
+        | (_LAST_AR if last_ar else 0)
+        | (_PLURAL if plural else 0)
+        | prefixes << _PREFIX_SHIFT
+    )
+
+
+def _edges(text: str, n: int, start: int, end: int, rule: int) -> tuple[int, int] | None:
+    """filters.automaton._edges for a key's rule code (the loop of `find` inlines it)."""
+    first_ar, last_ar = bool(rule & _FIRST_AR), bool(rule & _LAST_AR)
+    before = _PREFIXES[rule >> _PREFIX_SHIFT] if first_ar else frozenset()
+    after = _LATIN_PLURALS if rule & _PLURAL else _NOTHING
+    return _automaton_edges(text, n, start, end, _Key(0, 0, first_ar, last_ar, before, after))
