@@ -134,6 +134,22 @@ async def build(url: str, feeds: int, stories: int, chats: int) -> None:
                 for c in range(chats)
             ],
         )
+        # issue 13: a third of the chats take a digest, a fifth keep quiet hours
+        await conn.execute(
+            insert(t.chat_rhythms),
+            [
+                {
+                    "platform": "telegram" if c % 2 else "discord",
+                    "chat_id": str(-100_000 - c),
+                    "digest": "daily 07:30" if c % 3 == 0 else None,
+                    "tz": "Asia/Riyadh" if c % 3 == 0 else None,
+                    "quiet": "23:00-07:00" if c % 5 == 0 else None,
+                    "updated_at": NOW,
+                }
+                for c in range(chats)
+                if c % 3 == 0 or c % 5 == 0
+            ],
+        )
     await engine.dispose()
 
 
