@@ -91,6 +91,14 @@ async def make_due(engine: AsyncEngine, feed_ids: list[str] | None = None) -> No
         await conn.execute(query)
 
 
+def polls_by_instance(work: Path, instances: int) -> list[int]:
+    """How many polls each instance has logged so far."""
+    return [
+        (work / f"instance{k}.log").read_text(encoding="utf-8").count(" feed_polled id=")
+        for k in range(instances)
+    ]
+
+
 def check_alive(procs: list[asyncio.subprocess.Process], work: Path) -> None:
     """Stop the run, with the instance's last words, as soon as one instance has exited."""
     for k, proc in enumerate(procs):
@@ -142,7 +150,8 @@ async def run_config(
             work,
             f"database: {url}\nfeeds:\n{lines}\nhttp:\n  allow_private_addresses: true\n"
             f"  total_timeout: 10\ntelegram:\n  api_base_url: {fake.api_base_url}\n"
-            "health:\n  enabled: false\nlogging:\n  level: WARNING\n",
+            # INFO: each instance logs its polls (feed_polled), which tells how they shared them
+            "health:\n  enabled: false\nlogging:\n  level: INFO\n",
         )
         # the harness reads and writes the live database beside the instances, as the bot's own
         # engine does (on SQLite: WAL, busy timeout, never creating the file)
@@ -174,11 +183,16 @@ async def run_config(
 
         # steady state: every feed due again, each answers 304 to its conditional GET
         await asyncio.sleep(2)  # the first cycle's stragglers, if any, are done
+        first_share = polls_by_instance(work, instances)
         before = {f: len(server.requests(f"/f{f}.xml")) for f in range(feeds)}
         due_at = datetime.now(UTC)
         await make_due(engine)
         done = await wait_polled(engine, feeds, due_at, procs, work)
         steady = done - min(server.requests(f"/f{f}.xml")[before[f]].at for f in range(feeds))
+        await asyncio.sleep(1)  # the last instance's log lines are written
+        steady_share = [
+            n - m for n, m in zip(polls_by_instance(work, instances), first_share, strict=True)
+        ]
         not_modified = all(
             r.headers.get("if-none-match") == '"0"'
             for f in range(feeds)
@@ -201,6 +215,9 @@ async def run_config(
             "feeds/s": f"{feeds / cycle:.0f}",
             "steady cycle (304s)": f"{steady:.2f} s" + ("" if not_modified else " (not 304)"),
             "steady feeds/s": f"{feeds / steady:.0f}",
+            "polls per instance (first / steady)": "/".join(map(str, first_share))
+            + " ; "
+            + "/".join(map(str, steady_share)),
             "alerts": f"{len(seen)}/{expected}",
             "msgs/s": f"{(len(sent) - 1) / span:.1f}",
             "429s": str(len(fake.rate_limited)),
