@@ -148,8 +148,10 @@ async def run_config(
         )
         config = write_config(
             work,
+            # per_host_concurrency: every feed here is on one loopback host, where the default
+            # (2 fetches at a time per host, for real sites) would be all the cycle measured
             f"database: {url}\nfeeds:\n{lines}\nhttp:\n  allow_private_addresses: true\n"
-            f"  total_timeout: 10\ntelegram:\n  api_base_url: {fake.api_base_url}\n"
+            f"  total_timeout: 10\n  per_host_concurrency: 32\ntelegram:\n  api_base_url: {fake.api_base_url}\n"
             # INFO: each instance logs its polls (feed_polled), which tells how they shared them
             "health:\n  enabled: false\nlogging:\n  level: INFO\n",
         )

@@ -87,10 +87,14 @@ class Poller:
         self._clock = clock
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(max_parallel)
-        self._max_parallel = max_parallel
-        # Claim more due feeds as soon as this many slots are free, not only at the next tick
-        # (see dispatch_due); _top_up is that claim in flight, _closed stops it at shutdown.
-        self._top_up_at = max(1, max_parallel // 4)
+        # Claimed feeds held at once: the polls running and three times as many waiting for a
+        # slot, so a slot coming free starts the next poll at once while more are claimed
+        # (dispatch_due). In a busy 300-feed cycle one claim took 0.1-0.3 s (the loop busy
+        # parsing); with as few waiting as running, slots were seen standing empty meanwhile.
+        self._window = 4 * max_parallel
+        # Claim more due feeds as soon as this many places are free, not only at the next tick;
+        # _top_up is that claim in flight, _closed stops it at shutdown.
+        self._top_up_at = max_parallel
         self._top_up: asyncio.Task[None] | None = None
         self._closed = False
         self._on_outcome = on_outcome
@@ -113,17 +117,17 @@ class Poller:
         return await self.poll(await self._claim_due())
 
     async def dispatch_due(self) -> int:
-        """Start polls of due feeds, as many as there are free slots, without waiting for them.
+        """Start polls of due feeds, up to 4 x the parallel polls, without waiting for them.
 
         Each outcome goes to `on_outcome` as soon as it is known, so one slow feed holds back
         neither the alerts of the others nor the next feeds' turns. Returns how many started.
 
-        Only what can start now is claimed, and more as slots come free (_poll_in_background):
+        Only what can start soon is claimed, and more as polls finish (_poll_in_background):
         an instance that claimed every due feed at its tick left nothing to the other
         instances on the database, which then only competed for the CPU (BENCHMARKS.md,
         Several instances), and a crash held all those claims for an interval.
         """
-        free = self._max_parallel - len(self._running)
+        free = self._window - len(self._running)
         if free <= 0:
             return 0
         started = 0
@@ -155,13 +159,13 @@ class Poller:
         """Slots came free: claim more due feeds now, so a long cycle keeps them busy."""
         if self._closed or (self._top_up is not None and not self._top_up.done()):
             return
-        if self._max_parallel - len(self._running) < self._top_up_at:
+        if self._window - len(self._running) < self._top_up_at:
             return
         self._top_up = asyncio.create_task(self._top_up_now(), name="poll-top-up")
 
     async def _top_up_now(self) -> None:
         try:
-            while not self._closed and self._max_parallel - len(self._running) >= self._top_up_at:
+            while not self._closed and self._window - len(self._running) >= self._top_up_at:
                 if not await self.dispatch_due():
                     return
         except Exception as exc:  # the database, briefly: the next tick claims them instead

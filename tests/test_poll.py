@@ -338,11 +338,11 @@ async def test_a_giant_feed_is_capped_to_its_newest_items_and_the_cut_logged(
 async def test_instances_share_a_burst_of_due_feeds(
     database_url: str, clock: FakeClock, feed_server: FeedServer
 ) -> None:
-    """Each instance claims only what it can start, and more as its polls finish: twelve
-    feeds due at once are split between two instances with four slots each, every feed
-    polled once. (An instance used to claim every due feed at its tick, leaving the other
-    instances nothing to do.)"""
-    ids = [f"f{i:02d}" for i in range(12)]
+    """Each instance claims only what it can start soon (4 x its parallel polls), and more
+    as its polls finish: 40 feeds due at once are split between two instances with four
+    slots each, every feed polled once. (An instance used to claim every due feed at its
+    tick, leaving the other instances nothing to do.)"""
+    ids = [f"f{i:02d}" for i in range(40)]
     for feed_id in ids:  # slow enough that the first claims are still polling below
         feed_server.set(f"/{feed_id}.xml", FEED, delay=0.5)
     a, b = await Store.open(database_url), await Store.open(database_url)
@@ -363,8 +363,8 @@ async def test_instances_share_a_burst_of_due_feeds(
                 )
                 for name, store, fetcher in (("a", a, fetch_a), ("b", b, fetch_b))
             }
-            assert await pollers["a"].dispatch_due() == 4  # not all twelve
-            assert await pollers["b"].dispatch_due() == 4  # the other instance gets its share
+            assert await pollers["a"].dispatch_due() == 16  # not all 40
+            assert await pollers["b"].dispatch_due() == 16  # the other instance gets its share
             for _ in range(500):  # their finished polls claim the rest
                 if len(polled["a"]) + len(polled["b"]) == len(ids):
                     break
@@ -374,4 +374,4 @@ async def test_instances_share_a_burst_of_due_feeds(
         await a.close()
         await b.close()
     assert sorted(polled["a"] + polled["b"]) == ids  # every feed polled, none twice
-    assert len(polled["a"]) >= 4 and len(polled["b"]) >= 4
+    assert len(polled["a"]) >= 16 and len(polled["b"]) >= 16
