@@ -87,6 +87,16 @@ class Poller:
         self._clock = clock
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(max_parallel)
+        # Claimed feeds held at once: the polls running and three times as many waiting for a
+        # slot, so a slot coming free starts the next poll at once while more are claimed
+        # (dispatch_due). In a busy 300-feed cycle one claim took 0.1-0.3 s (the loop busy
+        # parsing); with as few waiting as running, slots were seen standing empty meanwhile.
+        self._window = 4 * max_parallel
+        # Claim more due feeds as soon as this many places are free, not only at the next tick;
+        # _top_up is that claim in flight, _closed stops it at shutdown.
+        self._top_up_at = max_parallel
+        self._top_up: asyncio.Task[None] | None = None
+        self._closed = False
         self._on_outcome = on_outcome
         self._instance = instance
         self._min_claim = min_claim
@@ -107,13 +117,21 @@ class Poller:
         return await self.poll(await self._claim_due())
 
     async def dispatch_due(self) -> int:
-        """Start a poll for every due feed not being polled already, without waiting for them.
+        """Start polls of due feeds, up to 4 x the parallel polls, without waiting for them.
 
         Each outcome goes to `on_outcome` as soon as it is known, so one slow feed holds back
         neither the alerts of the others nor the next feeds' turns. Returns how many started.
+
+        Only what can start soon is claimed, and more as polls finish (_poll_in_background):
+        an instance that claimed every due feed at its tick left nothing to the other
+        instances on the database, which then only competed for the CPU (BENCHMARKS.md,
+        Several instances), and a crash held all those claims for an interval.
         """
+        free = self._window - len(self._running)
+        if free <= 0:
+            return 0
         started = 0
-        for feed in await self._claim_due():
+        for feed in await self._claim_due(limit=free):
             if feed.id not in self._running:
                 self._running[feed.id] = asyncio.create_task(
                     self._poll_in_background(feed), name=f"poll-{feed.id}"
@@ -121,9 +139,13 @@ class Poller:
                 started += 1
         return started
 
-    async def _claim_due(self) -> list[FeedState]:
+    async def _claim_due(self, limit: int | None = None) -> list[FeedState]:
+        if limit is None:
+            return await self._store.claim_due_feeds(
+                self._clock(), self._instance, min_lease=self._min_claim
+            )
         return await self._store.claim_due_feeds(
-            self._clock(), self._instance, min_lease=self._min_claim
+            self._clock(), self._instance, min_lease=self._min_claim, limit=limit
         )
 
     async def _poll_in_background(self, feed: FeedState) -> None:
@@ -131,10 +153,30 @@ class Poller:
             await self.poll([feed])  # outcomes go to on_outcome
         finally:
             self._running.pop(feed.id, None)
+            self._start_top_up()
+
+    def _start_top_up(self) -> None:
+        """Slots came free: claim more due feeds now, so a long cycle keeps them busy."""
+        if self._closed or (self._top_up is not None and not self._top_up.done()):
+            return
+        if self._window - len(self._running) < self._top_up_at:
+            return
+        self._top_up = asyncio.create_task(self._top_up_now(), name="poll-top-up")
+
+    async def _top_up_now(self) -> None:
+        try:
+            while not self._closed and self._window - len(self._running) >= self._top_up_at:
+                if not await self.dispatch_due():
+                    return
+        except Exception as exc:  # the database, briefly: the next tick claims them instead
+            log.warning("feed_claim_failed error=%r (the next tick tries again)", exc)
 
     async def finish_running(self, grace: float) -> bool:
         """Shutdown: let the polls in flight finish for up to `grace` seconds, then cancel the
         rest (their feeds are simply polled again after restart). True if all finished."""
+        self._closed = True  # no more claims as slots come free
+        if self._top_up is not None:
+            await asyncio.gather(self._top_up, return_exceptions=True)
         tasks = set(self._running.values())
         if not tasks:
             return True

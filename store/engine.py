@@ -23,7 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 
 def _prepare_sqlite_file(url: str) -> None:
-    """Create the database file owner-only (0600) before SQLite does, and its folder."""
+    """Create the database file owner-only (0600) before SQLite does, and its folder.
+
+    An existing file is never opened here, only its mode tightened. SQLite's locks are POSIX
+    record locks, which belong to the process, and closing any descriptor of the file drops
+    all of them: the running bot opens a second engine (store/reports.py) after its store's
+    connections hold their locks, and an open-and-close here left it holding none. Another
+    process reading the live file (`bot.py latest`, the sqlite3 shell) then took itself for
+    the last connection when it closed, checkpointed and deleted the write-ahead log under
+    the bot, whose next query failed with "disk I/O error" (issue 16).
+    """
     parsed = make_url(url)
     if (
         not parsed.drivername.startswith("sqlite")
@@ -33,8 +42,12 @@ def _prepare_sqlite_file(url: str) -> None:
         return
     path = Path(parsed.database)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)  # a new file: no connection of this process holds a lock on it yet
     path.chmod(0o600)  # an existing file made under a looser umask is tightened too
 
 

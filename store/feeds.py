@@ -6,7 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import records as rec
 from . import tables as t
@@ -42,13 +44,18 @@ class FeedRepository(Repository):
         their stories keep their history. A changed URL drops the old validators.
         """
         wanted = {fid: (url, lang, interval) for fid, url, lang, interval in feeds}
+        upsert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
         async with self._db.write() as conn:
             rows = {r.id: r for r in await conn.execute(select(t.feeds))}
             for fid, (url, lang, interval) in wanted.items():
                 row = rows.get(fid)
                 if row is None:
+                    # Instances starting together on one database sync the same config at once:
+                    # a feed another one inserted since the look above is left as it is (a
+                    # plain insert failed there with a duplicate key and stopped the instance).
                     await conn.execute(
-                        insert(t.feeds).values(
+                        upsert(t.feeds)
+                        .values(
                             id=fid,
                             url=url,
                             language=lang,
@@ -58,6 +65,7 @@ class FeedRepository(Repository):
                             error_count=0,
                             enabled=True,
                         )
+                        .on_conflict_do_nothing(index_elements=[t.feeds.c.id])
                     )
                     continue
                 values: dict[str, Any] = {"language": lang, "interval": interval, "enabled": True}

@@ -11,6 +11,7 @@ damaged file is named.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -18,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,8 @@ from config import load_settings
 from runtime.app import AppOptions, Parts, run_forever
 from store import Store
 from store.dbfile import DatabaseFile, DatabaseLost, DatabaseMissing, DatabaseWatch
-from tests.helpers import ROOT, write_config
+from tests.feedserver import FeedServer
+from tests.helpers import ROOT, rss, write_config
 
 pytestmark = pytest.mark.sqlite_only("the database file lost, replaced or damaged")
 
@@ -291,3 +294,96 @@ async def test_bot_run_exits_1_naming_the_file_when_the_database_is_deleted(
     refused = bot("run", "--config", str(path))
     assert refused.returncode == 1
     assert f"the database {db} is missing or empty, but {db}.marker" in refused.stderr
+
+
+def _trump_story(n: int) -> tuple[str, str, str]:
+    title = f"دونالد ترامب يوقع الأمر التنفيذي رقم {n}"
+    return title, f"https://www.hespress.com/trump-{n}.html", format_datetime(datetime.now(UTC))
+
+
+def _read_with_sqlite(db: Path) -> subprocess.CompletedProcess[str]:
+    """What an operator's sqlite3 shell does: open the live file, read, close."""
+    script = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1])\n"
+        "print(conn.execute('SELECT count(*) FROM stories').fetchone()[0])\n"
+        "conn.close()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, str(db)], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_reading_the_live_database_from_other_processes_leaves_the_running_bot_alone(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """`bot.py latest` and a sqlite3 reader open the file while `bot.py run` works on it.
+
+    Before: the running bot held no SQLite lock on its file (its second engine's file check
+    had opened and closed the file, which drops a process's POSIX locks), so the first
+    reader to close took itself for the last connection and deleted the write-ahead log.
+    The bot then either stopped at its next query with "disk I/O error" (exit 1) or went on
+    writing into the deleted log, where no reader saw its stories and a restart lost them."""
+    first, second = _trump_story(1), _trump_story(2)
+    feed_server.set("/ar.xml", rss([first]), etag='"1"')
+    path = write_config(
+        tmp_path,
+        f"""\
+        database: state/m.db
+        feeds:
+          - id: hespress_ar
+            url: {feed_server.url("/ar.xml")}
+            language: ar
+            interval: 1
+        http:
+          allow_private_addresses: true
+        health:
+          enabled: false
+        """,
+    )
+    db = tmp_path / "state" / "m.db"
+    log = tmp_path / "bot.log"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_PROXY": "127.0.0.1,localhost"}
+    with log.open("w") as err:
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, str(ROOT / "bot.py"), "run", "--config", str(path)),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+
+    def bot_log() -> str:
+        return log.read_text(encoding="utf-8")
+
+    try:
+        while "mirsad_ready" not in bot_log() or feed_server.hits("/ar.xml") == 0:
+            assert proc.returncode is None, bot_log()
+            await asyncio.sleep(0.1)
+        for _ in range(3):  # readers come and go while the bot polls every second
+            read = await asyncio.to_thread(_read_with_sqlite, db)
+            assert read.returncode == 0, read.stderr
+            latest = await asyncio.to_thread(bot, "latest", "--config", str(path))
+            assert latest.returncode == 0, latest.stderr
+
+        # the bot goes on recording what it finds, in the file the others read: a new story,
+        # alerted (on the console) once it is stored, then shown by `latest`
+        feed_server.set("/ar.xml", rss([second, first]), etag='"2"')
+        while f"alert_sent platform=console chat=stdout story={second[1]}" not in bot_log():
+            assert proc.returncode is None, f"the bot stopped:\n{bot_log()}"
+            await asyncio.sleep(0.1)
+        latest = await asyncio.to_thread(bot, "latest", "--config", str(path))
+        assert latest.returncode == 0, latest.stderr
+        assert second[0] in latest.stdout, latest.stdout
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0, bot_log()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # in the file, not a deleted log
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM stories").fetchone()[0] == 2
+    assert "disk I/O error" not in bot_log()
+    assert "Traceback" not in bot_log()

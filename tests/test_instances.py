@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert, text
 
 from models import Evidence, Match, Story
 from store import FeedUpdate, Store
+from store import tables as t
 from tests.helpers import FakeClock
 
 
@@ -200,3 +202,42 @@ async def test_one_sender_per_platform_token_at_a_time(
     assert await b.acquire_lease("sender:telegram", other, clock.now, ttl)
     await b.release_lease("sender:telegram", other)  # a clean shutdown hands it over at once
     assert await c.acquire_lease("sender:telegram", holder, clock.now, ttl)
+
+
+async def test_instances_starting_together_sync_the_same_feeds_once(
+    instances: list[Store], clock: FakeClock
+) -> None:
+    """Two instances started together each write the config's feeds into an empty table. The
+    second one used to stop on a duplicate key (the first had inserted the feed after the
+    second looked); now it leaves that feed as the first inserted it."""
+    a, b, _ = instances
+    if a.dialect != "postgresql":
+        pytest.skip("several instances run on PostgreSQL (README: Several instances on PostgreSQL)")
+    feeds = [("f", "https://example.org/f", "ar", 300), ("g", "https://example.org/g", None, 60)]
+    async with a.engine.connect() as first:  # "a" mid-sync: its insert not yet committed
+        await first.execute(
+            insert(t.feeds).values(
+                id="f",
+                url="https://example.org/f",
+                language="ar",
+                interval=300,
+                next_poll_at=clock.now,
+                initialized=False,
+                error_count=0,
+                enabled=True,
+            )
+        )
+        second = asyncio.create_task(b.sync_feeds(feeds, clock.now))
+        async with a.engine.connect() as watch:  # until "b" waits for a's row
+            waiting = text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            while not (await watch.execute(waiting)).scalar() and not second.done():
+                await asyncio.sleep(0.02)
+        await first.commit()
+    await second  # no duplicate key
+    assert [(f.id, f.url, f.interval) for f in await b.feeds()] == [
+        ("f", "https://example.org/f", 300),
+        ("g", "https://example.org/g", 60),
+    ]

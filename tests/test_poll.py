@@ -333,3 +333,45 @@ async def test_a_giant_feed_is_capped_to_its_newest_items_and_the_cut_logged(
     assert "feed_items_capped id=giant kept=500 dropped=59500" in caplog.text
     known = await store.known_story_ids([f"http://g.co/{n}" for n in (0, 499, 500)])
     assert known == {"http://g.co/0", "http://g.co/499"}  # the newest 500, not the rest
+
+
+async def test_instances_share_a_burst_of_due_feeds(
+    database_url: str, clock: FakeClock, feed_server: FeedServer
+) -> None:
+    """Each instance claims only what it can start soon (4 x its parallel polls), and more
+    as its polls finish: 40 feeds due at once are split between two instances with four
+    slots each, every feed polled once. (An instance used to claim every due feed at its
+    tick, leaving the other instances nothing to do.)"""
+    ids = [f"f{i:02d}" for i in range(40)]
+    for feed_id in ids:  # slow enough that the first claims are still polling below
+        feed_server.set(f"/{feed_id}.xml", FEED, delay=0.5)
+    a, b = await Store.open(database_url), await Store.open(database_url)
+    await a.sync_feeds([(i, feed_server.url(f"/{i}.xml"), "ar", 600) for i in ids], clock.now)
+    polled: dict[str, list[str]] = {"a": [], "b": []}
+    settings = FetchSettings(allow_private_addresses=True, total_timeout=5, per_host_concurrency=4)
+    try:
+        async with Fetcher(settings) as fetch_a, Fetcher(settings) as fetch_b:
+            pollers = {
+                name: Poller(
+                    store,
+                    fetcher,
+                    matcher(),
+                    clock,
+                    max_parallel=4,
+                    instance=name,
+                    on_outcome=lambda o, name=name: polled[name].append(o.feed_id),
+                )
+                for name, store, fetcher in (("a", a, fetch_a), ("b", b, fetch_b))
+            }
+            assert await pollers["a"].dispatch_due() == 16  # not all 40
+            assert await pollers["b"].dispatch_due() == 16  # the other instance gets its share
+            for _ in range(500):  # their finished polls claim the rest
+                if len(polled["a"]) + len(polled["b"]) == len(ids):
+                    break
+                await asyncio.sleep(0.02)
+            assert all([await p.finish_running(grace=5) for p in pollers.values()])
+    finally:
+        await a.close()
+        await b.close()
+    assert sorted(polled["a"] + polled["b"]) == ids  # every feed polled, none twice
+    assert len(polled["a"]) >= 16 and len(polled["b"]) >= 16
