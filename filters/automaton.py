@@ -297,8 +297,15 @@ class PhraseAutomaton:
         """Build the automaton (done by the first `find` if not called)."""
         keys = list(self._keys)
         self._metas = [tuple(self._keys[k]) for k in keys]
+        # The contiguous NFA, not the DFA: with the config's ~13,000 keys (Arabic and Latin
+        # bytes together) the DFA's transition table takes ~93 MB of RSS against ~9 MB, most
+        # of the process's memory, for a scan that costs ~2 us more per story (issue 19).
         self._automaton = (
-            ahocorasick_rs.AhoCorasick(keys, implementation=ahocorasick_rs.Implementation.DFA)
+            ahocorasick_rs.AhoCorasick(
+                keys,
+                store_patterns=False,
+                implementation=ahocorasick_rs.Implementation.ContiguousNFA,
+            )
             if keys
             else None
         )
