@@ -6,15 +6,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Evidence, Match, Story
 
 from . import records as rec
 from . import tables as t
-from .engine import Repository
+from .engine import Repository, upsert
 from .follows import followed_keys, muted_labels
 
 # Alerts sent longer ago than this are not edited when their feed corrects the story.
@@ -200,9 +198,8 @@ class StoryRepository(Repository):
         ]
         # Another instance may have inserted some of them since the look above (two feeds
         # listing one story): that instance alerts on them, this one treats them as known.
-        upsert = pg_insert if postgres else sqlite_insert
         inserted = await conn.execute(
-            upsert(t.stories)
+            upsert(self._db.dialect, t.stories)
             .on_conflict_do_nothing(index_elements=[t.stories.c.id])
             .returning(t.stories.c.id),
             rows,
