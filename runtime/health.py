@@ -10,8 +10,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from aiohttp import web
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -28,6 +28,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from alerts.payloads import SendResult
 from feeds.poll import PollOutcome
 from store import Delivery, HealthStore
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("mirsad.health")
 
@@ -142,6 +145,10 @@ class HealthServer:
         self.port = port
 
     async def start(self) -> None:
+        # imported here: aiohttp's server side is ~2 MB that `bot.py once` and a bot without
+        # the endpoint never use (issue 19, memory)
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics_page)
@@ -179,12 +186,16 @@ class HealthServer:
         return problems
 
     async def _healthz(self, _request: web.Request) -> web.Response:
+        from aiohttp import web  # loaded by start()
+
         problems = await self.problems()
         if problems:
             return web.Response(status=503, text="unhealthy: " + "; ".join(problems) + "\n")
         return web.Response(text="ok\n")
 
     async def _metrics_page(self, _request: web.Request) -> web.Response:
+        from aiohttp import web  # loaded by start()
+
         counts = await self._store.outbox_counts()
         for (platform, status), n in counts.items():
             if status == "pending":

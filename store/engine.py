@@ -13,13 +13,19 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import aiosqlite
 from sqlalchemy import event, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -90,6 +96,17 @@ def create_engine(url: str) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
     return engine
+
+
+def upsert(dialect: str, table: Table) -> PostgresInsert | SqliteInsert:
+    """An INSERT with the dialect's ON CONFLICT clauses (`on_conflict_do_nothing`, ...)."""
+    if dialect == "postgresql":
+        # imported here: the PostgreSQL dialect is ~1.4 MB of modules that a SQLite instance
+        # never uses (issue 19, memory)
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        return postgres_insert(table)
+    return sqlite_insert(table)
 
 
 class Database:

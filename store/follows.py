@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, and_, cast, delete, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import records as rec
 from . import tables as t
+from .engine import upsert
 from .subscriptions import SubscriptionRepository, chat_where, has_follows, upsert_subscription
 
 GENERATION_KEY = "follows_generation"
@@ -162,9 +161,8 @@ class FollowRepository(SubscriptionRepository):
     async def _bump_generation(self, conn: AsyncConnection) -> None:
         # One atomic statement: two instances changing follows at once both count, so a
         # matcher that built from one generation never misses the other change.
-        upsert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
         await conn.execute(
-            upsert(t.meta)
+            upsert(self._db.dialect, t.meta)
             .values(key=GENERATION_KEY, value="1")
             .on_conflict_do_update(
                 index_elements=[t.meta.c.key],

@@ -6,15 +6,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Evidence, Match, Story
 
 from . import records as rec
 from . import tables as t
-from .engine import Repository
+from .engine import Repository, upsert
 from .follows import followed_keys, muted_labels
 
 # Alerts sent longer ago than this are not edited when their feed corrects the story.
@@ -91,8 +89,11 @@ class StoryRepository(Repository):
         corrections = corrections or {}
         async with self._db.write() as conn:
             new_ids = await self._insert_new_stories(conn, stories, now, groups)
-            for start in range(0, len(listed), 500):
-                chunk = list(listed[start : start + 500])
+            # still in its feed, parsed again or not: keep it from being pruned (and so from
+            # alerting again later); one statement for both
+            still = sorted({s.id for s in stories if s.id not in new_ids}.union(listed))
+            for start in range(0, len(still), 500):
+                chunk = still[start : start + 500]
                 await conn.execute(
                     update(t.stories).where(t.stories.c.id.in_(chunk)).values(seen_at=now)
                 )
@@ -162,21 +163,23 @@ class StoryRepository(Repository):
         now: datetime,
         groups: Mapping[str, str],
     ) -> set[str]:
-        # Sorted, so that two instances ingesting overlapping stories on PostgreSQL lock the
-        # rows in the same order and cannot deadlock.
-        ids = sorted({s.id for s in stories})
-        postgres = self._db.dialect == "postgresql"
+        """Insert the stories not stored yet; returns their ids (the caller marks the others
+        seen)."""
         existing: set[str] = set()
-        for start in range(0, len(ids), 500):
-            query = select(t.stories.c.id).where(t.stories.c.id.in_(ids[start : start + 500]))
-            if postgres:
-                query = query.order_by(t.stories.c.id).with_for_update()
-            existing.update(r.id for r in await conn.execute(query))
-        if existing:
-            # still in its feed: keep it from being pruned (and so from alerting again later)
-            await conn.execute(
-                update(t.stories).where(t.stories.c.id.in_(sorted(existing))).values(seen_at=now)
-            )
+        if self._db.dialect == "postgresql":
+            # Locked first, sorted, so that two instances ingesting overlapping stories lock
+            # the rows in the same order and cannot deadlock. SQLite has one writer at a time:
+            # the insert below tells which are new without this look (one statement less per
+            # changed feed, issue 19).
+            ids = sorted({s.id for s in stories})
+            for start in range(0, len(ids), 500):
+                query = (
+                    select(t.stories.c.id)
+                    .where(t.stories.c.id.in_(ids[start : start + 500]))
+                    .order_by(t.stories.c.id)
+                    .with_for_update()
+                )
+                existing.update(r.id for r in await conn.execute(query))
         fresh: dict[str, Story] = {}
         for s in sorted(stories, key=lambda s: s.id):
             if s.id not in existing and s.id not in fresh:
@@ -198,11 +201,11 @@ class StoryRepository(Repository):
             }
             for s in fresh.values()
         ]
-        # Another instance may have inserted some of them since the look above (two feeds
-        # listing one story): that instance alerts on them, this one treats them as known.
-        upsert = pg_insert if postgres else sqlite_insert
+        # Already stored (on PostgreSQL, another instance may have inserted some since the
+        # look above: two feeds listing one story): not returned, so treated as known; the
+        # instance that inserted them alerts on them.
         inserted = await conn.execute(
-            upsert(t.stories)
+            upsert(self._db.dialect, t.stories)
             .on_conflict_do_nothing(index_elements=[t.stories.c.id])
             .returning(t.stories.c.id),
             rows,

@@ -9,11 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import tables as t
-from .engine import Repository
+from .engine import Repository, upsert
 
 
 class LeaseRepository(Repository):
@@ -25,8 +23,7 @@ class LeaseRepository(Repository):
         One statement (an upsert that only overwrites a lease of the same owner or one that
         ran out), so two instances asking at once cannot both get it.
         """
-        upsert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        values = upsert(t.leases).values(name=name, owner=owner, until=now + ttl)
+        values = upsert(self._db.dialect, t.leases).values(name=name, owner=owner, until=now + ttl)
         statement = values.on_conflict_do_update(
             index_elements=[t.leases.c.name],
             set_={"owner": values.excluded.owner, "until": values.excluded.until},
