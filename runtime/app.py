@@ -267,6 +267,9 @@ async def run_once(settings: Settings, options: AppOptions) -> list[PollOutcome]
         parts = await build(settings, stack, options)
         outcomes = await parts.poller.poll_all()
         await parts.outbox.deliver_due()
+        # on PostgreSQL the sender leases are handed back at once: a lease left to run out
+        # made the next `once` (cron, the next minute, a test) wait 10 s for it
+        await parts.outbox.release()
         await parts.store.prune(options.clock(), timedelta(days=settings.config.retention_days))
         return outcomes
 
