@@ -48,6 +48,20 @@ def _delivery_query(outbox: Any) -> Select[Any]:
     )
 
 
+def _queue_ranks(*columns: Any) -> Select[Any]:
+    """Pending outbox rows (`columns` of them) with their place in their subscription's queue
+    (`rank`, 1 = the head): alerts go out per subscription in publication order."""
+    return select(
+        *columns,
+        func.row_number()
+        .over(
+            partition_by=t.outbox.c.subscription_id,
+            order_by=(t.outbox.c.published, t.outbox.c.id),
+        )
+        .label("rank"),
+    ).where(t.outbox.c.status == "pending")
+
+
 class OutboxRepository(Repository):
     """The `outbox` table, as the delivery worker uses it."""
 
@@ -69,19 +83,7 @@ class OutboxRepository(Repository):
         `claim`: another instance skips them, and since only heads are offered, it skips the
         rest of that queue too, so per-chat order holds. A crashed instance's claims run out.
         """
-        ranked = (
-            select(
-                t.outbox.c.id,
-                func.row_number()
-                .over(
-                    partition_by=t.outbox.c.subscription_id,
-                    order_by=(t.outbox.c.published, t.outbox.c.id),
-                )
-                .label("rank"),
-            )
-            .where(t.outbox.c.status == "pending")
-            .subquery()
-        )
+        ranked = _queue_ranks(t.outbox.c.id).subquery()
         query = (
             _delivery_query(ranked.join(t.outbox, t.outbox.c.id == ranked.c.id))
             .where(
@@ -203,23 +205,11 @@ class OutboxRepository(Repository):
         that waits (a retry, an alert held for a digest) is due only when the head has gone,
         so counting it would wake the worker again and again for nothing."""
         heads = (
-            select(
-                t.outbox.c.next_attempt_at,
-                func.row_number()
-                .over(
-                    partition_by=t.outbox.c.subscription_id,
-                    order_by=(t.outbox.c.published, t.outbox.c.id),
-                )
-                .label("rank"),
-            )
+            _queue_ranks(t.outbox.c.next_attempt_at)
             .select_from(
                 t.outbox.join(t.subscriptions, t.subscriptions.c.id == t.outbox.c.subscription_id)
             )
-            .where(
-                t.outbox.c.status == "pending",
-                t.subscriptions.c.active,
-                t.subscriptions.c.platform.in_(platforms),
-            )
+            .where(t.subscriptions.c.active, t.subscriptions.c.platform.in_(platforms))
             .subquery()
         )
         async with self._db.read() as conn:

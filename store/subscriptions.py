@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Table, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,6 +35,25 @@ async def has_follows(conn: AsyncConnection, where: Any) -> bool:
         select(t.follows.c.key).where(t.follows.c.subscription_id.in_(sub_ids)).limit(1)
     )
     return found.first() is not None
+
+
+async def _move_chat_row(
+    conn: AsyncConnection, table: Table, platform: str, old_chat_id: str, new_chat_id: str
+) -> None:
+    """A per-chat row (`table` keyed by platform and chat_id) moved to the chat's new id; when
+    the new chat has its own row already, the new chat's own choice wins."""
+    there = (
+        await conn.execute(
+            select(func.count())
+            .select_from(table)
+            .where(table.c.platform == platform, table.c.chat_id == new_chat_id)
+        )
+    ).scalar()
+    old = and_(table.c.platform == platform, table.c.chat_id == old_chat_id)
+    if there:
+        await conn.execute(delete(table).where(old))
+    else:
+        await conn.execute(update(table).where(old).values(chat_id=new_chat_id))
 
 
 async def upsert_subscription(
@@ -254,45 +273,9 @@ class SubscriptionRepository(Repository):
                     .where(t.subscriptions.c.id == old.id)
                     .values(active=False, paused_reason=reason, updated_at=now)
                 )
-            settings_there = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(t.chat_settings)
-                    .where(
-                        t.chat_settings.c.platform == platform,
-                        t.chat_settings.c.chat_id == new_chat_id,
-                    )
-                )
-            ).scalar()
-            old_settings = and_(
-                t.chat_settings.c.platform == platform, t.chat_settings.c.chat_id == old_chat_id
-            )
-            if settings_there:  # the new chat's own choice wins
-                await conn.execute(delete(t.chat_settings).where(old_settings))
-            else:
-                await conn.execute(
-                    update(t.chat_settings).where(old_settings).values(chat_id=new_chat_id)
-                )
-            # its digest mode, zone and quiet hours (issue 13) follow it the same way
-            rhythm_there = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(t.chat_rhythms)
-                    .where(
-                        t.chat_rhythms.c.platform == platform,
-                        t.chat_rhythms.c.chat_id == new_chat_id,
-                    )
-                )
-            ).scalar()
-            old_rhythm = and_(
-                t.chat_rhythms.c.platform == platform, t.chat_rhythms.c.chat_id == old_chat_id
-            )
-            if rhythm_there:
-                await conn.execute(delete(t.chat_rhythms).where(old_rhythm))
-            else:
-                await conn.execute(
-                    update(t.chat_rhythms).where(old_rhythm).values(chat_id=new_chat_id)
-                )
+            # its language, and its digest mode, zone and quiet hours (issue 13), follow it
+            for table in (t.chat_settings, t.chat_rhythms):
+                await _move_chat_row(conn, table, platform, old_chat_id, new_chat_id)
         result = rec.ChatMigration(moved=moved, cancelled=cancelled)
         if moved or cancelled:
             # one line per outcome; the cancelled rows carry their reason in last_error

@@ -86,17 +86,24 @@ def worker(store: Store, sender: RecordingSender, clock: FakeClock) -> OutboxWor
     )
 
 
+async def chat_with(
+    store: Store, clock: FakeClock, rhythm: ChatRhythm, numbers: range
+) -> tuple[RecordingSender, OutboxWorker]:
+    """A chat with `rhythm`, stories `numbers` queued for it, and a worker to deliver them."""
+    await store.set_chat_rhythm("telegram", CHAT, rhythm, clock(), release_at=clock())
+    await queue(store, clock, numbers)
+    sender = RecordingSender()
+    return sender, worker(store, sender, clock)
+
+
 async def deliver(w: OutboxWorker) -> None:
     # a worker that spun on rows waiting behind a held alert would never return
     await asyncio.wait_for(w.deliver_due(), 10)
 
 
 async def test_alerts_wait_for_the_daily_digest_and_go_out_in_it_once(store: Store) -> None:
-    clock, sender = FakeClock(START), RecordingSender()
-    rhythm = ChatRhythm(digest="daily 08:00")
-    await store.set_chat_rhythm("telegram", CHAT, rhythm, clock(), release_at=clock())
-    await queue(store, clock, range(1, 4))
-    w = worker(store, sender, clock)
+    clock = FakeClock(START)
+    sender, w = await chat_with(store, clock, ChatRhythm(digest="daily 08:00"), range(1, 4))
     await deliver(w)
     assert sender.sent == []
     rows = await store.outbox_rows()
@@ -123,11 +130,8 @@ async def test_alerts_wait_for_the_daily_digest_and_go_out_in_it_once(store: Sto
 async def test_a_refused_digest_is_tried_again_whole_and_a_failed_one_fails_each_story(
     store: Store,
 ) -> None:
-    clock, sender = FakeClock(START), RecordingSender()
-    rhythm = ChatRhythm(digest="hourly")
-    await store.set_chat_rhythm("telegram", CHAT, rhythm, clock(), release_at=clock())
-    await queue(store, clock, range(1, 3))
-    w = worker(store, sender, clock)
+    clock = FakeClock(START)
+    sender, w = await chat_with(store, clock, ChatRhythm(digest="hourly"), range(1, 3))
     await deliver(w)
     clock.now = datetime(2026, 2, 11, 13, 0, tzinfo=UTC)
     sender.script = [Retry("HTTP 502 from the platform")]
@@ -150,11 +154,8 @@ async def test_a_refused_digest_is_tried_again_whole_and_a_failed_one_fails_each
 async def test_quiet_hours_release_one_held_alert_as_itself_and_several_as_a_digest(
     store: Store,
 ) -> None:
-    clock, sender = FakeClock(datetime(2026, 2, 11, 23, 30, tzinfo=UTC)), RecordingSender()
-    rhythm = ChatRhythm(quiet="23:00-07:00")
-    await store.set_chat_rhythm("telegram", CHAT, rhythm, clock(), release_at=clock())
-    await queue(store, clock, range(1, 2))
-    w = worker(store, sender, clock)
+    clock = FakeClock(datetime(2026, 2, 11, 23, 30, tzinfo=UTC))
+    sender, w = await chat_with(store, clock, ChatRhythm(quiet="23:00-07:00"), range(1, 2))
     await deliver(w)
     clock.now = datetime(2026, 2, 12, 7, 0, tzinfo=UTC)
     await deliver(w)
@@ -173,11 +174,8 @@ async def test_quiet_hours_release_one_held_alert_as_itself_and_several_as_a_dig
 async def test_a_correction_of_a_story_shown_in_a_digest_edits_nothing_and_is_not_a_failure(
     store: Store,
 ) -> None:
-    clock, sender = FakeClock(START), RecordingSender()
-    rhythm = ChatRhythm(digest="hourly")
-    await store.set_chat_rhythm("telegram", CHAT, rhythm, clock(), release_at=clock())
-    await queue(store, clock, range(1, 3))
-    w = worker(store, sender, clock)
+    clock = FakeClock(START)
+    sender, w = await chat_with(store, clock, ChatRhythm(digest="hourly"), range(1, 3))
     await deliver(w)
     clock.now += timedelta(hours=1)
     await deliver(w)
@@ -198,3 +196,13 @@ async def test_a_correction_of_a_story_shown_in_a_digest_edits_nothing_and_is_no
     edit = (await store.outbox_rows())[-1]
     assert edit["revision"] == 1 and edit["status"] == "cancelled"
     assert edit["last_error"].startswith("no message of its own to edit")
+
+
+async def test_a_migrated_group_keeps_its_rhythm(store: Store) -> None:
+    clock = FakeClock(START)
+    rhythm = ChatRhythm(digest="weekly fri 09:00", tz="Asia/Riyadh", quiet="23:00-07:00")
+    await store.set_chat_rhythm("telegram", "-5", rhythm, clock(), release_at=clock())
+    await store.save_subscription("telegram", "-5", ["trump"], clock())
+    await store.migrate_chat("telegram", "-5", "-1005", clock())
+    assert await store.chat_rhythm("telegram", "-1005") == rhythm
+    assert await store.chat_rhythm("telegram", "-5") == ChatRhythm()
