@@ -117,9 +117,9 @@ def group_name(label: str, labels: Mapping[str, LabelInfo], lang: str) -> str:
     return label_name(label, labels, lang)
 
 
-def digest_sources(view: AlertView, most: int = 4) -> str:
+def digest_sources(view: AlertView, lang: str, most: int = 4) -> str:
     """A digest line's sources: the story's own, then the other outlets that reported the
-    same event (issue 14), at most `most` names, each once."""
+    same event (issue 14), at most `most` names, each once, joined for `lang`."""
     names = list(dict.fromkeys([view.source, *(name for name, _ in view.also)]))
-    shown = ", ".join(names[:most])
+    shown = texts.join(names[:most], lang)
     return shown + (" …" if len(names) > most else "")

@@ -195,8 +195,10 @@ async def test_a_digest_line_names_the_other_outlets_of_the_same_event(
     other = Story("o1", "aljazeera_ar", "Trump, again", "", "https://a.test/1", T0, None, "ar")
     payload = Digest((NewAlert(story(1), TRUMP, also=(other,)),), ("trump",))
     await sender.send(target("telegram", str(CHAT)), sender.render(payload, "en"))
-    [message] = fake_telegram.messages(CHAT)
-    assert "• Trump story 1 · hespress_ar, aljazeera_ar" in message.visible
+    await sender.send(target("telegram", str(CHAT), "ar"), sender.render(payload, "ar"))
+    english, arabic = fake_telegram.messages(CHAT)
+    assert "• Trump story 1 · hespress_ar, aljazeera_ar" in english.visible
+    assert "• Trump story 1 · hespress_ar، aljazeera_ar" in arabic.visible  # the Arabic comma
 
 
 async def test_telegram_digest_of_one_story_has_no_part_numbers(

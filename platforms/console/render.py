@@ -213,7 +213,7 @@ def render_digest(
             parts = [
                 "•",
                 style.paint(_title(view.story, lang), BOLD),
-                style.paint(isolate(digest_sources(view), lang), CYAN),
+                style.paint(isolate(digest_sources(view, lang), lang), CYAN),
                 _link(view.story.link, lang, style),
             ]
             lines.append(_mark(lang) + "  ".join(p for p in parts if p))

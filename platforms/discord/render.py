@@ -312,7 +312,7 @@ def digest_messages(
             link = safe_url(view.story.link)
             target = link.replace("(", "%28").replace(")", "%29") if link else None
             shown = f"[{head}]({target})" if target else head
-            line = f"• {shown} — {clean(digest_sources(view), 160)}"
+            line = f"• {shown} — {clean(digest_sources(view, lang), 160)}"
             candidate = f"{description}\n{line}" if description else line
             if description and discord_len(candidate) > DESCRIPTION_LIMIT:
                 embeds.append(

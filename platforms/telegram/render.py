@@ -226,7 +226,7 @@ def render_digest(
         name = cut(clean(group_name(section.label, labels, lang)), 64)
         for view in section.views:
             title = cut(clean(view.story.title) or t("no_title", lang), DIGEST_TITLE_CHARS)
-            sources = cut(clean(digest_sources(view)), 160)
+            sources = cut(clean(digest_sources(view, lang)), 160)
             source = esc(sources, quote=False)
             link = safe_link(view.story.link)
             shown = esc(title, quote=False)
