@@ -83,10 +83,13 @@ class ItemMemory:
         head = _FORMAT + self.body + struct.pack(">I", count)
         if not count:
             return head
-        packed = head + self.digests + zlib.compress(self.joined_ids.encode("utf-8"))
-        if len(packed) > MAX_PACKED:
-            return _FORMAT + self.body + struct.pack(">I", 0)
-        return packed
+        bare = _FORMAT + self.body + struct.pack(">I", 0)
+        try:
+            text = self.joined_ids.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a broken feed: not storable
+            return bare
+        packed = head + self.digests + zlib.compress(text)
+        return bare if len(packed) > MAX_PACKED else packed
 
     @classmethod
     def unpack(cls, data: bytes | None) -> ItemMemory | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -319,6 +320,16 @@ def test_a_packed_memory_unpacks_to_the_same_memory() -> None:
     assert len(packed) < 2048  # 50 items: 16 bytes of digest each, their links compressed
     bare = ItemMemory(memory.body)  # ids not reusable (items without links of their own)
     assert ItemMemory.unpack(bare.pack()) == bare
+    # what cannot be stored keeps the body digest alone: an unchanged body still costs nothing
+    odd = ItemMemory(memory.body, memory.digests[:16], "https://e.com/\ud800")
+    assert ItemMemory.unpack(odd.pack()) == bare
+    links = {  # 500 long links that do not compress (past MAX_PACKED)
+        hashlib.blake2b(b"%d" % n, digest_size=16).digest(): "https://e.com/"
+        + "".join(hashlib.sha512(b"%d-%d" % (n, k)).hexdigest() for k in range(3))
+        for n in range(500)
+    }
+    huge = ItemMemory.of(memory.body, links)
+    assert ItemMemory.unpack(huge.pack()) == bare
 
 
 @pytest.mark.parametrize(
