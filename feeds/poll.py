@@ -11,7 +11,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -109,7 +109,8 @@ class Poller:
         # parse faster, only take more turns from the event loop. The thread ends with the
         # poller (the executor is collected) or at interpreter exit.
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirsad-parse")
-        # feed id -> its raw items' digests and ids at the last stored poll (parse only new)
+        # feed id -> its raw items' digests and ids at the last stored poll (parse only new);
+        # also stored with the feed, for the next process (FeedState.item_memory)
         self._memory: dict[str, ItemMemory] = {}
 
     async def poll_due(self) -> list[PollOutcome]:
@@ -247,7 +248,7 @@ class Poller:
             await self._store.record_not_modified(feed.id, update, now)
             return PollOutcome(feed.id, "not_modified", ms=_ms(started))
 
-        reading = await self._parse(feed, result, now)
+        reading, packed = await self._parse(feed, result, now)
         if reading.unchanged and feed.initialized:
             # The very body of last time: the same list as a 304 (new validators kept).
             update = self._success_update(
@@ -270,7 +271,7 @@ class Poller:
                 parsed.dropped,
             )
         if reading.ids_only:  # a first poll read for ids alone: nothing to match or compare
-            return await self._record_ids(feed, result, reading, now, started)
+            return await self._record_ids(feed, result, reading, packed, now, started)
         known = await self._store.known_story_texts([s.id for s in parsed.stories])
         new = [s for s in parsed.stories if s.id not in known]
         # Issue 14: a known story whose title or summary the feed changed is a correction;
@@ -327,7 +328,13 @@ class Poller:
                     if head is not None:
                         groups[story.id] = head
         update = self._success_update(
-            feed, now, result.etag, result.last_modified, result.min_interval, bool(new)
+            feed,
+            now,
+            result.etag,
+            result.last_modified,
+            result.min_interval,
+            bool(new),
+            item_memory=packed,
         )
         # The first good poll only records what the feed already holds: no backfill flood.
         ingest = await self._store.ingest(
@@ -359,21 +366,41 @@ class Poller:
         )
 
     async def _record_ids(
-        self, feed: FeedState, result: FetchResult, reading: Reading, now: datetime, started: float
+        self,
+        feed: FeedState,
+        result: FetchResult,
+        reading: Reading,
+        packed: bytes,
+        now: datetime,
+        started: float,
     ) -> PollOutcome:
         """A first poll read for ids alone: record the stories as seen, alert nobody."""
         stories = reading.parsed.stories
         update = self._success_update(
-            feed, now, result.etag, result.last_modified, result.min_interval, bool(stories)
+            feed,
+            now,
+            result.etag,
+            result.last_modified,
+            result.min_interval,
+            bool(stories),
+            item_memory=packed,
         )
         ingest = await self._store.ingest(feed.id, stories, {}, update, now, alert=False)
         self._memory[feed.id] = reading.memory
         return PollOutcome(feed.id, "ok", new=ingest.new_stories, ms=_ms(started), first_poll=True)
 
-    async def _parse(self, feed: FeedState, result: FetchResult, now: datetime) -> Reading:
-        """read_feed in the worker thread, so the event loop never waits for a big feed."""
+    async def _parse(
+        self, feed: FeedState, result: FetchResult, now: datetime
+    ) -> tuple[Reading, bytes]:
+        """read_feed in the worker thread, so the event loop never waits for a big feed: the
+        reading and its memory packed for the feed's row.
+
+        The memory is this process's, else the one stored with the feed (a new process:
+        `bot.py once`); a stored one that does not unpack is no memory (a full parse)."""
+        memory = self._memory.get(feed.id) if feed.initialized else None
+        stored = feed.item_memory if feed.initialized and memory is None else None
         job = functools.partial(
-            read_feed,
+            _read,
             result.body,
             result.headers,
             feed_id=feed.id,
@@ -381,7 +408,8 @@ class Poller:
             language=feed.language,
             now=now,
             max_items=self._max_items,
-            memory=self._memory.get(feed.id) if feed.initialized else None,
+            memory=memory,
+            stored=stored,
             first=not feed.initialized,
         )
         running = asyncio.get_running_loop().run_in_executor(self._parser, job)
@@ -400,6 +428,7 @@ class Poller:
         found_new: bool,
         *,
         not_modified: bool = False,
+        item_memory: bytes | None = None,
     ) -> FeedUpdate:
         timing = PollTiming(
             interval=feed.interval,
@@ -413,6 +442,7 @@ class Poller:
             etag=etag,
             last_modified=last_modified,
             not_modified=not_modified,
+            item_memory=item_memory,
         )
 
     async def _failed(
@@ -478,6 +508,38 @@ class Poller:
             o.ms,
             " first_poll=yes" if o.first_poll else "",
         )
+
+
+def _read(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    feed_id: str,
+    url: str,
+    language: str | None,
+    now: datetime,
+    max_items: int,
+    memory: ItemMemory | None,
+    stored: bytes | None,
+    first: bool,
+) -> tuple[Reading, bytes]:
+    """Poller._parse's job, in the parse thread: unpack a stored memory, read, pack."""
+    if memory is None and stored is not None:
+        memory = ItemMemory.unpack(stored)
+        if memory is None:
+            log.info("feed_item_memory_unreadable id=%s (this poll parses it whole)", feed_id)
+    reading = read_feed(
+        body,
+        headers,
+        feed_id=feed_id,
+        url=url,
+        language=language,
+        now=now,
+        max_items=max_items,
+        memory=memory,
+        first=first,
+    )
+    return reading, b"" if reading.unchanged else reading.memory.pack()
 
 
 def _ms(started: float) -> int:

@@ -41,7 +41,8 @@ class FeedRepository(Repository):
         """Make the feeds table match the config: (id, url, language, interval) each.
 
         New feeds are due at once; feeds gone from the config are disabled, not deleted, so
-        their stories keep their history. A changed URL drops the old validators.
+        their stories keep their history. A changed URL drops the old validators and item
+        memory.
         """
         wanted = {fid: (url, lang, interval) for fid, url, lang, interval in feeds}
         upsert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
@@ -75,7 +76,13 @@ class FeedRepository(Repository):
                     values.update(initialized=False, next_poll_at=now)
                 if row.url != url:
                     values.update(
-                        url=url, etag=None, last_modified=None, next_poll_at=now, error_count=0
+                        url=url,
+                        etag=None,
+                        last_modified=None,
+                        next_poll_at=now,
+                        error_count=0,
+                        # ids of relative links depend on the feed's URL
+                        item_memory=None,
                     )
                 await conn.execute(update(t.feeds).where(t.feeds.c.id == fid).values(**values))
             gone = set(rows) - set(wanted)

@@ -146,6 +146,12 @@ class StoryRepository(Repository):
                     error_count=0,
                     last_error=None,
                     **({"last_new_at": now} if new_ids else {}),
+                    # with the stories it describes, so a new process reads both or neither
+                    **(
+                        {}
+                        if feed_update.item_memory is None
+                        else {"item_memory": feed_update.item_memory}
+                    ),
                 )
             )
         return rec.IngestResult(

@@ -30,6 +30,9 @@ class FeedState:
     error_count: int
     last_error: str | None
     paused: bool = False  # by the operator (dashboard): not polled until resumed
+    # issue 19: the packed item memory of its last stored 200 (feeds/incremental.py), as
+    # stored: unpacked (and checked) by the poller only when it has none of its own
+    item_memory: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class FeedUpdate:
     last_modified: str | None = None
     error: str | None = None  # None = success
     not_modified: bool = False  # a 304: the feed's items are the ones it listed last time
+    item_memory: bytes | None = None  # the packed item memory to store; None: keep the stored
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,7 @@ def feed_from_row(row: Any) -> FeedState:
         error_count=row.error_count,
         last_error=row.last_error,
         paused=bool(row.paused),
+        item_memory=row.item_memory,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -79,6 +80,10 @@ feeds = Table(
     # claim holds (a crashed instance's claim runs out and another polls the feed).
     Column("lease_owner", String(64)),
     Column("lease_until", UTCDateTime),
+    # issue 19: what the feed's last 200 held, packed (feeds/incremental.py ItemMemory.pack:
+    # the body digest, a digest and story id per item; ~1-2 KB), so that a new process
+    # (`bot.py once`) parses only the new items too. NULL: not known, parse the body whole.
+    Column("item_memory", LargeBinary),
 )
 
 stories = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -280,8 +281,9 @@ def test_an_atom_entry_with_one_alternate_link_is_read_alone() -> None:
 async def test_a_first_poll_records_ids_and_the_next_alerts_only_what_is_new(
     store: Store, clock: FakeClock, feed_server: FeedServer
 ) -> None:
-    """Through the poller: recorded by id, nothing alerted; a restart (no memory) parses the
-    whole feed and neither takes the recorded stories as new nor as corrections."""
+    """Through the poller: recorded by id, nothing alerted; a restart without memory (a
+    database from before the memory was stored) parses the whole feed and neither takes the
+    recorded stories as new nor as corrections."""
     trump = "ترامب يلتقي بوتين"
     feed_server.set("/f.xml", rss(*(item(n, title=trump if n == 3 else None) for n in range(10))))
     await store.sync_feeds([("f", feed_server.url("/f.xml"), "ar", 60)], clock.now)
@@ -296,6 +298,8 @@ async def test_a_first_poll_records_ids_and_the_next_alerts_only_what_is_new(
                 *(item(n, title=trump if n == 3 else None) for n in range(10)),
             ),
         )
+        async with store.engine.begin() as conn:
+            await conn.execute(sql("UPDATE feeds SET item_memory = NULL"))
         restarted = Poller(store, fetcher, matcher, clock)  # no memory of the first poll
         (second,) = await restarted.poll(await store.feeds())
     assert (first.status, first.new, first.queued, first.first_poll) == ("ok", 10, 0, True)
@@ -303,3 +307,126 @@ async def test_a_first_poll_records_ids_and_the_next_alerts_only_what_is_new(
     async with store.engine.connect() as conn:
         rows = dict((await conn.execute(sql("SELECT id, title FROM stories"))).all())
     assert rows["https://e.com/3"] == "" and rows["https://e.com/10"] == trump + " مجددا"
+
+
+# -- the memory is stored with the feed: one process per cycle (`bot.py once`) --------------
+
+
+def test_a_packed_memory_unpacks_to_the_same_memory() -> None:
+    body = rss(*(item(n) for n in range(1, 51)))
+    memory = read(body, None).memory
+    packed = memory.pack()
+    assert ItemMemory.unpack(packed) == memory
+    assert len(packed) < 2048  # 50 items: 16 bytes of digest each, their links compressed
+    bare = ItemMemory(memory.body)  # ids not reusable (items without links of their own)
+    assert ItemMemory.unpack(bare.pack()) == bare
+    # what cannot be stored keeps the body digest alone: an unchanged body still costs nothing
+    odd = ItemMemory(memory.body, memory.digests[:16], "https://e.com/\ud800")
+    assert ItemMemory.unpack(odd.pack()) == bare
+    links = {  # 500 long links that do not compress (past MAX_PACKED)
+        hashlib.blake2b(b"%d" % n, digest_size=16).digest(): "https://e.com/"
+        + "".join(hashlib.sha512(b"%d-%d" % (n, k)).hexdigest() for k in range(3))
+        for n in range(500)
+    }
+    huge = ItemMemory.of(memory.body, links)
+    assert ItemMemory.unpack(huge.pack()) == bare
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b"",
+        lambda b: b[:-1],  # cut short
+        lambda b: b"\x02" + b[1:],  # another layout
+        lambda b: b[:30],
+        lambda b: b + b"x",
+        lambda b: b[:17] + b"\x00\x00\x00\x07" + b[21:],  # a wrong item count
+        lambda b: b[:-20] + bytes(20),  # a damaged compressed part
+        lambda b: "not bytes",
+    ],
+    ids=["empty", "cut", "layout", "head-only", "trailing", "count", "zlib", "type"],
+)
+def test_a_damaged_stored_memory_is_no_memory(damage: Any) -> None:
+    packed = read(rss(item(1), item(2), item(3)), None).memory.pack()
+    assert ItemMemory.unpack(damage(packed)) is None
+
+
+async def poll_once(database_url: str, clock: FakeClock, feed_url: str) -> Any:
+    """One `bot.py once`: a store and a poller of its own, gone when it is done."""
+    store = await Store.open(database_url)
+    try:
+        await store.sync_feeds([("f", feed_url, "ar", 60)], clock.now)
+        matcher = Matcher(load_settings(ROOT / "config.yaml", env={}).config.watchlists)
+        settings = FetchSettings(allow_private_addresses=True, total_timeout=5)
+        async with Fetcher(settings) as fetcher:
+            (outcome,) = await Poller(store, fetcher, matcher, clock).poll_all()
+        return outcome
+    finally:
+        await store.close()
+
+
+async def test_a_new_process_parses_only_the_new_items(
+    database_url: str, clock: FakeClock, feed_server: FeedServer, parsed_bodies: list[bytes]
+) -> None:
+    """Issue 19: each cycle of `bot.py once` is a new process; the item memory stored with
+    the feed makes it parse a changed feed's new items only, as the long-running bot does."""
+    url = feed_server.url("/f.xml")
+    feed_server.set("/f.xml", rss(*(item(n) for n in range(1, 51))))
+    first = await poll_once(database_url, clock, url)
+    assert (first.status, first.new, first.first_poll) == ("ok", 50, True)
+    assert parsed_bodies == []  # a first poll reads the ids alone
+
+    clock.advance(60)
+    feed_server.set(
+        "/f.xml", rss(*(item(n) for n in range(51, 56)), *(item(n) for n in range(1, 46)))
+    )
+    second = await poll_once(database_url, clock, url)
+    assert (second.status, second.new) == ("ok", 5)
+    assert [b.count(b"<item>") for b in parsed_bodies] == [5]  # the known 45 were not parsed
+
+    clock.advance(60)
+    feed_server.set(
+        "/f.xml", rss(item(56), *(item(n) for n in range(51, 56)), *(item(n) for n in range(1, 45)))
+    )
+    third = await poll_once(database_url, clock, url)
+    assert (third.status, third.new) == ("ok", 1)
+    assert [b.count(b"<item>") for b in parsed_bodies] == [5, 1]
+
+    clock.advance(60)  # the very same body again (the server sends no ETag): nothing parsed
+    fourth = await poll_once(database_url, clock, url)
+    assert fourth.status == "not_modified" and len(parsed_bodies) == 2
+
+    store = await Store.open(database_url)
+    try:
+        async with store.engine.connect() as conn:
+            stored = (await conn.execute(sql("SELECT item_memory FROM feeds"))).scalar_one()
+            count = (await conn.execute(sql("SELECT count(*) FROM stories"))).scalar_one()
+    finally:
+        await store.close()
+    assert count == 56
+    assert 0 < len(stored) < 2048  # a few KB per feed at most
+
+
+async def test_a_bad_stored_memory_costs_a_full_parse_not_the_poll(
+    database_url: str, clock: FakeClock, feed_server: FeedServer, parsed_bodies: list[bytes]
+) -> None:
+    url = feed_server.url("/f.xml")
+    feed_server.set("/f.xml", rss(*(item(n) for n in range(1, 11))))
+    await poll_once(database_url, clock, url)
+    store = await Store.open(database_url)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.execute(sql("UPDATE feeds SET item_memory = :v"), {"v": b"\x01" + bytes(40)})
+    finally:
+        await store.close()
+    clock.advance(60)
+    feed_server.set("/f.xml", rss(item(11), *(item(n) for n in range(1, 11))))
+    second = await poll_once(database_url, clock, url)
+    assert (second.status, second.new, second.edits) == ("ok", 1, 0)
+    assert [b.count(b"<item>") for b in parsed_bodies] == [11]  # parsed whole, once
+    # and that poll stored a good memory again: the next process parses only what is new
+    clock.advance(60)
+    feed_server.set("/f.xml", rss(item(12), item(11), *(item(n) for n in range(1, 11))))
+    third = await poll_once(database_url, clock, url)
+    assert (third.status, third.new) == ("ok", 1)
+    assert [b.count(b"<item>") for b in parsed_bodies] == [11, 1]
