@@ -465,15 +465,15 @@ _TEXTS: dict[str, dict[str, str]] = {
     # -- issue 13: /digest, /tz, /quiet ------------------------------------------------------
     "digest_usage": {
         "ar": (
-            "طريقة التنبيه الآن: {mode} (المنطقة الزمنية {zone}). للتغيير: /digest off (كل خبر فورًا) "
+            "الموجز الآن: {mode} (المنطقة الزمنية {zone}). للتغيير: /digest off (كل خبر فورًا) "
             "أو hourly أو daily 07:30 أو weekly mon 08:00."
         ),
         "en": (
-            "Alerts now: {mode} (time zone {zone}). To change: /digest off (each story at once), "
+            "Digest now: {mode} (time zone {zone}). To change: /digest off (each story at once), "
             "hourly, daily 07:30 or weekly mon 08:00."
         ),
         "fr": (
-            "Alertes en ce moment : {mode} (fuseau {zone}). Pour changer : /digest off (chaque "
+            "Résumé en ce moment : {mode} (fuseau {zone}). Pour changer : /digest off (chaque "
             "article tout de suite), hourly, daily 07:30 ou weekly mon 08:00."
         ),
     },

@@ -189,7 +189,7 @@ async def test_digest_offers_its_modes_as_buttons_and_a_press_sets_one(env: Env)
     chat = env.fake.private_chat(207, language_code="en")
     await env.say(chat, "/subscribe trump")
     reply = await env.say(chat, "/digest")
-    assert reply.visible.startswith("Alerts now: off (time zone UTC).")
+    assert reply.visible.startswith("Digest now: off (time zone UTC).")
     assert reply.buttons() == [
         ("At once", "d:off"),
         ("Hourly", "d:hourly"),
