@@ -11,7 +11,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -399,8 +399,8 @@ class Poller:
         `bot.py once`); a stored one that does not unpack is no memory (a full parse)."""
         memory = self._memory.get(feed.id) if feed.initialized else None
         stored = feed.item_memory if feed.initialized and memory is None else None
-        job = functools.partial(
-            _read,
+        read = functools.partial(
+            read_feed,
             result.body,
             result.headers,
             feed_id=feed.id,
@@ -408,10 +408,9 @@ class Poller:
             language=feed.language,
             now=now,
             max_items=self._max_items,
-            memory=memory,
-            stored=stored,
             first=not feed.initialized,
         )
+        job = functools.partial(_read, read, feed.id, memory, stored)
         running = asyncio.get_running_loop().run_in_executor(self._parser, job)
         try:
             return await asyncio.wait_for(running, self._parse_timeout)
@@ -511,34 +510,18 @@ class Poller:
 
 
 def _read(
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
+    read: Callable[..., Reading],
     feed_id: str,
-    url: str,
-    language: str | None,
-    now: datetime,
-    max_items: int,
     memory: ItemMemory | None,
     stored: bytes | None,
-    first: bool,
 ) -> tuple[Reading, bytes]:
-    """Poller._parse's job, in the parse thread: unpack a stored memory, read, pack."""
+    """Poller._parse's job, in the parse thread: unpack a stored memory, `read` the body with
+    it (read_feed with everything else bound), and pack the new memory for the feed's row."""
     if memory is None and stored is not None:
         memory = ItemMemory.unpack(stored)
         if memory is None:
             log.info("feed_item_memory_unreadable id=%s (this poll parses it whole)", feed_id)
-    reading = read_feed(
-        body,
-        headers,
-        feed_id=feed_id,
-        url=url,
-        language=language,
-        now=now,
-        max_items=max_items,
-        memory=memory,
-        first=first,
-    )
+    reading: Reading = read(memory=memory)
     return reading, b"" if reading.unchanged else reading.memory.pack()
 
 
