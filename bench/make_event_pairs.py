@@ -12,12 +12,14 @@ stories, "same event" when their `event` ids are equal.
 The labels are the human part: `EVENTS` groups the stories that report one event (read in
 full: same happening, same day or the day after; an announcement and the signing days later
 are two events, as are two polls of one election). Every other pair is "different events".
-`UNSURE` pairs are left out. A pair is `hard` when both stories name the same watchlist
+`UNSURE` pairs are left out. The written guide (what counts as the same event, how time and
+the splits are handled) is tests/data/events/README.md. A pair is `hard` when both stories name the same watchlist
 figure (altman, musk, trump) or both are AI-policy stories: different events about the same
 person or subject, the pairs that must not be merged.
 
 Half of the events (`HELD` and the stories in them) form the held-out split: never looked at
-while choosing the method's keys and thresholds. A pair is held-out when either story is.
+while choosing the method's keys and thresholds. Events added later (`ADDED_EVENTS`) and the
+single stories are split by a hash of their id. A pair is held-out when either story is.
 
 `CONSTRUCTED` adds Hespress-style French and English editions of three real Hespress Arabic
 stories (written for this set, marked `constructed`, all held-out): Hespress's editions are
@@ -41,7 +43,7 @@ from feeds.parse import parse_feed
 EVENTS: dict[str, tuple[str, ...]] = {
     # tuning split
     "altman_ai_bubble": ("n078", "n083"),
-    "us_chips_microsoft_uae": ("n014", "n065"),
+    "us_chips_microsoft_uae": ("n014", "n065", "n125"),
     "musk_leaves_administration": ("n088", "n128", "n092"),
     "trump_attacks_musk": ("m076", "n141"),
     "musk_threatens_party": ("n050", "n046"),
@@ -64,6 +66,19 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "unsc_sahara_vote": ("n032", "n115"),
     "tesla_morocco_launch": ("n089", "n093"),
     "us_recognises_sahara": ("n159", "n033"),
+    # added in the second round (split by ADDED_EVENTS below, not by choice)
+    "altman_ousted": ("w124", "n041", "w029"),
+    "stargate_announced": ("n055", "n021"),
+    "air_india_prelim_report": ("n072", "n066"),
+    "trump_reciprocal_tariffs": ("m005", "n164"),
+}
+# Events added after the first round of tuning: their split is drawn from a hash of the
+# event id (as for single stories), fixed before any figure was computed on them.
+ADDED_EVENTS = {
+    "altman_ousted",
+    "stargate_announced",
+    "air_india_prelim_report",
+    "trump_reciprocal_tariffs",
 }
 HELD = {
     "altman_inaugural_donation",
@@ -121,7 +136,6 @@ SINGLES = [
     "w038",
     "n010",
     "n158",
-    "w029",
     "n057",
     "n061",
     "n011",
@@ -146,8 +160,6 @@ SINGLES = [
     "w103",
     "w113",
     "w114",
-    "n021",
-    "n055",
     "n062",
     "n145",
     "n044",
@@ -156,6 +168,24 @@ SINGLES = [
     "m092",
     "n110",
 ]
+# Second round: every other dated or figure-related dev story (read, none of them reports
+# the same event as another story of the set, except the UNSURE pairs), for many more
+# pairs of different events on the same figures. Left out: the eight `w` items that are
+# copies of the feed items (the same item, which the bot drops by its id, not by grouping),
+# and n165 (Seghrouchni before the Chamber of Councillors: which of w037, w038, w040, n167
+# report the same session cannot be told from the text).
+MORE_SINGLES = tuple(
+    """
+m012 m014 m015 m023 m025 m026 m032 m041 m052 m055 m063 m064 m081 m100 m102 m107 m119 m123
+m128 m132 m135 m138 m140 m147 m151 w027 w035 w040 w044 w058 w059 w060 w061 w065 w068 w072
+w075 w076 w079 w081 w085 w088 w092 w097 w099 w101 w102 w105 w106 w109 w110 w112 w129 w130
+w131 n003 n005 n012 n016 n017 n019 n020 n022 n023 n024 n025 n026 n027 n028 n029 n030 n031
+n034 n036 n037 n038 n039 n040 n042 n045 n047 n049 n052 n053 n054 n063 n067 n071 n076 n084
+n086 n087 n091 n096 n097 n099 n100 n101 n102 n103 n104 n106 n107 n108 n109 n111 n113 n114
+n116 n117 n118 n120 n122 n123 n124 n127 n129 n130 n131 n132 n133 n134 n135 n136 n140 n142
+n143 n144 n146 n150 n151 n152 n154 n156 n160 n161 n162 n163 n167
+""".split()  # noqa: SIM905 (a block of ids reads better than 150 quoted strings)
+)
 # Pairs whose label is a judgement call: left out of the set.
 UNSURE = {
     frozenset(p)
@@ -172,6 +202,16 @@ UNSURE = {
         ("w009", "w012"),
         ("n083", "n158"),
         ("n078", "n158"),
+        # second round
+        ("m005", "n012"),  # the tariffs order vs Moroccan exporters' worries "the day after"
+        ("n164", "n012"),
+        ("n131", "n017"),  # the Cybertruck recall, and the recall told through DOGE's cuts
+        ("m138", "n062"),  # OpenAI buys Jony Ive's io vs the WSJ on their screenless device
+        ("w035", "n144"),  # "Morocco signs AI agreements" (undated) vs the Mistral AI accord
+        ("n053", "n087"),  # two reports of British studies on mothers and intelligence
+        ("n054", "n086"),  # the WWF/TRAFFIC musk-deer report, twice (one undated)
+        ("w097", "w102"),  # the federation announces June friendlies, twice (undated)
+        ("n109", "n120"),  # Morocco's AI framework vs the AI bill in parliament (undated)
     )
 }
 
@@ -292,7 +332,7 @@ def main() -> int:
         for sid in ids:
             stories.append({**dev[sid], "event": event})
             event_of[sid] = event
-    for sid in SINGLES:
+    for sid in [*SINGLES, *MORE_SINGLES]:
         if sid in event_of:
             raise SystemExit(f"{sid} is both in an event and single")
         stories.append({**dev[sid], "event": sid})
@@ -321,6 +361,8 @@ def main() -> int:
     stories.extend(feed_items)
 
     def held(s: dict[str, Any]) -> bool:
+        if s["event"] in ADDED_EVENTS:
+            return int(hashlib.sha1(s["event"].encode()).hexdigest(), 16) % 2 == 1
         if s["event"] in EVENTS or s["event"] in CONSTRUCTED:
             return s["event"] in HELD
         return int(hashlib.sha1(s["id"].encode()).hexdigest(), 16) % 2 == 1

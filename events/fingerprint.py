@@ -11,7 +11,8 @@ outlets, with different headlines):
 - `concepts`: language-neutral keys: capitalised words in Latin script (names, which the
   Arabic editions often write in Latin too: OpenAI, Grok), the ids of events/concepts.yaml (places, bodies,
   people, companies and kinds of event, named in any of the three languages), the watchlist
-  labels the story matched (given by the caller), and the numbers the story quotes (500,
+  labels the story matched (given by the caller: a figure is a person, a name like any other;
+  a topic is a subject, which says little about the event), and the numbers the story quotes (500,
   13%, 1.5). These are what the Arabic, French and English editions of one story share.
 
 Only the headline and the first `LEAD_WORDS` words of the summary are read: that is where a
@@ -21,6 +22,7 @@ news story says what happened, and it keeps a long summary from outweighing a sh
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +35,7 @@ from filters.watchlist import Matcher
 
 __all__ = [
     "ACTION",
+    "FIGURE",
     "LABEL",
     "LATIN",
     "LEAD_WORDS",
@@ -48,7 +51,8 @@ __all__ = [
 PLACE = "p_"  # a country, region or city
 NAME = "n_"  # a body, person, company or product
 ACTION = "a_"  # a kind of event (visit, summit, order...)
-LABEL = "w_"  # a watchlist label the story matched
+LABEL = "w_"  # a watchlist topic the story matched (ai, ai_policy...)
+FIGURE = "f_"  # a watchlist figure the story matched (a person: trump, musk...)
 NUMBER = "d_"  # a number quoted by the story
 LATIN = "l_"  # a capitalised word in Latin script (a name, in whichever language)
 
@@ -143,8 +147,13 @@ def _is_stop(forms: tuple[str, ...]) -> bool:
 class Fingerprinter:
     """Builds fingerprints. Compiles the concept table once (a `Matcher` over it)."""
 
-    def __init__(self, concepts: WatchlistsConfig | None = None) -> None:
+    def __init__(
+        self, concepts: WatchlistsConfig | None = None, figures: Iterable[str] = ()
+    ) -> None:
         self._concepts = Matcher(concepts if concepts is not None else load_concepts())
+        # The watchlist labels that name a person (config.yaml's figures): keys of their own
+        # kind, weighed as names; the others (topics) as watchlist labels.
+        self._figures = frozenset(figures)
 
     def fingerprint(
         self,
@@ -179,7 +188,7 @@ class Fingerprinter:
         concepts = {
             *found.labels,
             *(NUMBER + n for n in numbers),
-            *(LABEL + label for label in labels),
+            *((FIGURE if label in self._figures else LABEL) + label for label in labels),
             *(LATIN + n for n in latin_names),
         }
         per_word = _distinct(readings.values())

@@ -5,6 +5,14 @@ The set lives in a folder (tests/data/events, built by bench/make_event_pairs.py
 "held"); `unsure.json` the pairs left out. Every other pair of stories is labelled: the same
 event when their `event` ids are equal, different events otherwise; `hard` when both name
 the same watchlist figure (or both are AI-policy stories); held-out when either story is.
+
+Time (issue 14: the bot only compares stories published within `events.window_hours` of each
+other). Each story's publication time is known as precisely as its source gave it: to the
+second (feed items), to the day (most dev stories), or not usefully (a month, a year,
+nothing). `LabelledPair.gap` gives the smallest and largest time that can separate the two
+stories; a pair *can meet* in one window when both are dated at least to the day and the
+smallest gap is within the window. Those are the pairs the product decides; pairs further
+apart cannot be merged whatever their content.
 """
 
 from __future__ import annotations
@@ -13,10 +21,18 @@ import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-__all__ = ["LabelledPair", "PairScore", "PairStory", "load_pairs", "score_pairs"]
+__all__ = [
+    "LabelledPair",
+    "PairScore",
+    "PairStory",
+    "load_pairs",
+    "published_span",
+    "score_pairs",
+]
 
 _HARD_LABELS = ("altman", "musk", "trump", "ai_policy")
 
@@ -55,11 +71,20 @@ class LabelledPair:
         return self.a.lang != self.b.lang
 
     @property
-    def dated_together(self) -> bool:
-        """Both stories carry a full date and the dates are at most a day apart: the pairs
-        that can meet in one grouping window."""
-        a, b = _day(self.a.published), _day(self.b.published)
-        return a is not None and b is not None and abs((a - b).days) <= 1
+    def gap(self) -> tuple[timedelta, timedelta] | None:
+        """The smallest and largest time between the two publications, given how precisely
+        each is known; None when either is known only to the month or not at all."""
+        a, b = published_span(self.a.published), published_span(self.b.published)
+        if a is None or b is None:
+            return None
+        least = max(a[0] - b[1], b[0] - a[1], timedelta(0))
+        most = max(a[1] - b[0], b[1] - a[0])
+        return least, most
+
+    def can_meet(self, window: timedelta) -> bool:
+        """Both stories are dated to the day or better and may lie within `window`."""
+        gap = self.gap
+        return gap is not None and gap[0] <= window
 
     @property
     def constructed(self) -> bool:
@@ -84,13 +109,41 @@ class PairScore:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
-def _day(published: str | None) -> date | None:
+def published_span(published: str | None) -> tuple[datetime, datetime] | None:
+    """The UTC interval a publication time stands for: an instant for a full timestamp
+    (ISO 8601 or RFC 2822, as feeds give them), the whole day for a date (2025-06-05 or
+    05/06/2025, day first as the dev stories write it); None for a month, a year or nothing,
+    which cannot place a story within a window of hours. A date's day is taken in UTC: the
+    outlets' zones (UTC-5 to UTC+4) move it by hours, and a pair two dates apart stays
+    more than 12 hours apart."""
     if not published:
         return None
+    text = published.strip()
+    day: date | None = None
+    if len(text) == 10:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            try:
+                day = datetime.strptime(text, "%d/%m/%Y").date()
+            except ValueError:
+                return None
+    if day is not None:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return start, start + timedelta(days=1)
+    moment: datetime | None
     try:
-        return date.fromisoformat(published[:10])
+        moment = datetime.fromisoformat(text)
     except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            moment = None
+    if moment is None or len(text) < 16:
         return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment, moment
 
 
 def load_pairs(folder: Path) -> list[LabelledPair]:

@@ -13,7 +13,7 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +24,7 @@ from alerts.outbox import OutboxWorker, Sender
 from config import Settings
 from core.stats import Stats
 from core.subscriptions import Subscriptions
+from events.fingerprint import Fingerprinter
 from events.grouper import EventGrouper
 from feeds.fetch import Fetcher, FetchSettings
 from feeds.follows import FollowWatch
@@ -127,12 +128,15 @@ class AppOptions:
     database_check_seconds: float = DATABASE_CHECK_SECONDS
 
 
-async def event_grouper(store: PollStore, hours: float, now: datetime) -> EventGrouper | None:
+async def event_grouper(
+    store: PollStore, hours: float, now: datetime, figures: Iterable[str] = ()
+) -> EventGrouper | None:
     """Same-event grouping (issue 14), its window refilled from the stories matched within
-    it before a restart; None when `events.window_hours` is 0."""
+    it before a restart; None when `events.window_hours` is 0. `figures`: the watchlist ids
+    that name a person (weighed as names when two stories share them)."""
     if hours <= 0:
         return None
-    grouper = EventGrouper(timedelta(hours=hours))
+    grouper = EventGrouper(timedelta(hours=hours), Fingerprinter(figures=figures))
     recent = await store.recent_alerted_stories(now - grouper.window)
     grouper.warm(((g.story, g.labels, g.event_id, g.at) for g in recent), now)
     return grouper
@@ -181,7 +185,9 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         if options.on_poll is not None:
             options.on_poll(outcome)
 
-    grouper = await event_grouper(store, config.events.window_hours, now)
+    grouper = await event_grouper(
+        store, config.events.window_hours, now, [f.id for f in config.watchlists.figures]
+    )
     # Claims and sender leases only matter with several instances, which need PostgreSQL; the
     # SQLite default (one process) skips the writes they cost.
     instance = options.instance

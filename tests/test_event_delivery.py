@@ -20,6 +20,7 @@ import pytest
 from alerts.outbox import OutboxWorker
 from config import load_settings
 from core.subscriptions import Subscriptions
+from events.fingerprint import Fingerprinter
 from events.grouper import EventGrouper
 from feeds.fetch import Fetcher, FetchSettings
 from feeds.poll import Poller
@@ -146,7 +147,10 @@ async def rig(
         feed_server.set(f"/{feed}.xml", body=rss([(*QUIET, link(feed, 0))]))
     await store.save_subscription("telegram", str(CHAT), ["trump"], clock.now)
     await store.save_subscription("discord", str(CHANNEL_A), ["trump"], clock.now)
-    matcher = Matcher(load_settings(ROOT / "config.yaml", env={}).config.watchlists)
+    watchlists = load_settings(ROOT / "config.yaml", env={}).config.watchlists
+    matcher = Matcher(watchlists)
+    # as the runtime builds it (runtime/app.py): the watchlist figures weigh as names
+    grouper = EventGrouper(fingerprinter=Fingerprinter(figures=[f.id for f in watchlists.figures]))
     (tmp_path / "discord").mkdir()  # the Discord side's own app and database
     async with (
         running_mirsad(
@@ -156,9 +160,7 @@ async def rig(
     ):
         discord = discord_sender(app)
         outbox = OutboxWorker(store, {"telegram": telegram.sender, "discord": discord}, clock)
-        poller = Poller(
-            store, fetcher, matcher, clock, rng=random.Random(1), grouper=EventGrouper()
-        )
+        poller = Poller(store, fetcher, matcher, clock, rng=random.Random(1), grouper=grouper)
         await poller.poll_all()  # first poll: the feeds' items are recorded, nothing sent
         yield Rig(store, poller, outbox, feed_server, fake_telegram, fake_discord, clock)
     await telegram.stop()

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from events.fingerprint import Fingerprint, Fingerprinter
-from events.grouping import EventWindow, Rarity, idf, same_event
-from events.pairset import LabelledPair, PairStory, load_pairs, score_pairs
+from events.grouping import EventWindow, Rarity, idf, same_event, similarity
+from events.pairset import LabelledPair, PairStory, load_pairs, published_span, score_pairs
 from filters.schema import WatchlistsConfig
 from filters.watchlist import Matcher
 
@@ -21,14 +21,20 @@ T0 = datetime(2026, 2, 11, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def fingerprinter() -> Fingerprinter:
-    return Fingerprinter()
+def watchlists() -> WatchlistsConfig:
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    return WatchlistsConfig.model_validate(raw["watchlists"])
 
 
 @pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    return Matcher(WatchlistsConfig.model_validate(raw["watchlists"]))
+def fingerprinter(watchlists: WatchlistsConfig) -> Fingerprinter:
+    """As the runtime builds it: the config's figures are people, weighed as names."""
+    return Fingerprinter(figures=[f.id for f in watchlists.figures])
+
+
+@pytest.fixture(scope="module")
+def matcher(watchlists: WatchlistsConfig) -> Matcher:
+    return Matcher(watchlists)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +92,18 @@ def test_numbers_and_latin_names_are_language_neutral_keys(fingerprinter: Finger
 
 def test_watchlist_labels_become_concepts(fingerprinter: Fingerprinter) -> None:
     fp = fingerprinter.fingerprint("", "نص", "ar", labels=("trump", "ai"))
-    assert {"w_trump", "w_ai"} <= fp.concepts
+    # trump is a figure of config.yaml (a person: a name), ai a topic (a subject)
+    assert {"f_trump", "w_ai"} <= fp.concepts
+    assert "w_trump" not in fp.concepts
+    assert "w_trump" in Fingerprinter().fingerprint("", "نص", "ar", labels=("trump",)).concepts
+
+
+def test_a_shared_figure_weighs_as_a_name_and_a_topic_does_not() -> None:
+    figures = Fingerprinter(figures=("musk",))
+    a = figures.fingerprint("", "ماسك يغادر منصبه", "ar", labels=("musk", "ai"))
+    b = figures.fingerprint("", "ماسك يعلن المغادرة", "ar", labels=("musk", "ai"))
+    s = similarity(a, b)
+    assert s.specific == pytest.approx(idf(0, 0))  # musk alone: one name, at full rarity
 
 
 # -- the decision on real story pairs -------------------------------------------------------
@@ -98,6 +115,8 @@ def test_watchlist_labels_become_concepts(fingerprinter: Fingerprinter) -> None:
         ("n074", "n080"),  # EU opens an investigation into X/Grok, two Arabic outlets
         ("w031", "w032"),  # Musk files his lawsuit against OpenAI again, two Arabic outlets
         ("n006", "n090"),  # the Sharm el-Sheikh Gaza summit
+        # other words ("suspended" / "halts"), the same rare names and kind of event
+        ("n058", "n069"),  # Kenya halts Worldcoin, two English outlets
     ],
 )
 def test_two_outlets_one_event_are_grouped(
@@ -109,9 +128,14 @@ def test_two_outlets_one_event_are_grouped(
 @pytest.mark.parametrize(
     ("a", "b"),
     [
-        ("n068", "n148"),  # OpenAI's Pentagon contract vs the Pentagon's contracts with four firms
+        # within one window (published a day apart or the same day):
+        ("n082", "n157"),  # Anthropic sues the Pentagon vs the Pentagon removes Claude
+        ("n119", "w079"),  # Musk attacks Trump's bill vs Tesla's sales fall, one day
+        ("n137", "n118"),  # von der Leyen attacks Grok vs Rabat's AI forum, one day
+        # on content alone (stages of one story weeks apart, such as Trump attacking Musk in
+        # June and Musk threatening a party in July, are merged on content: only the window
+        # keeps them apart; BENCHMARKS.md, "Same-event grouping"):
         ("a133", "a134"),  # results of two constituencies, one template
-        ("m076", "n050"),  # Trump attacks Musk (June) vs Musk threatens a new party (July)
         ("w021", "m098"),  # two Musk/Tesla/xAI announcements
     ],
 )
@@ -124,16 +148,63 @@ def test_different_events_on_the_same_subject_stay_apart(
 def test_pair_set_tuning_split_keeps_its_precision(
     prints: dict[str, Fingerprint], rarity: Rarity
 ) -> None:
-    """A regression guard on the split the thresholds were chosen on (the held-out figures
-    are reported by bench/eval_events.py, not pinned here)."""
+    """A regression guard on the split the thresholds were chosen on, by the rule that chose
+    them (bench/eval_events.py --tune): no false merge among the pairs that can meet in one
+    12-hour window, precision >= 0.85 judged on content alone. The held-out figures are
+    reported by bench/eval_events.py, not pinned here."""
     pairs = [p for p in load_pairs(DATA) if not p.held]
 
     def decide(p: LabelledPair) -> bool:
         return same_event(prints[p.a.id], prints[p.b.id], rarity)
 
-    score = score_pairs(pairs, decide)
-    assert score.tp >= 5
-    assert score.precision >= 0.98
+    in_window = score_pairs([p for p in pairs if p.can_meet(timedelta(hours=12))], decide)
+    assert in_window.tp >= 5
+    assert in_window.fp == 0
+    assert score_pairs(pairs, decide).precision >= 0.85
+
+
+# -- time in the pair set -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("published", "span"),
+    [
+        ("2025-06-05", (datetime(2025, 6, 5, tzinfo=UTC), datetime(2025, 6, 6, tzinfo=UTC))),
+        ("05/06/2025", (datetime(2025, 6, 5, tzinfo=UTC), datetime(2025, 6, 6, tzinfo=UTC))),
+        (
+            "Wed, 11 Feb 2026 03:14:52 +0000",
+            (datetime(2026, 2, 11, 3, 14, 52, tzinfo=UTC),) * 2,
+        ),
+        ("2026-02-11T04:13:25+01:00", (datetime(2026, 2, 11, 3, 13, 25, tzinfo=UTC),) * 2),
+        ("2025-06", None),  # a month cannot place a story in a window of hours
+        ("2025", None),
+        (None, None),
+    ],
+)
+def test_publication_times_are_read_as_precisely_as_given(
+    published: str | None, span: tuple[datetime, datetime] | None
+) -> None:
+    assert published_span(published) == span
+
+
+def _story(sid: str, published: str | None) -> PairStory:
+    return PairStory(sid, "ar", "", "", (), sid, "tune", published)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "meet"),
+    [
+        ("2025-06-04", "2025-06-05", True),  # a day apart: may be an hour apart
+        ("2025-06-04", "2025-06-06", False),  # two days apart: at least 24 hours
+        ("2026-02-11T03:00:00+00:00", "2026-02-11T14:59:00+00:00", True),
+        ("2026-02-11T03:00:00+00:00", "2026-02-11T15:01:00+00:00", False),
+        ("2026-02-11T03:00:00+00:00", "2026-02-12", False),  # 21 hours at least
+        ("2025-06-04", "2025-06", False),  # not dated to the day: left out of the window
+    ],
+)
+def test_pairs_that_can_meet_in_one_window(a: str, b: str, meet: bool) -> None:
+    pair = LabelledPair(_story("x", a), _story("y", b), same=False)
+    assert pair.can_meet(timedelta(hours=12)) is meet
 
 
 # -- the window -----------------------------------------------------------------------------
