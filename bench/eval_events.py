@@ -125,14 +125,16 @@ def main() -> int:
         ):
             rows.append((f"{frame}: {name}", score_pairs(chosen, same), len(chosen)))
     print(
-        f"{'framing: split':<26}{'pairs':>7}{'same':>6}{'P':>8}{'R':>8}"
+        f"{'framing: split':<26}{'pairs':>7}{'same':>6}{'P':>8}{'P low':>7}{'R':>8}{'R low':>7}"
         f"{'false merges':>14}{'hard FP':>10}"
     )
     for name, s, n in rows:
         print(
-            f"{name:<26}{n:>7}{s.tp + s.fn:>6}{s.precision:>8.3f}{s.recall:>8.3f}"
-            f"{s.fp:>14}{f'{s.hard_fp}/{s.hard}':>10}"
+            f"{name:<26}{n:>7}{s.tp + s.fn:>6}{s.precision:>8.3f}"
+            f"{_wilson_low(s.tp, s.tp + s.fp):>7.2f}{s.recall:>8.3f}"
+            f"{_wilson_low(s.tp, s.tp + s.fn):>7.2f}{s.fp:>14}{f'{s.hard_fp}/{s.hard}':>10}"
         )
+    print("P low, R low: lower ends of the 95% Wilson intervals (few pairs, wide intervals)")
     undated = sum(1 for p in pairs if p.gap is None)
     print(
         f"\n{len(pairs)} pairs: {len(meet)} can meet in {args.window_hours:g} h, "
@@ -168,6 +170,17 @@ def main() -> int:
             print(f"targets missed on: {', '.join(missed)}", file=sys.stderr)
             return 1
     return 0
+
+
+def _wilson_low(hits: int, n: int, z: float = 1.96) -> float:
+    """The lower end of the Wilson score interval of hits/n: how low the true rate may be
+    given so few pairs (0 of 0: 0)."""
+    if n == 0:
+        return 0.0
+    p = hits / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / (1 + z * z / n)
 
 
 def _tune(
