@@ -69,12 +69,12 @@ def cmd_check_config(path: Path, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_classify(path: Path, inp: TextIO, out: TextIO, err: TextIO, explain: bool = False) -> int:
-    from filters.watchlist import Matcher
+    from filters.watchlist import compiled_matcher
 
     settings = _load(path, err)
     if settings is None:
         return EXIT_CONFIG
-    matcher = Matcher(settings.config.watchlists)
+    matcher = compiled_matcher(settings.config.watchlists)
     status = EXIT_OK
     for number, line in enumerate(inp, start=1):
         if not line.strip():

@@ -324,6 +324,15 @@ _Path = tuple[str | int, ...]
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def load_yaml(text: str) -> Any:
+    """The data of one YAML document, read safely (libyaml's parser when there is one)."""
+    loader = _YAML_LOADER(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     """The document's node tree (for line numbers) and its data, from one parse."""
     loader = _YAML_LOADER(text)

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from config import load_yaml
 from filters.arabic import inflected_stems, normalize, tokenize
 from filters.schema import FigureSpec, Names, TermSpec, TopicSpec, WatchlistsConfig
 from filters.watchlist import Matcher
@@ -79,7 +78,7 @@ class Fingerprint:
 def load_concepts(path: Path = CONCEPTS_FILE) -> WatchlistsConfig:
     """events/concepts.yaml as a watchlist config: `names` become figures (matched as
     written), `actions` topics (inflected terms). Raises ValueError naming the bad entry."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_yaml(path.read_text(encoding="utf-8"))
     figures = [
         FigureSpec(id=f"{prefix}{cid}", name=Names(ar=cid, en=cid), aliases=tuple(_terms(t)))
         for kind, prefix in (("places", PLACE), ("names", NAME))
@@ -90,6 +89,13 @@ def load_concepts(path: Path = CONCEPTS_FILE) -> WatchlistsConfig:
         for cid, t in raw["actions"].items()
     ]
     return WatchlistsConfig(figures=tuple(figures), topics=tuple(topics))
+
+
+@lru_cache(maxsize=1)
+def _shipped_concepts() -> Matcher:
+    """events/concepts.yaml compiled, once per process: it never changes while one runs, and
+    loading and compiling it costs ~40 ms (every app a process builds has a grouper)."""
+    return Matcher(load_concepts())
 
 
 def _terms(items: list[str | dict[str, object]]) -> list[TermSpec]:
@@ -150,7 +156,7 @@ class Fingerprinter:
     def __init__(
         self, concepts: WatchlistsConfig | None = None, figures: Iterable[str] = ()
     ) -> None:
-        self._concepts = Matcher(concepts if concepts is not None else load_concepts())
+        self._concepts = _shipped_concepts() if concepts is None else Matcher(concepts)
         # The watchlist labels that name a person (config.yaml's figures): keys of their own
         # kind, weighed as names; the others (topics) as watchlist labels.
         self._figures = frozenset(figures)

@@ -30,6 +30,7 @@ import socket
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from functools import cache
 
 import aiohttp
 import httpx
@@ -77,7 +78,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._policy = policy
         self._keepalive = keepalive
         self._per_host = per_host
-        self._ssl = ssl_context or httpx.create_ssl_context()
+        self._ssl = ssl_context or _default_tls()
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         # read once: scanning the environment for proxies on every request cost 13% of the
@@ -150,6 +151,13 @@ class _Body(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         self._response.release()  # back to the pool if read to the end, else closed
+
+
+@cache
+def _default_tls() -> ssl.SSLContext:
+    """httpx's verifying TLS context, made once per process: it loads the system's CA store
+    (~10-20 ms of CPU), and one context serves any number of connections."""
+    return httpx.create_ssl_context()
 
 
 def _proxy_for(url: httpx.URL, proxies: dict[str, str]) -> str | None:

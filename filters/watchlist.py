@@ -47,7 +47,7 @@ from filters.schema import (
 from filters.spelling import name_variants, phrase_variants
 from models import Evidence, LabelInfo, Match
 
-__all__ = ["Matcher"]
+__all__ = ["Matcher", "compiled_matcher"]
 
 _FIELDS = ("title", "summary")
 
@@ -715,6 +715,23 @@ _MAX_ITEM = 4
 _ARTICLES = frozenset({"l", "d", "le", "la", "les", "de", "des", "du", "the", "a", "an"})
 _LIST_CONJUNCTIONS = frozenset({"and", "et", "or", "ou", "او"})
 _NOT_LIST_WORDS = frozenset({"والتي", "والذي", "والذين", "واللذان", "والان"})
+
+
+# Compiled watchlists by their content (the config as JSON), a few at a time. A Matcher is
+# read-only once built and compiling one takes ~50 ms of CPU: a process that builds its parts
+# again (the tests build one app per test, `bot.py` commands build one each) reuses it.
+_COMPILED: dict[str, Matcher] = {}
+_COMPILED_KEPT = 4
+
+
+def compiled_matcher(config: WatchlistsConfig) -> Matcher:
+    """The Matcher of `config`, compiled once per process for equal watchlists."""
+    key = config.model_dump_json()
+    matcher = _COMPILED.pop(key, None) or Matcher(config)
+    _COMPILED[key] = matcher  # newest last
+    while len(_COMPILED) > _COMPILED_KEPT:
+        del _COMPILED[next(iter(_COMPILED))]
+    return matcher
 
 
 def label_infos(config: WatchlistsConfig) -> list[LabelInfo]:

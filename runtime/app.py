@@ -30,7 +30,7 @@ from feeds.fetch import Fetcher, FetchSettings
 from feeds.follows import FollowWatch
 from feeds.health import FeedHealth
 from feeds.poll import Poller, PollOutcome
-from filters.watchlist import Matcher
+from filters.watchlist import Matcher, compiled_matcher
 from platforms import registry
 from platforms.base import Platform, PlatformContext, PlatformFactory, Preparable
 from runtime.health import HealthServer, Liveness, Metrics
@@ -162,7 +162,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         ],
         now,
     )
-    matcher = Matcher(config.watchlists)
+    matcher = compiled_matcher(config.watchlists)
     fetcher = Fetcher(fetch_settings(settings), clock=clock)
     stack.push_async_callback(fetcher.aclose)
     subscriptions = Subscriptions(store, matcher.labels, clock, zone=ZoneInfo(config.timezone))
