@@ -155,11 +155,11 @@ class FollowIndex:
 
         # A word with the article (الذكاء) is also found after ل, which drops its alef:
         # للذكاء. That spelling's key is the whole للذكا (taking only و or ف before it), not
-        # لذكا after a ل: لذكا is inside every الذكا, and was a raw occurrence to reject in
-        # each story that has the word (a sixth of them). Where the short key is another
-        # term's key, or the long one is, the short key stays (ل before it, as it always
-        # was), so that hits keep their order when two words end at the same letter.
-        own = set()
+        # لذكا after a ل: لذكا is inside every الذكا, a raw occurrence to reject in each
+        # story that has the word (a sixth of all raw occurrences). Where the short key is
+        # another term's key, or the long one is, the short key stays (ل before it, as it
+        # always was), so that hits keep their order when two words end at the same letter.
+        own: set[str] = set()
         lam: list[int] = []
         for term, key in enumerate(self._terms):
             own.add(key)
@@ -246,8 +246,8 @@ class FollowIndex:
         # offsets are one bisect each.
         removed = stages[0] if len(stages) == 1 else _merge(stages) if stages else ()
         moved = bool(removed or offsets)
-        # The loop below runs for every raw occurrence (about 45 a story with 13,000 terms,
-        # most of them short Arabic words inside longer ones), so it is written flat: the
+        # The loop below runs for every raw occurrence (about 39 a story with 13,000 terms,
+        # many of them short Arabic words inside longer ones), so it is written flat: the
         # rules of filters.automaton._edges for the few edge rules a followed word has, and
         # a word's hit built at its first whole-word occurrence.
         n = len(text)
