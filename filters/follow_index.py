@@ -19,8 +19,8 @@ one space), whole words only, a phrase stays a phrase. What a followed word may 
 - case, accents and ء do not matter (الذكا = الذكاء, Régulation = regulation).
 
 Memory is what keeps this cheap at 10,000 chats x 20 words: one automaton key per distinct
-word (a second one for the لل spelling), the chats of each word in flat integer arrays, and
-shared edge rules instead of an object per key (BENCHMARKS.md, "/follow at scale").
+word (a second one for the لل spelling), over cp1256 bytes; the chats of each word in one
+shared tuple; edge rules in one integer per key (BENCHMARKS.md, "/follow at scale").
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick_rs
@@ -78,6 +79,15 @@ _ACCENTED = re.compile("[" + "".join(map(chr, _UNACCENT)) + "]")
 def fold_for_follows(text: str) -> Folded:
     """`fold_text`, then lower case, Latin accents and ء removed, offsets kept: the text in
     the form of the followed words' keys."""
+    low, offsets, stages, _ = _fold(text)
+    return Folded(low, offsets, stages)
+
+
+def _fold(
+    text: str,
+) -> tuple[str, tuple[int, ...] | None, tuple[tuple[int, ...], ...], bool]:
+    """`fold_for_follows` as a plain tuple (what `find` reads of it, built faster than a
+    Folded), and whether the original may hold marks that `fold_text` removed."""
     folded = fold_text(text)
     low = folded.text.lower()
     if len(low) != len(folded.text):  # a letter whose lower case is longer (İ): keep it
@@ -85,10 +95,11 @@ def fold_for_follows(text: str) -> Folded:
     if _ACCENTED.search(low):
         low = low.translate(_UNACCENT)
     stages = folded.stages
+    marks = bool(stages or folded.offsets)
     if "ء" in low:
         low, removed = _remove(_HAMZA, low)
         stages = (*stages, removed)
-    return Folded(low, folded.offsets, stages)
+    return low, folded.offsets, stages, marks
 
 
 def _is_arabic(word: str) -> bool:
@@ -110,20 +121,24 @@ class FollowIndex:
             if key.strip():
                 by_key.setdefault(key, []).append(sub_id)
         self._terms: list[str] = list(by_key)
-        # the chats of term i: _subs[_starts[i]:_starts[i + 1]]
-        self._starts = array("l", [0])
-        self._subs = array("l")
-        for key in self._terms:
-            self._subs.extend(sorted(set(by_key[key])))
-            self._starts.append(len(self._subs))
-        del by_key
-        # Hits hand out read-only views of _subs, not copies: a word many chats follow has
-        # thousands of them, and copying them for every story cost about a fifth of `find`
+        # The chats of each term, as a tuple the hits share (never a copy: a word many chats
+        # follow has thousands). One int object per chat and one 1-tuple per chat for the
+        # words only that chat follows, so 200,000 follows cost about what flat arrays did
         # (BENCHMARKS.md, "/follow at scale").
-        self._subs_view = memoryview(self._subs).toreadonly()
+        ints: dict[int, int] = {}
+        alone: dict[int, tuple[int]] = {}
+        self._chats: list[tuple[int, ...]] = []
+        for key in self._terms:
+            subs = sorted(set(by_key[key]))
+            if len(subs) == 1:
+                sub = ints.setdefault(subs[0], subs[0])
+                self._chats.append(alone.setdefault(sub, (sub,)))
+            else:
+                self._chats.append(tuple(ints.setdefault(sub, sub) for sub in subs))
+        del by_key, ints, alone
         # Automaton key j -> what to check for it, one integer: term << _RULE_BITS | rule. The
-        # rare key two terms share (an لل spelling that is another term's word) holds -1 - i,
-        # its entries in _shared[i]. Flat integers keep 200,000 terms small (BENCHMARKS.md).
+        # rare key two terms share holds i << _RULE_BITS | _SHARED, its entries in _shared[i].
+        # Flat integers keep 200,000 terms small (BENCHMARKS.md).
         codes: dict[str, int] = {}
         shared: list[list[int]] = []
 
@@ -132,31 +147,71 @@ class FollowIndex:
             before = codes.get(pattern)
             if before is None:
                 codes[pattern] = code
-            elif before >= 0:
-                codes[pattern] = -1 - len(shared)
+            elif not before & _SHARED:
+                codes[pattern] = len(shared) << _RULE_BITS | _SHARED
                 shared.append([code, before])
             else:
-                shared[-1 - before].insert(0, code)  # the latest first, as it always was
+                shared[before >> _RULE_BITS].insert(0, code)  # the latest first, as it was
 
+        # A word with the article (الذكاء) is also found after ل, which drops its alef:
+        # للذكاء. That spelling's key is the whole للذكا (taking only و or ف before it), not
+        # لذكا after a ل: لذكا is inside every الذكا, a raw occurrence to reject in each
+        # story that has the word (a sixth of all raw occurrences). Where the short key is
+        # another term's key, or the long one is, the short key stays (ل before it, as it
+        # always was), so that hits keep their order when two words end at the same letter.
+        own: set[str] = set()
+        lam: list[int] = []
+        for term, key in enumerate(self._terms):
+            own.add(key)
+            first = key.split(" ", 1)[0]
+            if first.startswith("ال") and len(first) > 3 and key[0] in _AR:
+                lam.append(term)
+        after_lam = {self._terms[t][1:] for t in lam}
+        long_lam = {"ل" + self._terms[t][1:] for t in lam}
+        whole: set[int] = set()
+        for t in lam:
+            short = self._terms[t][1:]
+            long = "ل" + short
+            if not ({short, long} & own or short in long_lam or long in after_lam):
+                whole.add(t)
         for term, key in enumerate(self._terms):
             words = key.split(" ")
             first_ar, last_ar = _is_arabic(words[0]), _is_arabic(words[-1])
             plural = not last_ar and len(words[-1]) >= _MIN_PLURAL_STEM and words[-1].isalpha()
             if first_ar and words[0].startswith("ال") and len(words[0]) > 3:
                 add(key, term, _rule(first_ar, last_ar, _NAME, plural))
-                add(key[1:], term, _rule(first_ar, last_ar, _LAM, plural))  # لل + ذكاء: ل + لذكاء
+                if term in whole:
+                    add("ل" + key[1:], term, _rule(first_ar, last_ar, _LL, plural))
+                else:
+                    add(key[1:], term, _rule(first_ar, last_ar, _LAM, plural))  # ل + لذكاء
             else:
                 add(key, term, _rule(first_ar, last_ar, _WORD, plural))
-        patterns = list(codes)
-        self._codes = array("q", (codes[p] for p in patterns))
+        del own, lam, after_lam, long_lam, whole
+        # The automaton reads the story as cp1256 bytes (one byte a letter, Arabic and
+        # Latin): a third of the memory of a UTF-8 automaton, so the scan, right after the
+        # matcher's, loses less to the caches, and offsets need no conversion. The rare key
+        # with a letter outside cp1256 goes to a second automaton on the text itself, read
+        # only for a story that holds such a letter.
+        exact = [p for p in codes if "?" not in p and _encodes(p)]
+        others = [p for p in codes if "?" in p or not _encodes(p)]
+        self._codes = array("q", (codes[p] for p in (*exact, *others)))
         self._shared = tuple(tuple(entries) for entries in shared)
+        self._exact = len(exact)
         self._automaton = (
+            ahocorasick_rs.BytesAhoCorasick(
+                [p.encode(_BYTES) for p in exact],
+                implementation=ahocorasick_rs.Implementation.ContiguousNFA,
+            )
+            if exact
+            else None
+        )
+        self._others = (
             ahocorasick_rs.AhoCorasick(
-                patterns,
+                others,
                 store_patterns=False,
                 implementation=ahocorasick_rs.Implementation.ContiguousNFA,
             )
-            if patterns
+            if others
             else None
         )
 
@@ -171,103 +226,153 @@ class FollowIndex:
         last few) and one automaton pass, plus a little per word found: it does not grow
         with the number of chats (the fan-out to each chat's alert is the queue's work, as
         it is for labels)."""
-        automaton = self._automaton
-        if automaton is None:
+        if not self._codes:
             return ()
         source = title + _JOIN + summary
-        folded = fold_for_follows(source)
-        text = folded.text
-        raw = automaton.find_matches_as_indexes(text, overlapping=True)
+        text, offsets, stages, marks = _fold(source)
+        encoded = text.encode(_BYTES, "replace")  # one byte a character, "?" if not cp1256
+        automaton = self._automaton
+        raw = automaton.find_matches_as_indexes(encoded, overlapping=True) if automaton else []
+        if self._others is not None and encoded.count(b"?") != text.count("?"):
+            more = self._others.find_matches_as_indexes(text, overlapping=True)
+            if more:
+                # one list in the order one automaton gives: by end, the longest first
+                exact = self._exact
+                raw = sorted([*raw, *((i + exact, a, b) for i, a, b in more)], key=_END_START)
         if not raw:
             return ()
-        # The loop below runs for every raw occurrence (about 45 a story with 13,000 terms,
-        # most of them short Arabic words inside longer ones), so it is written flat: the
-        # rules of filters.automaton._edges for the few edge rules a followed word has.
+        # Back to the story's own offsets: every removal stage of the fold in one table
+        # (stories with harakat, extra spaces and ء have two or three), so that a hit's
+        # offsets are one bisect each.
+        removed = stages[0] if len(stages) == 1 else _merge(stages) if stages else ()
+        moved = bool(removed or offsets)
+        # The loop below runs for every raw occurrence (about 39 a story with 13,000 terms,
+        # many of them short Arabic words inside longer ones), so it is written flat: the
+        # rules of filters.automaton._edges for the few edge rules a followed word has, and
+        # a word's hit built at its first whole-word occurrence.
         n = len(text)
         codes = self._codes
-        found: dict[int, tuple[int, int]] = {}  # term -> its first whole-word occurrence
+        terms = self._terms
+        chats = self._chats
+        ar = _AR
+        split = len(title)
+        base = split + 1
+        size = len(source)
+        seen: set[int] = set()  # terms already found: a word found twice is one hit
+        hits: list[FollowHit] = []
         for index, start, end in raw:
             code = codes[index]
-            if code < 0:
-                for entry in self._shared[-1 - code]:
-                    term = entry >> _RULE_BITS
-                    if term not in found:
-                        edges = _edges(text, n, start, end, entry & _RULE_MASK)
-                        if edges is not None:
-                            found[term] = edges
-                continue
-            term = code >> _RULE_BITS
-            if term in found:
-                continue
-            rule = code & _RULE_MASK
-            lo = start
-            hi = end
             # after the last word: an Arabic word takes nothing (most occurrences that do
             # not count end inside a longer word: checked first), a Latin one maybe a plural
-            if end < n:
-                c = text[end]
-                if rule & _LAST_AR:
-                    if c in _AR:
-                        continue
-                elif c.isalnum() and c not in _AR:
-                    if not rule & _PLURAL:
+            if code & _LAST_AR:
+                if end < n and text[end] in ar:
+                    continue
+                hi = end
+            elif code & _SHARED:  # a key two terms share: the general rules, for each
+                for entry in self._shared[code >> _RULE_BITS]:
+                    term = entry >> _RULE_BITS
+                    if term not in seen:
+                        edges = _edges(text, n, start, end, entry & _RULE_MASK)
+                        if edges is not None:
+                            seen.add(term)
+                            hits.append(self._hit(term, *edges, source, split))
+                continue
+            else:
+                hi = end
+                if end < n and (c := text[end]).isalnum() and c not in ar:
+                    if not code & _PLURAL:
                         continue
                     hi = end + 1
-                    while hi < n and (c := text[hi]).isalnum() and c not in _AR:
+                    while hi < n and (c := text[hi]).isalnum() and c not in ar:
                         hi += 1
                     if text[end:hi] not in _LATIN_PLURALS:
                         continue
+            term = code >> _RULE_BITS
+            if term in seen:
+                continue
             # before the first word: an Arabic one, only its allowed proclitics (the لل
             # spelling needs one); a Latin one, no Latin letter or digit
-            if rule & _FIRST_AR:
-                while lo and text[lo - 1] in _AR and start - lo < 5:
+            lo = start
+            if code & _FIRST_AR:
+                if start and text[start - 1] in ar:
                     lo -= 1
-                if text[lo:start] not in _PREFIXES[rule >> _PREFIX_SHIFT]:
+                    while lo and text[lo - 1] in ar and start - lo < 5:
+                        lo -= 1
+                    if text[lo:start] not in _PREFIXES[code >> _PREFIX_SHIFT & 3]:
+                        continue
+                elif code & _KIND == _LAM_RULE:
                     continue
-            elif start and (c := text[start - 1]).isalnum() and c not in _AR:
+            elif start and (c := text[start - 1]).isalnum() and c not in ar:
                 continue
-            found[term] = (lo, hi)
-        # Back to the story's own offsets (Folded.original, inlined for its common case:
-        # one stage of removed characters, hamza or marks) and its own words as evidence.
-        stages = folded.stages
-        removed = stages[0] if len(stages) == 1 and folded.offsets is None else None
-        moved = bool(stages or folded.offsets)
-        original = folded.original
-        size = len(source)
-        terms = self._terms
-        starts = self._starts
-        subs = self._subs_view
-        split = len(title)
-        hits = []
-        for term, (lo, hi) in found.items():
-            if removed is not None:
+            seen.add(term)
+            # the hit: Folded.original inlined (with the stages merged), and the harakat
+            # after a last Arabic letter kept with its word (ذكاءً)
+            if moved:
                 a = lo + bisect_right(removed, lo)
                 b = hi + bisect_right(removed, hi - 1)  # original(hi - 1) + 1
-            elif moved:
-                a, b = original(lo), original(hi - 1) + 1
+                if offsets is not None:
+                    a, b = offsets[a], offsets[b - 1] + 1
+                if marks and b < size and source[b] in _MARKS and text[hi - 1] in ar:
+                    run = _MARKS_RUN.match(source, b)
+                    b = run.end() if run else b
             else:
                 a, b = lo, hi
-            if moved and b < size and source[b] in _MARKS and text[hi - 1] in _AR:
-                marks = _MARKS_RUN.match(source, b)  # harakat after a last letter (ذكاءً)
-                b = marks.end() if marks else b
             # tuple.__new__ is how a named tuple's own _make builds it, without the call
             # through its __new__ (half the cost of a hit)
             if a < split:
                 evidence = _new(Evidence, (FOLLOW_LABEL, terms[term], source[a:b], "title", a, b))
             else:
-                base = split + 1
                 evidence = _new(
                     Evidence,
                     (FOLLOW_LABEL, terms[term], source[a:b], "summary", a - base, b - base),
                 )
-            hits.append(_new(FollowHit, (evidence, subs[starts[term] : starts[term + 1]])))
+            hits.append(_new(FollowHit, (evidence, chats[term])))
         return tuple(hits)
+
+    def _hit(self, term: int, lo: int, hi: int, source: str, split: int) -> FollowHit:
+        """The hit of `term` found at [lo, hi) of the folded `source` (the rare path of
+        `find`: a key two terms share)."""
+        folded = fold_for_follows(source)
+        original = folded.original
+        a, b = original(lo), original(hi - 1) + 1
+        if b < len(source) and source[b] in _MARKS and folded.text[hi - 1] in _AR:
+            marks = _MARKS_RUN.match(source, b)
+            b = marks.end() if marks else b
+        field, base = ("title", 0) if a < split else ("summary", split + 1)
+        evidence = Evidence(FOLLOW_LABEL, self._terms[term], source[a:b], field, a - base, b - base)
+        return FollowHit(evidence, self._chats[term])
+
+
+def _encodes(pattern: str) -> bool:
+    try:
+        pattern.encode(_BYTES)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_BYTES = "cp1256"
+_END_START = itemgetter(2, 1)
+
+
+def _merge(stages: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+    """One table for several removal stages (`Folded.stages`, the first applied first):
+    folded index i is original index i + bisect_right(table, i), as `Folded.original`
+    gives it stage by stage. Each removed character's entry is the number of folded
+    characters before it."""
+    table: list[int] = list(stages[-1])
+    for stage in reversed(stages[:-1]):
+        # where the later stages' removed characters stood in this stage's output
+        at = [v + k for k, v in enumerate(table)]
+        table += [v - bisect_left(at, v) for v in stage]
+        table.sort()
+    return tuple(table)
 
 
 class FollowHit(NamedTuple):
     """A followed word found in a story: where (as evidence labelled `#follow`, the matching
     form as `term`, the story's own words as `text`), and the subscriptions that follow it
-    (a read-only view into the index, not a copy). A named tuple: a story makes a dozen or
+    (the index's own tuple, not a copy). A named tuple: a story makes a dozen or
     more, and it is built faster than a frozen dataclass."""
 
     evidence: Evidence
@@ -287,9 +392,14 @@ def by_subscription(hits: Iterable[FollowHit]) -> dict[int, list[Evidence]]:
 # word may take a plural, and which proclitics an Arabic first word may carry.
 _FIRST_AR, _LAST_AR, _PLURAL = 1, 2, 4
 _PREFIX_SHIFT = 3
-_WORD, _NAME, _LAM = 0, 1, 2  # with the article (a bare word), without (it has its own), لل
-_PREFIXES = (_WORD_PREFIXES, _NAME_PREFIXES, _LAM_PREFIXES)
-_RULE_BITS = 5
+# Which proclitics an Arabic first word may take: with the article (a bare word), without
+# (it has its own), the لل spelling read as ل + لذكاء, or as the whole للذكاء.
+_WORD, _NAME, _LL, _LAM = 0, 1, 2, 3
+_PREFIXES = (_WORD_PREFIXES, _NAME_PREFIXES, frozenset(("", "و", "ف")), _LAM_PREFIXES)
+_SHARED = 32  # a key two terms share: its entries in _shared[code >> _RULE_BITS]
+_RULE_BITS = 6
+_KIND = 3 << _PREFIX_SHIFT
+_LAM_RULE = _LAM << _PREFIX_SHIFT
 _RULE_MASK = (1 << _RULE_BITS) - 1
 
 
