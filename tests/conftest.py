@@ -82,10 +82,25 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On several processes (scripts/test: pytest-xdist, a file to each in turn), the files
-    with slow tests go first: one started last (a 60-s burst) would keep one process busy
-    long after the other had finished. The order within a file is kept."""
-    if not getattr(config.option, "numprocesses", None):
+    """On several processes (scripts/test: pytest-xdist's work stealing), each process starts
+    with its share of the slow tests. Work stealing hands each process one contiguous share of
+    the list and later moves tests from the end of the longest queue; a slow test left to
+    start last (a 60-s burst) would keep one process busy long after the others had finished,
+    and slow tests all in one share would run one after the other. Otherwise the order is
+    kept (the tests of a file together)."""
+    processes = getattr(config.option, "numprocesses", None)
+    if not isinstance(processes, int) or processes < 2:
         return
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)  # stable: files and tests keep order
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    slow.sort(key=lambda item: item.path.name != "test_several_instances.py")  # the longest
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for n in range(processes):
+        size = left // (processes - n)  # the share work stealing sends this process first
+        left -= size
+        mine = slow[n::processes]
+        taken = max(size - len(mine), 0)
+        ordered += mine + rest[:taken]
+        del rest[:taken]
+    items[:] = ordered + rest
