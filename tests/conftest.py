@@ -88,8 +88,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     start last (a 60-s burst) would keep one process busy long after the others had finished,
     and slow tests all in one share would run one after the other. Otherwise the order is
     kept (the tests of a file together)."""
-    processes = getattr(config.option, "numprocesses", None)
-    if not isinstance(processes, int) or processes < 2:
+    # collection happens in each worker process; xdist tells it how many there are
+    processes = getattr(config, "workerinput", {}).get("workercount", 1)
+    if processes < 2:
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
     rest = [item for item in items if not item.get_closest_marker("slow")]
