@@ -176,9 +176,9 @@ def show_help() -> Reply:
     return Reply("help")
 
 
-def unknown_command() -> Reply:
-    """A command this bot does not have: the valid ones."""
-    return Reply("unknown_command", fields={"commands": " ".join("/" + c for c in COMMANDS)})
+def unknown_command(offered: Sequence[str] = COMMANDS) -> Reply:
+    """A command this bot does not have: the ones it offers (/stats only where stats are on)."""
+    return Reply("unknown_command", fields={"commands": " ".join("/" + c for c in offered)})
 
 
 async def subscribe(

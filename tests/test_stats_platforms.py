@@ -93,8 +93,14 @@ async def test_telegram_stats_sends_a_png_photo_with_the_summary_as_caption(
         f"Last 7 days: {F}Elon Musk{P}"
     )
 
+    # with stats on, the menu and the unknown-command reply offer /stats
+    assert "stats" in [c["command"] for c in fake.commands[("default", "en")]]
+    fake.push(fake.command(chat, "/frobnicate"))
+    unknown = await fake.wait_for_message(chat.id, 3)
+    assert "/lang /stats /follow" in unknown.visible
+
     fake.push(fake.command(chat, "/stats bitcoin"))
-    refused = await fake.wait_for_message(chat.id, 3)
+    refused = await fake.wait_for_message(chat.id, 4)
     assert refused.method == "sendMessage"
     assert refused.visible.startswith("Unknown: «bitcoin». Valid: altman, musk")
 

@@ -92,8 +92,7 @@ async def test_start_registers_menus_and_asks_for_the_updates_it_handles(
         "list",
         "topics",
         "latest",
-        "lang",
-        "stats",
+        "lang",  # no /stats: this bot has no stats (menu and handlers agree)
         "follow",
         "unfollow",
         "mute",
@@ -236,7 +235,7 @@ async def test_bad_arguments_get_one_helpful_line_and_change_nothing(env: Env) -
     reply = await env.say(chat, "/frobnicate")
     assert (
         reply.visible
-        == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang /stats"
+        == "Unknown command. Commands: /start /help /subscribe /unsubscribe /list /topics /latest /lang"
         " /follow /unfollow /mute /unmute /digest /tz /quiet"
     )
     assert "\n" not in reply.visible

@@ -105,6 +105,7 @@ class TelegramHandlers:
         self._clock = clock
         self._sources = dict(sources or {})
         self._labels: dict[str, LabelInfo] = {info.id: info for info in subscriptions.labels}
+        self.offered: tuple[str, ...] = texts.COMMANDS  # narrowed by `register`
 
     def register(self, app: TelegramApp) -> None:
         # Commands as messages or channel posts; an edited command is not run again.
@@ -128,6 +129,9 @@ class TelegramHandlers:
         ]
         if self._stats is not None:
             commands.append(("stats", self.stats))
+        handled = {name for name, _ in commands}
+        # what the menu and the unknown-command reply offer: /stats only where it is on
+        self.offered = tuple(c for c in texts.COMMANDS if c in handled)
         for name, callback in commands:
             app.add_handler(CommandHandler(name, callback, filters=where))
         app.add_handler(MessageHandler(filters.COMMAND & where, self.unknown_command))
@@ -456,7 +460,9 @@ class TelegramHandlers:
             return  # /subscribe@OtherBot: not for us
         if asker.kind != ChatType.PRIVATE and not mine:
             return
-        await self._answer(update, context, asker, commands.unknown_command(), "unknown")
+        await self._answer(
+            update, context, asker, commands.unknown_command(self.offered), "unknown"
+        )
 
     # -- buttons ----------------------------------------------------------------------------
 

@@ -100,12 +100,12 @@ class TelegramPlatform:
         try:
             for lang in texts.LANGS:
                 await bot.set_my_commands(
-                    [BotCommand(c, texts.description(c, lang)) for c in texts.COMMANDS],
+                    [BotCommand(c, texts.description(c, lang)) for c in self.handlers.offered],
                     language_code=lang,
                 )
             # clients in other languages get the English menu, like the replies
             await bot.set_my_commands(
-                [BotCommand(c, texts.description(c, "en")) for c in texts.COMMANDS]
+                [BotCommand(c, texts.description(c, "en")) for c in self.handlers.offered]
             )
         except TelegramError as exc:  # a missing menu is no reason not to deliver alerts
             log.warning("telegram_set_commands_failed reason=%r", exc.message)
