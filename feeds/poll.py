@@ -301,10 +301,10 @@ class Poller:
         matched: dict[str, Match] = {}
         followed: dict[str, dict[int, list[Evidence]]] = {}
         # issue 13: the chats' own words, one automaton for all of them (a first poll alerts
-        # nobody, so it needs none)
+        # nobody, and a poll with no new story matches nothing: neither needs it)
         follow_index = (
             await self._follows.current()
-            if self._follows is not None and feed.initialized
+            if self._follows is not None and feed.initialized and new
             else None
         )
         for story in new:

@@ -23,6 +23,8 @@ from .engine import upsert
 from .subscriptions import SubscriptionRepository, chat_where, has_follows, upsert_subscription
 
 GENERATION_KEY = "follows_generation"
+# read before matching every changed feed's new stories: built once (store/ingest.py says why)
+_GENERATION = select(t.meta.c.value).where(t.meta.c.key == GENERATION_KEY)
 
 
 class FollowRepository(SubscriptionRepository):
@@ -153,9 +155,7 @@ class FollowRepository(SubscriptionRepository):
     async def follow_generation(self) -> int:
         """Changes to anyone's follows so far (0: none ever)."""
         async with self._db.read() as conn:
-            value = (
-                await conn.execute(select(t.meta.c.value).where(t.meta.c.key == GENERATION_KEY))
-            ).scalar()
+            value = (await conn.execute(_GENERATION)).scalar()
             return int(value) if value else 0
 
     async def _bump_generation(self, conn: AsyncConnection) -> None:
