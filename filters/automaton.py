@@ -275,6 +275,10 @@ class PhraseAutomaton:
         self._texts: list[str] = []
         self._keys: dict[str, tuple[_Key, ...]] = {}
         self._metas: list[tuple[_Key, ...]] = []
+        # Once compiled, the keys are kept as one string (each a str object of its own, with
+        # the dict over them, took ~2 MB for the config's 13,000), unpacked again only if a
+        # phrase is added after that (issue 19).
+        self._packed = ""
         self._shared: dict[tuple[_Key, ...], tuple[_Key, ...]] = {}  # one copy of each tuple
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
 
@@ -284,7 +288,7 @@ class PhraseAutomaton:
     @property
     def key_count(self) -> int:
         """How many key strings the automaton holds (spellings x separators x case)."""
-        return len(self._keys)
+        return len(self._metas) if self._packed else len(self._keys)
 
     def text(self, pattern: int) -> str:
         """The phrase as it was added."""
@@ -302,6 +306,7 @@ class PhraseAutomaton:
         found = self._ids.get(ident)
         if found is not None:
             return found
+        self._unpack()
         pid = len(self._texts)
         self._ids[ident] = pid
         self._texts.append(phrase)
@@ -313,12 +318,21 @@ class PhraseAutomaton:
                 self._keys[key] = self._shared.setdefault(metas, metas)
         return pid
 
+    def _unpack(self) -> None:
+        """The keys as a dict again (to add to them), from their packed string."""
+        if self._packed:
+            self._keys = dict(zip(self._packed.split(_JOIN), self._metas, strict=True))
+            self._packed = ""
+
     def compile(self) -> None:
         """Build the automaton (done by the first `find` if not called)."""
-        # Copies of the keys: the automaton reads each as UTF-8, which CPython caches on the
-        # str itself for good (~40 bytes a key, 0.5 MB for the config's); a copy is dropped.
-        keys = [(key + " ")[:-1] for key in self._keys]
+        self._unpack()
         self._metas = list(self._keys.values())  # the same tuples, in the keys' order
+        self._packed = _JOIN.join(self._keys)
+        self._keys = {}
+        # The automaton reads each key as UTF-8, which CPython caches on the str itself for
+        # good (~40 bytes a key): these strings, split from the packed one, are dropped after.
+        keys = self._packed.split(_JOIN) if self._packed else []
         # The contiguous NFA, not the DFA: with the config's ~13,000 keys (Arabic and Latin
         # bytes together) the DFA's transition table takes ~93 MB of RSS against ~9 MB, most
         # of the process's memory, for a scan that costs ~2 us more per story (issue 19).
@@ -343,7 +357,7 @@ class PhraseAutomaton:
         """`find` for several texts (a story's title and summary) in one fold and one
         automaton pass. Rejected occurrences carry offsets into their own text and its
         index in `Rejected.field`."""
-        if self._automaton is None and self._keys:
+        if self._automaton is None and (self._keys or self._packed):
             self.compile()
         automaton = self._automaton
         results: list[list[PhraseHit]] = [[] for _ in texts]
