@@ -29,6 +29,11 @@ _RECENT_TITLES = select(t.stories.c.title).where(
     t.stories.c.title.in_(bindparam("titles", expanding=True)),
     t.stories.c.seen_at >= bindparam("since", type_=t.stories.c.seen_at.type),
 )
+_ACTIVE_SUBSCRIPTIONS = (
+    select(*rec.SUBSCRIPTION_COLUMNS)
+    .select_from(t.subscriptions.outerjoin(t.chat_settings, rec.SETTINGS_JOIN))
+    .where(t.subscriptions.c.active)
+)
 _MARK_SEEN = (
     update(t.stories)
     .where(t.stories.c.id.in_(bindparam("ids", expanding=True)))
@@ -239,14 +244,7 @@ class StoryRepository(Repository):
         follows: Mapping[str, Mapping[int, Sequence[Evidence]]],
     ) -> tuple[int, int]:
         """Queue new alerts (and, for grouped stories, edits): (alerts queued, edits queued)."""
-        subs = [
-            rec.subscription_from_row(r)
-            for r in await conn.execute(
-                select(*rec.SUBSCRIPTION_COLUMNS)
-                .select_from(t.subscriptions.outerjoin(t.chat_settings, rec.SETTINGS_JOIN))
-                .where(t.subscriptions.c.active)
-            )
-        ]
+        subs = [rec.subscription_from_row(r) for r in await conn.execute(_ACTIVE_SUBSCRIPTIONS)]
         heads = await self._alerts_of(conn, set(grouped.values()))
         muted = await muted_labels(conn, now)
         # the index may be one change behind the follows table; the table decides
