@@ -48,13 +48,19 @@ from common import (
 BENCH = Path(__file__).resolve().parent
 PEER_PACKAGES = ["reader==3.27", "feedparser==6.0.14"]
 
-# Each runner reads "cycle" lines on stdin and answers one JSON line per cycle.
+# Each runner reads "cycle" lines on stdin and answers one JSON line per cycle. Each reads
+# its peak from /proc itself: importing bench/common.py (statistics, the farm's code) would
+# count ~1 MB of the bench's own against Mirsad alone.
 MIRSAD_RUNNER = r"""
 import asyncio, json, os, sys, time
 from contextlib import AsyncExitStack
 from pathlib import Path
-sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2])
-from common import memory_mb
+sys.path.insert(0, sys.argv[2])
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 from config import load_settings
 from runtime.app import AppOptions, build
 from runtime.logs import setup_logging
@@ -76,7 +82,7 @@ async def main() -> None:
             status = {}
             for o in outcomes:
                 status[o.status] = status.get(o.status, 0) + 1
-            print(json.dumps({"cpu": cpu, "status": status, "peak": memory_mb()["peak"]}), flush=True)
+            print(json.dumps({"cpu": cpu, "status": status, "peak": peak_mb()}), flush=True)
 
 asyncio.run(main())
 """

@@ -52,17 +52,20 @@ async def main() -> None:
     with FarmProcess(spec) as farm:
         urls = [(i, farm.url(i)) for i in range(spec.feeds)]
         for name, make in [
-            ("httpx default transport (httpcore)", lambda: httpx.AsyncClient(trust_env=False)),
+            (
+                "httpx default transport (httpcore)",
+                lambda: httpx.AsyncHTTPTransport(trust_env=False),
+            ),
             ("feeds/transport.py (aiohttp, kept alive)", lambda: None),
         ]:
-            client = make()
-            fetcher = Fetcher(settings, client=client)
+            transport = make()
+            fetcher = Fetcher(settings, transport=transport)
             try:
                 cpus = await rounds(fetcher, urls, 5)
             finally:
                 await fetcher.aclose()
-                if client is not None:
-                    await client.aclose()
+                if transport is not None:
+                    await transport.aclose()
             rows.append(
                 [
                     name,

@@ -203,6 +203,7 @@ _AR_SUFFIX_SET = frozenset(("", *AR_SUFFIXES))
 # Suffixes a non-last inflected word may carry inside a phrase (ذكاءً اصطناعياً, أوامر تنفيذية).
 _INNER_SUFFIXES = ("", "ه", "ا", "ي", "يه", "يا", "ات")
 _LATIN_SUFFIXES = frozenset(("", "s", "es", "e"))
+_NO_SUFFIX = frozenset(("",))
 _MIN_STEM = 2
 
 
@@ -248,10 +249,11 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class _Key:
-    """One key string of the automaton, for one pattern: how to check its edges."""
+    """How to check the edges of a raw occurrence of one pattern's keys. Every spelling,
+    case and separator of a phrase shares one (a pattern has one or two), and the keys share
+    their tuples of them: ~13,000 keys held one object and one list each, ~3 MB (issue 19)."""
 
     pattern: int
-    length: int
     first_arabic: bool
     last_arabic: bool
     prefixes: frozenset[str]  # allowed Arabic letters before the key (first word Arabic)
@@ -271,8 +273,13 @@ class PhraseAutomaton:
     def __init__(self) -> None:
         self._ids: dict[tuple[str, bool, bool], int] = {}
         self._texts: list[str] = []
-        self._keys: dict[str, list[_Key]] = {}
-        self._metas: list[list[_Key]] = []
+        self._keys: dict[str, tuple[_Key, ...]] = {}
+        self._metas: list[tuple[_Key, ...]] = []
+        # Once compiled, the keys are kept as one string (each a str object of its own, with
+        # the dict over them, took ~2 MB for the config's 13,000), unpacked again only if a
+        # phrase is added after that (issue 19).
+        self._packed = ""
+        self._shared: dict[tuple[_Key, ...], tuple[_Key, ...]] = {}  # one copy of each tuple
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
 
     def __len__(self) -> int:
@@ -281,7 +288,7 @@ class PhraseAutomaton:
     @property
     def key_count(self) -> int:
         """How many key strings the automaton holds (spellings x separators x case)."""
-        return len(self._keys)
+        return len(self._metas) if self._packed else len(self._keys)
 
     def text(self, pattern: int) -> str:
         """The phrase as it was added."""
@@ -299,20 +306,33 @@ class PhraseAutomaton:
         found = self._ids.get(ident)
         if found is not None:
             return found
+        self._unpack()
         pid = len(self._texts)
         self._ids[ident] = pid
         self._texts.append(phrase)
         self._automaton = None
         for key, meta in _keys_for(pid, words, inflect, case_sensitive):
-            bucket = self._keys.setdefault(key, [])
-            if meta not in bucket:
-                bucket.append(meta)
+            metas = self._keys.get(key, ())
+            if meta not in metas:
+                metas = (*metas, meta)
+                self._keys[key] = self._shared.setdefault(metas, metas)
         return pid
+
+    def _unpack(self) -> None:
+        """The keys as a dict again (to add to them), from their packed string."""
+        if self._packed:
+            self._keys = dict(zip(self._packed.split(_JOIN), self._metas, strict=True))
+            self._packed = ""
 
     def compile(self) -> None:
         """Build the automaton (done by the first `find` if not called)."""
-        keys = list(self._keys)
-        self._metas = list(self._keys.values())  # the same lists, in the keys' order
+        self._unpack()
+        self._metas = list(self._keys.values())  # the same tuples, in the keys' order
+        self._packed = _JOIN.join(self._keys)
+        self._keys = {}
+        # The automaton reads each key as UTF-8, which CPython caches on the str itself for
+        # good (~40 bytes a key): these strings, split from the packed one, are dropped after.
+        keys = self._packed.split(_JOIN) if self._packed else []
         # The contiguous NFA, not the DFA: with the config's ~13,000 keys (Arabic and Latin
         # bytes together) the DFA's transition table takes ~93 MB of RSS against ~9 MB, most
         # of the process's memory, for a scan that costs ~2 us more per story (issue 19).
@@ -337,7 +357,7 @@ class PhraseAutomaton:
         """`find` for several texts (a story's title and summary) in one fold and one
         automaton pass. Rejected occurrences carry offsets into their own text and its
         index in `Rejected.field`."""
-        if self._automaton is None and self._keys:
+        if self._automaton is None and (self._keys or self._packed):
             self.compile()
         automaton = self._automaton
         results: list[list[PhraseHit]] = [[] for _ in texts]
@@ -487,21 +507,23 @@ def _keys_for(
     last_inflects = inflect and not case_sensitive and len(words[-1]) > 2
     prefixes = _WORD_PREFIXES if first_inflects else _NAME_PREFIXES
     if last_ar:
-        suffixes = _AR_SUFFIX_SET if last_inflects else frozenset({""})
+        suffixes = _AR_SUFFIX_SET if last_inflects else _NO_SUFFIX
     else:
-        suffixes = _LATIN_SUFFIXES if last_inflects else frozenset({""})
+        suffixes = _LATIN_SUFFIXES if last_inflects else _NO_SUFFIX
     latin = any(not _is_arabic(w) for w in words)
+    meta = _Key(pid, first_ar, last_ar, prefixes, suffixes)
+    lam_meta = _Key(pid, True, last_ar, _LAM_PREFIXES, suffixes)
     # Words are joined by one space: the text's separators are folded to one (fold_text).
     for combo in product(*per_word):
         key = " ".join(combo)
         cased = _case_variants(key, case_sensitive) if latin else (key,)
         for form in cased:
-            yield form, _Key(pid, len(form), first_ar, last_ar, prefixes, suffixes)
+            yield form, meta
         if first_ar and combo[0].startswith("ال") and len(combo[0]) > 3 and not first_inflects:
             # ل + ال is written لل: للذكاء holds الذكاء as "ل" + "لذكاء"
             lam_key = " ".join((combo[0][1:], *combo[1:]))
             for form in _case_variants(lam_key, case_sensitive) if latin else (lam_key,):
-                yield form, _Key(pid, len(form), True, last_ar, _LAM_PREFIXES, suffixes)
+                yield form, lam_meta
 
 
 def sentence_ends(text: str) -> list[int]:

@@ -417,4 +417,4 @@ def _edges(text: str, n: int, start: int, end: int, rule: int) -> tuple[int, int
     first_ar, last_ar = bool(rule & _FIRST_AR), bool(rule & _LAST_AR)
     before = _PREFIXES[rule >> _PREFIX_SHIFT] if first_ar else frozenset()
     after = _LATIN_PLURALS if rule & _PLURAL else _NOTHING
-    return _automaton_edges(text, n, start, end, _Key(0, 0, first_ar, last_ar, before, after))
+    return _automaton_edges(text, n, start, end, _Key(0, first_ar, last_ar, before, after))

@@ -34,6 +34,7 @@ from filters.watchlist import Matcher, compiled_matcher
 from platforms import registry
 from platforms.base import Platform, PlatformContext, PlatformFactory, Preparable
 from runtime.health import HealthServer, Liveness, Metrics
+from runtime.memory import limit_malloc_arenas
 from store import PollStore, Store
 from store.dbfile import DatabaseLost, DatabaseWatch
 from store.reports import Reports, TrendCounts
@@ -149,6 +150,8 @@ def new_instance_id() -> str:
 
 async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) -> Parts:
     """Open the store, build fetcher, matcher, poller, outbox and the enabled platforms."""
+    # before the store starts its connection threads: one malloc arena for all of them
+    limit_malloc_arenas()
     config = settings.config
     clock = options.clock
     store = await Store.open(settings.database_url, new_database=options.new_database)

@@ -48,26 +48,27 @@ class FeedRepository(Repository):
         upsert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
         async with self._db.write() as conn:
             rows = {r.id: r for r in await conn.execute(select(t.feeds))}
+            new: list[dict[str, Any]] = []
             for fid, (url, lang, interval) in wanted.items():
                 row = rows.get(fid)
                 if row is None:
-                    # Instances starting together on one database sync the same config at once:
-                    # a feed another one inserted since the look above is left as it is (a
-                    # plain insert failed there with a duplicate key and stopped the instance).
-                    await conn.execute(
-                        upsert(t.feeds)
-                        .values(
-                            id=fid,
-                            url=url,
-                            language=lang,
-                            interval=interval,
-                            next_poll_at=now,
-                            initialized=False,
-                            error_count=0,
-                            enabled=True,
-                        )
-                        .on_conflict_do_nothing(index_elements=[t.feeds.c.id])
+                    new.append(
+                        {
+                            "id": fid,
+                            "url": url,
+                            "language": lang,
+                            "interval": interval,
+                            "next_poll_at": now,
+                            "initialized": False,
+                            "error_count": 0,
+                            "enabled": True,
+                        }
                     )
+                    continue
+                stored = (row.url, row.language, row.interval, bool(row.enabled))
+                if stored == (url, lang, interval, True):
+                    # as configured already: no statement (every start, `bot.py once` each
+                    # minute, wrote all 1,000 rows of the benchmark's config again; issue 19)
                     continue
                 values: dict[str, Any] = {"language": lang, "interval": interval, "enabled": True}
                 if not row.enabled:
@@ -85,6 +86,14 @@ class FeedRepository(Repository):
                         item_memory=None,
                     )
                 await conn.execute(update(t.feeds).where(t.feeds.c.id == fid).values(**values))
+            if new:
+                # Instances starting together on one database sync the same config at once: a
+                # feed another one inserted since the look above is left as it is (a plain
+                # insert failed there with a duplicate key and stopped the instance). One
+                # statement for all of them.
+                await conn.execute(
+                    upsert(t.feeds).on_conflict_do_nothing(index_elements=[t.feeds.c.id]), new
+                )
             gone = set(rows) - set(wanted)
             if gone:
                 await conn.execute(

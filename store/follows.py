@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, cast, delete, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import records as rec
@@ -23,6 +34,12 @@ from .engine import upsert
 from .subscriptions import SubscriptionRepository, chat_where, has_follows, upsert_subscription
 
 GENERATION_KEY = "follows_generation"
+# read before matching every changed feed's new stories: built once (store/ingest.py says why)
+_GENERATION = select(t.meta.c.value).where(t.meta.c.key == GENERATION_KEY)
+# read by every poll that queues alerts, likewise
+_MUTED = select(t.mutes.c.subscription_id, t.mutes.c.label).where(
+    or_(t.mutes.c.until.is_(None), t.mutes.c.until > bindparam("now", type_=t.mutes.c.until.type))
+)
 
 
 class FollowRepository(SubscriptionRepository):
@@ -153,9 +170,7 @@ class FollowRepository(SubscriptionRepository):
     async def follow_generation(self) -> int:
         """Changes to anyone's follows so far (0: none ever)."""
         async with self._db.read() as conn:
-            value = (
-                await conn.execute(select(t.meta.c.value).where(t.meta.c.key == GENERATION_KEY))
-            ).scalar()
+            value = (await conn.execute(_GENERATION)).scalar()
             return int(value) if value else 0
 
     async def _bump_generation(self, conn: AsyncConnection) -> None:
@@ -246,11 +261,7 @@ class FollowRepository(SubscriptionRepository):
 async def muted_labels(conn: AsyncConnection, now: datetime) -> dict[int, set[str]]:
     """subscription id -> its labels silenced at `now` (for queueing alerts)."""
     out: dict[int, set[str]] = {}
-    rows = await conn.execute(
-        select(t.mutes.c.subscription_id, t.mutes.c.label).where(
-            or_(t.mutes.c.until.is_(None), t.mutes.c.until > now)
-        )
-    )
+    rows = await conn.execute(_MUTED, {"now": now})
     for r in rows:
         out.setdefault(r.subscription_id, set()).add(r.label)
     return out

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Story
@@ -62,6 +62,27 @@ def _queue_ranks(*columns: Any) -> Select[Any]:
     ).where(t.outbox.c.status == "pending")
 
 
+def _due_heads() -> Select[Any]:
+    """The due head of each active subscription's queue on `platforms`, `limit` of them, by
+    publication: built once (the worker asks after every send; building this statement and
+    its cache key cost more CPU than running it, issue 19)."""
+    ranked = _queue_ranks(t.outbox.c.id).subquery()
+    return (
+        _delivery_query(ranked.join(t.outbox, t.outbox.c.id == ranked.c.id))
+        .where(
+            ranked.c.rank == 1,
+            t.outbox.c.next_attempt_at <= bindparam("now", type_=t.outbox.c.next_attempt_at.type),
+            t.subscriptions.c.active,
+            t.subscriptions.c.platform.in_(bindparam("platforms", expanding=True)),
+        )
+        .order_by(t.outbox.c.published, t.outbox.c.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_DUE_HEADS = _due_heads()
+
+
 class OutboxRepository(Repository):
     """The `outbox` table, as the delivery worker uses it."""
 
@@ -83,22 +104,11 @@ class OutboxRepository(Repository):
         `claim`: another instance skips them, and since only heads are offered, it skips the
         rest of that queue too, so per-chat order holds. A crashed instance's claims run out.
         """
-        ranked = _queue_ranks(t.outbox.c.id).subquery()
-        query = (
-            _delivery_query(ranked.join(t.outbox, t.outbox.c.id == ranked.c.id))
-            .where(
-                ranked.c.rank == 1,
-                t.outbox.c.next_attempt_at <= now,
-                t.subscriptions.c.active,
-                t.subscriptions.c.platform.in_(platforms),
-            )
-            .order_by(t.outbox.c.published, t.outbox.c.id)
-            .limit(limit)
-        )
+        params = {"now": now, "platforms": list(platforms), "limit": limit}
         if owner is not None:
-            return await self._claim(query, now, owner, claim)
+            return await self._claim(_DUE_HEADS, params, now, owner, claim)
         async with self._db.read() as conn:
-            return await self._deliveries(conn, list(await conn.execute(query)))
+            return await self._deliveries(conn, list(await conn.execute(_DUE_HEADS, params)))
 
     async def _deliveries(self, conn: AsyncConnection, rows: Sequence[Any]) -> list[rec.Delivery]:
         """Outbox rows read with their story and subscription, as deliveries: with the other
@@ -126,7 +136,12 @@ class OutboxRepository(Repository):
         ]
 
     async def _claim(
-        self, query: Select[Any], now: datetime, owner: str, claim: timedelta
+        self,
+        query: Select[Any],
+        params: dict[str, Any],
+        now: datetime,
+        owner: str,
+        claim: timedelta,
     ) -> list[rec.Delivery]:
         free_or_mine = or_(
             t.outbox.c.claim_until.is_(None),
@@ -135,7 +150,7 @@ class OutboxRepository(Repository):
         )
         query = query.add_columns(t.outbox.c.claim_until, t.outbox.c.claimed_by).where(free_or_mine)
         async with self._db.write() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(query, params)).all()
             # a claim of ours with more than half its time left is not renewed (saves writes)
             renew = [
                 r.outbox_id

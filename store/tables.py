@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 
 
@@ -161,7 +162,9 @@ outbox = Table(
     Column("claimed_by", String(64)),
     Column("claim_until", UTCDateTime),
     # 0: the alert itself; 1, 2...: edits of the message it became (issue 14)
-    Column("revision", Integer, nullable=False, default=0, server_default="0"),
+    # server default as revision 0004 writes it (a number, not the string '0'): a new database
+    # is made from this file (store.migrate.create_at_head)
+    Column("revision", Integer, nullable=False, default=0, server_default=text("0")),
     # issue 13: the chat's own /follow words this story matched, as evidence dicts (NULL: none);
     # the alert shows them as #follow next to the watchlist labels
     Column("follows", JSON),

@@ -99,6 +99,29 @@ def test_a_second_term_set_reuses_the_engine() -> None:
     assert len(follow) == 1 and follow.key_count > 1
 
 
+def test_a_phrase_added_after_compiling_is_found_with_the_others() -> None:
+    """Compiling packs the keys into one string (issue 19, memory); adding afterwards
+    unpacks them: the automaton then finds old and new phrases as one built at once."""
+    text = "قال ترامب إن إيلون ماسك سيزور المغرب"
+    at_once = PhraseAutomaton()
+    for phrase in ("ترامب", "إيلون ماسك", "المغرب"):
+        at_once.add(phrase)
+    at_once.compile()
+    later = PhraseAutomaton()
+    later.add("ترامب")
+    later.add("إيلون ماسك")
+    later.compile()
+    before = later.key_count
+    assert [h.pattern for h in later.find(text)] == [0, 1]
+    assert later.add("ترامب") == 0  # a phrase it has already: no unpacking, the same id
+    assert later.add("المغرب") == 2
+    later.compile()
+    later.compile()  # twice: still every key
+    assert later.key_count == at_once.key_count > before
+    assert later.find(text) == at_once.find(text)
+    assert [h.pattern for h in later.find(text)] == [0, 1, 2]
+
+
 # -- fuzz: the automaton agrees with a word-by-word reference --------------------------------
 
 _VOCABULARY = (

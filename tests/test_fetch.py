@@ -425,8 +425,7 @@ async def test_redirect_from_public_host_to_private_address_is_refused() -> None
         asked.append(str(request.url))
         return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    async with client, Fetcher(FetchSettings(), client=client) as f:
+    async with Fetcher(FetchSettings(), transport=httpx.MockTransport(handler)) as f:
         error = await fetch_error(f, "http://feeds.example.com/rss")
     assert error.reason == (
         "refused private address: 169.254.169.254 (allow with http.allow_private_addresses: true)"
@@ -615,12 +614,26 @@ async def test_per_host_concurrency_limit(feed_server: FeedServer) -> None:
     assert await four_at_once(4) == 4  # one wave
 
 
-async def test_a_shared_client_is_left_open() -> None:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
-    async with Fetcher(FetchSettings(), client=client):
-        pass
-    assert not client.is_closed
-    await client.aclose()
+class _Shared(httpx.MockTransport):
+    """A transport that says whether it was closed."""
+
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_a_shared_transport_is_left_open() -> None:
+    # a streamed body, as a network transport gives it (content= would come read already)
+    shared = _Shared(lambda r: httpx.Response(200, stream=httpx.ByteStream(b"<rss/>")))
+    async with Fetcher(FetchSettings(), transport=shared) as f:
+        result = await f.fetch("http://feeds.example.com/rss")
+    assert (result.status, result.body, result.url) == (
+        200,
+        b"<rss/>",
+        "http://feeds.example.com/rss",
+    )
+    assert not shared.closed
 
 
 async def test_own_client_is_closed() -> None:

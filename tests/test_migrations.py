@@ -7,19 +7,22 @@ import asyncio
 import shutil
 import sqlite3
 import sys
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from store import Store
-from store.migrate import SchemaError, head_revision
+from store.migrate import SchemaError, create_at_head, head_revision, migrate
 from store.tables import metadata
 from tests.helpers import DATA, ROOT
+from tests.pg import fresh_database
 
 
 @pytest.mark.sqlite_only("schema 2 was SQLite only (tests/data/schema2.db)")
@@ -156,18 +159,87 @@ async def test_the_migrations_build_exactly_the_schema_of_store_tables(
     empty_database_url: str,
 ) -> None:
     """A new column or index goes into tables.py AND a new revision file: this catches one
-    without the other, on each backend."""
-    store = await Store.open(empty_database_url)
+    without the other, on each backend. (The Alembic revisions run here from nothing, as on a
+    database that predates them; Store.open makes a new database from tables.py, below.)"""
+    engine = create_async_engine(empty_database_url)
 
     def diff(sync: Connection) -> list[object]:
+        migrate(sync)
         context = MigrationContext.configure(sync, opts={"compare_type": False})
         return list(compare_metadata(context, metadata))
 
     try:
-        async with store.engine.connect() as conn:
+        async with engine.begin() as conn:
             assert await conn.run_sync(diff) == []
     finally:
-        await store.close()
+        await engine.dispose()
+
+
+def schema_of(sync: Connection) -> dict[str, object]:
+    """Everything the database says about its tables: columns (type, nullable, default),
+    primary key, indexes, unique constraints, foreign keys, by name, plus alembic_version's
+    and meta's rows. Column order is left out: every statement of Mirsad names its columns
+    (a column added by a revision comes last, where tables.py may list it elsewhere)."""
+    inspector = inspect(sync)
+    out: dict[str, object] = {}
+    for table in sorted(inspector.get_table_names()):
+        columns = {
+            c["name"]: (str(c["type"]), c["nullable"], c.get("default"))
+            for c in inspector.get_columns(table)
+        }
+        out[table] = {
+            "columns": columns,
+            "primary key": sorted(inspector.get_pk_constraint(table)["constrained_columns"]),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in inspector.get_indexes(table)
+            ),
+            "unique": sorted(
+                tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)
+            ),
+            "foreign keys": sorted(
+                (
+                    tuple(f["constrained_columns"]),
+                    f["referred_table"],
+                    tuple(f["referred_columns"]),
+                    str(sorted(f.get("options", {}).items())),
+                )
+                for f in inspector.get_foreign_keys(table)
+            ),
+        }
+    for table in ("alembic_version", "meta"):
+        out[f"rows of {table}"] = sorted(
+            tuple(r) for r in sync.execute(text(f"SELECT * FROM {table}"))
+        )
+    return out
+
+
+async def test_a_new_database_made_from_tables_is_the_one_the_migrations_make(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Issue 19: a database with no table is made from tables.py and stamped at the newest
+    revision, without Alembic (~7 MB). It must be the database the revisions build, so a
+    later revision runs on it as on any other."""
+
+    async def build(url: str, how: Callable[[Connection], object]) -> dict[str, object]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(how)
+            async with engine.connect() as conn:
+                return await conn.run_sync(schema_of)
+        finally:
+            await engine.dispose()
+
+    by_tables = await build(empty_database_url, create_at_head)
+    async with AsyncExitStack() as stack:
+        if empty_database_url.startswith("sqlite"):
+            other = f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
+        else:
+            other = await stack.enter_async_context(fresh_database())
+        by_migrations = await build(other, migrate)
+    assert by_tables == by_migrations
+    assert by_tables["rows of alembic_version"] == [(head_revision(),)]
 
 
 def test_the_head_read_from_the_revision_files_is_alembics() -> None:
@@ -180,7 +252,8 @@ def test_the_head_read_from_the_revision_files_is_alembics() -> None:
 
 
 def test_alembic_is_imported_only_when_a_migration_is_needed(tmp_path: Path) -> None:
-    """Issue 19: Alembic costs ~11 MB; a database at the newest revision does not need it."""
+    """Issue 19: Alembic costs ~11 MB; a new database and one at the newest revision do not
+    need it."""
     import subprocess
 
     script = (
@@ -200,5 +273,7 @@ def test_alembic_is_imported_only_when_a_migration_is_needed(tmp_path: Path) -> 
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    assert imported() == "True"  # a new database: created by the migrations
+    assert imported() == "False"  # a new database: made from tables.py, stamped at head
     assert imported() == "False"  # at the newest revision: nothing to migrate
+    shutil.copy(DATA / "schema2.db", tmp_path / "m.db")
+    assert imported() == "True"  # an older schema: the revisions run

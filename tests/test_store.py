@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from models import Story
 from store import FeedUpdate, Store
@@ -93,6 +94,33 @@ async def test_feed_removed_from_config_is_disabled_and_url_change_drops_validat
     await store.sync_feeds([("a", "https://a.example/new", None, 60)], clock.now)
     (feed,) = await store.feeds()
     assert (feed.id, feed.url, feed.etag) == ("a", "https://a.example/new", None)
+
+
+async def test_syncing_an_unchanged_config_writes_nothing(store: Store, clock: FakeClock) -> None:
+    """Issue 19: every start (`bot.py once` each minute) syncs the config; feeds already as
+    configured cost no statement, new ones one for all, a changed one its own update."""
+    feeds = [(f"f{n}", f"https://example.org/{n}", "ar", 60) for n in range(20)]
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await store.sync_feeds(feeds, clock.now)
+        assert statements.count("INSERT") == 1 and "UPDATE" not in statements
+        statements.clear()
+        await store.sync_feeds(feeds, clock.now)
+        assert statements == ["SELECT"]
+        statements.clear()
+        await store.sync_feeds(
+            [*feeds[:-1], ("f19", "https://example.org/19", "ar", 120)], clock.now
+        )
+        assert statements == ["SELECT", "UPDATE"]
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    assert len(await store.feeds()) == 20
+    assert {f.interval for f in await store.feeds() if f.id == "f19"} == {120}
 
 
 async def test_deliveries_come_in_publication_order_one_per_subscription(
