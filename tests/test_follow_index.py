@@ -224,7 +224,7 @@ def _reference(
             keys = [(key, _NAME_PREFIXES, 0), (key[1:], frozenset(("ل", "ول", "فل")), 1)]
         found = []
         for form, before, lam in keys:
-            rule = _Key(0, 0, first_ar, last_ar, before if first_ar else frozenset(), after)
+            rule = _Key(0, first_ar, last_ar, before if first_ar else frozenset(), after)
             at = text.find(form)
             while at >= 0:
                 edges = _edges(text, n, at, at + len(form), rule)
