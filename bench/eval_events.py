@@ -51,9 +51,8 @@ TARGET_PRECISION = 0.98
 TARGET_RECALL = 0.85
 TUNE_AS_IF_PRECISION = 0.85
 GRID = {
-    "named_specific": (2.0, 3.0, 4.0, 6.0, math.inf),
-    "named_word": (0.1, 0.15, 0.2, 0.25, 0.3),
-    "named_concept": (0.3, 0.4, 0.5, 0.6),
+    "same_language": (0.8, 0.9, 0.98, 1.1),
+    "same_specific": (1.0, 2.0, 3.0),
     "cross_language": (0.4, 0.5, 0.6, 0.7),
     "cross_specific": (1.0, 2.0, 3.0, 4.0, 6.0),
 }

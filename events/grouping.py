@@ -52,13 +52,8 @@ class Thresholds:
     same_language: float = 0.98  # word score + concept_share * concept score, one language...
     concept_share: float = 0.75
     same_specific: float = 2.0  # ...and weight of the names, numbers, places in common
-    # ...or, one language: a kind of event, named things weighing named_specific, and
-    # named_word of the words and named_concept of the concepts in common
-    named_specific: float = 3.0
-    named_word: float = 0.25
-    named_concept: float = 0.5
     cross_language: float = 0.60  # concept score, across languages...
-    cross_specific: float = 1.0  # ...and weight of the names, numbers, places in common
+    cross_specific: float = 4.0  # ...and weight of the names, numbers, places in common
 
 
 # What a shared concept is worth, by kind (events/fingerprint.py prefixes): a body, person,
@@ -66,14 +61,14 @@ class Thresholds:
 # least, since every story of a chat's alerts shares one. Multiplied by the key's rarity.
 KIND_WEIGHTS = {
     NAME: 1.0,
-    FIGURE: 1.0,
+    FIGURE: 0.25,  # a watchlist figure: like a label, every story of a chat's alerts has one
     NUMBER: 1.0,
     LATIN: 1.0,
     PLACE: 0.5,
     ACTION: 0.5,
     LABEL: 0.25,
 }
-_SPECIFIC = (NAME, FIGURE, NUMBER, LATIN, PLACE)
+_SPECIFIC = (NAME, NUMBER, LATIN, PLACE)
 
 # A window of a few stories says little about which keys are common: its size counts as at
 # least this many stories, so early in the day every key weighs about the same.
@@ -153,18 +148,7 @@ def decide(a: Fingerprint, b: Fingerprint, s: Similarity, t: Thresholds) -> bool
     """`same_event` given the similarity already computed."""
     if _same_language(a, b):
         score = s.word + t.concept_share * s.concept
-        if s.specific >= t.same_specific and score >= t.same_language:
-            return True
-        # Two reports of one event within hours name the same rare people, bodies or places
-        # and the same kind of event, though in other words (n058/n069: "suspended" and
-        # "halts" Worldcoin in Kenya); two events on one figure share the figure, seldom
-        # the rest. Only pairs within the window are ever asked (issue 14).
-        return (
-            s.shared_actions >= 1
-            and s.specific >= t.named_specific
-            and s.word >= t.named_word
-            and s.concept >= t.named_concept
-        )
+        return s.specific >= t.same_specific and score >= t.same_language
     return (
         s.concept >= t.cross_language and s.specific >= t.cross_specific and s.shared_actions >= 1
     )
