@@ -11,8 +11,8 @@ outlets, with different headlines):
 - `concepts`: language-neutral keys: capitalised words in Latin script (names, which the
   Arabic editions often write in Latin too: OpenAI, Grok), the ids of events/concepts.yaml (places, bodies,
   people, companies and kinds of event, named in any of the three languages), the watchlist
-  labels the story matched (given by the caller: a figure is a person, a name like any other;
-  a topic is a subject, which says little about the event), and the numbers the story quotes (500,
+  labels the story matched (given by the caller: figures and topics as keys of their own
+  kinds, both weighed little, since every story of a chat's alerts has one), and the numbers the story quotes (500,
   13%, 1.5). These are what the Arabic, French and English editions of one story share.
 
 Only the headline and the first `LEAD_WORDS` words of the summary are read: that is where a
@@ -158,7 +158,7 @@ class Fingerprinter:
     ) -> None:
         self._concepts = _shipped_concepts() if concepts is None else Matcher(concepts)
         # The watchlist labels that name a person (config.yaml's figures): keys of their own
-        # kind, weighed as names; the others (topics) as watchlist labels.
+        # kind (events/grouping.py weighs them like topics: no named thing).
         self._figures = frozenset(figures)
 
     def fingerprint(

@@ -10,8 +10,8 @@ The decision, in words (the figures behind it are in BENCHMARKS.md, "Same-event 
 - stories in one language share words: they are one event when enough of the content words
   of the headline and lead are shared (`word` score) *and* they share at least one
   language-neutral concept (a place, body, person, number...), so two stories that merely
-  reuse stock phrasing stay apart; or when they share a kind of event, rare named things
-  and a fair part of their words and concepts (two outlets' paraphrases of one report);
+  reuse stock phrasing stay apart (a watchlist figure is not such a concept: two stories
+  on one figure the same day in the same words are often two events);
 - stories in different languages share no words, only concepts: they are one event when the
   concepts they share weigh enough (`concept` score) and include at least two named things
   (`names`): "Trump" alone, or "Morocco" and "visit", is never enough.
