@@ -75,8 +75,7 @@ def main() -> int:
         args.window_hours = float((raw.get("events") or {}).get("window_hours", 12))
     matcher_config = WatchlistsConfig.model_validate(raw["watchlists"])
     matcher = Matcher(matcher_config)
-    figures = [f.id for f in matcher_config.figures]
-    fingerprinter = Fingerprinter(load_concepts(), figures)
+    fingerprinter = Fingerprinter.for_watchlists(matcher_config.figures, load_concepts())
     pairs = load_pairs(args.data)
     prints: dict[str, Fingerprint] = {}
     for pair in pairs:

@@ -30,6 +30,7 @@ from pathlib import Path
 from config import load_yaml
 from filters.arabic import inflected_stems, normalize, tokenize
 from filters.schema import FigureSpec, Names, TermSpec, TopicSpec, WatchlistsConfig
+from filters.spelling import arabic_name_skeleton, latin_name_skeleton
 from filters.watchlist import Matcher
 
 __all__ = [
@@ -69,6 +70,16 @@ class Fingerprint:
     word_readings: tuple[frozenset[str], ...]  # per distinct content word, its readings
     concepts: frozenset[str]
     language: str | None = None
+    # One name in two scripts (filters/spelling.py): the script-neutral skeletons of the
+    # Arabic content words, and the Latin names (their `l_` keys) with their skeletons. A
+    # Latin name of one story whose skeleton is among another story's Arabic skeletons is a
+    # name both carry (Laftit / لفتيت): events/grouping.py counts it as shared.
+    skeletons: frozenset[str] = frozenset()
+    latin_skeletons: tuple[tuple[str, str], ...] = ()
+    # Numbers the story gives as the number of a thing ("رقم 3", "n° 12", "order No. 5"):
+    # a numbered thing is named by its number, so two stories naming different numbered
+    # things report different things (events/grouping.py: a veto).
+    numbered: frozenset[str] = frozenset()
 
     @property
     def word_count(self) -> int:
@@ -129,6 +140,13 @@ president minister government company new first chief executive ceo
 _STOP_WORDS = frozenset(normalize(w) for w in _STOP_TEXT.split())
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# A number given as the number of a thing: after رقم (with و ب ل and the article), n°,
+# numéro, No., number, #. Small numbers count here (order No. 3), unlike quoted numbers.
+_NUMBERED = re.compile(
+    r"(?:(?<!\w)[وبلف]?(?:ال)?رقم|(?<!\w)n[°º]|(?<!\w)numéro|(?<!\w)number|(?<!\w)no\.|#)"
+    r"\s*(\d+(?:[.,/-]\d+)*)",
+    re.IGNORECASE,
+)
 _ARTICLE = "ال"
 _MIN_WORD = 3  # shorter words (letters spelt out, particles) carry no event
 
@@ -146,6 +164,24 @@ def _readings(norm: str, arabic: bool) -> frozenset[str]:
     return stems or frozenset((norm,))
 
 
+# A skeleton of fewer consonants matches too many words of the other script (most Arabic
+# words have three root consonants, so three is the least that still names a name).
+_MIN_SKELETON = 3
+
+
+@lru_cache(maxsize=1 << 16)
+def _arabic_skeletons(readings: frozenset[str]) -> frozenset[str]:
+    """The script-neutral skeletons of an Arabic word's readings (لفتيت, بلفتيت -> لفتت)."""
+    return frozenset(sk for r in readings if len(sk := arabic_name_skeleton(r)) >= _MIN_SKELETON)
+
+
+@lru_cache(maxsize=1 << 16)
+def _latin_skeleton(norm: str) -> str:
+    """A Latin name's script-neutral skeleton, or "" when too short to name anything."""
+    sk = latin_name_skeleton(norm)
+    return sk if len(sk) >= _MIN_SKELETON else ""
+
+
 def _is_stop(forms: tuple[str, ...]) -> bool:
     return any(f in _STOP_WORDS for f in forms)
 
@@ -154,12 +190,27 @@ class Fingerprinter:
     """Builds fingerprints. Compiles the concept table once (a `Matcher` over it)."""
 
     def __init__(
-        self, concepts: WatchlistsConfig | None = None, figures: Iterable[str] = ()
+        self,
+        concepts: WatchlistsConfig | None = None,
+        figures: Iterable[str] = (),
+        figure_names: Iterable[str] = (),
     ) -> None:
         self._concepts = _shipped_concepts() if concepts is None else Matcher(concepts)
         # The watchlist labels that name a person (config.yaml's figures): keys of their own
         # kind (events/grouping.py weighs them like topics: no named thing).
         self._figures = frozenset(figures)
+        # Their names in Latin letters (donald, trump): no script-neutral name key. The
+        # watchlist matcher finds a figure in both scripts already (its f_ key, weighed
+        # little); bridging "Trump" to ترامب would count it again, as a rare name.
+        self._figure_names = frozenset(normalize(w) for w in figure_names)
+
+    @classmethod
+    def for_watchlists(
+        cls, figures: Iterable[FigureSpec], concepts: WatchlistsConfig | None = None
+    ) -> Fingerprinter:
+        """As the runtime builds it: the config's figures known by id and Latin names."""
+        specs = tuple(figures)
+        return cls(concepts, [f.id for f in specs], _latin_name_words(specs))
 
     def fingerprint(
         self,
@@ -174,6 +225,7 @@ class Fingerprinter:
         readings: dict[str, frozenset[str]] = {}
         numbers: set[str] = set()
         latin_names: set[str] = set()
+        skeletons: set[str] = set()
         for tok in tokenize(text):
             if tok.norm.isdigit() or _NUMBER.fullmatch(tok.norm):
                 numbers.add(_number_key(tok.norm))
@@ -182,6 +234,8 @@ class Fingerprinter:
                 continue
             if tok.norm not in readings:
                 readings[tok.norm] = _readings(tok.norm, tok.arabic)
+                if tok.arabic:
+                    skeletons.update(_arabic_skeletons(readings[tok.norm]))
             if not tok.arabic and tok.text[:1].isupper() and len(tok.norm) >= 4:
                 # A capitalised Latin word is a name in any of the three languages (OpenAI
                 # or Igoudar inside Arabic text, Dakhla in French and English): a key the
@@ -203,7 +257,25 @@ class Fingerprinter:
             word_readings=tuple(per_word),
             concepts=frozenset(concepts),
             language=language,
+            skeletons=frozenset(skeletons),
+            numbered=frozenset(m.group(1).replace(",", ".") for m in _NUMBERED.finditer(text)),
+            latin_skeletons=tuple(
+                sorted(
+                    (LATIN + n, sk)
+                    for n in latin_names - self._figure_names
+                    if (sk := _latin_skeleton(n))
+                )
+            ),
         )
+
+
+def _latin_name_words(figures: Iterable[FigureSpec]) -> list[str]:
+    """The words in Latin letters of the figures' names and aliases (Sam, Altman, Elon...)."""
+    texts: list[str] = []
+    for f in figures:
+        texts += [f.name.en, f.name.fr or ""]
+        texts += [a.term for a in f.aliases]
+    return [w for t in texts for w in re.findall(r"[A-Za-zÀ-ÿ]+", t)]
 
 
 def _lead(summary: str) -> str:

@@ -32,11 +32,14 @@ from datetime import datetime, timedelta
 
 from events.fingerprint import ACTION, FIGURE, LABEL, LATIN, NAME, NUMBER, PLACE, Fingerprint
 
+SKELETON = "s_"  # an index key only: a name's script-neutral skeleton
+
 __all__ = [
     "EventWindow",
     "Rarity",
     "Similarity",
     "Thresholds",
+    "bridged",
     "idf",
     "same_event",
     "similarity",
@@ -126,12 +129,27 @@ def similarity(
     def weight(key: str) -> float:
         return KIND_WEIGHTS.get(key[:2], 1.0) * rarity(key)
 
-    shared = a.concepts & b.concepts
-    denom = sum(map(weight, a.concepts)) + sum(map(weight, b.concepts))
+    ca, cb = bridged(a, b)
+    shared = ca & cb
+    denom = sum(map(weight, ca)) + sum(map(weight, cb))
     concept = 2 * sum(map(weight, shared)) / denom if denom else 0.0
     specific = sum(weight(k) for k in shared if k.startswith(_SPECIFIC))
     actions = sum(1 for k in shared if k.startswith(ACTION))
     return Similarity(word, concept, specific, len(shared), actions)
+
+
+def bridged(a: Fingerprint, b: Fingerprint) -> tuple[frozenset[str], frozenset[str]]:
+    """The two stories' concepts, each with the Latin names of the other that it writes in
+    Arabic script (a French edition's `l_laftit` is also the Arabic edition's when it has
+    لفتيت): one name in two scripts is one key."""
+    return _bridge(a, b), _bridge(b, a)
+
+
+def _bridge(a: Fingerprint, b: Fingerprint) -> frozenset[str]:
+    if not a.skeletons or not b.latin_skeletons:
+        return a.concepts
+    found = {k for k, sk in b.latin_skeletons if sk in a.skeletons and k not in a.concepts}
+    return a.concepts | found if found else a.concepts
 
 
 def same_event(
@@ -146,6 +164,11 @@ def same_event(
 
 def decide(a: Fingerprint, b: Fingerprint, s: Similarity, t: Thresholds) -> bool:
     """`same_event` given the similarity already computed."""
+    if a.numbered and b.numbered and a.numbered.isdisjoint(b.numbered):
+        # Each names a numbered thing and not the same one (order No. 3 / order No. 4): two
+        # things, whatever else the stories share. Same-day stories in the same words on one
+        # figure are often just that (an order a day, a resolution by its number).
+        return False
     if _same_language(a, b):
         score = s.word + t.concept_share * s.concept
         return s.specific >= t.same_specific and score >= t.same_language
@@ -277,4 +300,11 @@ class EventWindow:
     @staticmethod
     def _keys(fingerprint: Fingerprint) -> set[str]:
         # Concept ids carry a prefix with "_", which no word has: the two never collide.
-        return {*fingerprint.words, *fingerprint.concepts}
+        # A skeleton key (s_...) lets a story find the editions that write its names in
+        # the other script.
+        return {
+            *fingerprint.words,
+            *fingerprint.concepts,
+            *(SKELETON + sk for sk in fingerprint.skeletons),
+            *(SKELETON + sk for _, sk in fingerprint.latin_skeletons),
+        }

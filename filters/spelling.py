@@ -16,7 +16,14 @@ from itertools import product
 
 from filters.arabic import normalize
 
-__all__ = ["name_variants", "phrase_variants", "same_name", "skeleton"]
+__all__ = [
+    "arabic_name_skeleton",
+    "latin_name_skeleton",
+    "name_variants",
+    "phrase_variants",
+    "same_name",
+    "skeleton",
+]
 
 # Letters that stand for one foreign sound, each with its alternatives.
 _CONSONANTS: dict[str, tuple[str, ...]] = {
@@ -80,3 +87,87 @@ def phrase_variants(phrase: str) -> list[str]:
     """Spellings of a multi-word name: every combination of its words' variants."""
     words = phrase.split()
     return [" ".join(combo) for combo in product(*(name_variants(w) or [w] for w in words))]
+
+
+# -- one name in two scripts (issue 14) ------------------------------------------------------
+#
+# A French or English edition writes a name in Latin letters (De Zerbi, Laftit, Marseille),
+# the Arabic edition by ear (دي زيربي، لفتيت، مارسيليا). Both are reduced to one consonant
+# skeleton in Arabic letters: the consonants as an Arabic writer hears them, each as its class
+# (the classes of _CLASS above, widened to the letters a Latin spelling cannot tell apart:
+# ث/ت، ذ ض/د، ظ/ز), the vowels dropped (Arabic writes them or not, Latin always), and the
+# letters a transliteration drops or adds left out on both sides (h and ه ح ع and hamza: Hespress
+# is هسبريس, Abdelaziz عبد العزيز).
+
+_NEUTRAL_CLASS = {**_CLASS, "ث": "ت", "ذ": "د", "ض": "د", "ظ": "ز", "ى": "ي", "ڤ": "ف", "گ": "غ"}
+_NEUTRAL_SILENT = frozenset("اويهحعءئؤةآأإى")
+# Latin letters and digraphs as Arabic letters (their classes). Longest first.
+_LATIN_DIGRAPHS = (
+    ("tch", "ش"),
+    ("sch", "ش"),
+    ("ch", "ش"),
+    ("sh", "ش"),
+    ("th", "ت"),
+    ("kh", "خ"),
+    ("gh", "غ"),
+    ("ph", "ف"),
+    ("ck", "ك"),
+    ("qu", "ك"),
+    ("dj", "غ"),
+)
+_LATIN_LETTERS = {
+    "b": "ب",
+    "p": "ب",
+    "d": "د",
+    "f": "ف",
+    "v": "ف",
+    "g": "غ",
+    "j": "غ",
+    "k": "ك",
+    "q": "ك",
+    "l": "ل",
+    "m": "م",
+    "n": "ن",
+    "r": "ر",
+    "s": "س",
+    "z": "ز",
+    "t": "ت",
+    "x": "كس",
+}
+_SOFT_C = frozenset("eiy")
+
+
+def arabic_name_skeleton(word: str) -> str:
+    """The script-neutral skeleton of a word in Arabic script (مارسيليا -> مرسل; لفتيت ->
+    لفتت): its consonants by class, without vowel letters, ه ح ع and hamza; تش is one sound
+    (ch). Compare with `latin_name_skeleton`, never with `skeleton` (other classes)."""
+    word = normalize(word).replace("تش", "ش")
+    return "".join(_NEUTRAL_CLASS.get(c, c) for c in word if c not in _NEUTRAL_SILENT)
+
+
+def latin_name_skeleton(word: str) -> str:
+    """The script-neutral skeleton of a name in Latin letters (Marseille -> مرسل; Laftit ->
+    لفتت; Zerbi -> زرب): doubled letters once (Arabic writes no doubling), digraphs as one
+    sound, c soft before e/i/y, vowels, h, w and y dropped. Letters it does not know (accents
+    removed by `normalize`; digits) end the skeleton empty: not a name to compare."""
+    word = normalize(word).lower()
+    collapsed = "".join(c for i, c in enumerate(word) if i == 0 or c != word[i - 1])
+    out: list[str] = []
+    i = 0
+    while i < len(collapsed):
+        for digraph, letter in _LATIN_DIGRAPHS:
+            if collapsed.startswith(digraph, i):
+                out.append(letter)
+                i += len(digraph)
+                break
+        else:
+            c = collapsed[i]
+            if c == "c":
+                soft = i + 1 < len(collapsed) and collapsed[i + 1] in _SOFT_C
+                out.append("س" if soft else "ك")
+            elif c in _LATIN_LETTERS:
+                out.append(_LATIN_LETTERS[c])
+            elif c not in "aeiouhwy":
+                return ""
+            i += 1
+    return "".join(_NEUTRAL_CLASS.get(c, c) for c in "".join(out))

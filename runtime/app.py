@@ -30,6 +30,7 @@ from feeds.fetch import Fetcher, FetchSettings
 from feeds.follows import FollowWatch
 from feeds.health import FeedHealth
 from feeds.poll import Poller, PollOutcome
+from filters.schema import FigureSpec
 from filters.watchlist import Matcher, compiled_matcher
 from platforms import registry
 from platforms.base import Platform, PlatformContext, PlatformFactory, Preparable
@@ -130,14 +131,14 @@ class AppOptions:
 
 
 async def event_grouper(
-    store: PollStore, hours: float, now: datetime, figures: Iterable[str] = ()
+    store: PollStore, hours: float, now: datetime, figures: Iterable[FigureSpec] = ()
 ) -> EventGrouper | None:
     """Same-event grouping (issue 14), its window refilled from the stories matched within
-    it before a restart; None when `events.window_hours` is 0. `figures`: the watchlist ids
-    that name a person (weighed as names when two stories share them)."""
+    it before a restart; None when `events.window_hours` is 0. `figures`: the watchlist's
+    people (keys of their own kind, their Latin names not bridged to Arabic script)."""
     if hours <= 0:
         return None
-    grouper = EventGrouper(timedelta(hours=hours), Fingerprinter(figures=figures))
+    grouper = EventGrouper(timedelta(hours=hours), Fingerprinter.for_watchlists(figures))
     recent = await store.recent_alerted_stories(now - grouper.window)
     grouper.warm(((g.story, g.labels, g.event_id, g.at) for g in recent), now)
     return grouper
@@ -188,9 +189,7 @@ async def build(settings: Settings, stack: AsyncExitStack, options: AppOptions) 
         if options.on_poll is not None:
             options.on_poll(outcome)
 
-    grouper = await event_grouper(
-        store, config.events.window_hours, now, [f.id for f in config.watchlists.figures]
-    )
+    grouper = await event_grouper(store, config.events.window_hours, now, config.watchlists.figures)
     # Claims and sender leases only matter with several instances, which need PostgreSQL; the
     # SQLite default (one process) skips the writes they cost.
     instance = options.instance

@@ -150,7 +150,7 @@ async def rig(
     watchlists = load_settings(ROOT / "config.yaml", env={}).config.watchlists
     matcher = Matcher(watchlists)
     # as the runtime builds it (runtime/app.py): the watchlist figures weigh as names
-    grouper = EventGrouper(fingerprinter=Fingerprinter(figures=[f.id for f in watchlists.figures]))
+    grouper = EventGrouper(fingerprinter=Fingerprinter.for_watchlists(watchlists.figures))
     (tmp_path / "discord").mkdir()  # the Discord side's own app and database
     async with (
         running_mirsad(

@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from events.fingerprint import Fingerprint, Fingerprinter
-from events.grouping import EventWindow, Rarity, idf, same_event, similarity
+from events.grouping import EventWindow, Rarity, bridged, idf, same_event, similarity
 from events.pairset import LabelledPair, PairStory, load_pairs, published_span, score_pairs
 from filters.schema import WatchlistsConfig
+from filters.spelling import arabic_name_skeleton, latin_name_skeleton
 from filters.watchlist import Matcher
 
 DATA = Path(__file__).parent / "data" / "events"
@@ -29,7 +30,7 @@ def watchlists() -> WatchlistsConfig:
 @pytest.fixture(scope="module")
 def fingerprinter(watchlists: WatchlistsConfig) -> Fingerprinter:
     """As the runtime builds it: the config's figures are people, weighed as names."""
-    return Fingerprinter(figures=[f.id for f in watchlists.figures])
+    return Fingerprinter.for_watchlists(watchlists.figures)
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,95 @@ def test_a_shared_figure_alone_is_not_a_named_thing() -> None:
     assert "f_trump" in a.concepts
     assert similarity(a, b).specific == 0
     assert not same_event(a, b)
+
+
+@pytest.mark.parametrize(
+    ("latin", "arabic"),
+    [
+        ("Laftit", "لفتيت"),
+        ("Marseille", "مارسيليا"),  # ll once, the vowels written or not
+        ("Zerbi", "زيربي"),
+        ("Hespress", "هسبريس"),  # h and ه left out on both sides
+        ("Igoudar", "إيغودار"),  # g as غ, the initial vowel left out
+        ("Nvidia", "إنفيديا"),  # v as ف
+    ],
+)
+def test_a_latin_name_and_its_arabic_spelling_share_one_skeleton(latin: str, arabic: str) -> None:
+    assert latin_name_skeleton(latin) == arabic_name_skeleton(arabic)
+
+
+@pytest.mark.parametrize(
+    ("latin", "arabic"),
+    [("Laftit", "لفت"), ("Marseille", "مرسى"), ("Zerbi", "زبير"), ("Trump", "ترام")],
+)
+def test_other_consonants_give_other_skeletons(latin: str, arabic: str) -> None:
+    # (three consonants in the same order do collide: Zerbi and زربية, a carpet. A bridged
+    # key is one name among the keys a cross-language pair must share; BENCHMARKS.md.)
+    assert latin_name_skeleton(latin) != arabic_name_skeleton(arabic)
+
+
+def test_a_name_written_in_two_scripts_is_one_key_across_editions(
+    fingerprinter: Fingerprinter,
+) -> None:
+    """A French edition writes Laftit, the Arabic one لفتيت: one name, shared once bridged."""
+    ar = fingerprinter.fingerprint("لفتيت يتفقد المناطق المتضررة من الفيضانات", "", "ar")
+    fr = fingerprinter.fingerprint(
+        "Laftit inspecte les zones touchées par les inondations", "", "fr"
+    )
+    assert "l_laftit" in fr.concepts and "l_laftit" not in ar.concepts
+    ca, cb = bridged(ar, fr)
+    assert "l_laftit" in ca & cb
+    assert similarity(ar, fr).specific > 0
+    # without the name in Arabic script, no key is made up
+    other = fingerprinter.fingerprint("وزير الداخلية يتفقد المناطق المتضررة", "", "ar")
+    assert "l_laftit" not in bridged(other, fr)[0]
+
+
+def test_a_figures_latin_name_is_not_bridged(fingerprinter: Fingerprinter) -> None:
+    """Trump is a watchlist figure: both editions carry f_trump already, weighed little (a
+    figure is no named thing); bridging "Trump" to ترامب would count him again as a name."""
+    ar = fingerprinter.fingerprint("ترامب يوقع أمرا تنفيذيا", "", "ar", ("trump",))
+    en = fingerprinter.fingerprint("Donald Trump signs an executive order", "", "en", ("trump",))
+    ca, _ = bridged(ar, en)
+    assert not {"l_trump", "l_donald"} & ca
+    assert similarity(ar, en).specific == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "kind"),
+    [
+        ("مجلس إدارة أوبن إيه آي يقيل سام ألتمان", "ar", "a_dismissal"),
+        ("إقالة المدير التنفيذي", "ar", "a_dismissal"),
+        ("Sam Altman évincé par le conseil d'administration", "fr", "a_dismissal"),
+        ("Sam Altman fired by the OpenAI board", "en", "a_dismissal"),
+        ("Altman ousted as OpenAI chief", "en", "a_dismissal"),
+        ("قمة ترامب وبوتين في ألاسكا", "ar", "a_meeting"),  # a summit is a meeting
+        ("Sommet Trump-Poutine en Alaska", "fr", "a_meeting"),
+        ("Trump and Putin meet in Alaska", "en", "a_meeting"),
+    ],
+)
+def test_kinds_of_event_in_three_languages(
+    fingerprinter: Fingerprinter, text: str, language: str, kind: str
+) -> None:
+    assert kind in fingerprinter.fingerprint(text, "", language).concepts
+
+
+def test_different_numbered_things_are_different_events() -> None:
+    """ "رقم 3" and "رقم 4" name two things (two orders, two resolutions): a veto, whatever
+    else two stories share; the same numbered thing, or a number in one story only, is no
+    evidence either way."""
+    fp = Fingerprinter(figures=("trump",))
+    three = fp.fingerprint("ترامب يعلن قرارا جديدا رقم 3", "قرار بشأن Stargate", "ar", ("trump",))
+    four = fp.fingerprint("ترامب يعلن قرارا جديدا رقم 4", "قرار بشأن Stargate", "ar", ("trump",))
+    again = fp.fingerprint("ترامب يعلن قرارا جديدا رقم 3", "قرار بشأن Stargate", "ar", ("trump",))
+    unnumbered = fp.fingerprint("ترامب يعلن قرارا جديدا", "قرار بشأن Stargate", "ar", ("trump",))
+    assert three.numbered == {"3"} and four.numbered == {"4"}
+    assert same_event(three, again)  # a shared name (n_stargate) and the same words
+    assert not same_event(three, four)
+    assert same_event(three, unnumbered)
+    fr = fp.fingerprint("Résolution n° 2797 du Conseil de sécurité", "", "fr")
+    en = fp.fingerprint("Security Council resolution No. 2798", "", "en")
+    assert fr.numbered == {"2797"} and en.numbered == {"2798"}
 
 
 # -- the decision on real story pairs -------------------------------------------------------
