@@ -171,8 +171,14 @@ _MIN_SKELETON = 3
 
 @lru_cache(maxsize=1 << 16)
 def _arabic_skeletons(readings: frozenset[str]) -> frozenset[str]:
-    """The script-neutral skeletons of an Arabic word's readings (لفتيت, بلفتيت -> لفتت)."""
-    return frozenset(sk for r in readings if len(sk := arabic_name_skeleton(r)) >= _MIN_SKELETON)
+    """The script-neutral skeletons of an Arabic word's readings (لفتيت, بلفتيت -> لفتت).
+    Readings with the article are left out: a foreign name is written without it, and the
+    reading without it is there too (الأمريكي -> أمريكي)."""
+    return frozenset(
+        sk
+        for r in readings
+        if not r.startswith(_ARTICLE) and len(sk := arabic_name_skeleton(r)) >= _MIN_SKELETON
+    )
 
 
 @lru_cache(maxsize=1 << 16)

@@ -32,7 +32,12 @@ from datetime import datetime, timedelta
 
 from events.fingerprint import ACTION, FIGURE, LABEL, LATIN, NAME, NUMBER, PLACE, Fingerprint
 
-SKELETON = "s_"  # an index key only: a name's script-neutral skeleton
+# Index keys only (never scored): the script-neutral skeletons of a story's Arabic words, and
+# of its Latin names. A story is filed under both kinds and looks up the other kind, so a
+# French edition finds the Arabic one that writes its names (and the other way round)
+# without every Arabic story counting its words a second time against every other.
+ARABIC_SKELETON = "s_"
+LATIN_SKELETON = "t_"
 
 __all__ = [
     "EventWindow",
@@ -252,7 +257,7 @@ class EventWindow:
         counts = Counter(
             itertools.chain.from_iterable(
                 p
-                for p in map(postings.get, self._keys(fingerprint))
+                for p in map(postings.get, self._query_keys(fingerprint))
                 if p is not None and len(p) <= limit
             )
         )
@@ -300,11 +305,20 @@ class EventWindow:
     @staticmethod
     def _keys(fingerprint: Fingerprint) -> set[str]:
         # Concept ids carry a prefix with "_", which no word has: the two never collide.
-        # A skeleton key (s_...) lets a story find the editions that write its names in
-        # the other script.
         return {
             *fingerprint.words,
             *fingerprint.concepts,
-            *(SKELETON + sk for sk in fingerprint.skeletons),
-            *(SKELETON + sk for _, sk in fingerprint.latin_skeletons),
+            *(ARABIC_SKELETON + sk for sk in fingerprint.skeletons),
+            *(LATIN_SKELETON + sk for _, sk in fingerprint.latin_skeletons),
+        }
+
+    @staticmethod
+    def _query_keys(fingerprint: Fingerprint) -> set[str]:
+        """The keys a new story looks up: its words and concepts, and each skeleton under
+        the other script's kind (its Arabic words against Latin names, and back)."""
+        return {
+            *fingerprint.words,
+            *fingerprint.concepts,
+            *(LATIN_SKELETON + sk for sk in fingerprint.skeletons),
+            *(ARABIC_SKELETON + sk for _, sk in fingerprint.latin_skeletons),
         }

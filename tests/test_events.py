@@ -348,3 +348,29 @@ def test_window_reports_the_event_of_a_grouped_story(fingerprinter: Fingerprinte
     window.add("s1", T0, _fp(fingerprinter, *ALASKA_1))
     window.add("s2", T0 + timedelta(minutes=10), _fp(fingerprinter, *ALASKA_2), event="s1")
     assert window.find(_fp(fingerprinter, *ALASKA_2), T0 + timedelta(minutes=20)) == "s1"
+
+
+def test_window_finds_the_edition_that_writes_the_names_in_the_other_script(
+    fingerprinter: Fingerprinter,
+) -> None:
+    """A French edition shares no word with the Arabic one: the window finds it through the
+    skeletons of its names (Laftit / لفتيت, Ouarzazate / ورزازات), even when more stories
+    share its other keys than the window compares in full."""
+    window = EventWindow(window=timedelta(hours=12))
+    # more stories than it compares, each sharing two keys with the French edition (floods,
+    # Morocco), one more than the Arabic edition shares with it without its names
+    for i in range(window.max_candidates + 2):
+        other = fingerprinter.fingerprint(f"فيضانات في المنطقة {i} بالمغرب", "سيول قوية", "ar")
+        window.add(f"o{i}", T0, other)
+    arabic = fingerprinter.fingerprint(
+        "لفتيت يتفقد المناطق المتضررة من الفيضانات في ورزازات", "", "ar"
+    )
+    window.add("ar", T0 + timedelta(minutes=5), arabic)
+    french = fingerprinter.fingerprint(
+        "Maroc : Laftit inspecte les zones touchées par les inondations à Ouarzazate", "", "fr"
+    )
+    assert window.find(french, T0 + timedelta(hours=1)) == "ar"
+    elsewhere = fingerprinter.fingerprint(
+        "Maroc : Laftit inspecte les zones touchées par les inondations à Errachidia", "", "fr"
+    )
+    assert window.find(elsewhere, T0 + timedelta(hours=1)) is None
