@@ -167,17 +167,23 @@ def _readings(norm: str, arabic: bool) -> frozenset[str]:
 # A skeleton of fewer consonants matches too many words of the other script (most Arabic
 # words have three root consonants, so three is the least that still names a name).
 _MIN_SKELETON = 3
+_VOWEL_LETTERS = frozenset("اوي")
 
 
 @lru_cache(maxsize=1 << 16)
 def _arabic_skeletons(readings: frozenset[str]) -> frozenset[str]:
     """The script-neutral skeletons of an Arabic word's readings (لفتيت, بلفتيت -> لفتت).
-    Readings with the article are left out: a foreign name is written without it, and the
-    reading without it is there too (الأمريكي -> أمريكي)."""
+    Only readings that write a vowel after their first letter: a foreign name is written by
+    ear, its vowels with alef, waw or ya (لفتيت، زيربي، ماسك), while the bare Arabic words
+    that share three consonants with a Latin word usually write none (قرب / Corp, غرب /
+    Groupe, سبت / Sept). Readings with the article are left out: a foreign name is written
+    without it, and the reading without it is there too (الأمريكي -> أمريكي)."""
     return frozenset(
         sk
         for r in readings
-        if not r.startswith(_ARTICLE) and len(sk := arabic_name_skeleton(r)) >= _MIN_SKELETON
+        if not r.startswith(_ARTICLE)
+        and _VOWEL_LETTERS.intersection(r[1:])
+        and len(sk := arabic_name_skeleton(r)) >= _MIN_SKELETON
     )
 
 
@@ -231,6 +237,7 @@ class Fingerprinter:
         readings: dict[str, frozenset[str]] = {}
         numbers: set[str] = set()
         latin_names: set[str] = set()
+        acronyms: set[str] = set()  # OCP, NVDA: said letter by letter, never transliterated
         skeletons: set[str] = set()
         for tok in tokenize(text):
             if tok.norm.isdigit() or _NUMBER.fullmatch(tok.norm):
@@ -247,6 +254,8 @@ class Fingerprinter:
                 # or Igoudar inside Arabic text, Dakhla in French and English): a key the
                 # editions share.
                 latin_names.add(tok.norm)
+                if tok.text.isupper():
+                    acronyms.add(tok.norm)
         numbers.discard("")
         found = self._concepts.match(title or "", lead, language)
         # A Latin name already found as a concept (Dakhla -> p_dakhla) is not counted twice.
@@ -268,7 +277,7 @@ class Fingerprinter:
             latin_skeletons=tuple(
                 sorted(
                     (LATIN + n, sk)
-                    for n in latin_names - self._figure_names
+                    for n in latin_names - self._figure_names - acronyms
                     if (sk := _latin_skeleton(n))
                 )
             ),

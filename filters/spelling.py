@@ -95,12 +95,22 @@ def phrase_variants(phrase: str) -> list[str]:
 # the Arabic edition by ear (دي زيربي، لفتيت، مارسيليا). Both are reduced to one consonant
 # skeleton in Arabic letters: the consonants as an Arabic writer hears them, each as its class
 # (the classes of _CLASS above, widened to the letters a Latin spelling cannot tell apart:
-# ث/ت، ذ ض/د، ظ/ز), the vowels dropped (Arabic writes them or not, Latin always), and the
-# letters a transliteration drops or adds left out on both sides (h and ه ح ع and hamza: Hespress
-# is هسبريس, Abdelaziz عبد العزيز).
+# ث/ت، ذ ض/د، ظ/ز، ح/ه), the vowels and hamza dropped (Arabic writes them or not, Latin
+# always), and a word's last h / ه (ة) too (Sarah / سارة). ع has no Latin letter: a word
+# with it matches no Latin name.
 
-_NEUTRAL_CLASS = {**_CLASS, "ث": "ت", "ذ": "د", "ض": "د", "ظ": "ز", "ى": "ي", "ڤ": "ف", "گ": "غ"}
-_NEUTRAL_SILENT = frozenset("اويهحعءئؤةآأإى")
+_NEUTRAL_CLASS = {
+    **_CLASS,
+    "ث": "ت",
+    "ذ": "د",
+    "ض": "د",
+    "ظ": "ز",
+    "ح": "ه",
+    "ة": "ه",
+    "ڤ": "ف",
+    "گ": "غ",
+}
+_NEUTRAL_SILENT = frozenset("اويىءئؤآأإ")
 # Latin letters and digraphs as Arabic letters (their classes). Longest first.
 _LATIN_DIGRAPHS = (
     ("tch", "ش"),
@@ -133,23 +143,25 @@ _LATIN_LETTERS = {
     "z": "ز",
     "t": "ت",
     "x": "كس",
+    "h": "ه",
 }
 _SOFT_C = frozenset("eiy")
 
 
 def arabic_name_skeleton(word: str) -> str:
     """The script-neutral skeleton of a word in Arabic script (مارسيليا -> مرسل; لفتيت ->
-    لفتت): its consonants by class, without vowel letters, ه ح ع and hamza; تش is one sound
-    (ch). Compare with `latin_name_skeleton`, never with `skeleton` (other classes)."""
+    لفتت): its consonants by class, without vowel letters, hamza and a final ه; تش is one
+    sound (ch). Compare with `latin_name_skeleton`, never with `skeleton` (other classes)."""
     word = normalize(word).replace("تش", "ش")
-    return "".join(_NEUTRAL_CLASS.get(c, c) for c in word if c not in _NEUTRAL_SILENT)
+    out = "".join(_NEUTRAL_CLASS.get(c, c) for c in word if c not in _NEUTRAL_SILENT)
+    return out[:-1] if out.endswith("ه") else out
 
 
 def latin_name_skeleton(word: str) -> str:
     """The script-neutral skeleton of a name in Latin letters (Marseille -> مرسل; Laftit ->
     لفتت; Zerbi -> زرب): doubled letters once (Arabic writes no doubling), digraphs as one
-    sound, c soft before e/i/y, vowels, h, w and y dropped. Letters it does not know (accents
-    removed by `normalize`; digits) end the skeleton empty: not a name to compare."""
+    sound, c soft before e/i/y, h as ه but not last, vowels, w and y dropped. Letters it does
+    not know (accents removed by `normalize`; digits) make the skeleton empty: no name."""
     word = normalize(word).lower()
     collapsed = "".join(c for i, c in enumerate(word) if i == 0 or c != word[i - 1])
     out: list[str] = []
@@ -167,7 +179,8 @@ def latin_name_skeleton(word: str) -> str:
                 out.append("س" if soft else "ك")
             elif c in _LATIN_LETTERS:
                 out.append(_LATIN_LETTERS[c])
-            elif c not in "aeiouhwy":
+            elif c not in "aeiouwy":
                 return ""
             i += 1
-    return "".join(_NEUTRAL_CLASS.get(c, c) for c in "".join(out))
+    skeleton = "".join(_NEUTRAL_CLASS.get(c, c) for c in "".join(out))
+    return skeleton[:-1] if skeleton.endswith("ه") else skeleton
