@@ -14,6 +14,9 @@ outlets, with different headlines):
   labels the story matched (given by the caller: figures and topics as keys of their own
   kinds, both weighed little, since every story of a chat's alerts has one), and the numbers the story quotes (500,
   13%, 1.5). These are what the Arabic, French and English editions of one story share.
+- `skeletons` / `latin_skeletons`: the consonant skeletons of the Arabic words and of the
+  Latin names (filters/spelling.py), so a name written in either script meets the other;
+  `numbered`: the numbers given as the number of a thing (رقم 3, n° 12).
 
 Only the headline and the first `LEAD_WORDS` words of the summary are read: that is where a
 news story says what happened, and it keeps a long summary from outweighing a short one.

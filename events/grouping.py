@@ -16,6 +16,11 @@ The decision, in words (the figures behind it are in BENCHMARKS.md, "Same-event 
   concepts they share weigh enough (`concept` score) and include at least two named things
   (`names`): "Trump" alone, or "Morocco" and "visit", is never enough.
 
+- either way, two stories that each name a numbered thing ("رقم 3", "n° 2797") and not the
+  same one are two events (a veto);
+- a name one story writes in Latin letters and the other in Arabic script (Laftit / لفتيت)
+  is shared, once the two spellings meet on one consonant skeleton (`bridged`).
+
 Different events about the same person on the same day share that person and often a place
 or two, so both paths also ask for overlap relative to the stories' size, not only counts.
 """
