@@ -218,6 +218,7 @@ class _Entry:
     at: datetime
     fingerprint: Fingerprint
     weights: tuple[float, ...]  # word_weights when the story was added to the window
+    keys: set[str]  # the keys it is filed under (built once, dropped by the same set)
 
 
 @dataclass
@@ -247,10 +248,12 @@ class EventWindow:
         """Remember an alerted story (`event`: the event it was grouped into, else its own)."""
         if key in self._entries:
             self._drop(key)
-        entry = _Entry(key, event or key, at, fingerprint, word_weights(fingerprint, self.rarity))
-        self._entries[key] = entry
-        for k in self._keys(fingerprint):
-            self._postings[k].add(key)
+        keys = self._keys(fingerprint)
+        weights = word_weights(fingerprint, self.rarity)
+        self._entries[key] = _Entry(key, event or key, at, fingerprint, weights, keys)
+        postings = self._postings
+        for k in keys:
+            postings[k].add(key)
         heapq.heappush(self._expiry, (at, key))
 
     def find(self, fingerprint: Fingerprint, now: datetime) -> str | None:
@@ -300,7 +303,7 @@ class EventWindow:
 
     def _drop(self, key: str) -> None:
         entry = self._entries.pop(key)
-        for k in self._keys(entry.fingerprint):
+        for k in entry.keys:
             posting = self._postings.get(k)
             if posting is not None:
                 posting.discard(key)
