@@ -33,7 +33,7 @@ from pathlib import Path
 from config import load_yaml
 from filters.arabic import inflected_stems, normalize, tokenize
 from filters.schema import FigureSpec, Names, TermSpec, TopicSpec, WatchlistsConfig
-from filters.spelling import arabic_name_skeleton, latin_name_skeleton
+from filters.spelling import latin_name_skeleton, normalized_arabic_skeleton
 from filters.watchlist import Matcher
 
 __all__ = [
@@ -186,7 +186,7 @@ def _arabic_skeletons(readings: frozenset[str]) -> frozenset[str]:
         for r in readings
         if not r.startswith(_ARTICLE)
         and _VOWEL_LETTERS.intersection(r[1:])
-        and len(sk := arabic_name_skeleton(r)) >= _MIN_SKELETON
+        and len(sk := normalized_arabic_skeleton(r)) >= _MIN_SKELETON
     )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "arabic_name_skeleton",
     "latin_name_skeleton",
     "name_variants",
+    "normalized_arabic_skeleton",
     "phrase_variants",
     "same_name",
     "skeleton",
@@ -152,8 +153,14 @@ def arabic_name_skeleton(word: str) -> str:
     """The script-neutral skeleton of a word in Arabic script (مارسيليا -> مرسل; لفتيت ->
     لفتت): its consonants by class, without vowel letters, hamza and a final ه; تش is one
     sound (ch). Compare with `latin_name_skeleton`, never with `skeleton` (other classes)."""
-    word = normalize(word).replace("تش", "ش")
-    out = "".join(_NEUTRAL_CLASS.get(c, c) for c in word if c not in _NEUTRAL_SILENT)
+    return normalized_arabic_skeleton(normalize(word))
+
+
+def normalized_arabic_skeleton(norm: str) -> str:
+    """`arabic_name_skeleton` of a word already normalised (filters.arabic.normalize)."""
+    out = "".join(
+        _NEUTRAL_CLASS.get(c, c) for c in norm.replace("تش", "ش") if c not in _NEUTRAL_SILENT
+    )
     return out[:-1] if out.endswith("ه") else out
 
 
