@@ -30,6 +30,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from functools import cache
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -233,7 +234,8 @@ class FollowIndex:
         encoded = text.encode(_BYTES, "replace")  # one byte a character, "?" if not cp1256
         automaton = self._automaton
         raw = automaton.find_matches_as_indexes(encoded, overlapping=True) if automaton else []
-        if self._others is not None and encoded.count(b"?") != text.count("?"):
+        lossless = encoded.count(b"?") == text.count("?")  # every character is its byte
+        if self._others is not None and not lossless:
             more = self._others.find_matches_as_indexes(text, overlapping=True)
             if more:
                 # one list in the order one automaton gives: by end, the longest first
@@ -250,11 +252,20 @@ class FollowIndex:
         # many of them short Arabic words inside longer ones), so it is written flat: the
         # rules of filters.automaton._edges for the few edge rules a followed word has, and
         # a word's hit built at its first whole-word occurrence.
+        # What kind each letter is, one byte a letter read without making a str of it (a
+        # third of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
+        # Arabic letter, else 0, and the same for a letter or digit of another script; one 0
+        # after the end, so that [n] and [-1] read as no letter.
+        if lossless:
+            arabic = encoded.translate(_ARABIC_BYTES) + b"\x00"
+            latin = encoded.translate(_LATIN_BYTES) + b"\x00"
+        else:  # a letter outside cp1256 (a few stories in a hundred): from the text itself
+            arabic = bytes([c in _AR for c in text]) + b"\x00"
+            latin = bytes([c.isalnum() and c not in _AR for c in text]) + b"\x00"
         n = len(text)
         codes = self._codes
         terms = self._terms
         chats = self._chats
-        ar = _AR
         split = len(title)
         base = split + 1
         size = len(source)
@@ -265,7 +276,7 @@ class FollowIndex:
             # after the last word: an Arabic word takes nothing (most occurrences that do
             # not count end inside a longer word: checked first), a Latin one maybe a plural
             if code & _LAST_AR:
-                if end < n and text[end] in ar:
+                if arabic[end]:
                     continue
                 hi = end
             elif code & _SHARED:  # a key two terms share: the general rules, for each
@@ -275,15 +286,17 @@ class FollowIndex:
                         edges = _edges(text, n, start, end, entry & _RULE_MASK)
                         if edges is not None:
                             seen.add(term)
-                            hits.append(self._hit(term, *edges, source, split))
+                            hits.append(
+                                self._hit(term, *edges, source, text, split, removed, offsets)
+                            )
                 continue
             else:
                 hi = end
-                if end < n and (c := text[end]).isalnum() and c not in ar:
+                if latin[end]:
                     if not code & _PLURAL:
                         continue
                     hi = end + 1
-                    while hi < n and (c := text[hi]).isalnum() and c not in ar:
+                    while latin[hi]:
                         hi += 1
                     if text[end:hi] not in _LATIN_PLURALS:
                         continue
@@ -294,15 +307,15 @@ class FollowIndex:
             # spelling needs one); a Latin one, no Latin letter or digit
             lo = start
             if code & _FIRST_AR:
-                if start and text[start - 1] in ar:
-                    lo -= 1
-                    while lo and text[lo - 1] in ar and start - lo < 5:
-                        lo -= 1
+                if arabic[start - 1]:
+                    # back to the first letter of the word; a run of 5 letters or more is
+                    # no proclitic (none is longer than 4), wherever it starts
+                    lo = arabic.rfind(0, start - 5 if start > 5 else 0, start) + 1
                     if text[lo:start] not in _PREFIXES[code >> _PREFIX_SHIFT & 3]:
                         continue
                 elif code & _KIND == _LAM_RULE:
                     continue
-            elif start and (c := text[start - 1]).isalnum() and c not in ar:
+            elif latin[start - 1]:
                 continue
             seen.add(term)
             # the hit: Folded.original inlined (with the stages merged), and the harakat
@@ -312,7 +325,7 @@ class FollowIndex:
                 b = hi + bisect_right(removed, hi - 1)  # original(hi - 1) + 1
                 if offsets is not None:
                     a, b = offsets[a], offsets[b - 1] + 1
-                if marks and b < size and source[b] in _MARKS and text[hi - 1] in ar:
+                if marks and b < size and source[b] in _MARKS and arabic[hi - 1]:
                     run = _MARKS_RUN.match(source, b)
                     b = run.end() if run else b
             else:
@@ -329,13 +342,25 @@ class FollowIndex:
             hits.append(_new(FollowHit, (evidence, chats[term])))
         return tuple(hits)
 
-    def _hit(self, term: int, lo: int, hi: int, source: str, split: int) -> FollowHit:
-        """The hit of `term` found at [lo, hi) of the folded `source` (the rare path of
-        `find`: a key two terms share)."""
-        folded = fold_for_follows(source)
-        original = folded.original
-        a, b = original(lo), original(hi - 1) + 1
-        if b < len(source) and source[b] in _MARKS and folded.text[hi - 1] in _AR:
+    def _hit(
+        self,
+        term: int,
+        lo: int,
+        hi: int,
+        source: str,
+        text: str,
+        split: int,
+        removed: Sequence[int],
+        offsets: Sequence[int] | None,
+    ) -> FollowHit:
+        """The hit of `term` found at [lo, hi) of the folded `text` (the rare path of `find`:
+        a key two terms share), mapped back to `source` with the fold `find` made (not a
+        second fold: it cost as much as the rest of a story's hits)."""
+        a = lo + bisect_right(removed, lo)
+        b = hi + bisect_right(removed, hi - 1)  # original(hi - 1) + 1
+        if offsets is not None:
+            a, b = offsets[a], offsets[b - 1] + 1
+        if b < len(source) and source[b] in _MARKS and text[hi - 1] in _AR:
             marks = _MARKS_RUN.match(source, b)
             b = marks.end() if marks else b
         field, base = ("title", 0) if a < split else ("summary", split + 1)
@@ -352,6 +377,12 @@ def _encodes(pattern: str) -> bool:
 
 
 _BYTES = "cp1256"
+# cp1256 byte -> 1 if its letter is Arabic (in _AR), and -> 1 if it is a letter or digit of
+# another script: what `find` asks of the letters around a word, for `bytes.translate`.
+_ARABIC_BYTES = bytes(bytes([b]).decode(_BYTES) in _AR for b in range(256))
+_LATIN_BYTES = bytes(
+    (c := bytes([b]).decode(_BYTES)).isalnum() and c not in _AR for b in range(256)
+)
 _END_START = itemgetter(2, 1)
 
 
@@ -396,6 +427,8 @@ _PREFIX_SHIFT = 3
 # (it has its own), the لل spelling read as ل + لذكاء, or as the whole للذكاء.
 _WORD, _NAME, _LL, _LAM = 0, 1, 2, 3
 _PREFIXES = (_WORD_PREFIXES, _NAME_PREFIXES, frozenset(("", "و", "ف")), _LAM_PREFIXES)
+# `find` reads at most 4 letters back for the proclitics
+assert max(len(p) for prefixes in _PREFIXES for p in prefixes) < 5
 _SHARED = 32  # a key two terms share: its entries in _shared[code >> _RULE_BITS]
 _RULE_BITS = 6
 _KIND = 3 << _PREFIX_SHIFT
@@ -414,7 +447,14 @@ def _rule(first_ar: bool, last_ar: bool, prefixes: int, plural: bool) -> int:
 
 def _edges(text: str, n: int, start: int, end: int, rule: int) -> tuple[int, int] | None:
     """filters.automaton._edges for a key's rule code (the loop of `find` inlines it)."""
+    return _automaton_edges(text, n, start, end, _key(rule))
+
+
+@cache
+def _key(rule: int) -> _Key:
+    """The edge rules of a rule code as filters.automaton reads them (made once per code: a
+    shared key is met in most stories)."""
     first_ar, last_ar = bool(rule & _FIRST_AR), bool(rule & _LAST_AR)
     before = _PREFIXES[rule >> _PREFIX_SHIFT] if first_ar else frozenset()
     after = _LATIN_PLURALS if rule & _PLURAL else _NOTHING
-    return _automaton_edges(text, n, start, end, _Key(0, first_ar, last_ar, before, after))
+    return _Key(0, first_ar, last_ar, before, after)
