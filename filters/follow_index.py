@@ -32,7 +32,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cache
 from operator import itemgetter
-from typing import NamedTuple
 
 import ahocorasick_rs
 
@@ -111,7 +110,7 @@ class FollowIndex:
     """The automaton of every followed word, and who follows each.
 
     >>> index = FollowIndex([(1, "ماسك"), (2, "ماسك"), (2, "gaza")])
-    >>> [(h.evidence.text, list(h.subscriptions)) for h in index.find("قال لماسك إن التماسك", "")]
+    >>> [(e.text, list(subs)) for e, subs in index.find("قال لماسك إن التماسك", "")]
     [('لماسك', [1, 2])]
     """
 
@@ -339,7 +338,7 @@ class FollowIndex:
                     Evidence,
                     (FOLLOW_LABEL, terms[term], source[a:b], "summary", a - base, b - base),
                 )
-            hits.append(_new(FollowHit, (evidence, chats[term])))
+            hits.append((evidence, chats[term]))
         return tuple(hits)
 
     def _hit(
@@ -365,7 +364,7 @@ class FollowIndex:
             b = marks.end() if marks else b
         field, base = ("title", 0) if a < split else ("summary", split + 1)
         evidence = Evidence(FOLLOW_LABEL, self._terms[term], source[a:b], field, a - base, b - base)
-        return FollowHit(evidence, self._chats[term])
+        return evidence, self._chats[term]
 
 
 def _encodes(pattern: str) -> bool:
@@ -400,22 +399,20 @@ def _merge(stages: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
     return tuple(table)
 
 
-class FollowHit(NamedTuple):
-    """A followed word found in a story: where (as evidence labelled `#follow`, the matching
-    form as `term`, the story's own words as `text`), and the subscriptions that follow it
-    (the index's own tuple, not a copy). A named tuple: a story makes a dozen or
-    more, and it is built faster than a frozen dataclass."""
-
-    evidence: Evidence
-    subscriptions: Sequence[int]
+# A followed word found in a story: (evidence, subscriptions). Where, as evidence labelled
+# `#follow` (the matching form as `term`, the story's own words as `text`), and the
+# subscriptions that follow it (the index's own tuple, not a copy). A plain pair, not a
+# named tuple: a story makes a dozen or more, and a named tuple's tuple.__new__ cost 7 % of
+# `find` (BENCHMARKS.md, "/follow at scale").
+FollowHit = tuple[Evidence, Sequence[int]]
 
 
 def by_subscription(hits: Iterable[FollowHit]) -> dict[int, list[Evidence]]:
     """subscription id -> the evidence of the words it follows among `hits`."""
     out: dict[int, list[Evidence]] = {}
-    for hit in hits:
-        for sub in hit.subscriptions:
-            out.setdefault(sub, []).append(hit.evidence)
+    for evidence, subscriptions in hits:
+        for sub in subscriptions:
+            out.setdefault(sub, []).append(evidence)
     return out
 
 
