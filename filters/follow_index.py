@@ -31,6 +31,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cache
+from itertools import accumulate
 from operator import itemgetter
 
 import ahocorasick_rs
@@ -43,7 +44,6 @@ from filters.automaton import (
     _WORD_PREFIXES,
     Folded,
     _Key,
-    _remove,
     fold_text,
 )
 from filters.automaton import _edges as _automaton_edges
@@ -57,7 +57,6 @@ _NOTHING = frozenset(("",))
 _LAM_PREFIXES = frozenset(("ل", "ول", "فل"))
 _MIN_PLURAL_STEM = 4
 _JOIN = "\x00"  # between title and summary: no key holds it, and it is no letter
-_HAMZA = re.compile("ء")
 
 
 def _unaccent_table() -> dict[int, str]:
@@ -74,32 +73,45 @@ def _unaccent_table() -> dict[int, str]:
 
 _UNACCENT = _unaccent_table()
 _ACCENTED = re.compile("[" + "".join(map(chr, _UNACCENT)) + "]")
+_BYTES = "cp1256"
+_HAMZA_BYTE = "ء".encode(_BYTES)
+# every byte but "?" and those of the accented letters cp1256 has (à â ç è é ê ë î ï ô ù û ü)
+_NOT_ACCENTED = bytes(
+    b for b in range(256) if b != ord("?") and ord(bytes([b]).decode(_BYTES)) not in _UNACCENT
+)
 
 
 def fold_for_follows(text: str) -> Folded:
     """`fold_text`, then lower case, Latin accents and ء removed, offsets kept: the text in
     the form of the followed words' keys."""
-    low, offsets, stages, _ = _fold(text)
+    low, offsets, stages, _, _ = _fold(text)
     return Folded(low, offsets, stages)
 
 
 def _fold(
     text: str,
-) -> tuple[str, tuple[int, ...] | None, tuple[tuple[int, ...], ...], bool]:
+) -> tuple[str, tuple[int, ...] | None, tuple[tuple[int, ...], ...], bool, bytes]:
     """`fold_for_follows` as a plain tuple (what `find` reads of it, built faster than a
-    Folded), and whether the original may hold marks that `fold_text` removed."""
+    Folded), whether the original may hold marks that `fold_text` removed, and the folded
+    text as cp1256 bytes (one byte a character, "?" for one outside cp1256)."""
     folded = fold_text(text)
     low = folded.text.lower()
     if len(low) != len(folded.text):  # a letter whose lower case is longer (İ): keep it
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded.text)
-    if _ACCENTED.search(low):
+    encoded = low.encode(_BYTES, "replace")
+    # An accented letter is one of the few cp1256 has, or a "?": most stories have
+    # neither, and deleting every other byte costs less than the regex's search.
+    if encoded.translate(None, _NOT_ACCENTED) and _ACCENTED.search(low):
         low = low.translate(_UNACCENT)
+        encoded = low.encode(_BYTES, "replace")
     stages = folded.stages
     marks = bool(stages or folded.offsets)
-    if "ء" in low:
-        low, removed = _remove(_HAMZA, low)
-        stages = (*stages, removed)
-    return low, folded.offsets, stages, marks
+    if "ء" in low:  # half the Arabic stories: str.split, not a regex's
+        parts = low.split("ء")
+        low = "".join(parts)
+        stages = (*stages, tuple(accumulate(map(len, parts[:-1]))))
+        encoded = encoded.replace(_HAMZA_BYTE, b"")
+    return low, folded.offsets, stages, marks, encoded
 
 
 def _is_arabic(word: str) -> bool:
@@ -229,8 +241,7 @@ class FollowIndex:
         if not self._codes:
             return ()
         source = title + _JOIN + summary
-        text, offsets, stages, marks = _fold(source)
-        encoded = text.encode(_BYTES, "replace")  # one byte a character, "?" if not cp1256
+        text, offsets, stages, marks, encoded = _fold(source)
         automaton = self._automaton
         raw = automaton.find_matches_as_indexes(encoded, overlapping=True) if automaton else []
         lossless = encoded.count(b"?") == text.count("?")  # every character is its byte
@@ -375,7 +386,6 @@ def _encodes(pattern: str) -> bool:
     return True
 
 
-_BYTES = "cp1256"
 # cp1256 byte -> 1 if its letter is Arabic (in _AR), and -> 1 if it is a letter or digit of
 # another script: what `find` asks of the letters around a word, for `bytes.translate`.
 _ARABIC_BYTES = bytes(bytes([b]).decode(_BYTES) in _AR for b in range(256))
