@@ -75,10 +75,13 @@ _UNACCENT = _unaccent_table()
 _ACCENTED = re.compile("[" + "".join(map(chr, _UNACCENT)) + "]")
 _BYTES = "cp1256"
 _HAMZA_BYTE = "ء".encode(_BYTES)
+_PLURAL_BYTES = frozenset(p.encode() for p in _LATIN_PLURALS)
 # every byte but "?" and those of the accented letters cp1256 has (à â ç è é ê ë î ï ô ù û ü)
 _NOT_ACCENTED = bytes(
     b for b in range(256) if b != ord("?") and ord(bytes([b]).decode(_BYTES)) not in _UNACCENT
 )
+# and but Œ, the one letter above ASCII that str.lower() changes and bytes.lower() does not
+_PLAIN = bytes(b for b in _NOT_ACCENTED if b < 128 or (c := bytes([b]).decode(_BYTES)).lower() == c)
 
 
 def fold_for_follows(text: str) -> Folded:
@@ -241,10 +244,32 @@ class FollowIndex:
         if not self._codes:
             return ()
         source = title + _JOIN + summary
-        text, offsets, stages, marks, encoded = _fold(source)
+        # The follow fold (`_fold`) of most stories, for less: when the watchlists' fold
+        # (kept from the matcher's pass) is all in cp1256 with no accented letter and no
+        # capital but ASCII ones, bytes.lower() of its bytes is the lower case, and the text
+        # itself is only read where case does not matter (Arabic letters, letter kinds) but
+        # in the shared keys' path, which lowers it (`low` below).
+        folded = fold_text(source)
+        text = folded.text
+        encoded = text.encode(_BYTES, "replace")
+        low: str | None
+        if encoded.translate(None, _PLAIN):  # a "?", an accent, a capital like Œ: the rules
+            text, offsets, stages, marks, encoded = _fold(source)
+            lossless = encoded.count(b"?") == text.count("?")  # every character is its byte
+            low = text
+        else:
+            encoded = encoded.lower()
+            offsets, stages = folded.offsets, folded.stages
+            marks = bool(stages or offsets)
+            if _HAMZA_BYTE in encoded:  # ء, dropped as in `_fold`
+                parts = text.split("ء")
+                text = "".join(parts)
+                stages = (*stages, tuple(accumulate(map(len, parts[:-1]))))
+                encoded = encoded.replace(_HAMZA_BYTE, b"")
+            lossless = True
+            low = None
         automaton = self._automaton
         raw = automaton.find_matches_as_indexes(encoded, overlapping=True) if automaton else []
-        lossless = encoded.count(b"?") == text.count("?")  # every character is its byte
         if self._others is not None and not lossless:
             more = self._others.find_matches_as_indexes(text, overlapping=True)
             if more:
@@ -290,10 +315,12 @@ class FollowIndex:
                     continue
                 hi = end
             elif code & _SHARED:  # a key two terms share: the general rules, for each
+                if low is None:
+                    low = text.lower()
                 for entry in self._shared[code >> _RULE_BITS]:
                     term = entry >> _RULE_BITS
                     if term not in seen:
-                        edges = _edges(text, n, start, end, entry & _RULE_MASK)
+                        edges = _edges(low, n, start, end, entry & _RULE_MASK)
                         if edges is not None:
                             seen.add(term)
                             hits.append(
@@ -308,7 +335,7 @@ class FollowIndex:
                     hi = end + 1
                     while latin[hi]:
                         hi += 1
-                    if text[end:hi] not in _LATIN_PLURALS:
+                    if encoded[end:hi] not in _PLURAL_BYTES:  # lower case, as the keys
                         continue
             term = code >> _RULE_BITS
             if term in seen:
