@@ -80,7 +80,8 @@ _PLURAL_BYTES = frozenset(p.encode() for p in _LATIN_PLURALS)
 _NOT_ACCENTED = bytes(
     b for b in range(256) if b != ord("?") and ord(bytes([b]).decode(_BYTES)) not in _UNACCENT
 )
-# and but Œ, the one letter above ASCII that str.lower() changes and bytes.lower() does not
+# the same without Œ, the one letter above ASCII that str.lower() changes and bytes.lower()
+# leaves: the bytes `find` may lower as bytes
 _PLAIN = bytes(b for b in _NOT_ACCENTED if b < 128 or (c := bytes([b]).decode(_BYTES)).lower() == c)
 
 
@@ -288,7 +289,7 @@ class FollowIndex:
         # rules of filters.automaton._edges for the few edge rules a followed word has, and
         # a word's hit built at its first whole-word occurrence.
         # What kind each letter is, one byte a letter read without making a str of it (a
-        # third of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
+        # fifth of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
         # Arabic letter, else 0, and the same for a letter or digit of another script; one 0
         # after the end, so that [n] and [-1] read as no letter.
         if lossless:
