@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = interleaved_cpu_seconds((match_only, match_and_follow, follow_only), args.runs)
     # counted apart: summing the hits inside the timed pass added ~2 us a story to one side
     # of the ratio only (fixed 2026-12-01, h13f)
-    hits = sum(len(h.subscriptions) for t, s, _ in sample for h in index.find(t, s))
+    hits = sum(len(subs) for t, s, _ in sample for _, subs in index.find(t, s))
     alone, both, extra = (statistics.median(r[i] for r in rounds) for i in range(3))
     ratio = statistics.median(r[1] / r[0] for r in rounds)
     n = len(sample)

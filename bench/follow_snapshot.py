@@ -104,8 +104,8 @@ def main(argv: list[str]) -> int:
                 }
                 for name, index in sets.items():
                     line[name] = [
-                        [*hit.evidence, list(hit.subscriptions)]
-                        for hit in index.find(title, summary)
+                        [*evidence, list(subscriptions)]
+                        for evidence, subscriptions in index.find(title, summary)
                     ]
                 text = json.dumps(line, ensure_ascii=False)
                 digest.update(text.encode())

@@ -30,8 +30,9 @@ import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from functools import cache
+from itertools import accumulate
 from operator import itemgetter
-from typing import NamedTuple
 
 import ahocorasick_rs
 
@@ -43,7 +44,6 @@ from filters.automaton import (
     _WORD_PREFIXES,
     Folded,
     _Key,
-    _remove,
     fold_text,
 )
 from filters.automaton import _edges as _automaton_edges
@@ -57,7 +57,6 @@ _NOTHING = frozenset(("",))
 _LAM_PREFIXES = frozenset(("ل", "ول", "فل"))
 _MIN_PLURAL_STEM = 4
 _JOIN = "\x00"  # between title and summary: no key holds it, and it is no letter
-_HAMZA = re.compile("ء")
 
 
 def _unaccent_table() -> dict[int, str]:
@@ -74,32 +73,49 @@ def _unaccent_table() -> dict[int, str]:
 
 _UNACCENT = _unaccent_table()
 _ACCENTED = re.compile("[" + "".join(map(chr, _UNACCENT)) + "]")
+_BYTES = "cp1256"
+_HAMZA_BYTE = "ء".encode(_BYTES)
+_PLURAL_BYTES = frozenset(p.encode() for p in _LATIN_PLURALS)
+# every byte but "?" and those of the accented letters cp1256 has (à â ç è é ê ë î ï ô ù û ü)
+_NOT_ACCENTED = bytes(
+    b for b in range(256) if b != ord("?") and ord(bytes([b]).decode(_BYTES)) not in _UNACCENT
+)
+# the same without Œ, the one letter above ASCII that str.lower() changes and bytes.lower()
+# leaves: the bytes `find` may lower as bytes
+_PLAIN = bytes(b for b in _NOT_ACCENTED if b < 128 or (c := bytes([b]).decode(_BYTES)).lower() == c)
 
 
 def fold_for_follows(text: str) -> Folded:
     """`fold_text`, then lower case, Latin accents and ء removed, offsets kept: the text in
     the form of the followed words' keys."""
-    low, offsets, stages, _ = _fold(text)
+    low, offsets, stages, _, _ = _fold(text)
     return Folded(low, offsets, stages)
 
 
 def _fold(
     text: str,
-) -> tuple[str, tuple[int, ...] | None, tuple[tuple[int, ...], ...], bool]:
+) -> tuple[str, tuple[int, ...] | None, tuple[tuple[int, ...], ...], bool, bytes]:
     """`fold_for_follows` as a plain tuple (what `find` reads of it, built faster than a
-    Folded), and whether the original may hold marks that `fold_text` removed."""
+    Folded), whether the original may hold marks that `fold_text` removed, and the folded
+    text as cp1256 bytes (one byte a character, "?" for one outside cp1256)."""
     folded = fold_text(text)
     low = folded.text.lower()
     if len(low) != len(folded.text):  # a letter whose lower case is longer (İ): keep it
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded.text)
-    if _ACCENTED.search(low):
+    encoded = low.encode(_BYTES, "replace")
+    # An accented letter is one of the few cp1256 has, or a "?": most stories have
+    # neither, and deleting every other byte costs less than the regex's search.
+    if encoded.translate(None, _NOT_ACCENTED) and _ACCENTED.search(low):
         low = low.translate(_UNACCENT)
+        encoded = low.encode(_BYTES, "replace")
     stages = folded.stages
     marks = bool(stages or folded.offsets)
-    if "ء" in low:
-        low, removed = _remove(_HAMZA, low)
-        stages = (*stages, removed)
-    return low, folded.offsets, stages, marks
+    if "ء" in low:  # half the Arabic stories: str.split, not a regex's
+        parts = low.split("ء")
+        low = "".join(parts)
+        stages = (*stages, tuple(accumulate(map(len, parts[:-1]))))
+        encoded = encoded.replace(_HAMZA_BYTE, b"")
+    return low, folded.offsets, stages, marks, encoded
 
 
 def _is_arabic(word: str) -> bool:
@@ -110,7 +126,7 @@ class FollowIndex:
     """The automaton of every followed word, and who follows each.
 
     >>> index = FollowIndex([(1, "ماسك"), (2, "ماسك"), (2, "gaza")])
-    >>> [(h.evidence.text, list(h.subscriptions)) for h in index.find("قال لماسك إن التماسك", "")]
+    >>> [(e.text, list(subs)) for e, subs in index.find("قال لماسك إن التماسك", "")]
     [('لماسك', [1, 2])]
     """
 
@@ -229,11 +245,33 @@ class FollowIndex:
         if not self._codes:
             return ()
         source = title + _JOIN + summary
-        text, offsets, stages, marks = _fold(source)
-        encoded = text.encode(_BYTES, "replace")  # one byte a character, "?" if not cp1256
+        # The follow fold (`_fold`) of most stories, for less: when the watchlists' fold
+        # (kept from the matcher's pass) is all in cp1256 with no accented letter and no
+        # capital but ASCII ones, bytes.lower() of its bytes is the lower case, and the text
+        # itself is only read where case does not matter (Arabic letters, letter kinds) but
+        # in the shared keys' path, which lowers it (`low` below).
+        folded = fold_text(source)
+        text = folded.text
+        encoded = text.encode(_BYTES, "replace")
+        low: str | None
+        if encoded.translate(None, _PLAIN):  # a "?", an accent, a capital like Œ: the rules
+            text, offsets, stages, marks, encoded = _fold(source)
+            lossless = encoded.count(b"?") == text.count("?")  # every character is its byte
+            low = text
+        else:
+            encoded = encoded.lower()
+            offsets, stages = folded.offsets, folded.stages
+            marks = bool(stages or offsets)
+            if _HAMZA_BYTE in encoded:  # ء, dropped as in `_fold`
+                parts = text.split("ء")
+                text = "".join(parts)
+                stages = (*stages, tuple(accumulate(map(len, parts[:-1]))))
+                encoded = encoded.replace(_HAMZA_BYTE, b"")
+            lossless = True
+            low = None
         automaton = self._automaton
         raw = automaton.find_matches_as_indexes(encoded, overlapping=True) if automaton else []
-        if self._others is not None and encoded.count(b"?") != text.count("?"):
+        if self._others is not None and not lossless:
             more = self._others.find_matches_as_indexes(text, overlapping=True)
             if more:
                 # one list in the order one automaton gives: by end, the longest first
@@ -250,11 +288,20 @@ class FollowIndex:
         # many of them short Arabic words inside longer ones), so it is written flat: the
         # rules of filters.automaton._edges for the few edge rules a followed word has, and
         # a word's hit built at its first whole-word occurrence.
+        # What kind each letter is, one byte a letter read without making a str of it (a
+        # fifth of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
+        # Arabic letter, else 0, and the same for a letter or digit of another script; one 0
+        # after the end, so that [n] and [-1] read as no letter.
+        if lossless:
+            arabic = encoded.translate(_ARABIC_BYTES) + b"\x00"
+            latin = encoded.translate(_LATIN_BYTES) + b"\x00"
+        else:  # a letter outside cp1256 (a few stories in a hundred): from the text itself
+            arabic = bytes([c in _AR for c in text]) + b"\x00"
+            latin = bytes([c.isalnum() and c not in _AR for c in text]) + b"\x00"
         n = len(text)
         codes = self._codes
         terms = self._terms
         chats = self._chats
-        ar = _AR
         split = len(title)
         base = split + 1
         size = len(source)
@@ -265,27 +312,31 @@ class FollowIndex:
             # after the last word: an Arabic word takes nothing (most occurrences that do
             # not count end inside a longer word: checked first), a Latin one maybe a plural
             if code & _LAST_AR:
-                if end < n and text[end] in ar:
+                if arabic[end]:
                     continue
                 hi = end
             elif code & _SHARED:  # a key two terms share: the general rules, for each
+                if low is None:
+                    low = text.lower()
                 for entry in self._shared[code >> _RULE_BITS]:
                     term = entry >> _RULE_BITS
                     if term not in seen:
-                        edges = _edges(text, n, start, end, entry & _RULE_MASK)
+                        edges = _edges(low, n, start, end, entry & _RULE_MASK)
                         if edges is not None:
                             seen.add(term)
-                            hits.append(self._hit(term, *edges, source, split))
+                            hits.append(
+                                self._hit(term, *edges, source, text, split, removed, offsets)
+                            )
                 continue
             else:
                 hi = end
-                if end < n and (c := text[end]).isalnum() and c not in ar:
+                if latin[end]:
                     if not code & _PLURAL:
                         continue
                     hi = end + 1
-                    while hi < n and (c := text[hi]).isalnum() and c not in ar:
+                    while latin[hi]:
                         hi += 1
-                    if text[end:hi] not in _LATIN_PLURALS:
+                    if encoded[end:hi] not in _PLURAL_BYTES:  # lower case, as the keys
                         continue
             term = code >> _RULE_BITS
             if term in seen:
@@ -294,15 +345,15 @@ class FollowIndex:
             # spelling needs one); a Latin one, no Latin letter or digit
             lo = start
             if code & _FIRST_AR:
-                if start and text[start - 1] in ar:
-                    lo -= 1
-                    while lo and text[lo - 1] in ar and start - lo < 5:
-                        lo -= 1
+                if arabic[start - 1]:
+                    # back to the first letter of the word; a run of 5 letters or more is
+                    # no proclitic (none is longer than 4), wherever it starts
+                    lo = arabic.rfind(0, start - 5 if start > 5 else 0, start) + 1
                     if text[lo:start] not in _PREFIXES[code >> _PREFIX_SHIFT & 3]:
                         continue
                 elif code & _KIND == _LAM_RULE:
                     continue
-            elif start and (c := text[start - 1]).isalnum() and c not in ar:
+            elif latin[start - 1]:
                 continue
             seen.add(term)
             # the hit: Folded.original inlined (with the stages merged), and the harakat
@@ -312,7 +363,7 @@ class FollowIndex:
                 b = hi + bisect_right(removed, hi - 1)  # original(hi - 1) + 1
                 if offsets is not None:
                     a, b = offsets[a], offsets[b - 1] + 1
-                if marks and b < size and source[b] in _MARKS and text[hi - 1] in ar:
+                if marks and b < size and source[b] in _MARKS and arabic[hi - 1]:
                     run = _MARKS_RUN.match(source, b)
                     b = run.end() if run else b
             else:
@@ -326,21 +377,33 @@ class FollowIndex:
                     Evidence,
                     (FOLLOW_LABEL, terms[term], source[a:b], "summary", a - base, b - base),
                 )
-            hits.append(_new(FollowHit, (evidence, chats[term])))
+            hits.append((evidence, chats[term]))
         return tuple(hits)
 
-    def _hit(self, term: int, lo: int, hi: int, source: str, split: int) -> FollowHit:
-        """The hit of `term` found at [lo, hi) of the folded `source` (the rare path of
-        `find`: a key two terms share)."""
-        folded = fold_for_follows(source)
-        original = folded.original
-        a, b = original(lo), original(hi - 1) + 1
-        if b < len(source) and source[b] in _MARKS and folded.text[hi - 1] in _AR:
+    def _hit(
+        self,
+        term: int,
+        lo: int,
+        hi: int,
+        source: str,
+        text: str,
+        split: int,
+        removed: Sequence[int],
+        offsets: Sequence[int] | None,
+    ) -> FollowHit:
+        """The hit of `term` found at [lo, hi) of the folded `text` (the rare path of `find`:
+        a key two terms share), mapped back to `source` with the fold `find` made (not a
+        second fold: it cost as much as the rest of a story's hits)."""
+        a = lo + bisect_right(removed, lo)
+        b = hi + bisect_right(removed, hi - 1)  # original(hi - 1) + 1
+        if offsets is not None:
+            a, b = offsets[a], offsets[b - 1] + 1
+        if b < len(source) and source[b] in _MARKS and text[hi - 1] in _AR:
             marks = _MARKS_RUN.match(source, b)
             b = marks.end() if marks else b
         field, base = ("title", 0) if a < split else ("summary", split + 1)
         evidence = Evidence(FOLLOW_LABEL, self._terms[term], source[a:b], field, a - base, b - base)
-        return FollowHit(evidence, self._chats[term])
+        return evidence, self._chats[term]
 
 
 def _encodes(pattern: str) -> bool:
@@ -351,7 +414,12 @@ def _encodes(pattern: str) -> bool:
     return True
 
 
-_BYTES = "cp1256"
+# cp1256 byte -> 1 if its letter is Arabic (in _AR), and -> 1 if it is a letter or digit of
+# another script: what `find` asks of the letters around a word, for `bytes.translate`.
+_ARABIC_BYTES = bytes(bytes([b]).decode(_BYTES) in _AR for b in range(256))
+_LATIN_BYTES = bytes(
+    (c := bytes([b]).decode(_BYTES)).isalnum() and c not in _AR for b in range(256)
+)
 _END_START = itemgetter(2, 1)
 
 
@@ -369,22 +437,20 @@ def _merge(stages: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
     return tuple(table)
 
 
-class FollowHit(NamedTuple):
-    """A followed word found in a story: where (as evidence labelled `#follow`, the matching
-    form as `term`, the story's own words as `text`), and the subscriptions that follow it
-    (the index's own tuple, not a copy). A named tuple: a story makes a dozen or
-    more, and it is built faster than a frozen dataclass."""
-
-    evidence: Evidence
-    subscriptions: Sequence[int]
+# A followed word found in a story: (evidence, subscriptions). Where, as evidence labelled
+# `#follow` (the matching form as `term`, the story's own words as `text`), and the
+# subscriptions that follow it (the index's own tuple, not a copy). A plain pair, not a
+# named tuple: a story makes a dozen or more, and a named tuple's tuple.__new__ cost 7 % of
+# `find` (BENCHMARKS.md, "/follow at scale").
+FollowHit = tuple[Evidence, Sequence[int]]
 
 
 def by_subscription(hits: Iterable[FollowHit]) -> dict[int, list[Evidence]]:
     """subscription id -> the evidence of the words it follows among `hits`."""
     out: dict[int, list[Evidence]] = {}
-    for hit in hits:
-        for sub in hit.subscriptions:
-            out.setdefault(sub, []).append(hit.evidence)
+    for evidence, subscriptions in hits:
+        for sub in subscriptions:
+            out.setdefault(sub, []).append(evidence)
     return out
 
 
@@ -396,6 +462,8 @@ _PREFIX_SHIFT = 3
 # (it has its own), the لل spelling read as ل + لذكاء, or as the whole للذكاء.
 _WORD, _NAME, _LL, _LAM = 0, 1, 2, 3
 _PREFIXES = (_WORD_PREFIXES, _NAME_PREFIXES, frozenset(("", "و", "ف")), _LAM_PREFIXES)
+# `find` reads at most 4 letters back for the proclitics
+assert max(len(p) for prefixes in _PREFIXES for p in prefixes) < 5
 _SHARED = 32  # a key two terms share: its entries in _shared[code >> _RULE_BITS]
 _RULE_BITS = 6
 _KIND = 3 << _PREFIX_SHIFT
@@ -414,7 +482,14 @@ def _rule(first_ar: bool, last_ar: bool, prefixes: int, plural: bool) -> int:
 
 def _edges(text: str, n: int, start: int, end: int, rule: int) -> tuple[int, int] | None:
     """filters.automaton._edges for a key's rule code (the loop of `find` inlines it)."""
+    return _automaton_edges(text, n, start, end, _key(rule))
+
+
+@cache
+def _key(rule: int) -> _Key:
+    """The edge rules of a rule code as filters.automaton reads them (made once per code: a
+    shared key is met in most stories)."""
     first_ar, last_ar = bool(rule & _FIRST_AR), bool(rule & _LAST_AR)
     before = _PREFIXES[rule >> _PREFIX_SHIFT] if first_ar else frozenset()
     after = _LATIN_PLURALS if rule & _PLURAL else _NOTHING
-    return _automaton_edges(text, n, start, end, _Key(0, first_ar, last_ar, before, after))
+    return _Key(0, first_ar, last_ar, before, after)

@@ -68,7 +68,7 @@ def test_a_story_is_read_once_and_each_word_goes_to_every_chat_that_follows_it()
     title = "قصف على غزة"
     summary = "Gaza: the West Bank too. وفي الضفة الغربية أيضا"
     hits = ix.find(title, summary)
-    assert sorted((h.evidence.text, list(h.subscriptions)) for h in hits) == [
+    assert sorted((evidence.text, list(subs)) for evidence, subs in hits) == [
         ("Gaza", [2]),
         ("الضفة الغربية", [4]),
         ("غزة", [1, 2]),
@@ -276,7 +276,7 @@ def test_find_says_what_the_rules_say_word_by_word_on_every_test_story() -> None
         for kind in range(4):
             title = _perturbed(str(row.get("title") or ""), kind)
             summary = _perturbed(str(row.get("summary") or ""), kind)
-            got = [(h.evidence, list(h.subscriptions)) for h in ix.find(title, summary)]
+            got = [(evidence, list(subs)) for evidence, subs in ix.find(title, summary)]
             checked += len(got)
             if got != _reference(follows, title, summary):
                 differ.append(f"{row['id']} form {kind}")
