@@ -31,9 +31,14 @@ class FollowWatch:
         self._index = FollowIndex((), generation=-1)  # built on the first call
         self._lock = asyncio.Lock()
 
-    async def current(self) -> FollowIndex:
-        """The index of every followed word as of now (rebuilt if the follows changed)."""
-        if await self._store.follow_generation() == self._index.generation:
+    async def current(self, generation: int | None = None) -> FollowIndex:
+        """The index of every followed word as of now (rebuilt if the follows changed).
+
+        `generation`: the follow generation the caller read from the store just now (the
+        poller reads it with a feed's other look-ups, issue 19), saving a read of its own."""
+        if generation is None:
+            generation = await self._store.follow_generation()
+        if generation == self._index.generation:
             return self._index
         async with self._lock:
             generation = await self._store.follow_generation()

@@ -273,7 +273,16 @@ class Poller:
             )
         if reading.ids_only:  # a first poll read for ids alone: nothing to match or compare
             return await self._record_ids(feed, result, reading, packed, now, started)
-        known = await self._store.known_story_texts([s.id for s in parsed.stories])
+        # the known texts, the titles this feed listed lately and the follow generation, in
+        # one read (issue 19); the titles asked are every parsed one, since which are new is
+        # known only after: a new story's title is found exactly as if asked alone
+        lookups = await self._store.poll_lookups(
+            feed.id,
+            [s.id for s in parsed.stories],
+            [s.title for s in parsed.stories if s.title.strip()],
+            now - RELINK_WINDOW,
+        )
+        known = lookups.known
         new = [s for s in parsed.stories if s.id not in known]
         # Issue 14: a known story whose title or summary the feed changed is a correction;
         # the store edits the alerts already sent for it (a story that left the feed is
@@ -293,18 +302,13 @@ class Poller:
                 )
         # A story that changed its link gets a new id; its title gives it away. It is stored
         # (so it stays known) but not alerted again.
-        titled = [s.title for s in new if s.title.strip()]
-        seen_titles = (
-            await self._store.recent_titles(feed.id, titled, now - RELINK_WINDOW)
-            if titled
-            else set()
-        )
+        seen_titles = lookups.titles
         matched: dict[str, Match] = {}
         followed: dict[str, dict[int, list[Evidence]]] = {}
         # issue 13: the chats' own words, one automaton for all of them (a first poll alerts
         # nobody, and a poll with no new story matches nothing: neither needs it)
         follow_index = (
-            await self._follows.current()
+            await self._follows.current(lookups.generation)
             if self._follows is not None and feed.initialized and new
             else None
         )

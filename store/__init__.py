@@ -25,6 +25,7 @@ from .records import (
     GroupedStory,
     IngestResult,
     Mute,
+    PollLookups,
     StoredAlert,
     Subscription,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "LeaseStore",
     "MetaStore",
     "Mute",
+    "PollLookups",
     "PollStore",
     "Store",
     "StoredAlert",

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
-import aiosqlite
 from sqlalchemy import event, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from .sqlite_link import one_trip_connect
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -77,7 +79,10 @@ def _open_existing_file(path: str) -> Callable[[], Awaitable[Any]]:
     uri = f"file:{quote(str(Path(path).absolute()))}?mode=rw"
 
     def connect() -> Any:
-        connection = aiosqlite.connect(uri, uri=True, check_same_thread=False)
+        # each statement one trip to the connection's thread (store/sqlite_link.py)
+        connection = one_trip_connect(
+            lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+        )
         connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect does
         return connection
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Update, bindparam, func, insert, literal_column, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Evidence, Match, Story
@@ -13,7 +14,7 @@ from models import Evidence, Match, Story
 from . import records as rec
 from . import tables as t
 from .engine import Repository, upsert
-from .follows import followed_keys, muted_labels
+from .follows import GENERATION_KEY, followed_keys, muted_labels
 
 # Alerts sent longer ago than this are not edited when their feed corrects the story.
 CORRECTABLE = timedelta(hours=48)
@@ -29,6 +30,23 @@ _RECENT_TITLES = select(t.stories.c.title).where(
     t.stories.c.title.in_(bindparam("titles", expanding=True)),
     t.stories.c.seen_at >= bindparam("since", type_=t.stories.c.seen_at.type),
 )
+# known texts, recent titles and the follow generation in ONE statement: a changed feed's
+# three look-ups before matching were three statements on three pooled connections (issue 19).
+# `kind` tells the rows apart: 0 a known story, 1 a title seen lately, 2 the generation (its
+# value in the title column).
+_POLL_LOOKUPS = union_all(
+    select(
+        literal_column("0").label("kind"), t.stories.c.id, t.stories.c.title, t.stories.c.summary
+    ).where(t.stories.c.id.in_(bindparam("ids", expanding=True))),
+    select(literal_column("1"), t.stories.c.id, t.stories.c.title, t.stories.c.summary).where(
+        t.stories.c.feed_id == bindparam("feed_id"),
+        t.stories.c.title.in_(bindparam("titles", expanding=True)),
+        t.stories.c.seen_at >= bindparam("since", type_=t.stories.c.seen_at.type),
+    ),
+    select(literal_column("2"), t.meta.c.key, t.meta.c.value, t.meta.c.value).where(
+        t.meta.c.key == GENERATION_KEY
+    ),
+)
 _ACTIVE_SUBSCRIPTIONS = (
     select(*rec.SUBSCRIPTION_COLUMNS)
     .select_from(t.subscriptions.outerjoin(t.chat_settings, rec.SETTINGS_JOIN))
@@ -39,6 +57,34 @@ _MARK_SEEN = (
     .where(t.stories.c.id.in_(bindparam("ids", expanding=True)))
     .values(seen_at=bindparam("now", type_=t.stories.c.seen_at.type))
 )
+
+
+@functools.cache
+def _feed_polled(*, listed: bool, new: bool, memory: bool) -> Update:
+    """The feed's row after a successful poll, one statement per shape, built once."""
+    now = bindparam("b_now", type_=t.feeds.c.last_polled_at.type)
+    optional = {
+        **({"last_listed_at": now} if listed else {}),
+        **({"last_new_at": now} if new else {}),
+        **({"item_memory": bindparam("b_item_memory")} if memory else {}),
+    }
+    return (
+        update(t.feeds)
+        .where(t.feeds.c.id == bindparam("b_feed_id"))
+        .values(
+            etag=bindparam("b_etag"),
+            last_modified=bindparam("b_last_modified"),
+            next_poll_at=bindparam("b_next_poll_at"),
+            last_polled_at=now,
+            last_success_at=now,
+            initialized=True,
+            lease_owner=None,  # the poll's claim ends with its outcome
+            lease_until=None,
+            error_count=0,
+            last_error=None,
+            **optional,
+        )
+    )
 
 
 class StoryRepository(Repository):
@@ -147,28 +193,24 @@ class StoryRepository(Repository):
                     now,
                 )
             await conn.execute(
-                update(t.feeds)
-                .where(t.feeds.c.id == feed_id)
-                .values(
-                    etag=feed_update.etag,
-                    last_modified=feed_update.last_modified,
-                    next_poll_at=feed_update.next_poll_at,
-                    last_polled_at=now,
-                    last_success_at=now,
-                    **({} if feed_update.not_modified else {"last_listed_at": now}),
-                    initialized=True,
-                    lease_owner=None,  # the poll's claim ends with its outcome
-                    lease_until=None,
-                    error_count=0,
-                    last_error=None,
-                    **({"last_new_at": now} if new_ids else {}),
+                _feed_polled(
+                    listed=not feed_update.not_modified,
+                    new=bool(new_ids),
                     # with the stories it describes, so a new process reads both or neither
+                    memory=feed_update.item_memory is not None,
+                ),
+                {
+                    "b_feed_id": feed_id,
+                    "b_etag": feed_update.etag,
+                    "b_last_modified": feed_update.last_modified,
+                    "b_next_poll_at": feed_update.next_poll_at,
+                    "b_now": now,
                     **(
                         {}
                         if feed_update.item_memory is None
-                        else {"item_memory": feed_update.item_memory}
+                        else {"b_item_memory": feed_update.item_memory}
                     ),
-                )
+                },
             )
         return rec.IngestResult(
             new_stories=len(new_ids),
@@ -368,6 +410,40 @@ class StoryRepository(Repository):
             )
         )
         return 1
+
+    async def poll_lookups(
+        self, feed_id: str, ids: Sequence[str], titles: Sequence[str], since: datetime
+    ) -> rec.PollLookups:
+        """What a changed feed's poll reads before matching, in one statement: the known
+        texts of `ids` (known_story_texts), which of `titles` a story of this feed seen since
+        `since` has (recent_titles), and the follow generation (follow_generation)."""
+        wanted = list(dict.fromkeys(titles))
+        if len(ids) > 500 or len(wanted) > 500:  # SQLite's bound-parameter limit: in parts
+            return rec.PollLookups(
+                await self.known_story_texts(ids),
+                await self.recent_titles(feed_id, wanted, since) if wanted else set(),
+                await self._generation(),
+            )
+        known: dict[str, tuple[str, str]] = {}
+        found: set[str] = set()
+        generation = 0
+        params = {"ids": list(ids), "feed_id": feed_id, "titles": wanted, "since": since}
+        async with self._db.read() as conn:
+            for kind, id_, title, summary in await conn.execute(_POLL_LOOKUPS, params):
+                if kind == 0:
+                    known[id_] = (title, summary)
+                elif kind == 1:
+                    found.add(title)
+                else:
+                    generation = int(title) if title else 0
+        return rec.PollLookups(known, found, generation)
+
+    async def _generation(self) -> int:
+        async with self._db.read() as conn:
+            value = (
+                await conn.execute(select(t.meta.c.value).where(t.meta.c.key == GENERATION_KEY))
+            ).scalar()
+            return int(value) if value else 0
 
     async def known_story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """id -> (title, summary) of the stories of `ids` already stored."""

@@ -81,6 +81,20 @@ def _due_heads() -> Select[Any]:
 
 
 _DUE_HEADS = _due_heads()
+# after every send: built once, likewise
+_MARK_SENT = (
+    update(t.outbox)
+    .where(t.outbox.c.id == bindparam("b_outbox_id"))
+    .values(
+        status="sent",
+        message_id=bindparam("b_message_id"),
+        sent_at=bindparam("b_now", type_=t.outbox.c.sent_at.type),
+        attempts=t.outbox.c.attempts + 1,
+        last_error=None,
+        claimed_by=None,
+        claim_until=None,
+    )
+)
 
 
 class OutboxRepository(Repository):
@@ -238,17 +252,7 @@ class OutboxRepository(Repository):
     async def mark_sent(self, outbox_id: int, message_id: str | None, now: datetime) -> None:
         async with self._db.write() as conn:
             await conn.execute(
-                update(t.outbox)
-                .where(t.outbox.c.id == outbox_id)
-                .values(
-                    status="sent",
-                    message_id=message_id,
-                    sent_at=now,
-                    attempts=t.outbox.c.attempts + 1,
-                    last_error=None,
-                    claimed_by=None,
-                    claim_until=None,
-                )
+                _MARK_SENT, {"b_outbox_id": outbox_id, "b_message_id": message_id, "b_now": now}
             )
 
     async def mark_retry(

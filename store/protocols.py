@@ -22,6 +22,7 @@ from .records import (
     GroupedStory,
     IngestResult,
     Mute,
+    PollLookups,
     StoredAlert,
     Subscription,
 )
@@ -49,6 +50,10 @@ class PollStore(Protocol):
     async def recent_titles(
         self, feed_id: str, titles: Sequence[str], since: datetime
     ) -> set[str]: ...
+
+    async def poll_lookups(
+        self, feed_id: str, ids: Sequence[str], titles: Sequence[str], since: datetime
+    ) -> PollLookups: ...
 
     async def record_not_modified(
         self, feed_id: str, update_: FeedUpdate, now: datetime

@@ -135,6 +135,15 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
+class PollLookups:
+    """What a changed feed's poll reads before matching, in one statement (issue 19)."""
+
+    known: dict[str, tuple[str, str]]  # id -> (title, summary) of the stories already stored
+    titles: set[str]  # the asked titles a story of this feed seen since `since` has
+    generation: int  # the follow generation (store/follows.py)
+
+
+@dataclass(frozen=True)
 class GroupedStory:
     """A matched story with its labels and event, as the same-event window needs it."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from models import Story
-from store import FeedUpdate, Store
+from store import FeedUpdate, FollowedTerm, Store
 from store.migrate import head_revision
 from tests.helpers import FakeClock, match, story
 
@@ -458,3 +459,35 @@ CREATE INDEX ix_outbox_pending ON outbox (status, subscription_id, published);
 CREATE TABLE chat_settings (platform VARCHAR(16) NOT NULL, chat_id VARCHAR(64) NOT NULL,
   lang VARCHAR(8) NOT NULL, PRIMARY KEY (platform, chat_id));
 """
+
+
+async def test_poll_lookups_answer_as_the_three_reads_they_replace(
+    store: Store, clock: FakeClock
+) -> None:
+    """Issue 19: known texts, a feed's recent titles and the follow generation in one read."""
+    await store.sync_feeds(
+        [("f", "https://example.org/feed", "ar", 60), ("g", "https://example.org/g", "ar", 60)],
+        clock.now,
+    )
+    upd = FeedUpdate(next_poll_at=clock.now + timedelta(minutes=1))
+    await store.ingest("f", [story(1), story(2)], {}, upd, clock.now, alert=False)
+    other = replace(story(9), id="https://example.org/g9", feed_id="g")
+    await store.ingest("g", [other], {}, upd, clock.now, alert=False)
+    await store.add_follows("telegram", "42", [FollowedTerm("غزة", "غزة")], clock.now)
+    clock.advance(3600)
+    since = clock.now - timedelta(minutes=30)
+    ids = [story(1).id, story(3).id, other.id]
+    titles = ["title 1", "title 2", "title 9", "title 3"]
+    got = await store.poll_lookups("f", ids, titles, since)
+    assert got.known == await store.known_story_texts(ids)
+    assert got.known == {story(1).id: ("title 1", "s"), other.id: ("title 9", "s")}
+    assert got.titles == await store.recent_titles("f", titles, since) == set()  # seen 1 h ago
+    since = clock.now - timedelta(hours=2)
+    got = await store.poll_lookups("f", ids, titles, since)
+    # feed f's own titles only: "title 9" is feed g's story
+    assert got.titles == await store.recent_titles("f", titles, since) == {"title 1", "title 2"}
+    assert got.generation == await store.follow_generation() == 1
+    assert (await store.poll_lookups("f", [], [], since)).known == {}
+    # past SQLite's bound-parameter chunk the same answer comes from the three reads
+    many = await store.poll_lookups("f", [*ids, *(f"x{n}" for n in range(600))], titles, since)
+    assert (many.known, many.titles, many.generation) == (got.known, got.titles, 1)
