@@ -210,6 +210,21 @@ def test_different_numbered_things_are_different_events() -> None:
     assert fr.numbered == {"2797"} and en.numbered == {"2798"}
 
 
+@pytest.mark.parametrize(
+    ("text", "numbered"),
+    [
+        ("القرار رقم 3 والقرار رقم 4", {"3", "4"}),
+        ("بالرقم  12,5 و برقم ٣", {"12.5", "٣"}),  # spaces, "," as ".", Arabic-Indic digits
+        ("Order No.\n14110, #7 and numéro 5", {"14110", "7", "5"}),
+        ("GPT5, 2026 and ano. 5 or Casino 7", set()),  # a mark inside a word is no mark
+        ("فرقم 3", {"3"}),
+        ("كرقم 3", set()),  # ك is not one of the letters a mark may carry
+    ],
+)
+def test_what_counts_as_a_numbered_thing(text: str, numbered: set[str]) -> None:
+    assert Fingerprinter().fingerprint(text, "", None).numbered == numbered
+
+
 # -- the decision on real story pairs -------------------------------------------------------
 
 
