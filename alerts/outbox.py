@@ -663,10 +663,14 @@ class OutboxWorker:
             try:
                 return await write()
             except Exception as exc:
-                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
-                self._outage = _Outage(since=self._mono(), reason=reason)
-                log.error("delivery_stopped reason=%r first_unrecorded=%r", reason, what)
-                self._wake.set()
+                # Other writes may have been under way beside this one (waiting their turn
+                # at the store) and fail with it: they join the outage the first one began,
+                # and the writes it owes, in the order they failed.
+                if self._outage is None:
+                    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+                    self._outage = _Outage(since=self._mono(), reason=reason)
+                    log.error("delivery_stopped reason=%r first_unrecorded=%r", reason, what)
+                    self._wake.set()
         self._outage.owed.append((what, write))
         return None
 

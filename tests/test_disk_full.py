@@ -134,13 +134,18 @@ def timed_out_chats(lines: list[str]) -> set[int]:
     return {int(m[1]) for m in found if m}
 
 
-def about(chats: set[int], lines: list[str]) -> str:
-    """What the bot logged about these chats, then its last lines: enough to tell why a
-    chat got an alert twice."""
+def about(chats: set[int], lines: list[str], fake: FakeTelegram) -> str:
+    """What reached these chats and what the bot logged about them, then its last lines:
+    enough to tell why a chat got an alert twice."""
     marks = tuple(f"chat={chat} " for chat in chats)
     mentioned = [line for line in lines if any(mark in line for mark in marks)]
+    got = [
+        f"message={m.message_id} chat={m.chat_id} time={m.time:.3f} {m.visible[:60]!r}"
+        for m in fake.messages()
+        if m.chat_id in chats
+    ]
     return "\n".join(
-        [f"repeated in chats {sorted(chats)}:", *mentioned, "last lines:", *lines[-80:]]
+        [f"repeated in chats {sorted(chats)}:", *got, *mentioned, "last lines:", *lines[-80:]]
     )
 
 
@@ -220,7 +225,7 @@ async def test_disk_full_during_a_burst_no_storm_503_then_exit_1_and_one_repeat_
         # the owed marks were written: no repeat, except where a send timed out (on a loaded
         # machine its answer can come too late; at most one repeat then, as documented)
         repeated = {chat for (chat, _), n in after_first.items() if n > 1}
-        assert repeated <= timed_out_chats(bot.lines), about(repeated, bot.lines)
+        assert repeated <= timed_out_chats(bot.lines), about(repeated, bot.lines, fake_telegram)
 
         # 2. the disk fills again and stays full: the bot exits 1 after the limit
         await until(lambda: count(fake_telegram) >= stopped_at + 40, 60, "40 more alerts")

@@ -261,3 +261,54 @@ async def test_a_refused_retry_write_also_stops_sending_and_is_written_later(sto
     first = min((r for r in rows if r["chat_id"] == CHATS[0]), key=lambda r: r["id"])
     assert first["attempts"] == 2  # the owed retry was recorded (1), then the send (2)
     assert set(Counter(sender.sent).values()) == {1}
+
+
+async def test_every_write_under_way_when_the_disk_fills_is_owed_and_written_later(
+    store: Store,
+) -> None:
+    """Several "sent" marks are being written at once when the disk fills (on SQLite they
+    wait their turn at the one writer): each that fails must join the one outage's list of
+    owed writes. Found by test_disk_full under load: each failure began an outage of its
+    own, dropping the writes the earlier ones owed, and those alerts went out again."""
+    await queue(store)
+
+    class WritesTakeTime(DiskFills):
+        def __getattr__(self, name: str) -> Any:
+            method = super().__getattr__(name)
+            if name not in self.WRITES:
+                return method
+
+            async def write(*args: Any, **kwargs: Any) -> Any:
+                await asyncio.sleep(0.02)  # the write is under way when the disk fills
+                return await method(*args, **kwargs)
+
+            return write
+
+    disk = WritesTakeTime(store)
+    time = FakeTime()
+
+    class AllAtOnce(SlowSender):
+        async def send(self, target: Subscription, rendered: Rendered[str]) -> SendResult:
+            result = await super().send(target, rendered)
+            if len(self.sent) == len(CHATS):  # every chat's first alert just went out
+                disk.full = True
+            return result
+
+    sender = AllAtOnce()
+    w = worker(disk, sender, time)
+    problems: list[str | None] = []
+
+    def on_nap(_seconds: float) -> None:
+        problems.append(w.problem())
+        if len(time.naps) == 2:
+            disk.full = False
+
+    time.on_nap = on_nap
+    await run_until(w, lambda: len(sender.sent) >= len(CHATS) * STORIES and w.problem() is None)
+
+    # every chat's mark failed, and every one is owed
+    assert problems and (problems[0] or "").endswith(f"; {len(CHATS)} results not recorded yet")
+    got = Counter(sender.sent)
+    assert len(got) == len(CHATS) * STORIES
+    assert set(got.values()) == {1}  # no alert went out twice
+    assert {r["status"] for r in await store.outbox_rows()} == {"sent"}
