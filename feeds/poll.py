@@ -96,6 +96,12 @@ class Poller:
         # _top_up is that claim in flight, _closed stops it at shutdown.
         self._top_up_at = max_parallel
         self._top_up: asyncio.Task[None] | None = None
+        # The last claim found fewer due feeds than it asked for: none was left, so finishing
+        # polls claim nothing more until the next dispatch_due from outside (the scheduler's
+        # tick, every second), which would find what has come due since. In the steady state
+        # (issue 19) each finishing poll otherwise ran one claim, a write transaction that
+        # mostly found nothing or one feed: more claims than polls, a fifth of the CPU.
+        self._drained = False
         self._closed = False
         self._on_outcome = on_outcome
         self._instance = instance
@@ -133,7 +139,11 @@ class Poller:
         if free <= 0:
             return 0
         started = 0
-        for feed in await self._claim_due(limit=free):
+        claimed = await self._claim_due(limit=free)
+        # (with several instances on SQLite a feed another one took in between also counts
+        # as fewer: then what is still due waits for the tick, at most a second)
+        self._drained = len(claimed) < free
+        for feed in claimed:
             if feed.id not in self._running:
                 self._running[feed.id] = asyncio.create_task(
                     self._poll_in_background(feed), name=f"poll-{feed.id}"
@@ -158,8 +168,14 @@ class Poller:
             self._start_top_up()
 
     def _start_top_up(self) -> None:
-        """Slots came free: claim more due feeds now, so a long cycle keeps them busy."""
-        if self._closed or (self._top_up is not None and not self._top_up.done()):
+        """Slots came free: claim more due feeds now, so a long cycle keeps them busy.
+
+        Not once a claim has come back short (the due feeds ran out): feeds coming due after
+        it are claimed by the next tick, as they were before top-ups existed.
+        """
+        if self._closed or self._drained:
+            return
+        if self._top_up is not None and not self._top_up.done():
             return
         if self._window - len(self._running) < self._top_up_at:
             return
@@ -167,7 +183,11 @@ class Poller:
 
     async def _top_up_now(self) -> None:
         try:
-            while not self._closed and self._window - len(self._running) >= self._top_up_at:
+            while (
+                not self._closed
+                and not self._drained
+                and self._window - len(self._running) >= self._top_up_at
+            ):
                 if not await self.dispatch_due():
                     return
         except Exception as exc:  # the database, briefly: the next tick claims them instead

@@ -39,6 +39,18 @@ _NOT_MODIFIED = (
 # the feed stays paused until resumed.
 _pollable = and_(t.feeds.c.enabled, ~t.feeds.c.paused)
 
+# SQLite's claim of one due feed (claim_due_feeds), built once: a claim takes ~100 feeds a
+# second in the steady state, and building this statement anew for each took longer than
+# running it (SQLAlchemy's coercions and cache key).
+_CLAIM_ONE = (
+    update(t.feeds)
+    .where(
+        t.feeds.c.id == bindparam("b_id"),
+        or_(t.feeds.c.lease_until.is_(None), t.feeds.c.lease_until <= bindparam("b_now")),
+    )
+    .values(lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+)
+
 
 class FeedRepository(Repository):
     """The `feeds` table; 304 answers arriving together are written in one transaction."""
@@ -160,7 +172,6 @@ class FeedRepository(Repository):
         def until(row: Any) -> datetime:
             return now + max(timedelta(seconds=row.interval), min_lease)
 
-        free = or_(t.feeds.c.lease_until.is_(None), t.feeds.c.lease_until <= now)
         claimed: list[Any] = []
         async with self._db.write() as conn:
             if self._db.dialect == "postgresql":
@@ -177,9 +188,8 @@ class FeedRepository(Repository):
                 # process's claim of the same feed makes match nothing
                 for r in (await conn.execute(query)).all():
                     taken = await conn.execute(
-                        update(t.feeds)
-                        .where(t.feeds.c.id == r.id, free)
-                        .values(lease_owner=owner, lease_until=until(r))
+                        _CLAIM_ONE,
+                        {"b_id": r.id, "b_now": now, "b_owner": owner, "b_until": until(r)},
                     )
                     if taken.rowcount:
                         claimed.append(r)

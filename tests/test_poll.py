@@ -135,6 +135,48 @@ async def test_dispatch_does_not_wait_for_a_slow_feed(
         assert all(f.initialized for f in await store.feeds())
 
 
+async def test_finished_polls_claim_no_more_once_the_due_feeds_ran_out(
+    store: Store, clock: FakeClock, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that came back short (fewer due feeds than free slots) means none was left:
+    the polls finishing after it claim nothing (issue 19: each one ran a claim, more claims
+    than polls), and a feed coming due meanwhile is claimed by the next dispatch (the tick)."""
+    for name in ("a", "b", "c"):
+        feed_server.set(f"/{name}.xml", FEED, delay=0.3 if name != "c" else 0)
+    feeds = [(name, feed_server.url(f"/{name}.xml"), "ar", 60) for name in ("a", "b", "c")]
+    await store.sync_feeds(feeds[:2], clock.now)
+    claims = 0
+    claim = store.claim_due_feeds
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal claims
+        claims += 1
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(store, "claim_due_feeds", counted)
+    seen: list[str] = []
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
+        poller = Poller(
+            store,
+            fetcher,
+            matcher(),
+            clock,
+            max_parallel=4,
+            on_outcome=lambda o: seen.append(o.feed_id),
+        )
+        assert await poller.dispatch_due() == 2  # 2 due, 16 free: the due feeds ran out
+        await store.sync_feeds(feeds, clock.now)  # "c" comes due while they are polled
+        for _ in range(200):
+            if len(seen) == 2:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # a claim started by the last one to finish would be done
+        assert sorted(seen) == ["a", "b"] and claims == 1
+        assert await poller.dispatch_due() == 1  # the next tick
+        assert await poller.finish_running(grace=5)
+    assert sorted(seen) == ["a", "b", "c"] and claims == 2
+
+
 HOSTILE = Path(__file__).parent / "data" / "feeds"
 
 
