@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,23 +17,38 @@ from .engine import Batcher, Database, Repository
 
 NOT_MODIFIED_WINDOW = 0.02  # seconds: 304 answers this close together share a transaction
 
-# A batch of 304 answers, one row each: built once (store/ingest.py says why).
-_NOT_MODIFIED = (
-    update(t.feeds)
-    .where(t.feeds.c.id == bindparam("b_feed_id"))
-    .values(
-        etag=bindparam("b_etag"),
-        last_modified=bindparam("b_last_modified"),
-        next_poll_at=bindparam("b_next_poll_at"),
-        last_polled_at=bindparam("b_polled_at"),
-        last_success_at=bindparam("b_polled_at"),
-        initialized=True,
-        lease_owner=None,
-        lease_until=None,
-        error_count=0,
-        last_error=None,
+
+@functools.cache
+def feed_polled(*, listed: bool, new: bool, memory: bool) -> Update:
+    """The feed's row after a successful poll (a 304 too), one statement per shape, built
+    once: building it took longer than running it (SQLAlchemy's coercions and cache key)."""
+    now = bindparam("b_now", type_=t.feeds.c.last_polled_at.type)
+    optional = {
+        **({"last_listed_at": now} if listed else {}),
+        **({"last_new_at": now} if new else {}),
+        **({"item_memory": bindparam("b_item_memory")} if memory else {}),
+    }
+    return (
+        update(t.feeds)
+        .where(t.feeds.c.id == bindparam("b_feed_id"))
+        .values(
+            etag=bindparam("b_etag"),
+            last_modified=bindparam("b_last_modified"),
+            next_poll_at=bindparam("b_next_poll_at"),
+            last_polled_at=now,
+            last_success_at=now,
+            initialized=True,
+            lease_owner=None,  # the poll's claim ends with its outcome
+            lease_until=None,
+            error_count=0,
+            last_error=None,
+            **optional,
+        )
     )
-)
+
+
+# A batch of 304 answers, one row each.
+_NOT_MODIFIED = feed_polled(listed=False, new=False, memory=False)
 
 # A feed the scheduler may poll: in the config, and not paused by the operator. A poll in
 # flight when the operator pauses writes the feed's next poll time but never this flag, so
@@ -236,7 +252,7 @@ class FeedRepository(Repository):
                         "b_etag": u.etag,
                         "b_last_modified": u.last_modified,
                         "b_next_poll_at": u.next_poll_at,
-                        "b_polled_at": polled_at,
+                        "b_now": polled_at,
                     }
                     for feed_id, u, polled_at in updates
                 ],

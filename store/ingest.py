@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Update, bindparam, func, insert, literal_column, select, union_all, update
+from sqlalchemy import bindparam, func, insert, literal_column, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import Evidence, Match, Story
@@ -14,6 +13,7 @@ from models import Evidence, Match, Story
 from . import records as rec
 from . import tables as t
 from .engine import Repository, upsert
+from .feeds import feed_polled
 from .follows import GENERATION_KEY, followed_keys, muted_labels
 
 # Alerts sent longer ago than this are not edited when their feed corrects the story.
@@ -57,34 +57,6 @@ _MARK_SEEN = (
     .where(t.stories.c.id.in_(bindparam("ids", expanding=True)))
     .values(seen_at=bindparam("now", type_=t.stories.c.seen_at.type))
 )
-
-
-@functools.cache
-def _feed_polled(*, listed: bool, new: bool, memory: bool) -> Update:
-    """The feed's row after a successful poll, one statement per shape, built once."""
-    now = bindparam("b_now", type_=t.feeds.c.last_polled_at.type)
-    optional = {
-        **({"last_listed_at": now} if listed else {}),
-        **({"last_new_at": now} if new else {}),
-        **({"item_memory": bindparam("b_item_memory")} if memory else {}),
-    }
-    return (
-        update(t.feeds)
-        .where(t.feeds.c.id == bindparam("b_feed_id"))
-        .values(
-            etag=bindparam("b_etag"),
-            last_modified=bindparam("b_last_modified"),
-            next_poll_at=bindparam("b_next_poll_at"),
-            last_polled_at=now,
-            last_success_at=now,
-            initialized=True,
-            lease_owner=None,  # the poll's claim ends with its outcome
-            lease_until=None,
-            error_count=0,
-            last_error=None,
-            **optional,
-        )
-    )
 
 
 class StoryRepository(Repository):
@@ -193,7 +165,7 @@ class StoryRepository(Repository):
                     now,
                 )
             await conn.execute(
-                _feed_polled(
+                feed_polled(
                     listed=not feed_update.not_modified,
                     new=bool(new_ids),
                     # with the stories it describes, so a new process reads both or neither
