@@ -129,6 +129,8 @@ def fold_text(text: str) -> Folded:
     stages: tuple[tuple[int, ...], ...] = ()
     offsets: tuple[int, ...] | None = None
     if _RARE_RE.search(text):
+        if "\u0640" in text:
+            text = _STRAY_TATWEEL.sub(_spaces, text)  # one for one: offsets stay exact
         if not _COMPAT_RE.search(text):
             # removals and one-for-one folds: only removed positions need remembering
             text, removed = _remove(_REMOVED_RE, text)
@@ -152,6 +154,16 @@ def fold_text(text: str) -> Folded:
         text, removed = _remove(_EXTRA_SPACES, text)
         stages = (*stages, removed)
     return Folded(text, offsets, stages)
+
+
+# Tatweel draws out the join between two Arabic letters and is removed with the marks; after
+# a Latin letter or a digit it joins nothing, and a reader sees a separator there: OpenAIـ42
+# names OpenAI, AIـai holds AI twice (removing it would glue them into one word).
+_STRAY_TATWEEL = re.compile("(?<=[0-9A-Za-z\u00c0-\u024f])\u0640+")
+
+
+def _spaces(m: re.Match[str]) -> str:
+    return " " * len(m.group())
 
 
 _EXTRA_SPACES = re.compile("(?<= ) ")  # one match per extra space: positions stay exact

@@ -7,10 +7,8 @@ inflection) both must find the same occurrences in any text glued from tricky pi
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from filters.arabic import tokenize
@@ -161,13 +159,12 @@ def _reference(text: str, phrase: str) -> set[tuple[int, int]]:
 
 @given(st.lists(st.sampled_from(_PIECES), max_size=30))
 @example(["intelligence", "\n", "artificielle"])  # found once by chance in CI: now always run
+@example(["OpenAI", "ـ", "42"])  # found by chance in CI: a tatweel after a Latin word
+@example(["AI", "ـ", "ai"])
 @settings(max_examples=400, deadline=None)
 def test_automaton_agrees_with_a_word_by_word_reading(pieces: list[str]) -> None:
     automaton = _FUZZ
     text = "".join(pieces)
-    # A tatweel between two Latin letters ("GeminiـOpenAI") joins them once removed; the
-    # reference splits there. No feed writes that, so the case is left out.
-    assume(not re.search(r"[A-Za-z]ـ+[A-Za-z]", text))
     got: dict[str, set[tuple[int, int]]] = {}
     for h in automaton.find(text):
         got.setdefault(automaton.text(h.pattern), set()).add((h.start, h.end))
