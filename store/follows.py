@@ -42,6 +42,12 @@ _MUTED = select(t.mutes.c.subscription_id, t.mutes.c.label).where(
 )
 
 
+async def read_generation(conn: AsyncConnection) -> int:
+    """The follow generation (`follow_generation`) on an open connection."""
+    value = (await conn.execute(_GENERATION)).scalar()
+    return int(value) if value else 0
+
+
 class FollowRepository(SubscriptionRepository):
     """The `follows` and `mutes` tables."""
 
@@ -170,8 +176,7 @@ class FollowRepository(SubscriptionRepository):
     async def follow_generation(self) -> int:
         """Changes to anyone's follows so far (0: none ever)."""
         async with self._db.read() as conn:
-            value = (await conn.execute(_GENERATION)).scalar()
-            return int(value) if value else 0
+            return await read_generation(conn)
 
     async def _bump_generation(self, conn: AsyncConnection) -> None:
         # One atomic statement: two instances changing follows at once both count, so a

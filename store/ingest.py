@@ -14,7 +14,7 @@ from . import records as rec
 from . import tables as t
 from .engine import Repository, upsert
 from .feeds import feed_polled
-from .follows import GENERATION_KEY, followed_keys, muted_labels
+from .follows import GENERATION_KEY, followed_keys, muted_labels, read_generation
 
 # Alerts sent longer ago than this are not edited when their feed corrects the story.
 CORRECTABLE = timedelta(hours=48)
@@ -394,7 +394,7 @@ class StoryRepository(Repository):
             return rec.PollLookups(
                 await self.known_story_texts(ids),
                 await self.recent_titles(feed_id, wanted, since) if wanted else set(),
-                await self._generation(),
+                await self._read_generation(),
             )
         known: dict[str, tuple[str, str]] = {}
         found: set[str] = set()
@@ -410,12 +410,9 @@ class StoryRepository(Repository):
                     generation = int(title) if title else 0
         return rec.PollLookups(known, found, generation)
 
-    async def _generation(self) -> int:
+    async def _read_generation(self) -> int:
         async with self._db.read() as conn:
-            value = (
-                await conn.execute(select(t.meta.c.value).where(t.meta.c.key == GENERATION_KEY))
-            ).scalar()
-            return int(value) if value else 0
+            return await read_generation(conn)
 
     async def known_story_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """id -> (title, summary) of the stories of `ids` already stored."""
