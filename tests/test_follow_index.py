@@ -250,10 +250,18 @@ def test_find_says_what_the_rules_say_word_by_word_on_every_test_story() -> None
     لل spelling as one key, offsets through one merged table) against `_reference`, on the
     669 test stories and perturbed copies, for words drawn from those stories: the words
     with the article with their لل-spelling neighbours followed too (لذكاء, للذكاء), Latin
-    words that may take a plural, phrases, and a word outside cp1256."""
+    words that may take a plural, phrases, a word outside cp1256, and the edges of a word:
+    a phrase broken by punctuation or by the end of the title, a letter outside cp1256
+    right after a word, a plural that is itself a followed word."""
     rows = [json.loads(line) for line in _STORIES.read_text(encoding="utf-8").splitlines()]
     rows.append({"id": "cyrillic", "title": "Мир: Gaza мира", "summary": "قال ترامب «мир» в Газе"})
     rows.append({"id": "lam", "title": "فللنفط وللذكاء الاصطناعي", "summary": "للنفط لنفط النفط"})
+    # the edges of a word: a phrase's words apart by a comma, by nothing but punctuation, or
+    # by the end of the title; a letter outside cp1256 right after a word (Urdu's ٹ,
+    # Cyrillic); a plural that is also a followed word, and a double plural
+    rows.append({"id": "edges", "title": "النفط،الذكاء ترامبٹ gazaм", "summary": "النفط، الذكاء"})
+    rows.append({"id": "split", "title": "سعر النفط", "summary": "الذكاء tariffs tariffses"})
+    rows.append({"id": "run", "title": "ترامب.gaza «النفط الذكاء» Gazas", "summary": "tariff-s"})
     vocab: dict[str, None] = {}
     for row in rows[::2]:
         words = term_key(str(row.get("title") or "")).split()
@@ -266,7 +274,8 @@ def test_find_says_what_the_rules_say_word_by_word_on_every_test_story() -> None
     terms = rng.sample(sorted(vocab), 400)
     article = [t for t in terms if t.startswith("ال") and len(t.split()[0]) > 3]
     terms += [t[1:] for t in article[:15]] + ["ل" + t[1:] for t in article[15:30]]
-    extra = ("tariff", "gaza", "trump", "мир", "газе", "النفط", "الذكاء الاصطناعي")
+    extra = ("tariff", "tariffs", "gaza", "trump", "мир", "газе", "النفط", "الذكاء الاصطناعي")
+    extra += ("ترامب", "النفط الذكاء")
     terms += [term_key(t) for t in extra]
     follows = [(rng.randrange(50), t) for t in terms for _ in range(rng.randint(1, 3))]
     ix = FollowIndex(follows)
