@@ -285,6 +285,11 @@ class OutboxWorker:
             f"for {waited} s; {len(self._outage.owed)} results not recorded yet"
         )
 
+    def _stopped(self) -> bool:
+        """Whether the store refuses writes: nothing is sent then (a method, not the attribute
+        read inline, so that a check after an await is read again, not taken as known)."""
+        return self._outage is not None
+
     def wake(self) -> None:
         """New alerts were queued: look at the outbox now instead of at the next tick."""
         self._wake.set()
@@ -479,7 +484,7 @@ class OutboxWorker:
                 return  # before pacing: holding sends nothing
             async with self._slots:
                 await self._gates[sub.platform].wait()
-                if self._outage is not None:
+                if self._stopped():
                     return  # the store refuses writes: do not send what cannot be recorded
                 # the chat's next message may start one gap after this one starts
                 gap = sender.pacing.gap(sub.chat_id, sender.is_group(sub.chat_id))
@@ -487,6 +492,9 @@ class OutboxWorker:
                 job = await self._job(delivery)
                 if job is None:
                     return  # nothing to send: already recorded
+                if self._stopped():
+                    return  # it began while a digest's stories were read: the same rule
+
                 try:
                     rendered = sender.render(job.payload, sub.lang)
                     result: SendResult = await sender.send(sub, rendered)

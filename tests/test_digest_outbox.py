@@ -206,3 +206,79 @@ async def test_a_migrated_group_keeps_its_rhythm(store: Store) -> None:
     await store.migrate_chat("telegram", "-5", "-1005", clock())
     assert await store.chat_rhythm("telegram", "-1005") == rhythm
     assert await store.chat_rhythm("telegram", "-5") == ChatRhythm()
+
+
+class RefusesWritesWhileADigestIsRead:
+    """A real store whose disk fills the moment a digest's stories are read: the "sent" mark
+    of another chat's alert, written just then, is refused (and the worker's outage begins)
+    before the read returns. Reads keep working, as on a full disk; the disk is freed once
+    the read has returned."""
+
+    WRITES = ("mark_sent", "mark_digest_sent", "mark_retry", "mark_failed", "hold_for_digest")
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.full = False
+        self.refused = 0
+        self._reading = asyncio.Event()
+
+    async def digest_deliveries(self, *args: object, **kwargs: object) -> object:
+        self.full = True
+        self._reading.set()
+        for _ in range(400):  # until the other chat's mark has been refused
+            if self.refused:
+                break
+            await asyncio.sleep(0.005)
+        rows = await self._store.digest_deliveries(*args, **kwargs)  # type: ignore[arg-type]
+        self.full = False
+        return rows
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self._store, name)
+        if name not in self.WRITES:
+            return method
+
+        async def write(*args: object, **kwargs: object) -> object:
+            if name == "mark_sent":  # the other chat's mark waits for the digest's read
+                await asyncio.wait_for(self._reading.wait(), 5)
+            if self.full:
+                self.refused += 1
+                raise OSError(28, "No space left on device")
+            return await method(*args, **kwargs)
+
+        return write
+
+
+async def test_a_digest_read_as_the_store_starts_refusing_writes_waits_for_the_store(
+    store: Store,
+) -> None:
+    """Nothing goes out that cannot be recorded (issue 17), digests included: the worker
+    checks for an outage before a send, but a digest first reads its stories, and the outage
+    can begin during that read. The digest must then wait for the store, and go out once."""
+    clock = FakeClock(START)
+    sender, w = await chat_with(store, clock, ChatRhythm(digest="daily 08:00"), range(1, 3))
+    await deliver(w)  # held for tomorrow's digest
+    await store.save_subscription("telegram", "8", ["musk"], clock())  # hears at once
+    clock.now = datetime(2026, 2, 12, 8, 0, tzinfo=UTC)
+    musk = story(3)
+    await store.ingest(
+        "f", [musk], {musk.id: match("musk")}, FeedUpdate(next_poll_at=clock()), clock(), alert=True
+    )
+    disk = RefusesWritesWhileADigestIsRead(store)
+    w = worker(disk, sender, clock)  # type: ignore[arg-type]
+    sent_in_outage: list[str] = []
+    send = sender.send
+
+    async def noting(target: Subscription, rendered: Rendered[str]) -> SendResult:
+        if w.problem() is not None:
+            sent_in_outage.append(target.chat_id)
+        return await send(target, rendered)
+
+    sender.send = noting  # type: ignore[method-assign]
+    await deliver(w)
+    await deliver(w)
+
+    assert disk.refused >= 1  # the outage did begin while the digest was read
+    assert sent_in_outage == []
+    assert sorted(sender.sent) == ["3", "digest:1,2"]  # each once, after the store came back
+    assert {r["status"] for r in await store.outbox_rows()} == {"sent"}
