@@ -151,6 +151,21 @@ class Poller:
                 started += 1
         return started
 
+    async def tick(self) -> bool:
+        """The scheduler's tick: `dispatch_due`. False when the store refused the claim
+        (logged): the cycle did not run, so /healthz sees it stale when that lasts."""
+        return await self._dispatch_logged() is not None
+
+    async def _dispatch_logged(self) -> int | None:
+        """`dispatch_due`, with the store's refusal (locked past its busy timeout on a loaded
+        machine, a full disk) logged in one line and None returned, instead of raised into
+        the scheduler (a traceback every second) or a top-up task. The next tick asks again."""
+        try:
+            return await self.dispatch_due()
+        except Exception as exc:
+            log.warning("feed_claim_failed error=%r (the next tick tries again)", exc)
+            return None
+
     async def _claim_due(self, limit: int | None = None) -> list[FeedState]:
         if limit is None:
             return await self._store.claim_due_feeds(
@@ -182,16 +197,13 @@ class Poller:
         self._top_up = asyncio.create_task(self._top_up_now(), name="poll-top-up")
 
     async def _top_up_now(self) -> None:
-        try:
-            while (
-                not self._closed
-                and not self._drained
-                and self._window - len(self._running) >= self._top_up_at
-            ):
-                if not await self.dispatch_due():
-                    return
-        except Exception as exc:  # the database, briefly: the next tick claims them instead
-            log.warning("feed_claim_failed error=%r (the next tick tries again)", exc)
+        while (
+            not self._closed
+            and not self._drained
+            and self._window - len(self._running) >= self._top_up_at
+        ):
+            if not await self._dispatch_logged():  # none left, or the store refused
+                return
 
     async def finish_running(self, grace: float) -> bool:
         """Shutdown: let the polls in flight finish for up to `grace` seconds, then cancel the

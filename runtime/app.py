@@ -306,9 +306,9 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
             if stop.is_set() or "poll" not in roles:
                 return
             async with ticking:
-                await (
-                    parts.poller.dispatch_due()
-                )  # the polls run on; their outcomes wake the outbox
+                # the polls run on; their outcomes wake the outbox
+                if not await parts.poller.tick():
+                    return  # the store refused the claim (logged): not a cycle
             liveness.last_cycle_at = options.clock()
 
         async def prune() -> None:

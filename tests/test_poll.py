@@ -177,6 +177,42 @@ async def test_finished_polls_claim_no_more_once_the_due_feeds_ran_out(
     assert sorted(seen) == ["a", "b", "c"] and claims == 2
 
 
+async def test_a_tick_the_store_refuses_is_one_line_and_not_a_cycle_the_next_tick_polls(
+    store: Store,
+    clock: FakeClock,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SQLite locked past its busy timeout on a loaded machine (or a full disk) refuses the
+    tick's claim: the scheduler's job must not raise (APScheduler printed a traceback, seen
+    in test_e2e under load), the tick says it was no cycle, and the next one polls."""
+    feed_server.set("/a.xml", FEED)
+    await store.sync_feeds([("a", feed_server.url("/a.xml"), "ar", 60)], clock.now)
+    claim = store.claim_due_feeds
+    refusals = [OSError("database is locked")]
+
+    async def refusing(*args: Any, **kwargs: Any) -> Any:
+        if refusals:
+            raise refusals.pop()
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(store, "claim_due_feeds", refusing)
+    seen: list[str] = []
+    async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
+        poller = Poller(
+            store, fetcher, matcher(), clock, on_outcome=lambda o: seen.append(o.feed_id)
+        )
+        with caplog.at_level(logging.WARNING, logger="mirsad"):
+            assert await poller.tick() is False
+        assert [r.getMessage() for r in caplog.records] == [
+            "feed_claim_failed error=OSError('database is locked') (the next tick tries again)"
+        ]
+        assert await poller.tick() is True
+        assert await poller.finish_running(grace=5)
+    assert seen == ["a"]
+
+
 HOSTILE = Path(__file__).parent / "data" / "feeds"
 
 
