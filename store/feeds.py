@@ -8,12 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Update, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import records as rec
 from . import tables as t
-from .engine import Batcher, Database, Repository
+from .engine import Batcher, Database, Repository, upsert
 
 NOT_MODIFIED_WINDOW = 0.02  # seconds: 304 answers this close together share a transaction
 
@@ -91,7 +89,8 @@ class FeedRepository(Repository):
         memory.
         """
         wanted = {fid: (url, lang, interval) for fid, url, lang, interval in feeds}
-        upsert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        # the dialect's INSERT: engine.upsert imports PostgreSQL's only on PostgreSQL (memory)
+        insert_feeds = upsert(self._db.dialect, t.feeds)
         async with self._db.write() as conn:
             rows = {r.id: r for r in await conn.execute(select(t.feeds))}
             new: list[dict[str, Any]] = []
@@ -138,7 +137,7 @@ class FeedRepository(Repository):
                 # insert failed there with a duplicate key and stopped the instance). One
                 # statement for all of them.
                 await conn.execute(
-                    upsert(t.feeds).on_conflict_do_nothing(index_elements=[t.feeds.c.id]), new
+                    insert_feeds.on_conflict_do_nothing(index_elements=[t.feeds.c.id]), new
                 )
             gone = set(rows) - set(wanted)
             if gone:
