@@ -177,7 +177,11 @@ class Poller:
 
     async def _poll_in_background(self, feed: FeedState) -> None:
         try:
-            await self.poll([feed])  # outcomes go to on_outcome
+            # outcomes go to on_outcome. One feed: awaited directly, as poll([feed]) would
+            # through gather, without gather's task and future for a single poll (issue 19)
+            await self._poll_guarded(feed)
+        except Exception as exc:  # poll()'s handling: the failure could not even be recorded
+            log.error("feed_poll_unrecorded id=%s error=%r", feed.id, exc)
         finally:
             self._running.pop(feed.id, None)
             self._start_top_up()

@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import event, select
+from sqlalchemy import Column, event, select
+from sqlalchemy.dialects.sqlite import dml as sqlite_dml
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from .sqlite_link import one_trip_connect
 
@@ -112,6 +114,33 @@ def upsert(dialect: str, table: Table) -> PostgresInsert | SqliteInsert:
 
         return postgres_insert(table)
     return sqlite_insert(table)
+
+
+class _SqliteDoNothing(sqlite_dml.OnConflictDoNothing):
+    """SQLite's `ON CONFLICT (columns) DO NOTHING`, with a cache key (what it is made of)."""
+
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own class attribute, a list)
+        ("inferred_target_elements", InternalTraversal.dp_clauseelement_list),
+        ("inferred_target_whereclause", InternalTraversal.dp_clauseelement),
+    ]
+
+
+class _SqliteInsert(sqlite_dml.Insert):
+    # Insert's own cache key, which covers its ON CONFLICT clause: cached only with the clause
+    # above (SQLAlchemy's own clauses have no cache key, so with one of them the statement is
+    # compiled each time, as sqlite_insert's always is)
+    inherit_cache = True
+
+
+def sqlite_insert_new(table: Table, key: Sequence[Column[Any]]) -> sqlite_dml.Insert:
+    """`INSERT ... ON CONFLICT (key) DO NOTHING` on SQLite, compiled once per engine.
+
+    sqlite_insert(table).on_conflict_do_nothing(...) has no cache key in SQLAlchemy 2.0, so
+    SQLAlchemy compiled it anew on every execution: ~0.6 ms of CPU for the insert of a
+    changed feed's new stories, once per changed poll (issue 19). Same SQL, same behaviour."""
+    statement = _SqliteInsert(table)
+    statement._post_values_clause = _SqliteDoNothing(index_elements=list(key))
+    return statement
 
 
 class Database:

@@ -12,7 +12,7 @@ from models import Evidence, Match, Story
 
 from . import records as rec
 from . import tables as t
-from .engine import Repository, upsert
+from .engine import Repository, sqlite_insert_new, upsert
 from .feeds import feed_polled
 from .follows import GENERATION_KEY, followed_keys, muted_labels, read_generation
 
@@ -52,6 +52,11 @@ _ACTIVE_SUBSCRIPTIONS = (
     .select_from(t.subscriptions.outerjoin(t.chat_settings, rec.SETTINGS_JOIN))
     .where(t.subscriptions.c.active)
 )
+# the new stories of a poll, built once and compiled once (store/engine.py: sqlite_insert_new)
+_INSERT_NEW_STORIES_SQLITE = sqlite_insert_new(t.stories, [t.stories.c.id]).returning(
+    t.stories.c.id
+)
+
 _MARK_SEEN = (
     update(t.stories)
     .where(t.stories.c.id.in_(bindparam("ids", expanding=True)))
@@ -240,12 +245,14 @@ class StoryRepository(Repository):
         # Already stored (on PostgreSQL, another instance may have inserted some since the
         # look above: two feeds listing one story): not returned, so treated as known; the
         # instance that inserted them alerts on them.
-        inserted = await conn.execute(
-            upsert(self._db.dialect, t.stories)
+        statement = (
+            _INSERT_NEW_STORIES_SQLITE
+            if self._db.dialect == "sqlite"
+            else upsert(self._db.dialect, t.stories)
             .on_conflict_do_nothing(index_elements=[t.stories.c.id])
-            .returning(t.stories.c.id),
-            rows,
+            .returning(t.stories.c.id)
         )
+        inserted = await conn.execute(statement, rows)
         return {r.id for r in inserted}
 
     async def _queue(

@@ -655,3 +655,24 @@ async def test_the_environments_proxy_is_used_and_may_be_private(
         result = await f.fetch("http://feeds.example.test/feed")
     assert result.body == b"<rss>via proxy</rss>"
     assert feed_server.hits("http://feeds.example.test/feed") == 1
+
+
+async def test_each_fetch_of_a_feed_checks_its_addresses_again() -> None:
+    """Fetcher keeps a feed URL's parse between polls (issue 19); what the name resolves to
+    is still checked on every fetch (a name that turns private is refused the next time),
+    and a refused literal address is refused each time."""
+    answers: dict[str, list[str]] = {}  # at first the name does not resolve
+    with listener() as sock:
+        port = sock.getsockname()[1]
+        policy = AddressPolicy(allow_private=False, resolver=resolving(answers))
+        async with Fetcher(FetchSettings(), policy=policy) as f:
+            url = f"http://feeds.example.test:{port}/feed"
+            first = await fetch_error(f, url)
+            answers["feeds.example.test"] = ["127.0.0.1"]
+            second = await fetch_error(f, url)
+            literal = [await fetch_error(f, f"http://127.0.0.1:{port}/feed") for _ in range(2)]
+        assert no_connection(sock)
+    assert not first.reason.startswith("refused private address")
+    assert second.reason.startswith("refused private address: feeds.example.test resolves to")
+    assert [e.reason for e in literal] == [literal[0].reason] * 2
+    assert literal[0].reason.startswith("refused private address: 127.0.0.1")

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 
 from models import Evidence, Match, Story
 from store import FeedUpdate, Store
@@ -241,3 +241,40 @@ async def test_instances_starting_together_sync_the_same_feeds_once(
         ("f", "https://example.org/f", 300),
         ("g", "https://example.org/g", 60),
     ]
+
+
+async def test_sqlite_claim_skips_a_feed_another_process_claimed_since_its_select(
+    instances: list[Store], clock: FakeClock
+) -> None:
+    """SQLite has no row locks: between the claim's SELECT and its UPDATE another process
+    may claim a feed; the claim (one statement for all its feeds, issue 19) leaves it."""
+    a, _, _ = instances
+    if a.dialect != "sqlite":
+        pytest.skip("SQLite's claim (PostgreSQL locks the rows it selects)")
+    import sqlite3
+
+    await a.sync_feeds(
+        [(f"f{i}", f"https://example.org/{i}", None, 300) for i in range(5)], clock.now
+    )
+    path = a.engine.url.database
+    assert path
+    statements: list[str] = []
+
+    def other_process_claims_f2(_c: object, _cur: object, statement: str, *_: object) -> None:
+        statements.append(statement.split()[0].upper())
+        if statements[-1] == "SELECT" and "lease_until" in statement:
+            other = sqlite3.connect(path)
+            with other:
+                other.execute(
+                    "UPDATE feeds SET lease_owner = 'z', lease_until = '2999-01-01 00:00:00'"
+                    " WHERE id = 'f2'"
+                )
+            other.close()
+
+    event.listen(a.engine.sync_engine, "after_cursor_execute", other_process_claims_f2)
+    try:
+        claimed = await a.claim_due_feeds(clock.now, "a", min_lease=timedelta(seconds=60))
+    finally:
+        event.remove(a.engine.sync_engine, "after_cursor_execute", other_process_claims_f2)
+    assert [f.id for f in claimed] == ["f0", "f1", "f3", "f4"]
+    assert statements == ["SELECT", "UPDATE"]  # one update for the five, not one each

@@ -653,3 +653,22 @@ def test_clean_text_output_is_plain_and_single_spaced(raw: str) -> None:
     assert not FORBIDDEN.search(out)
     assert out == " ".join(out.split())
     assert not any(unicodedata.category(c) == "Cs" for c in out)
+
+
+def test_a_parse_does_not_look_for_libxml2_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # feedparser asked for libxml2's SAX driver on every parse: where it is not installed,
+    # a failed import that searched sys.path each time (issue 19). Expat reads the feed.
+    import builtins
+
+    asked: list[str] = []
+    real_import = builtins.__import__
+
+    def recording_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", recording_import)
+    feed = parse(rss("<item><title>t</title><link>https://e.com/1</link></item>"))
+    monkeypatch.undo()
+    assert [s.link for s in feed.stories] == ["https://e.com/1"]
+    assert "drv_libxml2" not in asked

@@ -453,3 +453,33 @@ async def test_instances_share_a_burst_of_due_feeds(
         await b.close()
     assert sorted(polled["a"] + polled["b"]) == ids  # every feed polled, none twice
     assert len(polled["a"]) >= 16 and len(polled["b"]) >= 16
+
+
+async def test_a_dispatched_poll_whose_failure_cannot_be_recorded_is_logged(
+    store: Store,
+    clock: FakeClock,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A background poll (dispatch_due) whose outcome the store refuses: logged as
+    unrecorded, the slot freed, nothing raised into the event loop."""
+    feed_server.set("/gone.xml", b"", status=500)
+    await store.sync_feeds([("gone", feed_server.url("/gone.xml"), "ar", 60)], clock.now)
+
+    async def refuse(*_: object, **__: object) -> None:
+        raise RuntimeError("the database is gone")
+
+    monkeypatch.setattr(store, "record_feed_failure", refuse)
+    seen: list[str] = []
+    async with Fetcher(FetchSettings(allow_private_addresses=True)) as fetcher:
+        poller = Poller(
+            store, fetcher, matcher(), clock, on_outcome=lambda o: seen.append(o.feed_id)
+        )
+        with caplog.at_level(logging.ERROR, logger="mirsad.poll"):
+            assert await poller.dispatch_due() == 1
+            assert await poller.finish_running(grace=5)
+    assert seen == []  # no outcome: it was never recorded
+    assert "feed_poll_unrecorded id=gone error=RuntimeError('the database is gone')" in (
+        caplog.text
+    )

@@ -7,6 +7,7 @@ import stat
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -491,3 +492,55 @@ async def test_poll_lookups_answer_as_the_three_reads_they_replace(
     # past SQLite's bound-parameter chunk the same answer comes from the three reads
     many = await store.poll_lookups("f", [*ids, *(f"x{n}" for n in range(600))], titles, since)
     assert (many.known, many.titles, many.generation) == (got.known, got.titles, 1)
+
+
+async def test_new_stories_insert_is_compiled_once(store: Store, clock: FakeClock) -> None:
+    """Issue 19: SQLite's INSERT ... ON CONFLICT DO NOTHING had no cache key in SQLAlchemy,
+    so each changed feed's insert was compiled anew; now SQLAlchemy compiles it once, and a
+    story already stored is still left alone and not reported new."""
+    await store.sync_feeds([("f", "https://example.org/feed", "ar", 60)], clock.now)
+    upd = FeedUpdate(next_poll_at=clock.now + timedelta(minutes=1))
+    await store.ingest("f", [story(1)], {}, upd, clock.now, alert=False)
+    compiled: list[object] = []
+
+    def seen(
+        _c: object, _cur: object, statement: str, _p: object, context: Any, *_: object
+    ) -> None:
+        if statement.startswith("INSERT INTO stories"):
+            compiled.append(context.compiled)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for n in (2, 3, 4):
+            got = await store.ingest("f", [story(n), story(1)], {}, upd, clock.now, alert=True)
+            assert got.new_stories == 1  # story(1) is known
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    assert len(compiled) == 3
+    if store.dialect == "sqlite":  # (PostgreSQL's is SQLAlchemy's own, compiled each time)
+        assert compiled[0] is compiled[1] is compiled[2]
+
+
+def test_sqlite_insert_new_is_sqlalchemys_upsert_with_a_cache_key() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from store import tables as t
+    from store.engine import sqlite_insert_new, upsert
+
+    def sql(statement: Any) -> str:
+        return str(statement.compile(dialect=sqlite.dialect()))
+
+    ours = sqlite_insert_new(t.stories, [t.stories.c.id]).returning(t.stories.c.id)
+    theirs = (
+        upsert("sqlite", t.stories)
+        .on_conflict_do_nothing(index_elements=[t.stories.c.id])
+        .returning(t.stories.c.id)
+    )
+    assert sql(ours) == sql(theirs)
+    assert theirs._generate_cache_key() is None  # why ours exists
+    key = ours._generate_cache_key()
+    assert key is not None
+    # the conflict target is part of the key: another target is another statement
+    other = sqlite_insert_new(t.stories, [t.stories.c.link]).returning(t.stories.c.id)
+    assert other._generate_cache_key() != key
+    assert "ON CONFLICT (link) DO NOTHING" in sql(other)
