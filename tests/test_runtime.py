@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ from alerts.payloads import Payload, Rendered, RenderedNew, SendResult, Sent
 from config import LoggingConfig, load_settings
 from runtime.app import AppOptions, Parts, run_forever
 from runtime.logs import setup_logging
-from store import Subscription
+from store import Store, Subscription
 from tests.helpers import write_config
 
 
@@ -97,3 +99,26 @@ def test_secrets_are_redacted_from_every_log_line_and_traceback() -> None:
     assert token not in text
     assert text.count("[REDACTED]") == 3
     assert '"message": "json line with [REDACTED]"' in text
+
+
+async def test_a_prune_the_store_refuses_is_one_line_and_the_next_prune_runs(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 6-hourly prune on a store that refuses (locked, full disk): a warning, not an
+    exception into the scheduler (a job traceback), and the next prune does the work."""
+    now = datetime(2026, 2, 11, 12, 0, tzinfo=UTC)
+    prune = store.prune
+    refusals = [OSError("database is locked")]
+
+    async def refusing(*args: Any, **kwargs: Any) -> Any:
+        if refusals:
+            raise refusals.pop()
+        return await prune(*args, **kwargs)
+
+    monkeypatch.setattr(store, "prune", refusing)
+    with caplog.at_level(logging.WARNING, logger="mirsad"):
+        assert await app.prune_logged(store, now, timedelta(days=30)) is False
+    assert [r.getMessage() for r in caplog.records] == [
+        "prune_failed error=OSError('database is locked') (the next prune tries again)"
+    ]
+    assert await app.prune_logged(store, now, timedelta(days=30)) is True
