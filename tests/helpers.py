@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from models import Evidence, Match, Story
 
@@ -125,3 +126,17 @@ def story(n: int, minutes: int = 0) -> Story:
 def match(*labels: str) -> Match:
     """A match on `labels`, each with one evidence of its own name in the title."""
     return Match(labels, tuple(Evidence(label, label, label, "title", 0, 1) for label in labels))
+
+
+def refuse_once(monkeypatch: Any, target: object, method: str, error: Exception) -> None:
+    """`target.method` raises `error` on its first call, then works as before: the store
+    refusing once (locked past its busy timeout, a full disk)."""
+    real = getattr(target, method)
+    refusals = [error]
+
+    async def refusing(*args: Any, **kwargs: Any) -> Any:
+        if refusals:
+            raise refusals.pop()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(target, method, refusing)

@@ -21,7 +21,7 @@ from filters.watchlist import Matcher
 from store import Store
 from tests.feedserver import FeedServer
 from tests.giant_feeds import many_items
-from tests.helpers import FEEDS, ROOT, FakeClock
+from tests.helpers import FEEDS, ROOT, FakeClock, refuse_once
 
 FEED = FEEDS / "hespress-ar-2026-02-11.xml"
 
@@ -189,15 +189,7 @@ async def test_a_tick_the_store_refuses_is_one_line_and_not_a_cycle_the_next_tic
     in test_e2e under load), the tick says it was no cycle, and the next one polls."""
     feed_server.set("/a.xml", FEED)
     await store.sync_feeds([("a", feed_server.url("/a.xml"), "ar", 60)], clock.now)
-    claim = store.claim_due_feeds
-    refusals = [OSError("database is locked")]
-
-    async def refusing(*args: Any, **kwargs: Any) -> Any:
-        if refusals:
-            raise refusals.pop()
-        return await claim(*args, **kwargs)
-
-    monkeypatch.setattr(store, "claim_due_feeds", refusing)
+    refuse_once(monkeypatch, store, "claim_due_feeds", OSError("database is locked"))
     seen: list[str] = []
     async with Fetcher(FetchSettings(allow_private_addresses=True, total_timeout=5)) as fetcher:
         poller = Poller(

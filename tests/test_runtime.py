@@ -7,7 +7,6 @@ import io
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,7 @@ from config import LoggingConfig, load_settings
 from runtime.app import AppOptions, Parts, run_forever
 from runtime.logs import setup_logging
 from store import Store, Subscription
-from tests.helpers import write_config
+from tests.helpers import refuse_once, write_config
 
 
 class FlakyPlatform:
@@ -107,15 +106,7 @@ async def test_a_prune_the_store_refuses_is_one_line_and_the_next_prune_runs(
     """The 6-hourly prune on a store that refuses (locked, full disk): a warning, not an
     exception into the scheduler (a job traceback), and the next prune does the work."""
     now = datetime(2026, 2, 11, 12, 0, tzinfo=UTC)
-    prune = store.prune
-    refusals = [OSError("database is locked")]
-
-    async def refusing(*args: Any, **kwargs: Any) -> Any:
-        if refusals:
-            raise refusals.pop()
-        return await prune(*args, **kwargs)
-
-    monkeypatch.setattr(store, "prune", refusing)
+    refuse_once(monkeypatch, store, "prune", OSError("database is locked"))
     with caplog.at_level(logging.WARNING, logger="mirsad"):
         assert await app.prune_logged(store, now, timedelta(days=30)) is False
     assert [r.getMessage() for r in caplog.records] == [
