@@ -185,9 +185,11 @@ class Fetcher:
             "Accept": _ACCEPT,
             "Accept-Encoding": _ACCEPT_ENCODING,
         }
-        if etag:
+        # A validator the server wrote with bytes outside ASCII cannot go back in a header
+        # (httpx refuses it, and the feed failed at every poll): not sent, a plain GET.
+        if etag and etag.isascii():
             headers["If-None-Match"] = etag
-        if last_modified:
+        if last_modified and last_modified.isascii():
             headers["If-Modified-Since"] = last_modified
         seen = {str(url)}
         for _ in range(self._settings.max_redirects + 1):

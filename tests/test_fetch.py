@@ -112,6 +112,25 @@ async def test_changed_feed_gives_new_body_and_etag(feed_server: FeedServer) -> 
     assert (result.status, result.body, result.etag) == (200, b"<rss>new</rss>", '"v2"')
 
 
+async def test_a_validator_that_cannot_be_sent_back_is_not_sent_and_the_feed_still_polls(
+    feed_server: FeedServer,
+) -> None:
+    """A server wrote its ETag and Last-Modified with bytes outside ASCII (here Latin-1's é).
+    Sent back as they were read, httpx refused the request (UnicodeEncodeError), so the feed
+    failed as an internal error at every poll from then on. Such a validator is not sent: the
+    next poll is a plain GET, answered in full."""
+    feed_server.set("/feed", HESPRESS, etag='"café"', last_modified="Wed, 11 Févr 2026")
+    async with fetcher() as f:
+        first = await f.fetch(feed_server.url("/feed"))
+        second = await f.fetch(
+            feed_server.url("/feed"), etag=first.etag, last_modified=first.last_modified
+        )
+    assert first.etag is not None and not first.etag.isascii()  # read, kept as the server wrote
+    assert (second.status, second.body) == (200, HESPRESS.read_bytes())
+    sent = feed_server.requests("/feed")[1].headers
+    assert "if-none-match" not in sent and "if-modified-since" not in sent
+
+
 async def test_gzip_body_is_decoded(feed_server: FeedServer) -> None:
     feed_server.set("/feed", HESPRESS, gzip=True)
     async with fetcher() as f:
