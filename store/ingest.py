@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, literal_column, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,7 +14,7 @@ from models import Evidence, Match, Story
 
 from . import records as rec
 from . import tables as t
-from .engine import Repository, sqlite_insert_new, upsert
+from .engine import Repository, insert_new
 from .feeds import feed_polled
 from .follows import GENERATION_KEY, followed_keys, muted_labels, read_generation
 
@@ -52,10 +54,13 @@ _ACTIVE_SUBSCRIPTIONS = (
     .select_from(t.subscriptions.outerjoin(t.chat_settings, rec.SETTINGS_JOIN))
     .where(t.subscriptions.c.active)
 )
-# the new stories of a poll, built once and compiled once (store/engine.py: sqlite_insert_new)
-_INSERT_NEW_STORIES_SQLITE = sqlite_insert_new(t.stories, [t.stories.c.id]).returning(
-    t.stories.c.id
-)
+
+
+@cache
+def _insert_new_stories(dialect: str) -> Any:
+    """The new stories of a poll, built once and compiled once (store/engine.py: insert_new)."""
+    return insert_new(dialect, t.stories, [t.stories.c.id]).returning(t.stories.c.id)
+
 
 _MARK_SEEN = (
     update(t.stories)
@@ -245,14 +250,7 @@ class StoryRepository(Repository):
         # Already stored (on PostgreSQL, another instance may have inserted some since the
         # look above: two feeds listing one story): not returned, so treated as known; the
         # instance that inserted them alerts on them.
-        statement = (
-            _INSERT_NEW_STORIES_SQLITE
-            if self._db.dialect == "sqlite"
-            else upsert(self._db.dialect, t.stories)
-            .on_conflict_do_nothing(index_elements=[t.stories.c.id])
-            .returning(t.stories.c.id)
-        )
-        inserted = await conn.execute(statement, rows)
+        inserted = await conn.execute(_insert_new_stories(self._db.dialect), rows)
         return {r.id for r in inserted}
 
     async def _queue(

@@ -495,8 +495,8 @@ async def test_poll_lookups_answer_as_the_three_reads_they_replace(
 
 
 async def test_new_stories_insert_is_compiled_once(store: Store, clock: FakeClock) -> None:
-    """Issue 19: SQLite's INSERT ... ON CONFLICT DO NOTHING had no cache key in SQLAlchemy,
-    so each changed feed's insert was compiled anew; now SQLAlchemy compiles it once, and a
+    """Issue 19: INSERT ... ON CONFLICT DO NOTHING had no cache key in SQLAlchemy (SQLite's
+    nor PostgreSQL's), so each changed feed's insert was compiled anew; now SQLAlchemy compiles it once, and a
     story already stored is still left alone and not reported new."""
     await store.sync_feeds([("f", "https://example.org/feed", "ar", 60)], clock.now)
     upd = FeedUpdate(next_poll_at=clock.now + timedelta(minutes=1))
@@ -517,22 +517,24 @@ async def test_new_stories_insert_is_compiled_once(store: Store, clock: FakeCloc
     finally:
         event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
     assert len(compiled) == 3
-    if store.dialect == "sqlite":  # (PostgreSQL's is SQLAlchemy's own, compiled each time)
-        assert compiled[0] is compiled[1] is compiled[2]
+    assert compiled[0] is compiled[1] is compiled[2]
 
 
-def test_sqlite_insert_new_is_sqlalchemys_upsert_with_a_cache_key() -> None:
-    from sqlalchemy.dialects import sqlite
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_insert_new_is_sqlalchemys_upsert_with_a_cache_key(dialect: str) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
 
     from store import tables as t
-    from store.engine import sqlite_insert_new, upsert
+    from store.engine import insert_new, upsert
+
+    compiler = sqlite.dialect() if dialect == "sqlite" else postgresql.dialect()
 
     def sql(statement: Any) -> str:
-        return str(statement.compile(dialect=sqlite.dialect()))
+        return str(statement.compile(dialect=compiler))
 
-    ours = sqlite_insert_new(t.stories, [t.stories.c.id]).returning(t.stories.c.id)
+    ours = insert_new(dialect, t.stories, [t.stories.c.id]).returning(t.stories.c.id)
     theirs = (
-        upsert("sqlite", t.stories)
+        upsert(dialect, t.stories)
         .on_conflict_do_nothing(index_elements=[t.stories.c.id])
         .returning(t.stories.c.id)
     )
@@ -541,6 +543,6 @@ def test_sqlite_insert_new_is_sqlalchemys_upsert_with_a_cache_key() -> None:
     key = ours._generate_cache_key()
     assert key is not None
     # the conflict target is part of the key: another target is another statement
-    other = sqlite_insert_new(t.stories, [t.stories.c.link]).returning(t.stories.c.id)
+    other = insert_new(dialect, t.stories, [t.stories.c.link]).returning(t.stories.c.id)
     assert other._generate_cache_key() != key
     assert "ON CONFLICT (link) DO NOTHING" in sql(other)
