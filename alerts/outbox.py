@@ -494,7 +494,6 @@ class OutboxWorker:
                     return  # nothing to send: already recorded
                 if self._stopped():
                     return  # it began while a digest's stories were read: the same rule
-
                 try:
                     rendered = sender.render(job.payload, sub.lang)
                     result: SendResult = await sender.send(sub, rendered)
