@@ -387,6 +387,7 @@ class PhraseAutomaton:
         n = len(ftext)
         metas = self._metas
         original = folded.original
+        reported = len(rejected) if rejected is not None else 0
         moved = bool(folded.stages or folded.offsets)  # else folded offsets are the original's
         seen: set[tuple[int, int, int]] = set()
         for index, start, end in raw:
@@ -422,6 +423,17 @@ class PhraseAutomaton:
         for i, hits in enumerate(results):
             if len(hits) > 1:
                 results[i] = _longest_per_pattern(hits)
+        if rejected is not None and len(rejected) > reported:
+            # A phrase with several keys (the لل key لسعودية of السعودية sits inside every
+            # السعودية) is no near-miss where another of its keys found the word whole.
+            rejected[reported:] = [
+                r
+                for r in rejected[reported:]
+                if not any(
+                    h.pattern == r.pattern and h.start < r.end and r.start < h.end
+                    for h in results[r.field]
+                )
+            ]
         return results
 
 

@@ -149,6 +149,10 @@ class TermSpec(_Frozen):
       capitals: `AI` finds "AI" but not "Ai Weiwei" nor "ai"; `Musk` finds "Musk", "MUSK".
     - `context`: the term counts only when one of these terms also occurs — within `window`
       words of it in the same field, or anywhere in the story when `window` is null.
+    - `side`: where that context word must stand: `either` side of the term (the default),
+      only `before` it or only `after` it, in the same field. "Saudi Arabia invests" names
+      the state acting, "Nvidia invests in Saudi Arabia" names where: `invests` with the
+      states as context `before` it tells the two apart.
     - `languages`: only for stories in these languages (stories of unknown language always
       qualify), e.g. the French acronym `IA` only for `fr`.
     - `inflect`: also match inflected forms — each word with or without the article ال and
@@ -170,6 +174,7 @@ class TermSpec(_Frozen):
     before_number: bool = True
     context: tuple[Pattern, ...] = ()
     window: Annotated[int, Field(ge=1)] | None = None
+    side: Literal["either", "before", "after"] = "either"
     languages: tuple[str, ...] = ()
 
     @field_validator("term")
@@ -181,6 +186,8 @@ class TermSpec(_Frozen):
     def _window_needs_context(self) -> TermSpec:
         if self.window is not None and not self.context:
             raise ValueError("window is set but context is empty: give context terms")
+        if self.side != "either" and not self.context:
+            raise ValueError(f"side is {self.side!r} but context is empty: give context terms")
         return self
 
 

@@ -69,6 +69,7 @@ class _Term:
     context: tuple[int, ...]
     context_labels: tuple[str, ...]
     window: int | None
+    side: str = "either"  # where a context word must stand: "before", "after" or "either"
     before_number: bool = True  # False: an occurrence right before a number does not count
     is_name: bool = False  # a topic's `names` entry (or a figure alias), not an ordinary word
     surname: bool = False  # a figure's bare surname: another capitalised given name before
@@ -209,6 +210,7 @@ class Matcher:
             context=tuple(context),
             context_labels=context_labels,
             window=spec.window,
+            side=spec.side,
             is_name=is_name,
             surname=surname,
             first_names=first_names,
@@ -433,7 +435,7 @@ class Matcher:
         if term.surname and _namesake(story.texts[hit.field], hit.start, term.first_names):
             return "another person (another given name before the surname)"
         if (term.context or term.context_labels) and not self._has_context(term, hit, story, done):
-            return "context missing (none of its context words in the story)"
+            return f"context missing (none of its context words {_context_place(term)})"
         return None
 
     def _has_context(
@@ -445,6 +447,8 @@ class Matcher:
             for other in story.hits.get(pid, ()):
                 if _overlaps(other, hit):
                     continue  # the alias itself is no context for itself
+                if term.side != "either" and not _on_side(other, hit, term.side):
+                    continue
                 if term.window is None:
                     return True
                 if (
@@ -625,6 +629,26 @@ def _namesake(text: str, start: int, first_names: frozenset[str]) -> bool:
     latin_words = [w for w in _WORD.findall(text) if w.isascii() and w.isalpha() and len(w) > 3]
     capitalised = sum(1 for w in latin_words if w[0].isupper())
     return not (latin_words and capitalised / len(latin_words) > 0.6)
+
+
+def _context_place(term: _Term) -> str:
+    """Where a term's context word must be, in the words of `--explain`."""
+    if term.window is None:
+        return "in the story" if term.side == "either" else f"{term.side} it in the same field"
+    between = term.window - 1  # words allowed between the two
+    near = (
+        "right next to it"
+        if between == 0
+        else f"within {between} word{'s' if between > 1 else ''} of it"
+    )
+    return near if term.side == "either" else f"{term.side} it, {near}"
+
+
+def _on_side(other: _Hit, hit: _Hit, side: str) -> bool:
+    """`other` stands on `side` ("before" or "after") of `hit`, in the same field."""
+    if other.field != hit.field:
+        return False
+    return other.end <= hit.start if side == "before" else other.start >= hit.end
 
 
 def _words_between(text: str, a: _Hit, b: _Hit) -> int:

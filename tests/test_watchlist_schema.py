@@ -134,6 +134,15 @@ def test_window_without_context() -> None:
     assert "context" in msg
 
 
+def test_side_without_context() -> None:
+    loc, msg = _error({"topics": [_topic(terms=[{"term": "invest", "side": "before"}])]})
+    assert loc == ("topics", 0, "terms", 0)
+    assert msg == "Value error, side is 'before' but context is empty: give context terms"
+    loc, msg = _error({"topics": [_topic(terms=[{"term": "invest", "side": "left"}])]})
+    assert loc == ("topics", 0, "terms", 0, "side")
+    assert "'either', 'before' or 'after'" in msg
+
+
 def test_topic_needs_a_rule_and_signal_needs_content() -> None:
     loc, msg = _error({"topics": [{"id": "t", "name": {"ar": "ت", "en": "T"}}]})
     assert loc == ("topics", 0)
