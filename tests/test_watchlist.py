@@ -532,6 +532,20 @@ def test_a_state_named_as_the_actor_is_ai_policy(
     assert ("ai_policy" in match.labels) is policy, matcher.explain(title, "")
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Brussels opens probe into Meta's AI assistant",  # the seats of government in Latin
+        "Bruxelles ouvre une enquête sur l'assistant IA de Meta",  # letters, as in Arabic
+        "ChatGPT : l'Elysée réunit les patrons de l'IA",  # a capital's accent dropped
+        "Les Etats-Unis signent un accord sur l'IA avec le Maroc",
+        "شركة إكس إيه آي تقاضي أوبن إيه آي",  # she sues: a company is feminine
+    ],
+)
+def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: str) -> None:
+    assert {"ai", "ai_policy"} <= set(matcher.match(title, "").labels), matcher.explain(title, "")
+
+
 def test_explain_reports_no_near_miss_for_a_word_found_whole(matcher: Matcher) -> None:
     # السعودية has a second key for the لل spelling (لسعودية), which sits inside the word
     # itself: it is no near-miss where the word was found
