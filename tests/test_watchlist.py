@@ -295,6 +295,8 @@ def test_policy_without_ai_is_not_ai_policy(matcher: Matcher) -> None:
         ("trump", "", "أعلنت منظمة ترامب عن برج ترامب في الرياض"),
         # another person with the surname; a Z-score; an animal; an airline code
         ("altman", "", "Jack Altman's startup raised $50 million from investors."),
+        ("altman", "Altman Solon report on telecom mergers", ""),  # a firm, in both scripts
+        ("altman", "شركة ألتمان سولون للاستشارات تصدر تقريرا", ""),
         ("musk", "", "Musk oxen roam the Arctic tundra."),
         ("musk", "", "The musk deer is hunted for its scent."),
         ("ai", "", "Air India flight AI 171 crashed after take-off."),
