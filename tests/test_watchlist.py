@@ -293,6 +293,8 @@ def test_policy_without_ai_is_not_ai_policy(matcher: Matcher) -> None:
         ("trump", "", "Eric Trump said the Trump Organization will build a Trump Tower in Jeddah."),
         ("trump", "", "La famille Trump s'est agrandie, annonce le président américain."),
         ("trump", "", "أعلنت منظمة ترامب عن برج ترامب في الرياض"),
+        ("trump", "Trump Media shares fall", ""),
+        ("trump", "أسهم ترامب ميديا تتراجع", ""),
         # another person with the surname; a Z-score; an animal; an airline code
         ("altman", "", "Jack Altman's startup raised $50 million from investors."),
         ("altman", "Altman Solon report on telecom mergers", ""),  # a firm, in both scripts
