@@ -550,6 +550,19 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
     assert {"ai", "ai_policy"} <= set(matcher.match(title, "").labels), matcher.explain(title, "")
 
 
+@pytest.mark.parametrize(
+    ("title", "ai"),
+    [
+        ("الدردشة الآلية تغزو خدمات البنوك", True),  # automated chat: a chatbot
+        ("Un robot conversationnel pour répondre aux usagers de la CNSS", True),
+        ("Les agents conversationnels séduisent les banques", True),
+        ("تطبيقات الدردشة تتعطل في عدة دول", False),  # chat apps are no AI
+    ],
+)
+def test_chatbots_by_their_arabic_and_french_names(matcher: Matcher, title: str, ai: bool) -> None:
+    assert ("ai" in matcher.match(title, "").labels) is ai
+
+
 def test_explain_reports_no_near_miss_for_a_word_found_whole(matcher: Matcher) -> None:
     # السعودية has a second key for the لل spelling (لسعودية), which sits inside the word
     # itself: it is no near-miss where the word was found
