@@ -553,6 +553,20 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
 @pytest.mark.parametrize(
     ("title", "ai"),
     [
+        ("Perplexity offers to buy Chrome for $34.5 billion", True),
+        ("آبل تؤجل إطلاق ميزات أبل إنتليجنس في الصين", True),
+        ("ميتا تستقطب باحثين لمختبر الذكاء الفائق", True),
+        ("Nvidia resumes H20 sales to China", True),  # its AI chip, with Nvidia named
+        ("H20 water bottles recalled", False),  # no Nvidia: no chip
+    ],
+)
+def test_ai_products_and_chips_by_name(matcher: Matcher, title: str, ai: bool) -> None:
+    assert ("ai" in matcher.match(title, "").labels) is ai
+
+
+@pytest.mark.parametrize(
+    ("title", "ai"),
+    [
         ("الدردشة الآلية تغزو خدمات البنوك", True),  # automated chat: a chatbot
         ("Un robot conversationnel pour répondre aux usagers de la CNSS", True),
         ("Les agents conversationnels séduisent les banques", True),
