@@ -434,12 +434,19 @@ class Matcher:
                 return f"exclusion phrase «{quoted}»"
         if term.surname and _namesake(story.texts[hit.field], hit.start, term.first_names):
             return "another person (another given name before the surname)"
-        if (term.context or term.context_labels) and not self._has_context(term, hit, story, done):
+        if (term.context or term.context_labels) and not self._has_context(
+            term, hit, excluded, story, done
+        ):
             return f"context missing (none of its context words {_context_place(term)})"
         return None
 
     def _has_context(
-        self, term: _Term, hit: _Hit, story: _Story, done: dict[str, list[_Found]]
+        self,
+        term: _Term,
+        hit: _Hit,
+        excluded: list[_Hit],
+        story: _Story,
+        done: dict[str, list[_Found]],
     ) -> bool:
         if any(done.get(ref) for ref in term.context_labels):
             return True
@@ -447,6 +454,8 @@ class Matcher:
             for other in story.hits.get(pid, ()):
                 if _overlaps(other, hit):
                     continue  # the alias itself is no context for itself
+                if any(_overlaps(other, x) for x in excluded):
+                    continue  # inside an exclusion phrase: not that word (اتصالات المغرب)
                 if term.side != "either" and not _on_side(other, hit, term.side):
                     continue
                 if term.window is None:

@@ -524,6 +524,13 @@ NAMED_STATE = [
     ("A London startup signs deal with OpenAI", False),  # a city in English: a place
     ("Google investit au Maroc dans un centre de données pour l'IA", False),
     ("Une start-up marocaine lance un assistant d'IA", False),
+    ("اتصالات المغرب توقع شراكة مع مايكروسوفت في الذكاء الاصطناعي", False),  # a company
+    ("Microsoft France investit dans la formation à l'IA", False),  # a company's branch
+    ("Air India signs deal with OpenAI for customer service", False),
+    ("بنك المغرب يحذر من مخاطر الذكاء الاصطناعي على القطاع المالي", True),  # a regulator
+    ("Le HCP publie une étude sur l'impact de l'IA sur l'emploi", True),  # a state body
+    ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
+    ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
 ]
 
 
