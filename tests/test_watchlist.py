@@ -531,6 +531,8 @@ NAMED_STATE = [
     ("Le HCP publie une étude sur l'impact de l'IA sur l'emploi", True),  # a state body
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
     ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
+    ("Macron veut faire de la France une puissance de l'IA", True),  # a political figure
+    ("Amal El Fallah Seghrouchni présente la feuille de route de l'IA", True),
 ]
 
 
