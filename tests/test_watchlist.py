@@ -533,6 +533,8 @@ NAMED_STATE = [
     ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
     ("Macron veut faire de la France une puissance de l'IA", True),  # a political figure
     ("Amal El Fallah Seghrouchni présente la feuille de route de l'IA", True),
+    ("جامعة القاضي عياض تنظم ندوة حول الذكاء الاصطناعي", False),  # a university, no judge
+    ("L'Université Mohammed VI Polytechnique ouvre un centre d'IA", False),
 ]
 
 
