@@ -535,6 +535,10 @@ NAMED_STATE = [
     ("Amal El Fallah Seghrouchni présente la feuille de route de l'IA", True),
     ("جامعة القاضي عياض تنظم ندوة حول الذكاء الاصطناعي", False),  # a university, no judge
     ("L'Université Mohammed VI Polytechnique ouvre un centre d'IA", False),
+    ("Italy bans DeepSeek over privacy concerns", True),  # a state bans
+    ("إيطاليا تحظر ديب سيك", True),
+    ("Character.AI bans minors from its chatbots", False),  # a company bans
+    ("ميتا تحظر حسابات مرتبطة بالذكاء الاصطناعي", False),
 ]
 
 
@@ -567,6 +571,9 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
         ("Perplexity offers to buy Chrome for $34.5 billion", True),
         ("آبل تؤجل إطلاق ميزات أبل إنتليجنس في الصين", True),
         ("ميتا تستقطب باحثين لمختبر الذكاء الفائق", True),
+        ("Meta releases Llama 4 models", True),
+        ("Alibaba's Qwen tops open-source model rankings", True),
+        ("Hugging Face raises $235 million", True),
         ("Nvidia resumes H20 sales to China", True),  # its AI chip, with Nvidia named
         ("H20 water bottles recalled", False),  # no Nvidia: no chip
     ],
