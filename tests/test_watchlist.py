@@ -301,6 +301,7 @@ def test_policy_without_ai_is_not_ai_policy(matcher: Matcher) -> None:
         ("altman", "شركة ألتمان سولون للاستشارات تصدر تقريرا", ""),
         ("musk", "", "Musk oxen roam the Arctic tundra."),
         ("musk", "", "The musk deer is hunted for its scent."),
+        ("musk", "كيمبال ماسك شقيق إيلون يفتتح مطعما", ""),  # his brother
         ("ai", "", "Air India flight AI 171 crashed after take-off."),
     ],
 )
