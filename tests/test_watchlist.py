@@ -303,6 +303,7 @@ def test_policy_without_ai_is_not_ai_policy(matcher: Matcher) -> None:
         ("musk", "", "The musk deer is hunted for its scent."),
         ("musk", "كيمبال ماسك شقيق إيلون يفتتح مطعما", ""),  # his brother
         ("ai", "", "Air India flight AI 171 crashed after take-off."),
+        ("ai", "Amnesty International (AI) slams crackdown on protesters", ""),
     ],
 )
 def test_namesakes_brands_and_codes_are_not_the_label(
