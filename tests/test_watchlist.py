@@ -540,6 +540,8 @@ NAMED_STATE = [
     ("Italy bans DeepSeek over privacy concerns", True),  # a state bans
     ("إيطاليا تحظر ديب سيك", True),
     ("Character.AI bans minors from its chatbots", False),  # a company bans
+    ("الصين تطلق نموذجا جديدا للذكاء الاصطناعي ينافس تشات جي بي تي", False),  # a product
+    ("مصر تطلق مبادرة لتدريب مليون شاب على الذكاء الاصطناعي", True),  # the state's initiative
     ("ميتا تحظر حسابات مرتبطة بالذكاء الاصطناعي", False),
 ]
 
