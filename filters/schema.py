@@ -58,6 +58,7 @@ from filters.arabic import normalize, tokenize
 __all__ = [
     "FigureSpec",
     "Names",
+    "Side",
     "Signal",
     "TermSpec",
     "TopicSpec",
@@ -127,6 +128,7 @@ def _term_from_string(value: object) -> object:
 
 
 Id = Annotated[str, AfterValidator(_check_id)]
+Side = Literal["either", "before", "after"]  # where a term's context word must stand
 Pattern = Annotated[str, AfterValidator(_check_plain_pattern)]
 
 
@@ -174,7 +176,7 @@ class TermSpec(_Frozen):
     before_number: bool = True
     context: tuple[Pattern, ...] = ()
     window: Annotated[int, Field(ge=1)] | None = None
-    side: Literal["either", "before", "after"] = "either"
+    side: Side = "either"
     languages: tuple[str, ...] = ()
 
     @field_validator("term")

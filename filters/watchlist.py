@@ -38,6 +38,7 @@ from filters.automaton import PhraseAutomaton, Rejected, sentence_ends, sentence
 from filters.schema import (
     FigureSpec,
     Names,
+    Side,
     Signal,
     TermSpec,
     TopicSpec,
@@ -69,7 +70,7 @@ class _Term:
     context: tuple[int, ...]
     context_labels: tuple[str, ...]
     window: int | None
-    side: str = "either"  # where a context word must stand: "before", "after" or "either"
+    side: Side = "either"  # where a context word must stand
     before_number: bool = True  # False: an occurrence right before a number does not count
     is_name: bool = False  # a topic's `names` entry (or a figure alias), not an ordinary word
     surname: bool = False  # a figure's bare surname: another capitalised given name before
@@ -653,7 +654,7 @@ def _context_place(term: _Term) -> str:
     return near if term.side == "either" else f"{term.side} it, {near}"
 
 
-def _on_side(other: _Hit, hit: _Hit, side: str) -> bool:
+def _on_side(other: _Hit, hit: _Hit, side: Side) -> bool:
     """`other` stands on `side` ("before" or "after") of `hit`, in the same field."""
     if other.field != hit.field:
         return False
