@@ -151,6 +151,9 @@ class TermSpec(_Frozen):
       capitals: `AI` finds "AI" but not "Ai Weiwei" nor "ai"; `Musk` finds "Musk", "MUSK".
     - `context`: the term counts only when one of these terms also occurs — within `window`
       words of it in the same field, or anywhere in the story when `window` is null.
+    - `forms`: other written forms of the same word, matched with the same options: a
+      verb's persons and tenses (تستثمر، يستثمر، استثمرت), which `inflect` does not make.
+      Evidence names the term; the story's own words are quoted.
     - `side`: where that context word must stand: `either` side of the term (the default),
       only `before` it or only `after` it, in the same field. "Saudi Arabia invests" names
       the state acting, "Nvidia invests in Saudi Arabia" names where: `invests` with the
@@ -172,6 +175,7 @@ class TermSpec(_Frozen):
     # validates fields in declaration order) and errors point at the `term` key itself.
     case_sensitive: bool = False
     term: str
+    forms: tuple[Pattern, ...] = ()
     inflect: bool | Literal["verb"] | None = None
     before_number: bool = True
     context: tuple[Pattern, ...] = ()

@@ -194,6 +194,7 @@ class Matcher:
         group: str | None = None,
     ) -> _Term:
         inflect = inflect_default if spec.inflect is None else bool(spec.inflect)
+        spellings = [*spellings, *spec.forms]
         if spec.inflect == "verb":
             spellings = [*spellings, *verb_forms(spec.term)]
         main = self._phrase(spec.term, spec.case_sensitive, inflect)

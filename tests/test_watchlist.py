@@ -496,6 +496,24 @@ def test_context_on_one_side(sided_matcher: Matcher, title: str, found: bool) ->
     assert ("state" in sided_matcher.match(title, "").labels) is found
 
 
+def test_a_terms_other_forms_match_as_it_does_and_evidence_names_the_term() -> None:
+    term = {
+        "term": "invests",
+        "forms": ["invested", "يستثمر"],
+        "inflect": False,
+        "window": 3,
+        "side": "before",
+        "context": ["Qatar", "قطر"],
+    }
+    raw = {"topics": [{"id": "state", "name": {"ar": "دولة", "en": "State"}, "terms": [term]}]}
+    matcher = Matcher(WatchlistsConfig.model_validate(raw))
+    match = matcher.match("Qatar invested in chips", "")
+    assert [(e.term, e.text) for e in match.evidence] == [("invests", "invested")]
+    assert "state" in matcher.match("قطر يستثمر في الرقائق", "").labels
+    assert "state" not in matcher.match("Nvidia invested in Qatar", "").labels  # the side holds
+    assert "state" not in matcher.match("Qatar reinvested in chips", "").labels  # whole words
+
+
 def test_explain_says_on_which_side_the_context_was_missing(sided_matcher: Matcher) -> None:
     lines = sided_matcher.explain("Nvidia invests in Qatar", "")
     assert (

@@ -143,6 +143,12 @@ def test_side_without_context() -> None:
     assert "'either', 'before' or 'after'" in msg
 
 
+def test_a_form_is_checked_like_a_term() -> None:
+    loc, msg = _error({"topics": [_topic(terms=[{"term": "invests", "forms": ["the"]}])]})
+    assert loc == ("topics", 0, "terms", 0, "forms", 0)
+    assert "would match almost every story" in msg
+
+
 def test_topic_needs_a_rule_and_signal_needs_content() -> None:
     loc, msg = _error({"topics": [{"id": "t", "name": {"ar": "ت", "en": "T"}}]})
     assert loc == ("topics", 0)
