@@ -460,6 +460,8 @@ class Matcher:
                     continue  # inside an exclusion phrase: not that word (اتصالات المغرب)
                 if term.side != "either" and not _on_side(other, hit, term.side):
                     continue
+                if term.side == "before" and _owns_another(story.texts[hit.field], other, hit):
+                    continue
                 if term.window is None:
                     return True
                 if (
@@ -660,6 +662,16 @@ def _on_side(other: _Hit, hit: _Hit, side: Side) -> bool:
     if other.field != hit.field:
         return False
     return other.end <= hit.start if side == "before" else other.start >= hit.end
+
+
+def _owns_another(text: str, owner: _Hit, hit: _Hit) -> bool:
+    """The context word before `hit` is a possessive that owns another word first: in
+    "China's DeepSeek plans" the actor is DeepSeek, in "India's ban" the ban is India's."""
+    gap = text[owner.end : hit.start]
+    return gap[:2] in _POSSESSIVE and bool(_WORD.search(gap, 2))
+
+
+_POSSESSIVE = frozenset(("'s", "’s"))
 
 
 def _words_between(text: str, a: _Hit, b: _Hit) -> int:

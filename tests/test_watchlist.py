@@ -551,6 +551,10 @@ NAMED_STATE = [
     ("Le HCP publie une étude sur l'impact de l'IA sur l'emploi", True),  # a state body
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
     ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
+    ("China's DeepSeek plans new AI model launch", False),  # the country's company acts
+    ("Japan's SoftBank invests $40 billion in OpenAI", False),
+    ("India's ban on Chinese AI apps extended", True),  # the ban is India's
+    ("Kenya and Microsoft sign AI deal", True),  # the state and a company
     ("Macron veut faire de la France une puissance de l'IA", True),  # a political figure
     ("Amal El Fallah Seghrouchni présente la feuille de route de l'IA", True),
     ("جامعة القاضي عياض تنظم ندوة حول الذكاء الاصطناعي", False),  # a university, no judge
