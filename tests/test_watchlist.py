@@ -551,6 +551,9 @@ NAMED_STATE = [
     ("Le HCP publie une étude sur l'impact de l'IA sur l'emploi", True),  # a state body
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
     ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
+    ("المجلس الجماعي للدار البيضاء يعتمد الذكاء الاصطناعي لتدبير حركة السير", True),  # local
+    ("Le conseil régional de Casablanca-Settat mise sur l'IA", True),  # government
+    ("عمال شركة أمازون يحتجون على استخدام الذكاء الاصطناعي", False),  # workers, no prefecture
     ("China's DeepSeek plans new AI model launch", False),  # the country's company acts
     ("Japan's SoftBank invests $40 billion in OpenAI", False),
     ("India's ban on Chinese AI apps extended", True),  # the ban is India's
