@@ -548,7 +548,8 @@ NAMED_STATE = [
     ("Microsoft France investit dans la formation à l'IA", False),  # a company's branch
     ("Air India signs deal with OpenAI for customer service", False),
     ("بنك المغرب يحذر من مخاطر الذكاء الاصطناعي على القطاع المالي", True),  # a regulator
-    ("Le HCP publie une étude sur l'impact de l'IA sur l'emploi", True),  # a state body
+    ("FCC bans AI-generated voices in robocalls", True),  # regulators by name
+    ("La DGSSI alerte sur les cyberattaques dopées à l'IA", True),
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
     ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
     ("المجلس الجماعي للدار البيضاء يعتمد الذكاء الاصطناعي لتدبير حركة السير", True),  # local
