@@ -549,6 +549,8 @@ NAMED_STATE = [
     ("Air India signs deal with OpenAI for customer service", False),
     ("بنك المغرب يحذر من مخاطر الذكاء الاصطناعي على القطاع المالي", True),  # a regulator
     ("FCC bans AI-generated voices in robocalls", True),  # regulators by name
+    ("Council of Europe adopts first treaty on AI", True),  # international bodies
+    ("IMF says AI will affect 40% of jobs", True),
     ("La DGSSI alerte sur les cyberattaques dopées à l'IA", True),
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
     ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
