@@ -45,7 +45,15 @@ import ahocorasick_rs
 
 from filters.arabic import AR_LETTERS, AR_SUFFIXES, FOLDED
 
-__all__ = ["Folded", "PhraseAutomaton", "PhraseHit", "Rejected", "fold_text"]
+__all__ = [
+    "MAX_KEYS",
+    "Folded",
+    "PhraseAutomaton",
+    "PhraseHit",
+    "Rejected",
+    "fold_text",
+    "key_count",
+]
 
 # -- folding ----------------------------------------------------------------------------------
 
@@ -507,10 +515,25 @@ def _case_variants(key: str, case_sensitive: bool) -> set[str]:
     return forms | {_strip_accents(f) for f in forms}
 
 
-def _keys_for(
-    pid: int, words: Sequence[str], inflect: bool, case_sensitive: bool
-) -> Iterable[tuple[str, _Key]]:
-    """Every key string of one phrase with the edge rules of each."""
+# Every word of an inflected phrase is written each way it may be, and the phrase is every
+# combination: fine for two or three words (حوكمة الذكاء الاصطناعي: 392 keys), not for a
+# body's six-word name (38,416 keys, +35 MB and +0.3 s to build each). A phrase whose keys
+# would pass this is refused where the config is checked (filters/schema.py).
+MAX_KEYS = 1000
+
+
+def key_count(phrase: str, inflect: bool, case_sensitive: bool = False) -> int:
+    """How many automaton keys `phrase` compiles into, before case variants (the number
+    `MAX_KEYS` bounds)."""
+    words = _WORD_SPLIT.findall(fold_phrase(phrase))
+    count = 1
+    for forms in _word_forms(words, inflect, case_sensitive):
+        count *= len(forms)
+    return count
+
+
+def _word_forms(words: Sequence[str], inflect: bool, case_sensitive: bool) -> list[list[str]]:
+    """The ways each word of a phrase may be written (its keys are every combination)."""
     last = len(words) - 1
     per_word: list[list[str]] = []
     for k, word in enumerate(words):
@@ -526,6 +549,14 @@ def _keys_for(
         else:
             forms = [word, *([word + "s"] if inflects and k < last else [])]
         per_word.append(forms)
+    return per_word
+
+
+def _keys_for(
+    pid: int, words: Sequence[str], inflect: bool, case_sensitive: bool
+) -> Iterable[tuple[str, _Key]]:
+    """Every key string of one phrase with the edge rules of each."""
+    per_word = _word_forms(words, inflect, case_sensitive)
     first_ar, last_ar = _is_arabic(words[0]), _is_arabic(words[-1])
     first_inflects = inflect and not case_sensitive and len(words[0]) > 2
     last_inflects = inflect and not case_sensitive and len(words[-1]) > 2

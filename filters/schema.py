@@ -54,6 +54,7 @@ from pydantic import (
 )
 
 from filters.arabic import normalize, tokenize
+from filters.automaton import MAX_KEYS, key_count
 
 __all__ = [
     "FigureSpec",
@@ -280,6 +281,34 @@ class TopicSpec(_Frozen):
         if not self.names and not self.terms and not self.all_of:
             raise ValueError(f"topic {self.id!r} needs names, terms or an all_of rule")
         return self
+
+    @model_validator(mode="after")
+    def _compiles_small(self) -> TopicSpec:
+        # terms, signals and exclusions inflect unless told not to; names do not
+        inflected = [
+            *self.terms,
+            *(t for signal in self.all_of for t in signal.terms),
+            *(t for signal in self.all_of for terms in signal.groups.values() for t in terms),
+        ]
+        for term in inflected:
+            _check_size(term, True if term.inflect is None else bool(term.inflect))
+        for term in self.names:
+            _check_size(term, bool(term.inflect))
+        for phrase in self.exclusions:
+            _check_size(TermSpec(term=phrase), True)
+        return self
+
+
+def _check_size(term: TermSpec, inflect: bool) -> None:
+    """Refuse a term whose spellings would bloat the automaton (filters.automaton.MAX_KEYS)."""
+    for phrase in (term.term, *term.forms):
+        n = key_count(phrase, inflect, term.case_sensitive)
+        if n > MAX_KEYS:
+            raise ValueError(
+                f"{phrase!r} would be matched through {n:,} spellings (every word inflected; "
+                f"at most {MAX_KEYS:,}): give it inflect: false (a name does not inflect) or "
+                "fewer words"
+            )
 
 
 class WatchlistsConfig(_Frozen):
