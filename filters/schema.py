@@ -251,6 +251,12 @@ class FigureSpec(_Frozen):
     context_labels: tuple[Id, ...] = ()
     spelling: bool | None = None
 
+    @model_validator(mode="after")
+    def _compiles_small(self) -> FigureSpec:
+        for alias in self.aliases:  # a name does not inflect unless told to
+            _check_size(alias, bool(alias.inflect))
+        return self
+
 
 class TopicSpec(_Frozen):
     """A subject, found by any of `names` or `terms`, or by the compound rule `all_of`.

@@ -163,6 +163,10 @@ def test_a_long_inflected_name_is_refused_with_what_to_do() -> None:
     named = {"term": long_name, "inflect": False}
     WatchlistsConfig.model_validate({"topics": [_topic(terms=[named])]})
     WatchlistsConfig.model_validate({"topics": [_topic(names=[long_name])]})  # names do not
+    alias = {"term": long_name, "inflect": True}
+    loc, msg = _error({"figures": [_figure("x", alias)]})
+    assert loc == ("figures", 0)
+    assert "38,416 spellings" in msg
 
 
 def test_topic_needs_a_rule_and_signal_needs_content() -> None:
