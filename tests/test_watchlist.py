@@ -550,6 +550,9 @@ NAMED_STATE = [
     ("بنك المغرب يحذر من مخاطر الذكاء الاصطناعي على القطاع المالي", True),  # a regulator
     ("FCC bans AI-generated voices in robocalls", True),  # regulators by name
     ("Council of Europe adopts first treaty on AI", True),  # international bodies
+    ("OpenAI officials say GPT-6 is coming", False),  # a company's officials
+    ("US officials weigh new limits on AI chips", True),  # a state's
+    ("المنتخب الوطني يستعين بالذكاء الاصطناعي لتحليل المباريات", False),  # a team
     ("IMF says AI will affect 40% of jobs", True),
     ("La DGSSI alerte sur les cyberattaques dopées à l'IA", True),
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
