@@ -553,6 +553,10 @@ NAMED_STATE = [
     ("OpenAI officials say GPT-6 is coming", False),  # a company's officials
     ("US officials weigh new limits on AI chips", True),  # a state's
     ("المنتخب الوطني يستعين بالذكاء الاصطناعي لتحليل المباريات", False),  # a team
+    ("خبير: الذكاء الاصطناعي سيعزز الاقتصاد الوطني", False),  # "national" alone
+    ("دراسة وطنية حول استعمال تشات جي بي تي من طرف الطلبة", False),
+    ("المغرب يعتمد الاستراتيجية الرقمية الوطنية للذكاء الاصطناعي", True),  # a national plan
+    ("Le programme national d'IA démarre", True),
     ("IMF says AI will affect 40% of jobs", True),
     ("La DGSSI alerte sur les cyberattaques dopées à l'IA", True),
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
