@@ -557,6 +557,12 @@ NAMED_STATE = [
     ("دراسة وطنية حول استعمال تشات جي بي تي من طرف الطلبة", False),
     ("المغرب يعتمد الاستراتيجية الرقمية الوطنية للذكاء الاصطناعي", True),  # a national plan
     ("Le programme national d'IA démarre", True),
+    ("OpenAI lets developers fine-tune GPT-4o on their own data", False),  # no fine
+    ("OpenAI courts developers with cheaper API", False),  # no court
+    ("AI judges at the robotics competition picked the winner", False),
+    ("La politique de confidentialité de ChatGPT change", False),  # a company's policy
+    ("EU fines Meta over AI training data", True),
+    ("Anthropic courts Gulf states for new investment in AI models", True),
     ("IMF says AI will affect 40% of jobs", True),
     ("La DGSSI alerte sur les cyberattaques dopées à l'IA", True),
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
