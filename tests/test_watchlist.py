@@ -562,6 +562,10 @@ NAMED_STATE = [
     ("AI judges at the robotics competition picked the winner", False),
     ("La politique de confidentialité de ChatGPT change", False),  # a company's policy
     ("EU fines Meta over AI training data", True),
+    ("الذكاء الاصطناعي يساعد في القضاء على الأمراض المزمنة", False),  # to eliminate
+    ("أوبن إيه آي تضع ضوابط جديدة لاستخدام تشات جي بي تي", False),  # a company's controls
+    ("القضاء الأمريكي ينظر في دعوى ضد أوبن إيه آي", True),  # the judiciary
+    ("هيئة الاتصالات تصدر ضوابط لاستخدام الذكاء الاصطناعي", True),  # a regulator's
     ("Anthropic courts Gulf states for new investment in AI models", True),
     ("IMF says AI will affect 40% of jobs", True),
     ("La DGSSI alerte sur les cyberattaques dopées à l'IA", True),
