@@ -563,6 +563,10 @@ NAMED_STATE = [
     ("La politique de confidentialité de ChatGPT change", False),  # a company's policy
     ("EU fines Meta over AI training data", True),
     ("الذكاء الاصطناعي يساعد في القضاء على الأمراض المزمنة", False),  # to eliminate
+    ("Do AI scaling laws still hold? Researchers disagree", False),  # a law of research
+    ("Law firms race to adopt generative AI", False),
+    ("AI could cut your electricity bill, study finds", False),
+    ("Senate passes bill to ban AI deepfakes of candidates", True),
     ("أوبن إيه آي تضع ضوابط جديدة لاستخدام تشات جي بي تي", False),  # a company's controls
     ("القضاء الأمريكي ينظر في دعوى ضد أوبن إيه آي", True),  # the judiciary
     ("هيئة الاتصالات تصدر ضوابط لاستخدام الذكاء الاصطناعي", True),  # a regulator's
