@@ -627,6 +627,10 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
         ("Meta releases Llama 4 models", True),
         ("Alibaba's Qwen tops open-source model rankings", True),
         ("Hugging Face raises $235 million", True),
+        ("نموذج كلود يتفوق في اختبارات البرمجة", True),  # "model" before the name
+        ("كلود فرانسوا يحيي حفلا في الرباط", False),  # a singer
+        ("تطبيق سورا يتصدر متجر آبل", True),
+        ("إنفيديا تكشف عن رقائق بلاكويل الجديدة", True),
         ("Nvidia resumes H20 sales to China", True),  # its AI chip, with Nvidia named
         ("H20 water bottles recalled", False),  # no Nvidia: no chip
     ],
