@@ -158,7 +158,8 @@ class TermSpec(_Frozen):
     - `side`: where that context word must stand: `either` side of the term (the default),
       only `before` it or only `after` it, in the same field. "Saudi Arabia invests" names
       the state acting, "Nvidia invests in Saudi Arabia" names where: `invests` with the
-      states as context `before` it tells the two apart.
+      states as context `before` it tells the two apart. Before it, a possessive owns the
+      next word: "India's ban" counts, "China's DeepSeek plans" does not.
     - `languages`: only for stories in these languages (stories of unknown language always
       qualify), e.g. the French acronym `IA` only for `fr`.
     - `inflect`: also match inflected forms — each word with or without the article ال and

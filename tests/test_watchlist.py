@@ -580,6 +580,7 @@ NAMED_STATE = [
     ("عمال شركة أمازون يحتجون على استخدام الذكاء الاصطناعي", False),  # workers, no prefecture
     ("China's DeepSeek plans new AI model launch", False),  # the country's company acts
     ("Japan's SoftBank invests $40 billion in OpenAI", False),
+    ("Japan’s SoftBank invests $40 billion in OpenAI", False),  # a typographic apostrophe
     ("India's ban on Chinese AI apps extended", True),  # the ban is India's
     ("Kenya and Microsoft sign AI deal", True),  # the state and a company
     ("Macron veut faire de la France une puissance de l'IA", True),  # a political figure
