@@ -577,6 +577,8 @@ NAMED_STATE = [
     ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
     ("المجلس الجماعي للدار البيضاء يعتمد الذكاء الاصطناعي لتدبير حركة السير", True),  # local
     ("Le conseil régional de Casablanca-Settat mise sur l'IA", True),  # government
+    ("الجماعات الترابية مدعوة إلى اعتماد الذكاء الاصطناعي في تدبير المرافق", True),
+    ("القطاع الوصي يطلق منصة رقمية تعتمد الذكاء الاصطناعي", True),  # the ministry in charge
     ("عمال شركة أمازون يحتجون على استخدام الذكاء الاصطناعي", False),  # workers, no prefecture
     ("China's DeepSeek plans new AI model launch", False),  # the country's company acts
     ("Japan's SoftBank invests $40 billion in OpenAI", False),
