@@ -585,6 +585,10 @@ NAMED_STATE = [
     ("Japan’s SoftBank invests $40 billion in OpenAI", False),  # a typographic apostrophe
     ("India's ban on Chinese AI apps extended", True),  # the ban is India's
     ("Kenya and Microsoft sign AI deal", True),  # the state and a company
+    ("South Korea opens probe into DeepSeek data practices", True),  # a state investigates
+    ("إيطاليا تفتح تحقيقا مع ديب سيك", True),
+    ("L'Italie ouvre une enquête sur DeepSeek", True),
+    ("Researchers probe how ChatGPT handles math", False),
     ("Macron veut faire de la France une puissance de l'IA", True),  # a political figure
     ("Amal El Fallah Seghrouchni présente la feuille de route de l'IA", True),
     ("جامعة القاضي عياض تنظم ندوة حول الذكاء الاصطناعي", False),  # a university, no judge
