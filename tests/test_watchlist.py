@@ -542,6 +542,7 @@ NAMED_STATE = [
     ("Amazon to invest $5 billion in Saudi Arabia AI zone", False),
     ("Startups in India sign up for OpenAI's new enterprise tools", False),  # to register
     ("A London startup signs deal with OpenAI", False),  # a city in English: a place
+    ("University of Washington researchers build new AI model", False),  # not the seat
     ("Google investit au Maroc dans un centre de données pour l'IA", False),
     ("Une start-up marocaine lance un assistant d'IA", False),
     ("اتصالات المغرب توقع شراكة مع مايكروسوفت في الذكاء الاصطناعي", False),  # a company
