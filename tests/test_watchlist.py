@@ -573,6 +573,8 @@ NAMED_STATE = [
     ("هيئة الاتصالات تصدر ضوابط لاستخدام الذكاء الاصطناعي", True),  # a regulator's
     ("Anthropic courts Gulf states for new investment in AI models", True),
     ("IMF says AI will affect 40% of jobs", True),
+    ("Microsoft opens AI office in Cairo", False),  # not the EU's AI Office
+    ("EU AI Office publishes code of practice for AI models", True),
     ("La DGSSI alerte sur les cyberattaques dopées à l'IA", True),
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
     ("Une nouvelle police d'assurance couvre les risques liés à l'IA", False),
