@@ -574,6 +574,8 @@ NAMED_STATE = [
     ("Anthropic courts Gulf states for new investment in AI models", True),
     ("IMF says AI will affect 40% of jobs", True),
     ("Microsoft opens AI office in Cairo", False),  # not the EU's AI Office
+    ("ماسك يؤسس حزب أمريكا ويعد بدعم مرشحين مؤيدين للذكاء الاصطناعي", True),  # a party
+    ("AI industry pours money into the midterms", True),  # elections
     ("EU AI Office publishes code of practice for AI models", True),
     ("La DGSSI alerte sur les cyberattaques dopées à l'IA", True),
     ("La police démantèle un réseau utilisant des voix clonées par l'IA", True),
