@@ -421,12 +421,16 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
             log.critical("database_lost %s", problem)
             raise DatabaseLost(problem) from exc
         finally:
+            # No new ticks, and the tick in flight finishes picking its feeds before the
+            # scheduler shuts down: its asyncio executor cancels the jobs still running,
+            # which cut a tick inside its claim and logged a CancelledError traceback.
+            scheduler.pause()
+            try:
+                await asyncio.wait_for(ticking.acquire(), timeout=5)
+                ticking.release()
+            except TimeoutError:
+                log.warning("shutdown_tick_cut_short")
             scheduler.shutdown(wait=False)
-        try:  # a tick in flight finishes picking its feeds first
-            await asyncio.wait_for(ticking.acquire(), timeout=5)
-            ticking.release()
-        except TimeoutError:
-            log.warning("shutdown_tick_cut_short")
         if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")
         log.info("mirsad_stopping")

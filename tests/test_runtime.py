@@ -113,3 +113,44 @@ async def test_a_prune_the_store_refuses_is_one_line_and_the_next_prune_runs(
         "prune_failed error=OSError('database is locked') (the next prune tries again)"
     ]
     assert await app.prune_logged(store, now, timedelta(days=30)) is True
+
+
+async def test_stopping_lets_the_tick_in_flight_finish_its_claim_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM while a tick is claiming feeds. APScheduler's asyncio executor cancels the jobs
+    still running when it shuts down, so the tick died inside the claim and the scheduler
+    logged an ERROR with a CancelledError traceback (seen in CI, test_database_file). The
+    tick in flight now finishes first; then the scheduler shuts down."""
+    settings = load_settings(
+        write_config(tmp_path, "feeds: []\nhealth:\n  enabled: false\n"), env={}
+    )
+    ready: list[Parts] = []
+    stop = asyncio.Event()
+    entered, release = asyncio.Event(), asyncio.Event()
+    outcome: list[str] = []
+    claim = Store.claim_due_feeds
+
+    async def slow_claim(self: Store, *args: object, **kwargs: object) -> object:
+        if ready and not entered.is_set():  # the first tick after start-up: held
+            entered.set()
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+            outcome.append("finished")
+        return await claim(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "claim_due_feeds", slow_claim)
+    caplog.set_level(logging.INFO)
+    task = asyncio.create_task(run_forever(settings, AppOptions(on_ready=ready.append), stop))
+    await asyncio.wait_for(entered.wait(), 10)
+    stop.set()
+    await asyncio.sleep(0.2)  # the shutdown is under way while the claim is still held
+    release.set()
+    await asyncio.wait_for(task, 10)
+    assert outcome == ["finished"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    assert "shutdown_tick_cut_short" not in caplog.text
