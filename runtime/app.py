@@ -47,6 +47,8 @@ KEEPALIVE_MAX = 900.0  # seconds an idle feed connection is kept at most
 ALL_ROLES = frozenset({"poll", "deliver", "commands"})
 DATABASE_CHECK_SECONDS = 5.0
 TICK_SECONDS = 1.0  # how often the scheduler asks the store which feeds are due (one query)
+PRUNE_SECONDS = 6 * 3600.0  # how often old stories are trimmed (retention_days)
+PRUNE_JITTER_SECONDS = 600  # instances sharing a database do not prune together
 
 
 def utcnow() -> datetime:
@@ -310,9 +312,11 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
 
         roles = options.roles
 
-        # Held while a tick picks the due feeds, so that stopping waits for it before the
-        # store closes (a tick cut off by the closing store or loop logged a traceback).
+        # Held while a tick picks the due feeds or a prune trims the store, so that stopping
+        # waits for them before the scheduler and the store close (a job cut off logged a
+        # traceback).
         ticking = asyncio.Lock()
+        pruning = asyncio.Lock()
 
         async def tick() -> None:
             if stop.is_set() or "poll" not in roles:
@@ -326,7 +330,10 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
         async def prune() -> None:
             if "poll" not in roles:  # the instances that poll keep the store trimmed
                 return
-            await prune_logged(parts.store, options.clock(), timedelta(days=config.retention_days))
+            async with pruning:
+                await prune_logged(
+                    parts.store, options.clock(), timedelta(days=config.retention_days)
+                )
 
         if config.health.enabled:
             # A cycle is "recent" if it finished within a few ticks plus one slow fetch.
@@ -369,7 +376,13 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
             id="poll",
         )
         scheduler.add_job(
-            prune, "interval", hours=6, max_instances=1, coalesce=True, jitter=600, id="prune"
+            prune,
+            "interval",
+            seconds=PRUNE_SECONDS,
+            max_instances=1,
+            coalesce=True,
+            jitter=PRUNE_JITTER_SECONDS,
+            id="prune",
         )
         scheduler.start()
 
@@ -421,15 +434,16 @@ async def run_forever(settings: Settings, options: AppOptions, stop: asyncio.Eve
             log.critical("database_lost %s", problem)
             raise DatabaseLost(problem) from exc
         finally:
-            # No new ticks, and the tick in flight finishes picking its feeds before the
-            # scheduler shuts down: its asyncio executor cancels the jobs still running,
-            # which cut a tick inside its claim and logged a CancelledError traceback.
+            # No new jobs, and the tick or prune in flight finishes before the scheduler
+            # shuts down: its asyncio executor cancels the jobs still running, which cut a
+            # tick inside its claim and logged a CancelledError traceback.
             scheduler.pause()
-            try:
-                await asyncio.wait_for(ticking.acquire(), timeout=5)
-                ticking.release()
-            except TimeoutError:
-                log.warning("shutdown_tick_cut_short")
+            for job, running in (("tick", ticking), ("prune", pruning)):
+                try:
+                    await asyncio.wait_for(running.acquire(), timeout=5)
+                    running.release()
+                except TimeoutError:
+                    log.warning("shutdown_%s_cut_short", job)
             scheduler.shutdown(wait=False)
         if not await parts.poller.finish_running(grace=5):  # let the polls in flight finish
             log.warning("shutdown_poll_cut_short")

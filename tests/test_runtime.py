@@ -154,3 +154,41 @@ async def test_stopping_lets_the_tick_in_flight_finish_its_claim_without_a_trace
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
     assert "shutdown_tick_cut_short" not in caplog.text
+
+
+async def test_stopping_lets_the_prune_in_flight_finish_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same for the prune of old stories: stopped while it trims, it finishes first."""
+    monkeypatch.setattr(app, "PRUNE_SECONDS", 0.2)  # not every 6 h: now
+    monkeypatch.setattr(app, "PRUNE_JITTER_SECONDS", 0)
+    settings = load_settings(
+        write_config(tmp_path, "feeds: []\nhealth:\n  enabled: false\n"), env={}
+    )
+    stop = asyncio.Event()
+    entered, release = asyncio.Event(), asyncio.Event()
+    outcome: list[str] = []
+    prune = Store.prune
+
+    async def slow_prune(self: Store, *args: object, **kwargs: object) -> object:
+        if not entered.is_set():
+            entered.set()
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+            outcome.append("finished")
+        return await prune(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "prune", slow_prune)
+    caplog.set_level(logging.INFO)
+    task = asyncio.create_task(run_forever(settings, AppOptions(), stop))
+    await asyncio.wait_for(entered.wait(), 10)
+    stop.set()
+    await asyncio.sleep(0.2)
+    release.set()
+    await asyncio.wait_for(task, 10)
+    assert outcome == ["finished"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
