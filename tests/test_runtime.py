@@ -115,13 +115,15 @@ async def test_a_prune_the_store_refuses_is_one_line_and_the_next_prune_runs(
     assert await app.prune_logged(store, now, timedelta(days=30)) is True
 
 
-async def test_stopping_lets_the_tick_in_flight_finish_its_claim_without_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """SIGTERM while a tick is claiming feeds. APScheduler's asyncio executor cancels the jobs
-    still running when it shuts down, so the tick died inside the claim and the scheduler
-    logged an ERROR with a CancelledError traceback (seen in CI, test_database_file). The
-    tick in flight now finishes first; then the scheduler shuts down."""
+async def _stop_while_held(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+) -> list[str]:
+    """Run the bot, hold the first call of `Store.<method>` made once it is ready, stop the
+    bot while that call is held, then release it. Returns how the held call ended
+    ("finished" or "cancelled"); asserts that the stop logged no error."""
     settings = load_settings(
         write_config(tmp_path, "feeds: []\nhealth:\n  enabled: false\n"), env={}
     )
@@ -129,10 +131,10 @@ async def test_stopping_lets_the_tick_in_flight_finish_its_claim_without_a_trace
     stop = asyncio.Event()
     entered, release = asyncio.Event(), asyncio.Event()
     outcome: list[str] = []
-    claim = Store.claim_due_feeds
+    real = getattr(Store, method)
 
-    async def slow_claim(self: Store, *args: object, **kwargs: object) -> object:
-        if ready and not entered.is_set():  # the first tick after start-up: held
+    async def held(self: Store, *args: object, **kwargs: object) -> object:
+        if ready and not entered.is_set():
             entered.set()
             try:
                 await release.wait()
@@ -140,19 +142,30 @@ async def test_stopping_lets_the_tick_in_flight_finish_its_claim_without_a_trace
                 outcome.append("cancelled")
                 raise
             outcome.append("finished")
-        return await claim(self, *args, **kwargs)  # type: ignore[arg-type]
+        return await real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "claim_due_feeds", slow_claim)
+    monkeypatch.setattr(Store, method, held)
     caplog.set_level(logging.INFO)
     task = asyncio.create_task(run_forever(settings, AppOptions(on_ready=ready.append), stop))
     await asyncio.wait_for(entered.wait(), 10)
     stop.set()
-    await asyncio.sleep(0.2)  # the shutdown is under way while the claim is still held
+    await asyncio.sleep(0.2)  # the shutdown is under way while the call is still held
     release.set()
     await asyncio.wait_for(task, 10)
-    assert outcome == ["finished"]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
+    return outcome
+
+
+async def test_stopping_lets_the_tick_in_flight_finish_its_claim_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM while a tick is claiming feeds. APScheduler's asyncio executor cancels the jobs
+    still running when it shuts down, so the tick died inside the claim and the scheduler
+    logged an ERROR with a CancelledError traceback (seen in CI, test_database_file). The
+    tick in flight now finishes first; then the scheduler shuts down."""
+    outcome = await _stop_while_held(tmp_path, monkeypatch, caplog, "claim_due_feeds")
+    assert outcome == ["finished"]
     assert "shutdown_tick_cut_short" not in caplog.text
 
 
@@ -162,33 +175,6 @@ async def test_stopping_lets_the_prune_in_flight_finish_without_a_traceback(
     """The same for the prune of old stories: stopped while it trims, it finishes first."""
     monkeypatch.setattr(app, "PRUNE_SECONDS", 0.2)  # not every 6 h: now
     monkeypatch.setattr(app, "PRUNE_JITTER_SECONDS", 0)
-    settings = load_settings(
-        write_config(tmp_path, "feeds: []\nhealth:\n  enabled: false\n"), env={}
-    )
-    stop = asyncio.Event()
-    entered, release = asyncio.Event(), asyncio.Event()
-    outcome: list[str] = []
-    prune = Store.prune
-
-    async def slow_prune(self: Store, *args: object, **kwargs: object) -> object:
-        if not entered.is_set():
-            entered.set()
-            try:
-                await release.wait()
-            except asyncio.CancelledError:
-                outcome.append("cancelled")
-                raise
-            outcome.append("finished")
-        return await prune(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Store, "prune", slow_prune)
-    caplog.set_level(logging.INFO)
-    task = asyncio.create_task(run_forever(settings, AppOptions(), stop))
-    await asyncio.wait_for(entered.wait(), 10)
-    stop.set()
-    await asyncio.sleep(0.2)
-    release.set()
-    await asyncio.wait_for(task, 10)
+    outcome = await _stop_while_held(tmp_path, monkeypatch, caplog, "prune")
     assert outcome == ["finished"]
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == [], [r.getMessage() for r in errors]
+    assert "shutdown_prune_cut_short" not in caplog.text
