@@ -62,14 +62,16 @@ def same_name(variant: str, canonical: str) -> bool:
 
 
 def name_variants(word: str) -> list[str]:
-    """Spellings of one Arabic name word, canonical first (normalised forms). The first
-    letter is kept; each later vowel letter may be written another way or dropped, each of
-    the consonants above swapped; at most two letters change. A Latin word is returned as is.
+    """Spellings of one Arabic name word, canonical first (normalised forms). Each consonant
+    above may be swapped, the first letter too (ترامب / طرامب: an ear hears no difference
+    there either); each later vowel letter may be written another way or dropped (a first
+    alef or ya is how the name starts, not a vowel to drop); at most two letters change. A
+    Latin word is returned as is.
     """
     norm = normalize(word)
     if not norm or not ("\u0600" <= norm[0] <= "\u06ff") or len(norm) < _MIN_LETTERS:
         return [norm] if norm else []
-    options: list[tuple[str, ...]] = [(norm[0],)]
+    options: list[tuple[str, ...]] = [_CONSONANTS.get(norm[0], (norm[0],))]
     for i, c in enumerate(norm[1:], start=1):
         if c in _VOWELS and i < len(norm) - 1:  # a final ي/و is a letter, not a vowel sign
             options.append(_VOWELS[c])

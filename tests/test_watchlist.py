@@ -322,6 +322,7 @@ def test_namesakes_brands_and_codes_are_not_the_label(
         ("musk", "", "أطلق ماسك نسخة جديدة من Grok"),
         ("musk", "", "هاجم موسك روبوت الدردشة"),
         ("trump", "", "President Trump met Eric Trump at the White House."),
+        ("trump", "طرامب يهدد بفرض رسوم جديدة", ""),  # ت written ط, the first letter too
     ],
 )
 def test_rarer_spellings_and_context(
