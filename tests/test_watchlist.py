@@ -632,6 +632,32 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
 
 
 @pytest.mark.parametrize(
+    ("title", "policy"),
+    [
+        # the state's administrations by what they do: a public body using AI is the state
+        # acting (LABELS.md), as a ministry or the police already were
+        ("المديرية العامة للضرائب تعتمد الذكاء الاصطناعي لرصد التهرب الضريبي", True),
+        ("إدارة الجمارك توظف الذكاء الاصطناعي في مراقبة الحاويات", True),
+        ("الخزينة العامة للمملكة تعتمد الذكاء الاصطناعي في تدبير النفقات", True),
+        ("La Direction générale des impôts mise sur l'intelligence artificielle", True),
+        ("Le fisc utilise l'IA pour repérer les piscines non déclarées", True),
+        ("La CNSS lance un chatbot basé sur l'IA pour ses assurés", True),
+        ("The IRS will use artificial intelligence to audit large partnerships", True),
+        ("US customs agency uses AI to screen cargo at ports", True),
+        # a company's tax work or a traveller's customs form is not the state
+        ("Startup raises $20 million for AI tax-preparation software", False),
+        ("Logistics firm uses AI to speed up customs paperwork for clients", False),
+        ("Une application d'IA aide les voyageurs à remplir leurs formulaires de douane", False),
+        ("La direction générale du groupe mise sur l'intelligence artificielle", False),
+    ],
+)
+def test_the_state_administrations_by_function(matcher: Matcher, title: str, policy: bool) -> None:
+    match = matcher.match(title, "")
+    assert "ai" in match.labels
+    assert ("ai_policy" in match.labels) is policy, matcher.explain(title, "")
+
+
+@pytest.mark.parametrize(
     ("title", "ai"),
     [
         ("Perplexity offers to buy Chrome for $34.5 billion", True),
