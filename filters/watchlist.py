@@ -460,7 +460,10 @@ class Matcher:
                     continue  # inside an exclusion phrase: not that word (اتصالات المغرب)
                 if term.side != "either" and not _on_side(other, hit, term.side):
                     continue
-                if term.side == "before" and _owns_another(story.texts[hit.field], other, hit):
+                if term.side == "before" and (
+                    _owns_another(story.texts[hit.field], other, hit)
+                    or _a_place(story.texts[hit.field], other)
+                ):
                     continue
                 if term.window is None:
                     return True
@@ -672,6 +675,25 @@ def _owns_another(text: str, owner: _Hit, hit: _Hit) -> bool:
 
 
 _POSSESSIVE = frozenset(("'s", "’s"))
+
+
+def _a_place(text: str, before: _Hit) -> bool:
+    """The context word before a hit follows a preposition of place, or "of": it is where
+    ("Users in Brazil invest time", "في المغرب، تطلق شركة ناشئة", "firms in the UAE plan") or
+    part of another's name ("National Bank of Egypt deploys"), not who acts. Only the word
+    right before it counts, or before its article: "France and the UAE sign" has both acting."""
+    words = _WORD.findall(text, max(0, before.start - _LOOKBACK), before.start)[-2:]
+    if words and words[-1].lower() == "the":
+        words.pop()
+    return bool(words) and words[-1].lower() in _PLACE_PREPOSITIONS
+
+
+_LOOKBACK = 40  # characters: the two words before, whatever punctuation follows them
+_PLACE_PREPOSITIONS = (
+    frozenset(("in", "at", "across", "inside", "throughout", "of"))
+    | frozenset(("en", "au", "aux", "à", "dans"))
+    | frozenset(("في", "داخل"))
+)
 
 
 def _words_between(text: str, a: _Hit, b: _Hit) -> int:

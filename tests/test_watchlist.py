@@ -605,6 +605,14 @@ NAMED_STATE = [
     ("الصين تطلق نموذجا جديدا للذكاء الاصطناعي ينافس تشات جي بي تي", False),  # a product
     ("مصر تطلق مبادرة لتدريب مليون شاب على الذكاء الاصطناعي", True),  # the state's initiative
     ("ميتا تحظر حسابات مرتبطة بالذكاء الاصطناعي", False),
+    # a state using AI acts; a state after a preposition of place, or "of", does not
+    ("إسرائيل تستخدم الذكاء الاصطناعي في حرب غزة", True),
+    ("China deploys AI to monitor its borders", True),
+    ("La France déploie l'IA dans ses hôpitaux publics", True),
+    ("Users in Brazil invest time in learning ChatGPT", False),
+    ("Firms in the UAE plan to adopt generative AI", False),
+    ("في المغرب، تطلق شركة ناشئة نموذجا للذكاء الاصطناعي", False),
+    ("National Bank of Egypt deploys AI chatbot for customers", False),
 ]
 
 
@@ -628,6 +636,20 @@ def test_a_state_named_as_the_actor_is_ai_policy(
     ],
 )
 def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: str) -> None:
+    assert {"ai", "ai_policy"} <= set(matcher.match(title, "").labels), matcher.explain(title, "")
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "قمة باريس للذكاء الاصطناعي تجمع قادة العالم",  # heads of state meeting
+        "Leaders gather in Paris for the AI Action Summit",
+        "توقيف شاب استعمل الذكاء الاصطناعي لفبركة صور فاضحة",  # the police acting
+        "المكتب المغربي لحقوق المؤلف يدرس حماية الأعمال من الذكاء الاصطناعي",  # copyright
+        "Getty Images loses key part of UK case against Stability AI",
+    ],
+)
+def test_summits_arrests_and_copyright_are_ai_policy(matcher: Matcher, title: str) -> None:
     assert {"ai", "ai_policy"} <= set(matcher.match(title, "").labels), matcher.explain(title, "")
 
 
