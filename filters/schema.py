@@ -129,7 +129,8 @@ def _term_from_string(value: object) -> object:
 
 
 Id = Annotated[str, AfterValidator(_check_id)]
-Side = Literal["either", "before", "after"]  # where a term's context word must stand
+# where a term's context word must stand; "opening": before it, opening its clause
+Side = Literal["either", "before", "after", "opening"]
 Pattern = Annotated[str, AfterValidator(_check_plain_pattern)]
 
 
@@ -159,7 +160,11 @@ class TermSpec(_Frozen):
       only `before` it or only `after` it, in the same field. "Saudi Arabia invests" names
       the state acting, "Nvidia invests in Saudi Arabia" names where: `invests` with the
       states as context `before` it tells the two apart. Before it, a possessive owns the
-      next word: "India's ban" counts, "China's DeepSeek plans" does not.
+      next word: "India's ban" counts, "China's DeepSeek plans" does not; after "in", "of"
+      or في it is a place or another's name: "firms in India plan" does not count.
+      `opening`: before it and opening its title, sentence or clause, as a headline's
+      subject does: "المغرب يعتمد" counts, "مقاولات المغرب تعتمد" (Morocco's companies)
+      does not.
     - `languages`: only for stories in these languages (stories of unknown language always
       qualify), e.g. the French acronym `IA` only for `fr`.
     - `inflect`: also match inflected forms — each word with or without the article ال and

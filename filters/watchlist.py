@@ -460,10 +460,12 @@ class Matcher:
                     continue  # inside an exclusion phrase: not that word (اتصالات المغرب)
                 if term.side != "either" and not _on_side(other, hit, term.side):
                     continue
-                if term.side == "before" and (
+                if term.side in _BEFORE and (
                     _owns_another(story.texts[hit.field], other, hit)
                     or _a_place(story.texts[hit.field], other)
                 ):
+                    continue
+                if term.side == "opening" and not _opens_clause(story.texts[hit.field], other):
                     continue
                 if term.window is None:
                     return True
@@ -649,22 +651,46 @@ def _namesake(text: str, start: int, first_names: frozenset[str]) -> bool:
 
 def _context_place(term: _Term) -> str:
     """Where a term's context word must be, in the words of `--explain`."""
+    side = _SIDE_WORDS[term.side]
     if term.window is None:
-        return "in the story" if term.side == "either" else f"{term.side} it in the same field"
+        return "in the story" if term.side == "either" else f"{side} in the same field"
     between = term.window - 1  # words allowed between the two
     near = (
         "right next to it"
         if between == 0
         else f"within {between} word{'s' if between > 1 else ''} of it"
     )
-    return near if term.side == "either" else f"{term.side} it, {near}"
+    return near if term.side == "either" else f"{side}, {near}"
+
+
+_SIDE_WORDS: dict[Side, str] = {
+    "either": "",
+    "before": "before it",
+    "after": "after it",
+    "opening": "before it and opening its clause",
+}
 
 
 def _on_side(other: _Hit, hit: _Hit, side: Side) -> bool:
-    """`other` stands on `side` ("before" or "after") of `hit`, in the same field."""
+    """`other` stands on `side` ("before" or "opening": before; "after") of `hit`, in the
+    same field."""
     if other.field != hit.field:
         return False
-    return other.end <= hit.start if side == "before" else other.start >= hit.end
+    return other.end <= hit.start if side in _BEFORE else other.start >= hit.end
+
+
+_BEFORE = frozenset(("before", "opening"))
+
+
+def _opens_clause(text: str, word: _Hit) -> bool:
+    """Nothing but a clause's punctuation stands between `word` and the start of its text,
+    sentence or clause: "المغرب يعتمد", "Drought: Morocco uses", "عاجل | المغرب"."""
+    before = text[max(0, word.start - _LOOKBACK) : word.start]
+    head = before.rstrip()
+    if not head:
+        return True
+    # a hyphen ends a clause only with a space after it ("الرباط - المغرب"), not "Franco-"
+    return head[-1] in _CLAUSE_ENDS or (head[-1] == "-" and head != before)
 
 
 def _owns_another(text: str, owner: _Hit, hit: _Hit) -> bool:
@@ -689,6 +715,7 @@ def _a_place(text: str, before: _Hit) -> bool:
 
 
 _LOOKBACK = 40  # characters: the two words before, whatever punctuation follows them
+_CLAUSE_ENDS = frozenset('.:;!?|«»"“”(–—،؛؟')
 _PLACE_PREPOSITIONS = (
     frozenset(("in", "at", "across", "inside", "throughout", "of"))
     | frozenset(("en", "au", "aux", "à", "dans"))

@@ -605,14 +605,22 @@ NAMED_STATE = [
     ("الصين تطلق نموذجا جديدا للذكاء الاصطناعي ينافس تشات جي بي تي", False),  # a product
     ("مصر تطلق مبادرة لتدريب مليون شاب على الذكاء الاصطناعي", True),  # the state's initiative
     ("ميتا تحظر حسابات مرتبطة بالذكاء الاصطناعي", False),
-    # a state using AI acts; a state after a preposition of place, or "of", does not
-    ("إسرائيل تستخدم الذكاء الاصطناعي في حرب غزة", True),
-    ("China deploys AI to monitor its borders", True),
-    ("La France déploie l'IA dans ses hôpitaux publics", True),
+    # a state after a preposition of place, or "of", is where or another's name, not who acts
     ("Users in Brazil invest time in learning ChatGPT", False),
     ("Firms in the UAE plan to adopt generative AI", False),
     ("في المغرب، تطلق شركة ناشئة نموذجا للذكاء الاصطناعي", False),
-    ("National Bank of Egypt deploys AI chatbot for customers", False),
+    ("Bank of China plans an AI lab for its traders", False),
+    ("France plans an AI lab for its civil servants", True),
+    # "uses" only with the state opening the clause: companies use AI, with a state's name
+    # often before them
+    ("المغرب يعتمد الذكاء الاصطناعي في مراقبة الحدود", True),
+    ("عاجل | إسرائيل تستخدم الذكاء الاصطناعي في حرب غزة", True),
+    ("Drought: Morocco deploys AI to forecast harvests", True),
+    ("Le Maroc utilise l'IA pour prévoir les sécheresses", True),
+    ("UK startup deploys AI to cut hospital waiting lists", False),
+    ("مقاولات المغرب تعتمد الذكاء الاصطناعي بوتيرة بطيئة", False),
+    ("بنك مصر يعتمد روبوت دردشة بالذكاء الاصطناعي لخدمة العملاء", False),
+    ("Franco-Morocco startup deploys AI", False),
 ]
 
 
@@ -645,6 +653,7 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
         "قمة باريس للذكاء الاصطناعي تجمع قادة العالم",  # heads of state meeting
         "Leaders gather in Paris for the AI Action Summit",
         "توقيف شاب استعمل الذكاء الاصطناعي لفبركة صور فاضحة",  # the police acting
+        "الأمن يعتقل عصابة استعملت الذكاء الاصطناعي في النصب",
         "المكتب المغربي لحقوق المؤلف يدرس حماية الأعمال من الذكاء الاصطناعي",  # copyright
         "Getty Images loses key part of UK case against Stability AI",
     ],

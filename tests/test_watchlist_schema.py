@@ -140,7 +140,7 @@ def test_side_without_context() -> None:
     assert msg == "Value error, side is 'before' but context is empty: give context terms"
     loc, msg = _error({"topics": [_topic(terms=[{"term": "invest", "side": "left"}])]})
     assert loc == ("topics", 0, "terms", 0, "side")
-    assert "'either', 'before' or 'after'" in msg
+    assert "'either', 'before', 'after' or 'opening'" in msg
 
 
 def test_a_form_is_checked_like_a_term() -> None:
