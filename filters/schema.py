@@ -152,7 +152,9 @@ class TermSpec(_Frozen):
     - `case_sensitive`: Latin only. The text must be written as the term is, or all in
       capitals: `AI` finds "AI" but not "Ai Weiwei" nor "ai"; `Musk` finds "Musk", "MUSK".
     - `context`: the term counts only when one of these terms also occurs — within `window`
-      words of it in the same field, or anywhere in the story when `window` is null.
+      words of it in the same field, or anywhere in the story when `window` is null. A
+      context word in Latin capitals (US, UAE, DOGE) is an acronym and read as written:
+      "US" is not "us".
     - `forms`: other written forms of the same word, matched with the same options: a
       verb's persons and tenses (تستثمر، يستثمر، استثمرت), which `inflect` does not make.
       Evidence names the term; the story's own words are quoted.

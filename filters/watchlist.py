@@ -202,7 +202,8 @@ class Matcher:
             [main, *(self._phrase(s, spec.case_sensitive, inflect) for s in spellings)]
         )
         context = dict.fromkeys(
-            self._phrase(c, inflect=inflect) for c in (*spec.context, *extra_context)
+            self._phrase(c, case_sensitive=bool(_ACRONYM.match(c)), inflect=inflect)
+            for c in (*spec.context, *extra_context)
         )
         return _Term(
             text=f"{group}: {spec.term}" if group else spec.term,
@@ -680,12 +681,16 @@ def _on_side(other: _Hit, hit: _Hit, side: Side) -> bool:
 
 
 _BEFORE = frozenset(("before", "opening"))
+# a context word in Latin capitals is an acronym, read as written: "US" is not "us"
+_ACRONYM = re.compile(r"[A-Z][A-Z.]{1,4}\Z")
 
 
 def _opens_clause(text: str, word: _Hit) -> bool:
     """Nothing but a clause's punctuation stands between `word` and the start of its text,
     sentence or clause: "المغرب يعتمد", "Drought: Morocco uses", "عاجل | المغرب"."""
-    before = text[max(0, word.start - _LOOKBACK) : word.start]
+    # "The US approves": an English article before the name opens with it (the French names
+    # carry their own: "la Chine")
+    before = _TRAILING_THE.sub("", text[max(0, word.start - _LOOKBACK) : word.start])
     head = before.rstrip()
     if not head:
         return True
@@ -715,6 +720,7 @@ def _a_place(text: str, before: _Hit) -> bool:
 
 
 _LOOKBACK = 40  # characters: the two words before, whatever punctuation follows them
+_TRAILING_THE = re.compile(r"(?<!\w)the\s*\Z", re.IGNORECASE)
 _CLAUSE_ENDS = frozenset('.:;!?|«»"“”(–—،؛؟')
 _PLACE_PREPOSITIONS = (
     frozenset(("in", "at", "across", "inside", "throughout", "of"))

@@ -621,6 +621,14 @@ NAMED_STATE = [
     ("مقاولات المغرب تعتمد الذكاء الاصطناعي بوتيرة بطيئة", False),
     ("بنك مصر يعتمد روبوت دردشة بالذكاء الاصطناعي لخدمة العملاء", False),
     ("Franco-Morocco startup deploys AI", False),
+    # the state deciding: allows, approves, blocks, restricts; "US" in capitals is the state
+    ("US allows Nvidia to sell H20 chips to China", True),
+    ("The US approves export of advanced AI chips to the UAE", True),
+    ("الصين تمنع شركاتها من شراء رقائق إنفيديا", True),
+    ("Les États-Unis autorisent la vente de puces d'IA aux Émirats", True),
+    ("Apple allows developers to use its on-device AI models", False),
+    ("ميتا تسمح للمستخدمين بإنشاء صور بالذكاء الاصطناعي", False),
+    ("Let us plan our AI future together, says Nvidia", False),  # "us" is no state
 ]
 
 
