@@ -461,20 +461,16 @@ class Matcher:
                     continue  # inside an exclusion phrase: not that word (اتصالات المغرب)
                 if term.side != "either" and not _on_side(other, hit, term.side):
                     continue
-                if term.side in _BEFORE and (
-                    _owns_another(story.texts[hit.field], other, hit)
-                    or _a_place(story.texts[hit.field], other)
+                if term.window is not None and (
+                    other.field != hit.field
+                    or _words_between(story.texts[hit.field], hit, other) >= term.window
                 ):
+                    continue
+                if term.side in _BEFORE and not _acts(story.texts[hit.field], other, hit):
                     continue
                 if term.side == "opening" and not _opens_clause(story.texts[hit.field], other):
                     continue
-                if term.window is None:
-                    return True
-                if (
-                    other.field == hit.field
-                    and _words_between(story.texts[hit.field], hit, other) < term.window
-                ):
-                    return True
+                return True
         return False
 
     def _evaluate(
@@ -706,6 +702,32 @@ def _owns_another(text: str, owner: _Hit, hit: _Hit) -> bool:
 
 
 _POSSESSIVE = frozenset(("'s", "’s"))
+
+
+def _acts(text: str, before: _Hit, hit: _Hit) -> bool:
+    """The context word before `hit` names who acts: not a possessive owning another word,
+    not a place or part of another's name, not a company's origin."""
+    return not (
+        _owns_another(text, before, hit)
+        or _a_place(text, before)
+        or _a_company_between(text, before, hit)
+    )
+
+
+def _a_company_between(text: str, before: _Hit, hit: _Hit) -> bool:
+    """A business noun stands between the context word and the hit: the company acts, the
+    state's name only says where it is from ("US chipmaker Nvidia plans", "UK startup
+    Synthesia invests", "US startups invest")."""
+    between = text[before.end : hit.start]
+    return any(w.lower() in _COMPANY_WORDS for w in _WORD.findall(between))
+
+
+_COMPANY_WORDS = (
+    frozenset(("startup", "startups", "firm", "firms", "company", "companies", "chipmaker"))
+    | frozenset(("giant", "group", "maker", "lab", "unicorn", "banks", "investors", "users"))
+    | frozenset(("entreprise", "entreprises", "société", "sociétés", "groupe", "géant"))
+    | frozenset(("شركة", "شركات", "مقاولة", "مقاولات", "مجموعة"))
+)
 
 
 def _a_place(text: str, before: _Hit) -> bool:

@@ -629,6 +629,11 @@ NAMED_STATE = [
     ("Apple allows developers to use its on-device AI models", False),
     ("ميتا تسمح للمستخدمين بإنشاء صور بالذكاء الاصطناعي", False),
     ("Let us plan our AI future together, says Nvidia", False),  # "us" is no state
+    # a business noun between the state and the act: the company acts
+    ("US chipmaker Nvidia plans to invest $5 billion in AI data centres", False),
+    ("UK startup Synthesia invests in new AI studio", False),
+    ("US startups invest heavily in AI agents", False),
+    ("US plans new rules for AI chips", True),
 ]
 
 
