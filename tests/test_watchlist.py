@@ -692,6 +692,8 @@ def test_summits_arrests_copyright_and_sovereign_funds_are_ai_policy(
         ("La CNSS lance un chatbot basé sur l'IA pour ses assurés", True),
         ("The IRS will use artificial intelligence to audit large partnerships", True),
         ("US customs agency uses AI to screen cargo at ports", True),
+        ("جماعة طنجة تعتمد الذكاء الاصطناعي لتدبير حركة السير", True),  # a city's commune
+        ("جماعة العدل والإحسان تنتقد استعمال الذكاء الاصطناعي", False),  # a movement
         # a company's tax work or a traveller's customs form is not the state
         ("Startup raises $20 million for AI tax-preparation software", False),
         ("Logistics firm uses AI to speed up customs paperwork for clients", False),
