@@ -302,6 +302,8 @@ def test_policy_without_ai_is_not_ai_policy(matcher: Matcher) -> None:
         ("musk", "", "Musk oxen roam the Arctic tundra."),
         ("musk", "", "The musk deer is hunted for its scent."),
         ("musk", "كيمبال ماسك شقيق إيلون يفتتح مطعما", ""),  # his brother
+        ("musk", "ماسك الوجه بالعسل لبشرة نضرة", ""),  # a face mask
+        ("musk", "قال خبراء التجميل إن ماسك الطين ينظف البشرة", ""),  # the verb is not next to it
         ("ai", "", "Air India flight AI 171 crashed after take-off."),
         ("ai", "Amnesty International (AI) slams crackdown on protesters", ""),
     ],
@@ -323,6 +325,9 @@ def test_namesakes_brands_and_codes_are_not_the_label(
         ("musk", "", "هاجم موسك روبوت الدردشة"),
         ("trump", "", "President Trump met Eric Trump at the White House."),
         ("trump", "طرامب يهدد بفرض رسوم جديدة", ""),  # ت written ط, the first letter too
+        # a bare ماسك next to a verb of saying or taking a stand is the man
+        ("musk", "ماسك ينتقد مشروع قانون الميزانية", ""),
+        ("musk", "قال ماسك إن الحكومة تبذر المال", ""),
     ],
 )
 def test_rarer_spellings_and_context(
