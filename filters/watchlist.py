@@ -556,7 +556,18 @@ _NUMBER_AFTER = re.compile(r"[ \-#]?\d")
 _NO_MATCH = Match()
 _WORD = re.compile(r"[^\W_]+")
 _GIVEN_NAME = re.compile(r"([^\W\d_]+) \Z")
-# Capitalised words that stand before a surname without being another person's given name.
+# Function words and auxiliaries that open a sentence or a headline: "The Trump
+# administration", "Will Musk sell?", "Pourquoi Trump..." name no other person.
+_OPENING_WORDS = (
+    "the a an this that these but or if while because despite amid during about into "
+    "between without through toward towards will would can could should may might must "
+    "does did do is was has had have are were not new then now again also only even "
+    "here there where who which exclusive breaking watch analysis opinion report "
+    "une un pour par avec sur dans selon contre quand comment pourquoi mais ou si "
+    "après avant chez sans entre sous vers comme like leader rival ally critic team camp era rally"
+)
+# Capitalised words that stand before a surname without being another person's given name:
+# titles and roles, and the opening words above.
 _TITLES = frozenset(
     [
         "president",
@@ -626,7 +637,7 @@ _TITLES = frozenset(
         "versus",
         "vs",
     ]
-)
+) | frozenset(_OPENING_WORDS.split())
 
 
 def _namesake(text: str, start: int, first_names: frozenset[str]) -> bool:

@@ -326,6 +326,10 @@ def test_namesakes_brands_and_codes_are_not_the_label(
         ("trump", "", "President Trump met Eric Trump at the White House."),
         ("trump", "طرامب يهدد بفرض رسوم جديدة", ""),  # ت written ط, the first letter too
         # a bare ماسك next to a verb of saying or taking a stand is the man
+        # a capitalised function word before a surname is no given name
+        ("trump", "The Trump administration unveils AI Action Plan", ""),
+        ("musk", "Will Musk sell more Tesla shares?", ""),
+        ("trump", "Pourquoi Trump veut le Groenland", ""),
         ("musk", "ماسك ينتقد مشروع قانون الميزانية", ""),
         ("musk", "قال ماسك إن الحكومة تبذر المال", ""),
     ],
