@@ -744,6 +744,13 @@ def test_ai_products_and_chips_by_name(matcher: Matcher, title: str, ai: bool) -
         ("Un robot conversationnel pour répondre aux usagers de la CNSS", True),
         ("Les agents conversationnels séduisent les banques", True),
         ("تطبيقات الدردشة تتعطل في عدة دول", False),  # chat apps are no AI
+        # other names of the technology
+        ("نماذج اللغة الكبيرة تثير مخاوف الناشرين", True),
+        ("الذكاء التوليدي يغير الإعلام", True),
+        ("الشبكات العصبية الاصطناعية تتعلم من البيانات", True),
+        ("فيديو ديب فيك لرئيس الحكومة ينتشر", True),
+        ("LLMs still hallucinate, study finds", True),
+        ("Les réseaux de neurones expliqués simplement", True),
     ],
 )
 def test_chatbots_by_their_arabic_and_french_names(matcher: Matcher, title: str, ai: bool) -> None:
