@@ -731,6 +731,10 @@ def test_the_state_administrations_by_function(matcher: Matcher, title: str, pol
         ("إنفيديا تكشف عن رقائق بلاكويل الجديدة", True),
         ("Nvidia resumes H20 sales to China", True),  # its AI chip, with Nvidia named
         ("H20 water bottles recalled", False),  # no Nvidia: no chip
+        ("ديب مايند تحقق اختراقا في التنبؤ بالطقس", True),  # Google's AI laboratory
+        ("DeepMind's AlphaFold team wins Nobel", True),
+        ("Claude Opus 4.5 tops coding benchmarks", True),  # a model's full name
+        ("Claude Monet exhibition opens in Paris", False),
     ],
 )
 def test_ai_products_and_chips_by_name(matcher: Matcher, title: str, ai: bool) -> None:
