@@ -680,12 +680,24 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
         "Getty Images loses key part of UK case against Stability AI",
         "Abu Dhabi's MGX invests in OpenAI",  # a sovereign fund's money is a state's
         "مبادلة تستثمر في شركة ناشئة للذكاء الاصطناعي",
+        # French seats, programmes, public banks, councils and services by name
+        "IA : Bercy veut taxer les géants du numérique",
+        "Matignon présente un plan pour l'intelligence artificielle",
+        "Bpifrance investit 10 milliards dans l'IA",
+        "France 2030 : 500 millions pour l'IA",
+        "Le Conseil constitutionnel saisi sur la vidéosurveillance par IA",
+        "La DGSI met en garde contre l'IA chinoise",
+        "Le Roi Mohammed VI appelle à un usage responsable de l'IA",
     ],
 )
 def test_summits_arrests_copyright_and_sovereign_funds_are_ai_policy(
     matcher: Matcher, title: str
 ) -> None:
     assert {"ai", "ai_policy"} <= set(matcher.match(title, "").labels), matcher.explain(title, "")
+
+
+def test_a_king_of_a_trade_is_no_state(matcher: Matcher) -> None:
+    assert "ai_policy" not in matcher.match("Le roi du streaming mise sur l'IA", "").labels
 
 
 @pytest.mark.parametrize(
