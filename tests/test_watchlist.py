@@ -688,6 +688,11 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
         "Le Conseil constitutionnel saisi sur la vidéosurveillance par IA",
         "La DGSI met en garde contre l'IA chinoise",
         "Le Roi Mohammed VI appelle à un usage responsable de l'IA",
+        # English seats, the Federal Reserve, rulers by their initials
+        "Downing Street unveils AI opportunities plan",
+        "Capitol Hill weighs AI moratorium",
+        "The Fed warns AI could hit jobs",
+        "MBS launches Humain",
     ],
 )
 def test_summits_arrests_copyright_and_sovereign_funds_are_ai_policy(
@@ -696,8 +701,11 @@ def test_summits_arrests_copyright_and_sovereign_funds_are_ai_policy(
     assert {"ai", "ai_policy"} <= set(matcher.match(title, "").labels), matcher.explain(title, "")
 
 
-def test_a_king_of_a_trade_is_no_state(matcher: Matcher) -> None:
-    assert "ai_policy" not in matcher.match("Le roi du streaming mise sur l'IA", "").labels
+@pytest.mark.parametrize(
+    "title", ["Le roi du streaming mise sur l'IA", "Fed up with AI slop, users quit"]
+)
+def test_a_king_of_a_trade_or_fed_up_users_are_no_state(matcher: Matcher, title: str) -> None:
+    assert "ai_policy" not in matcher.match(title, "").labels
 
 
 @pytest.mark.parametrize(
