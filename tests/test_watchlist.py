@@ -688,6 +688,12 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
         "Le Conseil constitutionnel saisi sur la vidéosurveillance par IA",
         "La DGSI met en garde contre l'IA chinoise",
         "Le Roi Mohammed VI appelle à un usage responsable de l'IA",
+        # Arabic assemblies and courts, the Arab League as news shortens it, a trade war
+        "الكنيست يناقش الذكاء الاصطناعي",
+        "مجلس الشورى يقر نظام الذكاء الاصطناعي",
+        "الديوان الملكي يعلن عن هيئة للذكاء الاصطناعي",
+        "الجامعة العربية تطلق استراتيجية للذكاء الاصطناعي",
+        "الحرب التجارية بين الصين وأمريكا تمتد إلى رقائق الذكاء الاصطناعي",
         # English seats, the Federal Reserve, rulers by their initials
         "Downing Street unveils AI opportunities plan",
         "Capitol Hill weighs AI moratorium",
@@ -702,9 +708,14 @@ def test_summits_arrests_copyright_and_sovereign_funds_are_ai_policy(
 
 
 @pytest.mark.parametrize(
-    "title", ["Le roi du streaming mise sur l'IA", "Fed up with AI slop, users quit"]
+    "title",
+    [
+        "Le roi du streaming mise sur l'IA",
+        "Fed up with AI slop, users quit",
+        "الجامعة العربية المفتوحة تطلق ماستر في الذكاء الاصطناعي",  # a university
+    ],
 )
-def test_a_king_of_a_trade_or_fed_up_users_are_no_state(matcher: Matcher, title: str) -> None:
+def test_look_alikes_of_state_words_are_no_state(matcher: Matcher, title: str) -> None:
     assert "ai_policy" not in matcher.match(title, "").labels
 
 
