@@ -766,6 +766,7 @@ def test_the_state_administrations_by_function(matcher: Matcher, title: str, pol
         ("DeepMind's AlphaFold team wins Nobel", True),
         ("Claude Opus 4.5 tops coding benchmarks", True),  # a model's full name
         ("Claude Monet exhibition opens in Paris", False),
+        ("ميتا إيه آي تصل إلى واتساب في المغرب", True),  # Meta AI, the assistant
     ],
 )
 def test_ai_products_and_chips_by_name(matcher: Matcher, title: str, ai: bool) -> None:
