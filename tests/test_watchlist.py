@@ -300,6 +300,8 @@ def test_policy_without_ai_is_not_ai_policy(matcher: Matcher) -> None:
         ("altman", "Altman Solon report on telecom mergers", ""),  # a firm, in both scripts
         ("altman", "شركة ألتمان سولون للاستشارات تصدر تقريرا", ""),
         ("musk", "", "Musk oxen roam the Arctic tundra."),
+        ("trump", "جاد ترامب يتوج ببطولة العالم للسنوكر", ""),  # the snooker champion
+        ("trump", "ماري ترامب تصدر كتابا جديدا", ""),  # his niece
         ("musk", "", "The musk deer is hunted for its scent."),
         ("musk", "كيمبال ماسك شقيق إيلون يفتتح مطعما", ""),  # his brother
         ("musk", "ماسك الوجه بالعسل لبشرة نضرة", ""),  # a face mask
