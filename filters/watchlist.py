@@ -726,9 +726,9 @@ def _acts(text: str, before: _Hit, hit: _Hit) -> bool:
 
 
 def _a_company_between(text: str, before: _Hit, hit: _Hit) -> bool:
-    """A business noun stands between the context word and the hit: the company acts, the
-    state's name only says where it is from ("US chipmaker Nvidia plans", "UK startup
-    Synthesia invests", "US startups invest")."""
+    """A noun of another actor (a company, its users or investors) stands between the
+    context word and the hit: they act, the state's name only says where they are from ("US
+    chipmaker Nvidia plans", "UK startup Synthesia invests", "US startups invest")."""
     between = text[before.end : hit.start]
     return any(w.lower() in _COMPANY_WORDS for w in _WORD.findall(between))
 
