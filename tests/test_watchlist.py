@@ -715,6 +715,8 @@ def test_summits_arrests_copyright_and_sovereign_funds_are_ai_policy(
         "Le roi du streaming mise sur l'IA",
         "Fed up with AI slop, users quit",
         "الجامعة العربية المفتوحة تطلق ماستر في الذكاء الاصطناعي",  # a university
+        "Un ancien ministre lance un fonds dédié à l'intelligence artificielle",  # former
+        "وزير سابق يؤسس شركة ناشئة في الذكاء الاصطناعي",
     ],
 )
 def test_look_alikes_of_state_words_are_no_state(matcher: Matcher, title: str) -> None:
