@@ -690,6 +690,8 @@ def test_more_ways_news_names_the_state_and_the_courts(matcher: Matcher, title: 
         "Le Conseil constitutionnel saisi sur la vidéosurveillance par IA",
         "La DGSI met en garde contre l'IA chinoise",
         "Le Roi Mohammed VI appelle à un usage responsable de l'IA",
+        # officials of a state by their nationality (not a company's)
+        "التقى رئيس أوبن إيه آي مسؤولين إماراتيين لمناقشة مركز بيانات",
         # Arabic assemblies and courts, the Arab League as news shortens it, a trade war
         "الكنيست يناقش الذكاء الاصطناعي",
         "مجلس الشورى يقر نظام الذكاء الاصطناعي",
@@ -771,6 +773,8 @@ def test_the_state_administrations_by_function(matcher: Matcher, title: str, pol
         ("Claude Opus 4.5 tops coding benchmarks", True),  # a model's full name
         ("Claude Monet exhibition opens in Paris", False),
         ("ميتا إيه آي تصل إلى واتساب في المغرب", True),  # Meta AI, the assistant
+        ("ميتا تستثمر 14 مليار دولار في شركة سكيل إيه آي", True),  # إيه آي: "AI" spoken
+        ("إيه، هذا رائع", False),  # an interjection
     ],
 )
 def test_ai_products_and_chips_by_name(matcher: Matcher, title: str, ai: bool) -> None:
