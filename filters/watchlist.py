@@ -154,12 +154,17 @@ class Matcher:
         # phrase -> the terms it serves: (entry id, signal index or -1 for the entry's own
         # terms, term). A story then only visits the terms it holds.
         self._by_phrase: dict[int, list[tuple[str, int, _Term]]] = {}
+        # context phrase -> the terms that need it (`explain` reports its near-misses only
+        # where one of them occurs)
+        self._context_of: dict[int, list[_Term]] = {}
         for entry in entries.values():
             slots = [(-1, entry.terms), *((i, s.terms) for i, s in enumerate(entry.signals))]
             for slot, terms in slots:
                 for term in terms:
                     for pid in term.phrases:
                         self._by_phrase.setdefault(pid, []).append((entry.id, slot, term))
+                    for pid in term.context:
+                        self._context_of.setdefault(pid, []).append(term)
         self._entries = entries
         self._triggers = frozenset(self._trigger_phrases())
         self._labels = tuple(infos)
@@ -341,6 +346,16 @@ class Matcher:
         out.extend(f"  rejected {line}" for line in notes.lines)
         return out
 
+    def _near_miss(self, pattern: int, hits: dict[int, list[_Hit]]) -> bool:
+        """A phrase found only inside a longer word is worth an `explain` line when it is a
+        term's own, or the context of a term the story holds: المغربية for المغرب beside
+        "تطلق", not in every story that writes المغربية."""
+        if pattern in self._by_phrase:
+            return True
+        return any(
+            pid in hits for term in self._context_of.get(pattern, ()) for pid in term.phrases
+        )
+
     def _run(self, title: str, summary: str, language: str | None, notes: _Notes | None) -> Match:
         rejected: list[Rejected] | None = [] if notes is not None else None
         found_per_field = self._automaton.find_fields((title, summary), rejected)
@@ -356,6 +371,8 @@ class Matcher:
                 hits.setdefault(h.pattern, []).append(_Hit(h.pattern, name, h.start, h.end))
         if notes is not None and rejected:
             for r in rejected:
+                if not self._near_miss(r.pattern, hits):
+                    continue
                 name = _FIELDS[r.field]
                 notes.add(
                     f"«{texts[name][r.start : r.end]}» ({name}) for "
