@@ -328,12 +328,18 @@ class FollowIndex:
                     continue
                 hi = end
             elif code & _SHARED:  # a key two terms share: the general rules, for each
-                if low is None:
-                    low = text.lower()
                 for entry in self._shared[code >> _RULE_BITS]:
                     term = entry >> _RULE_BITS
                     if term not in seen:
-                        edges = _edges(low, n, start, end, entry & _RULE_MASK)
+                        # Only a Latin last word's plural reads case: for an Arabic one,
+                        # the text as it is (lowering it cost 2 % of `find`: it is met in
+                        # half the stories)
+                        if entry & _LAST_AR:
+                            edges = _edges(text, n, start, end, entry & _RULE_MASK)
+                        else:
+                            if low is None:
+                                low = text.lower()
+                            edges = _edges(low, n, start, end, entry & _RULE_MASK)
                         if edges is not None:
                             seen.add(term)
                             hits.append(
