@@ -29,7 +29,9 @@ import re
 import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
+from codecs import charmap_encode
 from collections.abc import Iterable, Sequence
+from encodings.cp1256 import encoding_table as _CP1256
 from functools import cache
 from itertools import accumulate
 from operator import itemgetter
@@ -74,6 +76,9 @@ def _unaccent_table() -> dict[int, str]:
 _UNACCENT = _unaccent_table()
 _ACCENTED = re.compile("[" + "".join(map(chr, _UNACCENT)) + "]")
 _BYTES = "cp1256"
+# `text.encode(_BYTES, "replace")` is charmap_encode(text, "replace", _CP1256)[0], without the
+# codec registry's look-up and the Python-level `Codec.encode` call: a quarter less time on
+# a story's text (BENCHMARKS.md, "/follow at scale")
 _HAMZA_BYTE = "ء".encode(_BYTES)
 _PLURAL_BYTES = frozenset(p.encode() for p in _LATIN_PLURALS)
 # every byte but "?" and those of the accented letters cp1256 has (à â ç è é ê ë î ï ô ù û ü)
@@ -102,12 +107,12 @@ def _fold(
     low = folded.text.lower()
     if len(low) != len(folded.text):  # a letter whose lower case is longer (İ): keep it
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded.text)
-    encoded = low.encode(_BYTES, "replace")
+    encoded = charmap_encode(low, "replace", _CP1256)[0]
     # An accented letter is one of the few cp1256 has, or a "?": most stories have
     # neither, and deleting every other byte costs less than the regex's search.
     if encoded.translate(None, _NOT_ACCENTED) and _ACCENTED.search(low):
         low = low.translate(_UNACCENT)
-        encoded = low.encode(_BYTES, "replace")
+        encoded = charmap_encode(low, "replace", _CP1256)[0]
     stages = folded.stages
     marks = bool(stages or folded.offsets)
     if "ء" in low:  # half the Arabic stories: str.split, not a regex's
@@ -258,7 +263,7 @@ class FollowIndex:
         # in the shared keys' path, which lowers it (`low` below).
         folded = fold_text(source)
         text = folded.text
-        encoded = text.encode(_BYTES, "replace")
+        encoded = charmap_encode(text, "replace", _CP1256)[0]
         low: str | None
         if encoded.translate(None, _PLAIN):  # a "?", an accent, a capital like Œ: the rules
             text, offsets, stages, marks, encoded = _fold(source)
