@@ -372,9 +372,9 @@ class FollowIndex:
                     # back to the first letter of the word; a run of 5 letters or more is
                     # no proclitic (none is longer than 4), wherever it starts
                     lo = arabic.rfind(0, start - 5 if start > 5 else 0, start) + 1
-                    if text[lo:start] not in _PREFIXES[code >> _PREFIX_SHIFT & 3]:
+                    if text[lo:start] not in _PREFIXES[code & _PREFIX_KIND]:
                         continue
-                elif code & _KIND == _LAM_RULE:
+                elif code & _PREFIX_KIND == _LAM:
                     continue
             elif latin[start - 1]:
                 continue
@@ -477,20 +477,19 @@ def by_subscription(hits: Iterable[FollowHit]) -> dict[int, list[Evidence]]:
     return out
 
 
-# A key's edge rule, in the low bits of its code: which ends are Arabic, whether a Latin last
-# word may take a plural, and which proclitics an Arabic first word may carry.
-_FIRST_AR, _LAST_AR, _PLURAL = 1, 2, 4
-_PREFIX_SHIFT = 3
-# Which proclitics an Arabic first word may take: with the article (a bare word), without
-# (it has its own), the لل spelling read as ل + لذكاء, or as the whole للذكاء.
+# A key's edge rule, in the low bits of its code: which proclitics an Arabic first word may
+# carry (the two lowest bits, so that `find` reads them with one `&`, no shift), which ends
+# are Arabic, and whether a Latin last word may take a plural.
+# The proclitics: with the article (a bare word), without (it has its own), the لل spelling
+# read as ل + لذكاء, or as the whole للذكاء.
 _WORD, _NAME, _LL, _LAM = 0, 1, 2, 3
+_PREFIX_KIND = 3
+_FIRST_AR, _LAST_AR, _PLURAL = 4, 8, 16
 _PREFIXES = (_WORD_PREFIXES, _NAME_PREFIXES, frozenset(("", "و", "ف")), _LAM_PREFIXES)
 # `find` reads at most 4 letters back for the proclitics
 assert max(len(p) for prefixes in _PREFIXES for p in prefixes) < 5
 _SHARED = 32  # a key two terms share: its entries in _shared[code >> _RULE_BITS]
 _RULE_BITS = 6
-_KIND = 3 << _PREFIX_SHIFT
-_LAM_RULE = _LAM << _PREFIX_SHIFT
 _RULE_MASK = (1 << _RULE_BITS) - 1
 
 
@@ -499,7 +498,7 @@ def _rule(first_ar: bool, last_ar: bool, prefixes: int, plural: bool) -> int:
         (_FIRST_AR if first_ar else 0)
         | (_LAST_AR if last_ar else 0)
         | (_PLURAL if plural else 0)
-        | prefixes << _PREFIX_SHIFT
+        | prefixes
     )
 
 
@@ -513,6 +512,6 @@ def _key(rule: int) -> _Key:
     """The edge rules of a rule code as filters.automaton reads them (made once per code: a
     shared key is met in most stories)."""
     first_ar, last_ar = bool(rule & _FIRST_AR), bool(rule & _LAST_AR)
-    before = _PREFIXES[rule >> _PREFIX_SHIFT] if first_ar else frozenset()
+    before = _PREFIXES[rule & _PREFIX_KIND] if first_ar else frozenset()
     after = _LATIN_PLURALS if rule & _PLURAL else _NOTHING
     return _Key(0, first_ar, last_ar, before, after)
