@@ -295,6 +295,7 @@ class FollowIndex:
         # offsets are one bisect each.
         removed = stages[0] if len(stages) == 1 else _merge(stages) if stages else ()
         moved = bool(removed or offsets)
+        removals = len(removed)
         # The loop below runs for every raw occurrence (about 39 a story with 13,000 terms,
         # many of them short Arabic words inside longer ones), so it is written flat: the
         # rules of filters.automaton._edges for the few edge rules a followed word has, and
@@ -382,8 +383,11 @@ class FollowIndex:
             # the hit: Folded.original inlined (with the stages merged), and the harakat
             # after a last Arabic letter kept with its word (ذكاءً)
             if moved:
-                a = lo + bisect_right(removed, lo)
-                b = hi + bisect_right(removed, hi - 1)  # original(hi - 1) + 1
+                k = bisect_right(removed, lo)
+                a = lo + k
+                # original(hi - 1) + 1: the same shift as the start's unless a removed
+                # character sat inside the word (most words have none: one bisect, not two)
+                b = hi + (k if k == removals or removed[k] >= hi else bisect_right(removed, hi - 1))
                 if offsets is not None:
                     a, b = offsets[a], offsets[b - 1] + 1
                 if marks and b < size and source[b] in _MARKS and arabic[hi - 1]:
