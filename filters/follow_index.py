@@ -387,12 +387,17 @@ class FollowIndex:
                 a = lo + k
                 # original(hi - 1) + 1: the same shift as the start's unless a removed
                 # character sat inside the word (most words have none: one bisect, not two)
-                b = hi + (k if k == removals or removed[k] >= hi else bisect_right(removed, hi - 1))
+                if k < removals and removed[k] < hi:
+                    k = bisect_right(removed, hi - 1)
+                b = hi + k
                 if offsets is not None:
                     a, b = offsets[a], offsets[b - 1] + 1
-                if marks and b < size and source[b] in _MARKS and arabic[hi - 1]:
-                    run = _MARKS_RUN.match(source, b)
-                    b = run.end() if run else b
+                    if marks and b < size and source[b] in _MARKS and arabic[hi - 1]:
+                        b = _after_marks(source, b)
+                # a character the fold removed right after the word is removed[k] == hi: the
+                # table says so without reading the story (and most removals are spaces)
+                elif k < removals and removed[k] == hi and source[b] in _MARKS and arabic[hi - 1]:
+                    b = _after_marks(source, b)
             else:
                 a, b = lo, hi
             # tuple.__new__ is how a named tuple's own _make builds it, without the call
@@ -426,11 +431,17 @@ class FollowIndex:
         if offsets is not None:
             a, b = offsets[a], offsets[b - 1] + 1
         if b < len(source) and source[b] in _MARKS and text[hi - 1] in _AR:
-            marks = _MARKS_RUN.match(source, b)
-            b = marks.end() if marks else b
+            b = _after_marks(source, b)
         field, base = ("title", 0) if a < split else ("summary", split + 1)
         evidence = Evidence(FOLLOW_LABEL, self._terms[term], source[a:b], field, a - base, b - base)
         return evidence, self._chats[term]
+
+
+def _after_marks(source: str, b: int) -> int:
+    """Where the harakat from `source[b]` on end: they belong to the Arabic word before them
+    (ذكاءً)."""
+    run = _MARKS_RUN.match(source, b)
+    return run.end() if run else b
 
 
 def _encodes(pattern: str) -> bool:
