@@ -302,14 +302,14 @@ class FollowIndex:
         # a word's hit built at its first whole-word occurrence.
         # What kind each letter is, one byte a letter read without making a str of it (a
         # fifth of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
-        # Arabic letter, else 0, and the same for a letter or digit of another script; one 0
-        # after the end, so that [n] and [-1] read as no letter.
+        # Arabic letter, else 0, and one 0 after the end, so that [n] and [-1] read as no
+        # letter; the same for a letter or digit of another script (`_latin_letters`), made
+        # only at the first key with a Latin end: 1 story in 6 has one.
         if lossless:
             arabic = encoded.translate(_ARABIC_BYTES) + b"\x00"
-            latin = encoded.translate(_LATIN_BYTES) + b"\x00"
         else:  # a letter outside cp1256 (a few stories in a hundred): from the text itself
             arabic = bytes([c in _AR for c in text]) + b"\x00"
-            latin = bytes([c.isalnum() and c not in _AR for c in text]) + b"\x00"
+        latin: bytes | None = None
         n = len(text)
         codes = self._codes
         terms = self._terms
@@ -354,6 +354,8 @@ class FollowIndex:
                 continue
             else:
                 hi = end
+                if latin is None:
+                    latin = _latin_letters(encoded, text, lossless)
                 if latin[end]:
                     if not code & _PLURAL:
                         continue
@@ -377,8 +379,11 @@ class FollowIndex:
                         continue
                 elif code & _PREFIX_KIND == _LAM:
                     continue
-            elif latin[start - 1]:
-                continue
+            else:
+                if latin is None:
+                    latin = _latin_letters(encoded, text, lossless)
+                if latin[start - 1]:
+                    continue
             seen.add(term)
             # the hit: Folded.original inlined (with the stages merged), and the harakat
             # after a last Arabic letter kept with its word (ذكاءً)
@@ -435,6 +440,14 @@ class FollowIndex:
         field, base = ("title", 0) if a < split else ("summary", split + 1)
         evidence = Evidence(FOLLOW_LABEL, self._terms[term], source[a:b], field, a - base, b - base)
         return evidence, self._chats[term]
+
+
+def _latin_letters(encoded: bytes, text: str, lossless: bool) -> bytes:
+    """1 for each letter or digit of a script other than Arabic in `text` (`encoded`, when
+    each of its characters is its byte), else 0, and one 0 after the end."""
+    if lossless:
+        return encoded.translate(_LATIN_BYTES) + b"\x00"
+    return bytes([c.isalnum() and c not in _AR for c in text]) + b"\x00"
 
 
 def _after_marks(source: str, b: int) -> int:
