@@ -264,22 +264,33 @@ class FollowIndex:
         folded = fold_text(source)
         text = folded.text
         encoded = charmap_encode(text, "replace", _CP1256)[0]
+        # What kind each letter is, one byte a letter read without making a str of it (a
+        # fifth of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
+        # Arabic letter, else 0, and one 0 after the end, so that [n] and [-1] read as no
+        # letter. The same translate tells the bytes the fast path cannot take (`_KINDS`).
+        kinds = encoded.translate(_KINDS)
         low: str | None
-        if encoded.translate(None, _PLAIN):  # a "?", an accent, a capital like Œ: the rules
+        if _RULES in kinds:  # a "?", an accent, a capital like Œ: the rules
             text, offsets, stages, marks, encoded = _fold(source)
             lossless = encoded.count(b"?") == text.count("?")  # every character is its byte
             low = text
+            if lossless:
+                arabic = encoded.translate(_ARABIC_BYTES) + b"\x00"
+            else:  # a letter outside cp1256 (a few stories in a hundred): from the text
+                arabic = bytes([c in _AR for c in text]) + b"\x00"
         else:
             encoded = encoded.lower()
             offsets, stages = folded.offsets, folded.stages
             marks = bool(stages or offsets)
-            if _HAMZA_BYTE in encoded:  # ء, dropped as in `_fold`
+            if _HAMZA in kinds:  # ء, dropped as in `_fold`
                 parts = text.split("ء")
                 text = "".join(parts)
                 stages = (*stages, tuple(accumulate(map(len, parts[:-1]))))
                 encoded = encoded.replace(_HAMZA_BYTE, b"")
+                kinds = kinds.replace(_HAMZA_KIND, b"")
             lossless = True
             low = None
+            arabic = kinds + b"\x00"
         automaton = self._automaton
         raw = automaton.find_matches_as_indexes(encoded, overlapping=True) if automaton else []
         if self._others is not None and not lossless:
@@ -300,15 +311,8 @@ class FollowIndex:
         # many of them short Arabic words inside longer ones), so it is written flat: the
         # rules of filters.automaton._edges for the few edge rules a followed word has, and
         # a word's hit built at its first whole-word occurrence.
-        # What kind each letter is, one byte a letter read without making a str of it (a
-        # fifth of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
-        # Arabic letter, else 0, and one 0 after the end, so that [n] and [-1] read as no
-        # letter; the same for a letter or digit of another script (`_latin_letters`), made
-        # only at the first key with a Latin end: 1 story in 6 has one.
-        if lossless:
-            arabic = encoded.translate(_ARABIC_BYTES) + b"\x00"
-        else:  # a letter outside cp1256 (a few stories in a hundred): from the text itself
-            arabic = bytes([c in _AR for c in text]) + b"\x00"
+        # Which letters are of another script (`_latin_letters`) is made only at the first
+        # key with a Latin end: 1 story in 6 has one.
         latin: bytes | None = None
         n = len(text)
         codes = self._codes
@@ -470,6 +474,14 @@ def _encodes(pattern: str) -> bool:
 _ARABIC_BYTES = bytes(bytes([b]).decode(_BYTES) in _AR for b in range(256))
 _LATIN_BYTES = bytes(
     (c := bytes([b]).decode(_BYTES)).isalnum() and c not in _AR for b in range(256)
+)
+# The same with 2 for a byte `find`'s fast path cannot take (not in _PLAIN) and 3 for ء
+# (dropped from the text), read before the story is lowered: neither kind changes.
+_RULES, _HAMZA = 2, 3
+_HAMZA_KIND = bytes([_HAMZA])
+_KINDS = bytes(
+    _HAMZA if b == _HAMZA_BYTE[0] else _RULES if b not in _PLAIN else _ARABIC_BYTES[b]
+    for b in range(256)
 )
 _END_START = itemgetter(2, 1)
 
