@@ -260,7 +260,7 @@ class FollowIndex:
         # (kept from the matcher's pass) is all in cp1256 with no accented letter and no
         # capital but ASCII ones, bytes.lower() of its bytes is the lower case, and the text
         # itself is only read where case does not matter (Arabic letters, letter kinds) but
-        # in the shared keys' path, which lowers it (`low` below).
+        # for a shared key with a Latin last word, which lowers it (`low` below).
         folded = fold_text(source)
         text = folded.text
         encoded = charmap_encode(text, "replace", _CP1256)[0]
