@@ -215,12 +215,14 @@ class FollowIndex:
         # only for a story that holds such a letter.
         exact = [p for p in codes if "?" not in p and _encodes(p)]
         others = [p for p in codes if "?" in p or not _encodes(p)]
-        # The keys whose last word is Arabic first: `find` tells them by their index alone,
-        # and drops those found inside a longer word (a third of all occurrences) without
-        # reading their code. Which index a key has does not change the order in which the
-        # automaton reports occurrences (by end, the longest first).
-        exact.sort(key=lambda p: not codes[p] & _LAST_AR)
+        # The keys whose last word is Arabic first, those whose first word is Arabic too
+        # before the others: `find` tells them by their index alone, and drops those found
+        # inside a longer word (a third of all occurrences) without reading their code.
+        # Which index a key has does not change the order in which the automaton reports
+        # occurrences (by end, the longest first).
+        exact.sort(key=lambda p: (not codes[p] & _LAST_AR, not codes[p] & _FIRST_AR))
         self._last_arabic = sum(1 for p in exact if codes[p] & _LAST_AR)
+        self._all_arabic = sum(1 for p in exact if codes[p] & _LAST_AR and codes[p] & _FIRST_AR)
         self._codes = array("q", (codes[p] for p in (*exact, *others)))
         self._shared = tuple(tuple(entries) for entries in shared)
         self._exact = len(exact)
@@ -323,7 +325,7 @@ class FollowIndex:
         size = len(source)
         seen: set[int] = set()  # terms already found: a word found twice is one hit
         hits: list[FollowHit] = []
-        last_arabic = self._last_arabic
+        last_arabic, all_arabic = self._last_arabic, self._all_arabic
         for index, start, end in raw:
             # after the last word: an Arabic word takes nothing (most occurrences that do
             # not count end inside a longer word: checked first, by the key's index for
@@ -374,7 +376,7 @@ class FollowIndex:
             # before the first word: an Arabic one, only its allowed proclitics (the لل
             # spelling needs one); a Latin one, no Latin letter or digit
             lo = start
-            if code & _FIRST_AR:
+            if index < all_arabic or code & _FIRST_AR:
                 if arabic[start - 1]:
                     # back to the first letter of the word; a run of 5 letters or more is
                     # no proclitic (none is longer than 4), wherever it starts
