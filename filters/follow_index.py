@@ -220,9 +220,17 @@ class FollowIndex:
         # inside a longer word (a third of all occurrences) without reading their code.
         # Which index a key has does not change the order in which the automaton reports
         # occurrences (by end, the longest first).
-        exact.sort(key=lambda p: (not codes[p] & _LAST_AR, not codes[p] & _FIRST_AR))
-        self._last_arabic = sum(1 for p in exact if codes[p] & _LAST_AR)
-        self._all_arabic = sum(1 for p in exact if codes[p] & _LAST_AR and codes[p] & _FIRST_AR)
+        # (Three lists, not a sort: a sort key's tuple per key stayed in the allocator's
+        # arenas, +0.9 MB resident.)
+        ends_arabic = [p for p in exact if codes[p] & _LAST_AR]
+        both_arabic = [p for p in ends_arabic if codes[p] & _FIRST_AR]
+        exact = [
+            *both_arabic,
+            *(p for p in ends_arabic if not codes[p] & _FIRST_AR),
+            *(p for p in exact if not codes[p] & _LAST_AR),
+        ]
+        self._last_arabic, self._all_arabic = len(ends_arabic), len(both_arabic)
+        del ends_arabic, both_arabic
         self._codes = array("q", (codes[p] for p in (*exact, *others)))
         self._shared = tuple(tuple(entries) for entries in shared)
         self._exact = len(exact)
