@@ -29,7 +29,9 @@ import re
 import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
+from codecs import charmap_encode
 from collections.abc import Iterable, Sequence
+from encodings.cp1256 import encoding_table as _CP1256
 from functools import cache
 from itertools import accumulate
 from operator import itemgetter
@@ -74,6 +76,9 @@ def _unaccent_table() -> dict[int, str]:
 _UNACCENT = _unaccent_table()
 _ACCENTED = re.compile("[" + "".join(map(chr, _UNACCENT)) + "]")
 _BYTES = "cp1256"
+# `text.encode(_BYTES, "replace")` is charmap_encode(text, "replace", _CP1256)[0], without the
+# codec registry's look-up and the Python-level `Codec.encode` call: a quarter less time on
+# a story's text (BENCHMARKS.md, "/follow at scale")
 _HAMZA_BYTE = "ء".encode(_BYTES)
 _PLURAL_BYTES = frozenset(p.encode() for p in _LATIN_PLURALS)
 # every byte but "?" and those of the accented letters cp1256 has (à â ç è é ê ë î ï ô ù û ü)
@@ -102,12 +107,12 @@ def _fold(
     low = folded.text.lower()
     if len(low) != len(folded.text):  # a letter whose lower case is longer (İ): keep it
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded.text)
-    encoded = low.encode(_BYTES, "replace")
+    encoded = charmap_encode(low, "replace", _CP1256)[0]
     # An accented letter is one of the few cp1256 has, or a "?": most stories have
     # neither, and deleting every other byte costs less than the regex's search.
     if encoded.translate(None, _NOT_ACCENTED) and _ACCENTED.search(low):
         low = low.translate(_UNACCENT)
-        encoded = low.encode(_BYTES, "replace")
+        encoded = charmap_encode(low, "replace", _CP1256)[0]
     stages = folded.stages
     marks = bool(stages or folded.offsets)
     if "ء" in low:  # half the Arabic stories: str.split, not a regex's
@@ -210,6 +215,22 @@ class FollowIndex:
         # only for a story that holds such a letter.
         exact = [p for p in codes if "?" not in p and _encodes(p)]
         others = [p for p in codes if "?" in p or not _encodes(p)]
+        # The keys whose last word is Arabic first, those whose first word is Arabic too
+        # before the others: `find` tells them by their index alone, and drops those found
+        # inside a longer word (a third of all occurrences) without reading their code.
+        # Which index a key has does not change the order in which the automaton reports
+        # occurrences (by end, the longest first).
+        # (Three lists, not a sort: a sort key's tuple per key stayed in the allocator's
+        # arenas, +0.9 MB resident.)
+        ends_arabic = [p for p in exact if codes[p] & _LAST_AR]
+        both_arabic = [p for p in ends_arabic if codes[p] & _FIRST_AR]
+        exact = [
+            *both_arabic,
+            *(p for p in ends_arabic if not codes[p] & _FIRST_AR),
+            *(p for p in exact if not codes[p] & _LAST_AR),
+        ]
+        self._last_arabic, self._all_arabic = len(ends_arabic), len(both_arabic)
+        del ends_arabic, both_arabic
         self._codes = array("q", (codes[p] for p in (*exact, *others)))
         self._shared = tuple(tuple(entries) for entries in shared)
         self._exact = len(exact)
@@ -249,26 +270,37 @@ class FollowIndex:
         # (kept from the matcher's pass) is all in cp1256 with no accented letter and no
         # capital but ASCII ones, bytes.lower() of its bytes is the lower case, and the text
         # itself is only read where case does not matter (Arabic letters, letter kinds) but
-        # in the shared keys' path, which lowers it (`low` below).
+        # for a shared key with a Latin last word, which lowers it (`low` below).
         folded = fold_text(source)
         text = folded.text
-        encoded = text.encode(_BYTES, "replace")
+        encoded = charmap_encode(text, "replace", _CP1256)[0]
+        # What kind each letter is, one byte a letter read without making a str of it (a
+        # fifth of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
+        # Arabic letter, else 0, and one 0 after the end, so that [n] and [-1] read as no
+        # letter. The same translate tells the bytes the fast path cannot take (`_KINDS`).
+        kinds = encoded.translate(_KINDS)
         low: str | None
-        if encoded.translate(None, _PLAIN):  # a "?", an accent, a capital like Œ: the rules
+        if _RULES in kinds:  # a "?", an accent, a capital like Œ: the rules
             text, offsets, stages, marks, encoded = _fold(source)
             lossless = encoded.count(b"?") == text.count("?")  # every character is its byte
             low = text
+            if lossless:
+                arabic = encoded.translate(_ARABIC_BYTES) + b"\x00"
+            else:  # a letter outside cp1256 (a few stories in a hundred): from the text
+                arabic = bytes([c in _AR for c in text]) + b"\x00"
         else:
             encoded = encoded.lower()
             offsets, stages = folded.offsets, folded.stages
             marks = bool(stages or offsets)
-            if _HAMZA_BYTE in encoded:  # ء, dropped as in `_fold`
+            if _HAMZA in kinds:  # ء, dropped as in `_fold`
                 parts = text.split("ء")
                 text = "".join(parts)
                 stages = (*stages, tuple(accumulate(map(len, parts[:-1]))))
                 encoded = encoded.replace(_HAMZA_BYTE, b"")
+                kinds = kinds.replace(_HAMZA_KIND, b"")
             lossless = True
             low = None
+            arabic = kinds + b"\x00"
         automaton = self._automaton
         raw = automaton.find_matches_as_indexes(encoded, overlapping=True) if automaton else []
         if self._others is not None and not lossless:
@@ -284,20 +316,14 @@ class FollowIndex:
         # offsets are one bisect each.
         removed = stages[0] if len(stages) == 1 else _merge(stages) if stages else ()
         moved = bool(removed or offsets)
+        removals = len(removed)
         # The loop below runs for every raw occurrence (about 39 a story with 13,000 terms,
         # many of them short Arabic words inside longer ones), so it is written flat: the
         # rules of filters.automaton._edges for the few edge rules a followed word has, and
         # a word's hit built at its first whole-word occurrence.
-        # What kind each letter is, one byte a letter read without making a str of it (a
-        # fifth of the loop's cost was the one-letter strings `text[i] in _AR` made): 1 for an
-        # Arabic letter, else 0, and the same for a letter or digit of another script; one 0
-        # after the end, so that [n] and [-1] read as no letter.
-        if lossless:
-            arabic = encoded.translate(_ARABIC_BYTES) + b"\x00"
-            latin = encoded.translate(_LATIN_BYTES) + b"\x00"
-        else:  # a letter outside cp1256 (a few stories in a hundred): from the text itself
-            arabic = bytes([c in _AR for c in text]) + b"\x00"
-            latin = bytes([c.isalnum() and c not in _AR for c in text]) + b"\x00"
+        # Which letters are of another script (`_latin_letters`) is made only at the first
+        # key with a Latin end: 1 story in 6 has one.
+        latin: bytes | None = None
         n = len(text)
         codes = self._codes
         terms = self._terms
@@ -307,21 +333,33 @@ class FollowIndex:
         size = len(source)
         seen: set[int] = set()  # terms already found: a word found twice is one hit
         hits: list[FollowHit] = []
+        last_arabic, all_arabic = self._last_arabic, self._all_arabic
         for index, start, end in raw:
-            code = codes[index]
             # after the last word: an Arabic word takes nothing (most occurrences that do
-            # not count end inside a longer word: checked first), a Latin one maybe a plural
-            if code & _LAST_AR:
+            # not count end inside a longer word: checked first, by the key's index for
+            # those of the cp1256 automaton), a Latin one maybe a plural
+            if index < last_arabic:
+                if arabic[end]:
+                    continue
+                code = codes[index]
+                hi = end
+            elif (code := codes[index]) & _LAST_AR:
                 if arabic[end]:
                     continue
                 hi = end
             elif code & _SHARED:  # a key two terms share: the general rules, for each
-                if low is None:
-                    low = text.lower()
                 for entry in self._shared[code >> _RULE_BITS]:
                     term = entry >> _RULE_BITS
                     if term not in seen:
-                        edges = _edges(low, n, start, end, entry & _RULE_MASK)
+                        # Only a Latin last word's plural reads case: for an Arabic one,
+                        # the text as it is (lowering it cost 2 % of `find`: it is met in
+                        # half the stories)
+                        if entry & _LAST_AR:
+                            edges = _edges(text, n, start, end, entry & _RULE_MASK)
+                        else:
+                            if low is None:
+                                low = text.lower()
+                            edges = _edges(low, n, start, end, entry & _RULE_MASK)
                         if edges is not None:
                             seen.add(term)
                             hits.append(
@@ -330,6 +368,8 @@ class FollowIndex:
                 continue
             else:
                 hi = end
+                if latin is None:
+                    latin = _latin_letters(encoded, text, lossless)
                 if latin[end]:
                     if not code & _PLURAL:
                         continue
@@ -344,28 +384,39 @@ class FollowIndex:
             # before the first word: an Arabic one, only its allowed proclitics (the لل
             # spelling needs one); a Latin one, no Latin letter or digit
             lo = start
-            if code & _FIRST_AR:
+            if index < all_arabic or code & _FIRST_AR:
                 if arabic[start - 1]:
                     # back to the first letter of the word; a run of 5 letters or more is
                     # no proclitic (none is longer than 4), wherever it starts
                     lo = arabic.rfind(0, start - 5 if start > 5 else 0, start) + 1
-                    if text[lo:start] not in _PREFIXES[code >> _PREFIX_SHIFT & 3]:
+                    if text[lo:start] not in _PREFIXES[code & _PREFIX_KIND]:
                         continue
-                elif code & _KIND == _LAM_RULE:
+                elif code & _PREFIX_KIND == _LAM:
                     continue
-            elif latin[start - 1]:
-                continue
+            else:
+                if latin is None:
+                    latin = _latin_letters(encoded, text, lossless)
+                if latin[start - 1]:
+                    continue
             seen.add(term)
             # the hit: Folded.original inlined (with the stages merged), and the harakat
             # after a last Arabic letter kept with its word (ذكاءً)
             if moved:
-                a = lo + bisect_right(removed, lo)
-                b = hi + bisect_right(removed, hi - 1)  # original(hi - 1) + 1
+                k = bisect_right(removed, lo)
+                a = lo + k
+                # original(hi - 1) + 1: the same shift as the start's unless a removed
+                # character sat inside the word (most words have none: one bisect, not two)
+                if k < removals and removed[k] < hi:
+                    k = bisect_right(removed, hi - 1)
+                b = hi + k
                 if offsets is not None:
                     a, b = offsets[a], offsets[b - 1] + 1
-                if marks and b < size and source[b] in _MARKS and arabic[hi - 1]:
-                    run = _MARKS_RUN.match(source, b)
-                    b = run.end() if run else b
+                    if marks and b < size and source[b] in _MARKS and arabic[hi - 1]:
+                        b = _after_marks(source, b)
+                # a character the fold removed right after the word is removed[k] == hi: the
+                # table says so without reading the story (and most removals are spaces)
+                elif k < removals and removed[k] == hi and source[b] in _MARKS and arabic[hi - 1]:
+                    b = _after_marks(source, b)
             else:
                 a, b = lo, hi
             # tuple.__new__ is how a named tuple's own _make builds it, without the call
@@ -399,11 +450,25 @@ class FollowIndex:
         if offsets is not None:
             a, b = offsets[a], offsets[b - 1] + 1
         if b < len(source) and source[b] in _MARKS and text[hi - 1] in _AR:
-            marks = _MARKS_RUN.match(source, b)
-            b = marks.end() if marks else b
+            b = _after_marks(source, b)
         field, base = ("title", 0) if a < split else ("summary", split + 1)
         evidence = Evidence(FOLLOW_LABEL, self._terms[term], source[a:b], field, a - base, b - base)
         return evidence, self._chats[term]
+
+
+def _latin_letters(encoded: bytes, text: str, lossless: bool) -> bytes:
+    """1 for each letter or digit of a script other than Arabic in `text` (`encoded`, when
+    each of its characters is its byte), else 0, and one 0 after the end."""
+    if lossless:
+        return encoded.translate(_LATIN_BYTES) + b"\x00"
+    return bytes([c.isalnum() and c not in _AR for c in text]) + b"\x00"
+
+
+def _after_marks(source: str, b: int) -> int:
+    """Where the harakat from `source[b]` on end: they belong to the Arabic word before them
+    (ذكاءً)."""
+    run = _MARKS_RUN.match(source, b)
+    return run.end() if run else b
 
 
 def _encodes(pattern: str) -> bool:
@@ -419,6 +484,14 @@ def _encodes(pattern: str) -> bool:
 _ARABIC_BYTES = bytes(bytes([b]).decode(_BYTES) in _AR for b in range(256))
 _LATIN_BYTES = bytes(
     (c := bytes([b]).decode(_BYTES)).isalnum() and c not in _AR for b in range(256)
+)
+# The same with 2 for a byte `find`'s fast path cannot take (not in _PLAIN) and 3 for ء
+# (dropped from the text), read before the story is lowered: neither kind changes.
+_RULES, _HAMZA = 2, 3
+_HAMZA_KIND = bytes([_HAMZA])
+_KINDS = bytes(
+    _HAMZA if b == _HAMZA_BYTE[0] else _RULES if b not in _PLAIN else _ARABIC_BYTES[b]
+    for b in range(256)
 )
 _END_START = itemgetter(2, 1)
 
@@ -454,20 +527,19 @@ def by_subscription(hits: Iterable[FollowHit]) -> dict[int, list[Evidence]]:
     return out
 
 
-# A key's edge rule, in the low bits of its code: which ends are Arabic, whether a Latin last
-# word may take a plural, and which proclitics an Arabic first word may carry.
-_FIRST_AR, _LAST_AR, _PLURAL = 1, 2, 4
-_PREFIX_SHIFT = 3
-# Which proclitics an Arabic first word may take: with the article (a bare word), without
-# (it has its own), the لل spelling read as ل + لذكاء, or as the whole للذكاء.
+# A key's edge rule, in the low bits of its code: which proclitics an Arabic first word may
+# carry (the two lowest bits, so that `find` reads them with one `&`, no shift), which ends
+# are Arabic, and whether a Latin last word may take a plural.
+# The proclitics: with the article (a bare word), without (it has its own), the لل spelling
+# read as ل + لذكاء, or as the whole للذكاء.
 _WORD, _NAME, _LL, _LAM = 0, 1, 2, 3
+_PREFIX_KIND = 3
+_FIRST_AR, _LAST_AR, _PLURAL = 4, 8, 16
 _PREFIXES = (_WORD_PREFIXES, _NAME_PREFIXES, frozenset(("", "و", "ف")), _LAM_PREFIXES)
 # `find` reads at most 4 letters back for the proclitics
 assert max(len(p) for prefixes in _PREFIXES for p in prefixes) < 5
 _SHARED = 32  # a key two terms share: its entries in _shared[code >> _RULE_BITS]
 _RULE_BITS = 6
-_KIND = 3 << _PREFIX_SHIFT
-_LAM_RULE = _LAM << _PREFIX_SHIFT
 _RULE_MASK = (1 << _RULE_BITS) - 1
 
 
@@ -476,7 +548,7 @@ def _rule(first_ar: bool, last_ar: bool, prefixes: int, plural: bool) -> int:
         (_FIRST_AR if first_ar else 0)
         | (_LAST_AR if last_ar else 0)
         | (_PLURAL if plural else 0)
-        | prefixes << _PREFIX_SHIFT
+        | prefixes
     )
 
 
@@ -490,6 +562,6 @@ def _key(rule: int) -> _Key:
     """The edge rules of a rule code as filters.automaton reads them (made once per code: a
     shared key is met in most stories)."""
     first_ar, last_ar = bool(rule & _FIRST_AR), bool(rule & _LAST_AR)
-    before = _PREFIXES[rule >> _PREFIX_SHIFT] if first_ar else frozenset()
+    before = _PREFIXES[rule & _PREFIX_KIND] if first_ar else frozenset()
     after = _LATIN_PLURALS if rule & _PLURAL else _NOTHING
     return _Key(0, first_ar, last_ar, before, after)
