@@ -734,10 +734,13 @@ _POSSESSIVE = frozenset(("'s", "’s"))
 
 def _acts(text: str, before: _Hit, hit: _Hit) -> bool:
     """The context word before `hit` names who acts: not a possessive owning another word,
-    not a place or part of another's name, not a company's origin."""
+    not a place or part of another's name, not a company's origin or owner ("شركات المغرب":
+    in Arabic the owned noun comes first)."""
+    previous = _previous_word(text, before)
     return not (
         _owns_another(text, before, hit)
-        or _a_place(text, before)
+        or previous in _PLACE_PREPOSITIONS
+        or previous in _COMPANY_WORDS
         or _a_company_between(text, before, hit)
     )
 
@@ -758,15 +761,15 @@ _COMPANY_WORDS = (
 )
 
 
-def _a_place(text: str, before: _Hit) -> bool:
-    """The context word before a hit follows a preposition of place, or "of": it is where
-    ("Users in Brazil invest time", "في المغرب، تطلق شركة ناشئة", "firms in the UAE plan") or
-    part of another's name ("National Bank of Egypt deploys"), not who acts. Only the word
-    right before it counts, or before its article: "France and the UAE sign" has both acting."""
-    words = _WORD.findall(text, max(0, before.start - _LOOKBACK), before.start)[-2:]
+def _previous_word(text: str, word: _Hit) -> str:
+    """The word right before `word`, lowered, an English article skipped ("in the UAE"):
+    after "in", "of", في… the name is where ("Users in Brazil invest", "في المغرب، تطلق شركة
+    ناشئة") or part of another's name ("National Bank of Egypt deploys"), not who acts;
+    "France and the UAE sign" has both acting."""
+    words = _WORD.findall(text, max(0, word.start - _LOOKBACK), word.start)[-2:]
     if words and words[-1].lower() == "the":
         words.pop()
-    return bool(words) and words[-1].lower() in _PLACE_PREPOSITIONS
+    return words[-1].lower() if words else ""
 
 
 _LOOKBACK = 40  # characters: the two words before, whatever punctuation follows them

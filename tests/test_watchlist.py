@@ -632,6 +632,12 @@ NAMED_STATE = [
     ("مقاولات المغرب تعتمد الذكاء الاصطناعي بوتيرة بطيئة", False),
     ("بنك مصر يعتمد روبوت دردشة بالذكاء الاصطناعي لخدمة العملاء", False),
     ("Franco-Morocco startup deploys AI", False),
+    # a verb-first Arabic sentence puts the act's noun after the state
+    ("أعلنت قطر عن استثمار ملياري دولار في شركات الذكاء الاصطناعي", True),
+    ("فتحت كوريا الجنوبية تحقيقا في ممارسات ديب سيك للذكاء الاصطناعي", True),
+    ("أعلنت الصين حظر تصدير تقنيات الذكاء الاصطناعي", True),
+    ("استثمار إنفيديا في السعودية يدعم الذكاء الاصطناعي", False),  # the state after it
+    ("شركات المغرب استثمار ضعيف في الذكاء الاصطناعي", False),  # Morocco's companies
     # the state deciding: allows, approves, blocks, restricts; "US" in capitals is the state
     ("US allows Nvidia to sell H20 chips to China", True),
     ("The US approves export of advanced AI chips to the UAE", True),
