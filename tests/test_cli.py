@@ -184,7 +184,9 @@ def test_classify_reads_json_lines_and_explains(tmp_path: Path) -> None:
 
 def test_classify_explain_prints_rules_and_near_misses() -> None:
     lines = [
-        {"id": "e1", "title": "ماسك يهاجم أوبن إيه آي", "summary": "التماسك ومسك الختام."},
+        # the bare surname with an AI story as its context (no verb of saying next to it:
+        # "ماسك يهاجم" would be the phrase rule)
+        {"id": "e1", "title": "ماسك ضد أوبن إيه آي", "summary": "التماسك ومسك الختام."},
         {
             "id": "e2",
             "title": "Air India flight AI 171",
