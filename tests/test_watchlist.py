@@ -632,6 +632,10 @@ NAMED_STATE = [
     ("مقاولات المغرب تعتمد الذكاء الاصطناعي بوتيرة بطيئة", False),
     ("بنك مصر يعتمد روبوت دردشة بالذكاء الاصطناعي لخدمة العملاء", False),
     ("Franco-Morocco startup deploys AI", False),
+    # a spaced dash ends a clause (a dateline); a hyphen inside a word does not
+    ("الرباط - المغرب يعتمد الذكاء الاصطناعي في مراقبة الحدود", True),
+    ("Anglo-US deploys AI tools for banks", False),
+    ("Exclusive: the US allows Nvidia to sell AI chips to the UAE", True),  # "the" opens
     # a verb-first Arabic sentence puts the act's noun after the state
     ("أعلنت قطر عن استثمار ملياري دولار في شركات الذكاء الاصطناعي", True),
     ("فتحت كوريا الجنوبية تحقيقا في ممارسات ديب سيك للذكاء الاصطناعي", True),
